@@ -1,0 +1,30 @@
+package dev.slipway.dns.api;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * Answers DNS messages in process, so the network stack serves the gateway's port 53 without a
+ * host socket in between. Built-in names are answered before this call returns; forwarded names
+ * are answered later, from the DNS server's own thread.
+ */
+@ProviderType
+public interface DnsService {
+
+    /** Receives the wire-format answer; {@code null} means the query is dropped without an answer. */
+    @FunctionalInterface
+    interface Reply {
+        /** The buffer is only valid during the call: copy what you keep. */
+        void send(ByteBuffer answer);
+    }
+
+    /**
+     * @param query  the wire-format query, from its position to its limit (not kept after the call)
+     * @param client the asking client, for access control and statistics
+     * @param tcp    whether the query came over TCP (no truncation of large answers)
+     * @param reply  called exactly once
+     */
+    void answer(ByteBuffer query, InetSocketAddress client, boolean tcp, Reply reply);
+}
