@@ -1,0 +1,258 @@
+package dev.slipway.control;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+
+import dev.slipway.api.control.CommandResult;
+import dev.slipway.api.control.ControlCommand;
+import dev.slipway.api.control.ControlRoute;
+import dev.slipway.api.control.StatusContributor;
+
+/**
+ * Serves the control API (HTTP + JSON, Jetty) on {@code control.sock} in the user's runtime
+ * directory, readable and writable by the user alone. Commands, routes and status sections come
+ * from whiteboard services, so a bundle that adds a feature adds its CLI and API with it.
+ */
+@Component(service = {})
+public final class ControlServer {
+
+    static final String SOCKET_NAME = "control.sock";
+
+    private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
+
+    @Reference
+    private ServiceComponentRuntime scr;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    private volatile List<Map.Entry<Map<String, Object>, ControlCommand>> commands;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    private volatile List<Map.Entry<Map<String, Object>, ControlRoute>> routes;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    private volatile List<Map.Entry<Map<String, Object>, StatusContributor>> contributors;
+
+    private final Gson gson = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
+    private final BundleContext context;
+    private final RuntimeStatus runtimeStatus;
+    private final Path socket;
+    private final Server server;
+
+    @Activate
+    public ControlServer(BundleContext context) throws Exception {
+        this.context = context;
+        this.runtimeStatus = new RuntimeStatus(context);
+        String dir = context.getProperty("slipway.runtime.dir");
+        if (dir == null) {
+            throw new IllegalStateException("framework property slipway.runtime.dir is not set");
+        }
+        Path runtimeDir = Path.of(dir);
+        Files.createDirectories(runtimeDir);
+        restrictToOwner(runtimeDir, "rwx------");
+        socket = runtimeDir.resolve(SOCKET_NAME);
+        removeStaleSocket(socket);
+
+        QueuedThreadPool threads = new QueuedThreadPool(8, 1);
+        threads.setName("slipway-control");
+        server = new Server(threads);
+        UnixDomainServerConnector connector = new UnixDomainServerConnector(server, 1, 1);
+        connector.setUnixDomainPath(socket);
+        server.addConnector(connector);
+        server.setHandler(new Router());
+        server.start();
+        restrictToOwner(socket, "rw-------");
+        LOG.info("control API listening on {}", socket);
+    }
+
+    @Deactivate
+    void deactivate() throws Exception {
+        server.stop();
+        Files.deleteIfExists(socket);
+    }
+
+    private static void restrictToOwner(Path path, String permissions) throws IOException {
+        try {
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(permissions));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: the platform's own ACLs of the user profile apply
+        }
+    }
+
+    private static void removeStaleSocket(Path socket) throws IOException {
+        if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (Files.isRegularFile(socket, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS)
+                || Files.isSymbolicLink(socket)) {
+            throw new IOException(socket + " exists and is not a socket; refusing to replace it");
+        }
+        Files.delete(socket);
+    }
+
+    private final class Router extends Handler.Abstract {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            String path = request.getHttpURI().getPath();
+            String method = request.getMethod();
+            try {
+                byte[] body = readBody(request);
+                Reply reply = route(method, path, request, body);
+                response.setStatus(reply.status());
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, reply.contentType());
+                response.write(true, ByteBuffer.wrap(reply.body()), callback);
+            } catch (Exception e) {
+                LOG.warn("control API: {} {} failed", method, path, e);
+                Response.writeError(request, response, callback, 500, String.valueOf(e));
+            }
+            return true;
+        }
+    }
+
+    private record Reply(int status, String contentType, byte[] body) {}
+
+    private static final int MAX_BODY = 1 << 20;
+
+    private static byte[] readBody(Request request) throws IOException {
+        if (request.getLength() > MAX_BODY) {
+            throw new IOException("request body larger than " + MAX_BODY + " bytes");
+        }
+        ByteBuffer buffer = Content.Source.asByteBuffer(request);
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return bytes;
+    }
+
+    private Reply json(int status, Object value) {
+        return new Reply(status, "application/json", gson.toJson(value).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private Reply error(int status, String message) {
+        return json(status, Map.of("error", message));
+    }
+
+    private Reply route(String method, String path, Request request, byte[] body) throws Exception {
+        for (Map.Entry<Map<String, Object>, ControlRoute> entry : routes) {
+            if (path.equals(entry.getKey().get(ControlRoute.PATH))) {
+                Map<String, String> query = new HashMap<>();
+                Request.extractQueryParameters(request).forEach(field -> query.put(field.getName(), field.getValue()));
+                ControlRoute.Response r = entry.getValue().handle(new ControlRoute.Request(method, query, body));
+                return new Reply(r.status(), r.contentType(), r.body());
+            }
+        }
+        if (path.equals("/status") && method.equals("GET")) {
+            return json(200, status());
+        }
+        if (path.equals("/commands") && method.equals("GET")) {
+            List<Map<String, Object>> list = new ArrayList<>();
+            for (Map.Entry<Map<String, Object>, ControlCommand> entry : commands) {
+                Map<String, Object> item = new LinkedHashMap<>();
+                item.put("name", entry.getKey().get(ControlCommand.NAME));
+                item.put("summary", entry.getKey().getOrDefault(ControlCommand.SUMMARY, ""));
+                list.add(item);
+            }
+            return json(200, list);
+        }
+        if (path.startsWith("/commands/") && method.equals("POST")) {
+            return runCommand(path.substring("/commands/".length()), body);
+        }
+        if (path.equals("/shutdown") && method.equals("POST")) {
+            Thread stopper = new Thread(this::stopFramework, "slipway-shutdown");
+            stopper.start();
+            return json(202, Map.of("stopping", true));
+        }
+        return error(404, "no such endpoint: " + method + " " + path);
+    }
+
+    private Map<String, Object> status() {
+        Map<String, Object> status = runtimeStatus.snapshot(scr);
+        for (Map.Entry<Map<String, Object>, StatusContributor> entry : contributors) {
+            Object key = entry.getKey().get(StatusContributor.KEY);
+            if (key == null || status.containsKey(key.toString())) {
+                continue;
+            }
+            try {
+                status.put(key.toString(), entry.getValue().status());
+            } catch (RuntimeException e) {
+                status.put(key.toString(), Map.of("error", String.valueOf(e)));
+            }
+        }
+        return status;
+    }
+
+    private Reply runCommand(String name, byte[] body) {
+        List<String> args = new ArrayList<>();
+        try {
+            JsonElement parsed = body.length == 0 ? new JsonObject() : JsonParser.parseString(new String(body, StandardCharsets.UTF_8));
+            if (parsed.isJsonObject() && parsed.getAsJsonObject().has("args")) {
+                JsonArray array = parsed.getAsJsonObject().getAsJsonArray("args");
+                array.forEach(element -> args.add(element.getAsString()));
+            }
+        } catch (JsonParseException | IllegalStateException | UnsupportedOperationException e) {
+            return error(400, "the body must be {\"args\":[\"...\"]}: " + e.getMessage());
+        }
+        for (Map.Entry<Map<String, Object>, ControlCommand> entry : commands) {
+            if (name.equals(entry.getKey().get(ControlCommand.NAME))) {
+                CommandResult result;
+                try {
+                    result = entry.getValue().execute(List.copyOf(args));
+                } catch (Exception e) {
+                    LOG.warn("command {} {} failed", name, args, e);
+                    result = CommandResult.failure(name + ": " + e);
+                }
+                Map<String, Object> reply = new LinkedHashMap<>();
+                reply.put("out", result.out());
+                reply.put("err", result.err());
+                reply.put("exitCode", result.exitCode());
+                return json(200, reply);
+            }
+        }
+        return error(404, "unknown command: " + name);
+    }
+
+    private void stopFramework() {
+        try {
+            context.getBundle(0).stop();
+        } catch (BundleException | IllegalStateException e) {
+            LOG.error("could not stop the framework", e);
+        }
+    }
+}

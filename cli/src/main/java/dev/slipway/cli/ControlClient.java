@@ -1,0 +1,98 @@
+package dev.slipway.cli;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+
+/** The control API as the CLI sees it: HTTP + JSON over the runtime's Unix domain socket, with OkHttp. */
+final class ControlClient {
+
+    /** The runtime is not running (no socket, or nobody accepts on it). */
+    static final class NotRunningException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        NotRunningException(String message) {
+            super(message);
+        }
+    }
+
+    /** An answer of the control API: status code and body. */
+    record Answer(int status, JsonElement body) {}
+
+    private static final MediaType JSON = MediaType.get("application/json");
+
+    private final Path socket;
+    private final OkHttpClient http;
+    private final Gson gson = new Gson();
+
+    ControlClient(Path socket, Duration timeout) {
+        this.socket = socket;
+        this.http = new OkHttpClient.Builder()
+                .socketFactory(new UnixDomainSocketFactory(socket))
+                .dns(hostname -> List.of(InetAddress.getLoopbackAddress()))
+                .retryOnConnectionFailure(false)
+                .connectTimeout(timeout)
+                .readTimeout(timeout)
+                .callTimeout(timeout)
+                .build();
+    }
+
+    Path socket() {
+        return socket;
+    }
+
+    JsonObject status() throws IOException {
+        return get("/status").body().getAsJsonObject();
+    }
+
+    Answer get(String path) throws IOException {
+        return call(new Request.Builder().url("http://slipway" + path).get().build());
+    }
+
+    Answer post(String path, Object body) throws IOException {
+        RequestBody content = RequestBody.create(gson.toJson(body), JSON);
+        return call(new Request.Builder().url("http://slipway" + path).post(content).build());
+    }
+
+    Answer command(String name, List<String> args) throws IOException {
+        return post("/commands/" + name, Map.of("args", args));
+    }
+
+    private Answer call(Request request) throws IOException {
+        if (!Files.exists(socket)) {
+            throw new NotRunningException("no control socket at " + socket);
+        }
+        try (Response response = http.newCall(request).execute()) {
+            String text = response.body().string();
+            JsonElement body = text.isEmpty() ? new JsonObject() : JsonParser.parseString(text);
+            return new Answer(response.code(), body);
+        } catch (java.net.ConnectException e) {
+            throw new NotRunningException("nothing accepts on " + socket + " (" + e.getMessage() + ")");
+        } catch (IOException e) {
+            if (String.valueOf(e.getMessage()).contains("Connection refused")) {
+                throw new NotRunningException("nothing accepts on " + socket);
+            }
+            throw e;
+        }
+    }
+
+    void close() {
+        http.dispatcher().executorService().shutdown();
+        http.connectionPool().evictAll();
+    }
+}

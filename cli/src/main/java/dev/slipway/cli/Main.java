@@ -1,0 +1,493 @@
+package dev.slipway.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.URISyntaxException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+
+import dev.slipway.launcher.BundleRepository;
+import dev.slipway.launcher.LaunchOptions;
+
+/** {@code slipway COMMAND ...}: the runtime's life cycle here; every other command is served by the runtime. */
+public final class Main {
+
+    static final int NOT_RUNNING = 3;
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final Map<String, String> env;
+    private final Path dist;
+
+    Main(PrintStream out, PrintStream err, Map<String, String> env, Path dist) {
+        this.out = out;
+        this.err = err;
+        this.env = env;
+        this.dist = dist;
+    }
+
+    public static void main(String[] args) {
+        String distProperty = System.getProperty("slipway.dist");
+        Path dist = distProperty != null ? Path.of(distProperty) : defaultDist();
+        int code = new Main(System.out, System.err, System.getenv(), dist).run(List.of(args));
+        System.out.flush();
+        System.exit(code);
+    }
+
+    private static Path defaultDist() {
+        try {
+            return Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getParent().getParent();
+        } catch (URISyntaxException e) {
+            return Path.of(".");
+        }
+    }
+
+    int run(List<String> args) {
+        if (args.isEmpty() || args.get(0).equals("help") || args.get(0).equals("--help") || args.get(0).equals("-h")) {
+            return help();
+        }
+        String command = args.get(0);
+        List<String> rest = args.subList(1, args.size());
+        try {
+            return switch (command) {
+                case "up" -> up(rest);
+                case "down" -> down();
+                case "status" -> status(rest);
+                case "bundles" -> bundles();
+                case "deploy" -> deploy(rest);
+                case "shell" -> shell();
+                default -> forward(command, rest);
+            };
+        } catch (ControlClient.NotRunningException e) {
+            err.println("slipway: Slipway is not running (" + e.getMessage() + "); start it with: ./slipway up -d");
+            return NOT_RUNNING;
+        } catch (IllegalArgumentException e) {
+            err.println("slipway: " + e.getMessage());
+            return 2;
+        } catch (IOException e) {
+            err.println("slipway: " + command + ": " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 130;
+        }
+    }
+
+    private LaunchOptions options(List<String> launcherArgs) {
+        return LaunchOptions.parse(launcherArgs.toArray(String[]::new), env, dist);
+    }
+
+    private ControlClient client(Duration timeout) {
+        return new ControlClient(options(List.of()).runtimeDir().resolve("control.sock"), timeout);
+    }
+
+    private int help() {
+        out.println("""
+                usage: slipway COMMAND [ARGS]
+
+                  up [-d] [--OPTION VALUE]...   run the runtime (in the foreground, or -d in the background once ready);
+                                                options become framework properties slipway.OPTION
+                  down                          stop the runtime
+                  status [--json]               readiness, bundles, components and every bundle's status section
+                  bundles                       the installed bundles and their states
+                  deploy FILE.jar               hot-deploy a bundle (a newer version replaces the running one)
+                  shell                         attach a Gogo shell to the running runtime
+                """);
+        ControlClient client = client(Duration.ofSeconds(5));
+        try {
+            JsonElement commands = client.get("/commands").body();
+            if (commands.isJsonArray() && !commands.getAsJsonArray().isEmpty()) {
+                out.println("served by the running runtime:");
+                for (JsonElement command : commands.getAsJsonArray()) {
+                    JsonObject c = command.getAsJsonObject();
+                    out.printf("  %-30s%s%n", c.get("name").getAsString(), c.get("summary").getAsString());
+                }
+            }
+        } catch (IOException e) {
+            out.println("(more commands are listed while the runtime runs)");
+        } finally {
+            client.close();
+        }
+        return 0;
+    }
+
+    private int up(List<String> args) throws IOException, InterruptedException {
+        boolean detach = args.contains("-d") || args.contains("--detach");
+        List<String> launcherArgs = new ArrayList<>(args);
+        launcherArgs.removeAll(List.of("-d", "--detach"));
+        LaunchOptions options = options(launcherArgs);
+        ControlClient client = client(Duration.ofSeconds(5));
+        try {
+            JsonObject status = client.status();
+            err.println("slipway: Slipway is already running (pid " + status.get("pid").getAsLong() + "); stop it with ./slipway down");
+            return 1;
+        } catch (ControlClient.NotRunningException e) {
+            // expected: nothing runs yet
+        } finally {
+            client.close();
+        }
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(runtimeJvmOptions());
+        command.add("-cp");
+        command.add(dist.resolve("lib").toString() + "/*");
+        command.add("dev.slipway.launcher.Launcher");
+        command.add("--dist");
+        command.add(dist.toString());
+        command.addAll(launcherArgs);
+        ProcessBuilder builder = new ProcessBuilder(command);
+        if (!detach) {
+            return builder.inheritIO().start().waitFor();
+        }
+        Files.createDirectories(options.runtimeDir());
+        Path log = options.runtimeDir().resolve("slipway.log");
+        long started = System.nanoTime();
+        Process process = builder.redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        return waitUntilReady(process, log, started);
+    }
+
+    private List<String> runtimeJvmOptions() {
+        String configured = env.get("SLIPWAY_JAVA_OPTS");
+        if (configured != null && !configured.isBlank()) {
+            return Arrays.asList(configured.trim().split("\\s+"));
+        }
+        return List.of("-XX:+UseSerialGC", "-Xss512k", "-XX:MaxMetaspaceSize=128m", "-Xshare:auto");
+    }
+
+    private int waitUntilReady(Process process, Path log, long started) throws IOException, InterruptedException {
+        ControlClient client = client(Duration.ofSeconds(5));
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            JsonObject last = null;
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) {
+                    err.println("slipway: the runtime exited with code " + process.exitValue() + " before it was ready; its log (" + log + "):");
+                    err.println(tail(log, 30));
+                    return process.exitValue() == 0 ? 1 : process.exitValue();
+                }
+                try {
+                    last = client.status();
+                    if (last.get("ready").getAsBoolean()) {
+                        long ms = (System.nanoTime() - started) / 1_000_000;
+                        out.println("Slipway is up (pid " + process.pid() + ", ready in " + ms + " ms); log " + log);
+                        return 0;
+                    }
+                } catch (ControlClient.NotRunningException e) {
+                    // not listening yet
+                }
+                Thread.sleep(25);
+            }
+            err.println("slipway: the runtime (pid " + process.pid() + ") did not become ready within 60 s; it keeps running. "
+                    + "What is not ready:");
+            if (last != null) {
+                printProblems(last);
+            } else {
+                err.println("  the control socket never answered; the log (" + log + ") ends with:");
+                err.println(tail(log, 30));
+            }
+            return 1;
+        } finally {
+            client.close();
+        }
+    }
+
+    private static String tail(Path log, int lines) {
+        try {
+            List<String> all = Files.readAllLines(log);
+            return String.join(System.lineSeparator(), all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(cannot read " + log + ": " + e.getMessage() + ")";
+        }
+    }
+
+    private int down() throws IOException, InterruptedException {
+        LaunchOptions options = options(List.of());
+        Path pidFile = options.runtimeDir().resolve("slipway.pid");
+        ControlClient client = client(Duration.ofSeconds(10));
+        long pid;
+        try {
+            pid = client.status().get("pid").getAsLong();
+            client.post("/shutdown", Map.of());
+        } catch (ControlClient.NotRunningException e) {
+            Optional<ProcessHandle> stale = readPid(pidFile).flatMap(ProcessHandle::of);
+            if (stale.isPresent() && stale.get().isAlive()) {
+                err.println("slipway: the runtime (pid " + stale.get().pid() + ") does not answer on its control socket; stopping it");
+                stale.get().destroy();
+                return awaitExit(stale.get()) ? 0 : 1;
+            }
+            cleanStale(options);
+            out.println("Slipway is not running");
+            return 0;
+        } finally {
+            client.close();
+        }
+        Optional<ProcessHandle> process = ProcessHandle.of(pid);
+        if (process.isPresent() && !awaitExit(process.get())) {
+            err.println("slipway: the runtime (pid " + pid + ") did not stop within 30 s");
+            return 1;
+        }
+        out.println("Slipway stopped");
+        return 0;
+    }
+
+    private static boolean awaitExit(ProcessHandle process) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (process.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        return !process.isAlive();
+    }
+
+    private void cleanStale(LaunchOptions options) throws IOException {
+        for (String name : List.of("slipway.pid", "control.sock", "shell.sock")) {
+            Path path = options.runtimeDir().resolve(name);
+            if (Files.deleteIfExists(path)) {
+                out.println("slipway: removed stale " + path + " of a runtime that is no longer running");
+            }
+        }
+    }
+
+    private static Optional<Long> readPid(Path pidFile) {
+        try {
+            return Optional.of(Long.parseLong(Files.readString(pidFile).trim()));
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    private int status(List<String> args) throws IOException {
+        boolean json = args.contains("--json");
+        ControlClient client = client(Duration.ofSeconds(10));
+        JsonObject status;
+        try {
+            status = client.status();
+        } catch (ControlClient.NotRunningException e) {
+            if (json) {
+                out.println("{\"ready\":false,\"running\":false}");
+            } else {
+                out.println("Slipway is not running");
+            }
+            return NOT_RUNNING;
+        } finally {
+            client.close();
+        }
+        if (json) {
+            out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(status));
+            return 0;
+        }
+        int active = 0;
+        int other = 0;
+        int total = 0;
+        for (JsonElement bundle : status.getAsJsonArray("bundles")) {
+            JsonObject b = bundle.getAsJsonObject();
+            total++;
+            if (b.has("otherPlatform")) {
+                other++;
+            } else if ("ACTIVE".equals(b.get("state").getAsString())) {
+                active++;
+            }
+        }
+        boolean ready = status.get("ready").getAsBoolean();
+        out.printf("Slipway is %s (pid %d, up %s): %d bundles, %d active, %d for other platforms%n",
+                ready ? "ready" : "NOT ready", status.get("pid").getAsLong(),
+                Duration.ofMillis(status.get("uptimeMs").getAsLong()).toString().substring(2).toLowerCase(), total, active, other);
+        printProblems(status);
+        for (String key : status.keySet()) {
+            if (!List.of("ready", "uptimeMs", "pid", "java", "bundles", "components").contains(key)) {
+                out.println(key + ": " + status.get(key));
+            }
+        }
+        return ready ? 0 : 1;
+    }
+
+    private void printProblems(JsonObject status) {
+        for (JsonElement bundle : status.getAsJsonArray("bundles")) {
+            JsonObject b = bundle.getAsJsonObject();
+            String state = b.get("state").getAsString();
+            if (!b.has("otherPlatform") && !"ACTIVE".equals(state) && !b.has("fragment")) {
+                out.println("  bundle " + b.get("symbolicName").getAsString() + " " + b.get("version").getAsString() + " is " + state
+                        + (b.has("missing") ? ", missing " + b.get("missing") : ""));
+            }
+        }
+        for (JsonElement component : status.getAsJsonArray("components")) {
+            JsonObject c = component.getAsJsonObject();
+            String state = c.get("state").getAsString();
+            if (state.contains("UNSATISFIED_REFERENCE") || state.contains("FAILED")) {
+                out.println("  component " + c.get("name").getAsString() + " is " + state
+                        + (c.has("unsatisfiedReferences") ? ", waiting for " + c.get("unsatisfiedReferences") : "")
+                        + (c.has("failure") ? ": " + c.get("failure").getAsString() : ""));
+            }
+        }
+    }
+
+    private int bundles() throws IOException {
+        ControlClient client = client(Duration.ofSeconds(10));
+        try {
+            JsonObject status = client.status();
+            out.printf("%4s  %-11s  %-22s  %s%n", "ID", "STATE", "VERSION", "SYMBOLIC NAME");
+            for (JsonElement bundle : status.getAsJsonArray("bundles")) {
+                JsonObject b = bundle.getAsJsonObject();
+                String state = b.has("otherPlatform") ? "OTHER-OS" : b.get("state").getAsString();
+                out.printf("%4d  %-11s  %-22s  %s%n", b.get("id").getAsLong(), state, b.get("version").getAsString(),
+                        b.get("symbolicName").getAsString());
+            }
+            return 0;
+        } finally {
+            client.close();
+        }
+    }
+
+    private int deploy(List<String> args) throws IOException, InterruptedException {
+        if (args.size() != 1) {
+            throw new IllegalArgumentException("usage: slipway deploy FILE.jar");
+        }
+        Path jar = Path.of(args.get(0)).toAbsolutePath();
+        if (!Files.isRegularFile(jar)) {
+            err.println("slipway: " + jar + " is not a file; nothing was deployed");
+            return 1;
+        }
+        Optional<BundleRepository.Entry> identity;
+        try {
+            identity = BundleRepository.identify(jar);
+        } catch (IOException | IllegalArgumentException e) {
+            err.println("slipway: " + jar + " is not a jar file (" + e.getMessage() + "); nothing was deployed");
+            return 1;
+        }
+        if (identity.isEmpty()) {
+            err.println("slipway: " + jar + " is not an OSGi bundle (its manifest has no Bundle-SymbolicName with "
+                    + "Bundle-ManifestVersion 2); nothing was deployed");
+            return 1;
+        }
+        BundleRepository.Entry bundle = identity.get();
+        LaunchOptions options = options(List.of());
+        Path deployDir = options.home().resolve("deploy");
+        Path staging = options.home().resolve("staging");
+        Files.createDirectories(deployDir);
+        Files.createDirectories(staging);
+        String fileName = bundle.symbolicName() + "-" + bundle.version() + ".jar";
+        Path staged = staging.resolve(fileName);
+        Files.copy(jar, staged, StandardCopyOption.REPLACE_EXISTING);
+        // fileinstall must never see a half-written jar: it appears in deploy/ in one step
+        Files.move(staged, deployDir.resolve(fileName), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        out.println("deployed " + bundle.symbolicName() + " " + bundle.version() + " to " + deployDir);
+        return awaitDeployed(bundle);
+    }
+
+    private int awaitDeployed(BundleRepository.Entry bundle) throws IOException, InterruptedException {
+        ControlClient client = client(Duration.ofSeconds(5));
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            String state = null;
+            while (System.nanoTime() < deadline) {
+                state = null;
+                for (JsonElement element : client.status().getAsJsonArray("bundles")) {
+                    JsonObject b = element.getAsJsonObject();
+                    if (bundle.symbolicName().equals(b.get("symbolicName").getAsString())
+                            && bundle.version().toString().equals(b.get("version").getAsString())) {
+                        state = b.get("state").getAsString();
+                    }
+                }
+                if ("ACTIVE".equals(state)) {
+                    out.println(bundle.symbolicName() + " " + bundle.version() + " is ACTIVE");
+                    return 0;
+                }
+                Thread.sleep(100);
+            }
+            err.println("slipway: " + bundle.symbolicName() + " " + bundle.version() + " is " + (state == null ? "not installed" : state)
+                    + " after 30 s; see ./slipway status");
+            return 1;
+        } catch (ControlClient.NotRunningException e) {
+            out.println("Slipway is not running; the bundle starts with the runtime");
+            return 0;
+        } finally {
+            client.close();
+        }
+    }
+
+    private int shell() throws IOException, InterruptedException {
+        Path socket = options(List.of()).runtimeDir().resolve("shell.sock");
+        if (!Files.exists(socket)) {
+            throw new ControlClient.NotRunningException("no shell socket at " + socket);
+        }
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            Thread input = new Thread(() -> pump(System.in, channel), "slipway-shell-input");
+            input.setDaemon(true);
+            input.start();
+            ByteBuffer buffer = ByteBuffer.allocate(8192);
+            while (channel.read(buffer) >= 0) {
+                out.write(buffer.array(), 0, buffer.position());
+                out.flush();
+                buffer.clear();
+            }
+        }
+        return 0;
+    }
+
+    private static void pump(InputStream in, SocketChannel channel) {
+        byte[] bytes = new byte[8192];
+        try {
+            for (int n; (n = in.read(bytes)) >= 0; ) {
+                ByteBuffer buffer = ByteBuffer.wrap(bytes, 0, n);
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+            }
+            channel.shutdownOutput();
+        } catch (IOException e) {
+            // the session ended
+        }
+    }
+
+    private int forward(String command, List<String> args) throws IOException {
+        ControlClient client = client(Duration.ofMinutes(10));
+        try {
+            ControlClient.Answer answer = client.command(command, args);
+            if (answer.status() == 404) {
+                err.println("slipway: unknown command '" + command + "' (see ./slipway help)");
+                return 2;
+            }
+            JsonObject body = answer.body().getAsJsonObject();
+            if (answer.status() != 200) {
+                err.println("slipway: " + command + ": " + body.get("error").getAsString());
+                return 1;
+            }
+            write(out, body.get("out").getAsString());
+            write(err, body.get("err").getAsString());
+            return body.get("exitCode").getAsInt();
+        } finally {
+            client.close();
+        }
+    }
+
+    private static void write(OutputStream stream, String text) throws IOException {
+        if (!text.isEmpty()) {
+            stream.write(text.getBytes(StandardCharsets.UTF_8));
+            if (!text.endsWith("\n")) {
+                stream.write('\n');
+            }
+            stream.flush();
+        }
+    }
+}
