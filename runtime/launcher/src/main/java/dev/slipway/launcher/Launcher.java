@@ -238,7 +238,7 @@ public final class Launcher {
      * the system bundle exports the packages slf4j-api's own manifest exports, so every bundle's
      * {@code org.slf4j} import wires to one logger factory (no service-loader mediator needed).
      */
-    static String classPathExports() throws IOException {
+    public static String classPathExports() throws IOException {
         try {
             Path jar = Path.of(org.slf4j.LoggerFactory.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             try (JarFile file = new JarFile(jar.toFile())) {

@@ -57,7 +57,7 @@ public record RunSpec(List<Requirement> bundles, Map<String, String> properties)
     }
 
     /** Splits on commas outside single or double quotes; blank parts are dropped. */
-    static List<String> splitList(String value) {
+    public static List<String> splitList(String value) {
         List<String> parts = new ArrayList<>();
         StringBuilder current = new StringBuilder();
         char quote = 0;
