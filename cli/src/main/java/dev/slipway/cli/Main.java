@@ -201,7 +201,7 @@ public final class Main {
             err.println("slipway: the runtime (pid " + process.pid() + ") did not become ready within 60 s; it keeps running. "
                     + "What is not ready:");
             if (last != null) {
-                printProblems(last);
+                printProblems(last, err);
             } else {
                 err.println("  the control socket never answered; the log (" + log + ") ends with:");
                 err.println(tail(log, 30));
@@ -312,16 +312,16 @@ public final class Main {
         out.printf("Slipway is %s (pid %d, up %s): %d bundles, %d active, %d for other platforms%n",
                 ready ? "ready" : "NOT ready", status.get("pid").getAsLong(),
                 Duration.ofMillis(status.get("uptimeMs").getAsLong()).toString().substring(2).toLowerCase(), total, active, other);
-        printProblems(status);
+        printProblems(status, out);
         for (String key : status.keySet()) {
-            if (!List.of("ready", "uptimeMs", "pid", "java", "bundles", "components").contains(key)) {
+            if (!List.of("ready", "uptimeMs", "pid", "java", "memory", "bundles", "components").contains(key)) {
                 out.println(key + ": " + status.get(key));
             }
         }
         return ready ? 0 : 1;
     }
 
-    private void printProblems(JsonObject status) {
+    private static void printProblems(JsonObject status, PrintStream out) {
         for (JsonElement bundle : status.getAsJsonArray("bundles")) {
             JsonObject b = bundle.getAsJsonObject();
             String state = b.get("state").getAsString();

@@ -1,6 +1,7 @@
 package dev.slipway.control;
 
 import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -99,6 +100,10 @@ final class RuntimeStatus {
         status.put("uptimeMs", ManagementFactory.getRuntimeMXBean().getUptime());
         status.put("pid", ProcessHandle.current().pid());
         status.put("java", Runtime.version().toString());
+        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        MemoryUsage nonHeap = ManagementFactory.getMemoryMXBean().getNonHeapMemoryUsage();
+        status.put("memory", Map.of("heapUsedBytes", heap.getUsed(), "heapCommittedBytes", heap.getCommitted(),
+                "nonHeapUsedBytes", nonHeap.getUsed()));
         status.put("bundles", bundles);
         status.put("components", components);
         return status;

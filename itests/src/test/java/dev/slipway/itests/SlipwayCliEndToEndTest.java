@@ -1,0 +1,172 @@
+package dev.slipway.itests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+/** Drives the real ./slipway script, as a user does: up -d, status --json, deploy, shell, down, and recovery from a killed runtime. */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class SlipwayCliEndToEndTest {
+
+    record Run(int exitCode, String out, String err) {}
+
+    @TempDir
+    Path home;
+
+    private final Path root = Path.of(System.getProperty("slipway.root", "..")).toAbsolutePath().normalize();
+
+    @BeforeEach
+    void noRuntimeYet() throws Exception {
+        assertEquals(3, slipway("status").exitCode(), "a fresh home has no runtime");
+    }
+
+    @AfterEach
+    void stopRuntime() throws Exception {
+        slipway("down");
+    }
+
+    private Run slipway(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(root.resolve("slipway").toString());
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).directory(root.toFile());
+        Map<String, String> env = builder.environment();
+        env.put("SLIPWAY_HOME", home.toString());
+        env.remove("XDG_RUNTIME_DIR");
+        env.remove("SLIPWAY_RUNTIME_DIR");
+        Path out = Files.createTempFile(home, "out", ".txt");
+        Path err = Files.createTempFile(home, "err", ".txt");
+        Process process = builder.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!process.waitFor(3, TimeUnit.MINUTES)) {
+            process.destroyForcibly();
+            throw new AssertionError("slipway " + String.join(" ", args) + " did not finish");
+        }
+        Run run = new Run(process.exitValue(), Files.readString(out), Files.readString(err));
+        Files.delete(out);
+        Files.delete(err);
+        return run;
+    }
+
+    private JsonObject status() throws Exception {
+        Run run = slipway("status", "--json");
+        assertEquals(0, run.exitCode(), run.err());
+        return JsonParser.parseString(run.out()).getAsJsonObject();
+    }
+
+    private static String stateOf(JsonObject status, String symbolicName, String version) {
+        for (JsonElement element : status.getAsJsonArray("bundles")) {
+            JsonObject bundle = element.getAsJsonObject();
+            if (symbolicName.equals(bundle.get("symbolicName").getAsString())
+                    && (version == null || version.equals(bundle.get("version").getAsString()))) {
+                return bundle.get("state").getAsString();
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void upStatusDeployShellDown() throws Exception {
+        Run up = slipway("up", "-d");
+        assertEquals(0, up.exitCode(), up.out() + up.err());
+        assertTrue(up.out().contains("Slipway is up"), up.out());
+
+        Run second = slipway("up", "-d");
+        assertNotEquals(0, second.exitCode());
+        assertTrue(second.err().contains("already running"), second.err());
+
+        JsonObject status = status();
+        assertTrue(status.get("ready").getAsBoolean());
+        assertTrue(status.get("uptimeMs").getAsLong() > 0);
+        assertEquals("ACTIVE", stateOf(status, "dev.slipway.control", null));
+        assertEquals("ACTIVE", stateOf(status, "dev.slipway.platform.linux", null));
+        assertEquals("INSTALLED", stateOf(status, "dev.slipway.platform.macos", null));
+        assertTrue(status.toString().contains("osgi.native"), "an unresolved bundle shows its missing requirement");
+        assertEquals("linux", status.getAsJsonObject("platform").get("os").getAsString());
+
+        Path notABundle = home.resolve("plain.jar");
+        try (JarOutputStream jar = new JarOutputStream(Files.newOutputStream(notABundle), new Manifest())) {
+            jar.flush();
+        }
+        Run refused = slipway("deploy", notABundle.toString());
+        assertEquals(1, refused.exitCode());
+        assertTrue(refused.err().contains("not an OSGi bundle"), refused.err());
+        Files.writeString(home.resolve("garbage.jar"), "not a zip", StandardCharsets.UTF_8);
+        Run garbage = slipway("deploy", home.resolve("garbage.jar").toString());
+        assertEquals(1, garbage.exitCode());
+        assertTrue(garbage.err().contains("nothing was deployed"), garbage.err());
+        try (var files = Files.list(home.resolve("deploy"))) {
+            assertFalse(files.anyMatch(p -> p.toString().endsWith(".jar")), "refused files never reach deploy/");
+        }
+        assertTrue(status().get("ready").getAsBoolean(), "the runtime is untouched by refused deploys");
+
+        Path newer = NewerBundle.withVersion(NewerBundle.distJar("dev.slipway.platform.linux"), "0.1.3", home.resolve("platform-newer.jar"));
+        Run deployed = slipway("deploy", newer.toString());
+        assertEquals(0, deployed.exitCode(), deployed.out() + deployed.err());
+        JsonObject after = status();
+        assertEquals("ACTIVE", stateOf(after, "dev.slipway.platform.linux", "0.1.3"));
+        assertEquals(null, stateOf(after, "dev.slipway.platform.linux", "0.1.0.SNAPSHOT"), "the old version is gone");
+        assertEquals("0.1.3", after.getAsJsonObject("platform").get("bundleVersion").getAsString());
+
+        Run bundles = slipway("bundles");
+        assertEquals(0, bundles.exitCode());
+        assertTrue(bundles.out().contains("dev.slipway.platform.linux"), bundles.out());
+
+        Run unknown = slipway("no-such-command");
+        assertEquals(2, unknown.exitCode());
+        assertTrue(unknown.err().contains("unknown command"), unknown.err());
+
+        Path shellInput = home.resolve("shell-input.txt");
+        Files.writeString(shellInput, "lb\nexit\n");
+        ProcessBuilder shell = new ProcessBuilder(root.resolve("slipway").toString(), "shell").directory(root.toFile())
+                .redirectInput(shellInput.toFile());
+        shell.environment().put("SLIPWAY_HOME", home.toString());
+        shell.environment().remove("XDG_RUNTIME_DIR");
+        Process shellProcess = shell.start();
+        String shellOut = new String(shellProcess.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(shellProcess.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(shellOut.contains("Slipway control API"), shellOut);
+
+        Run down = slipway("down");
+        assertEquals(0, down.exitCode(), down.err());
+        assertEquals(3, slipway("status").exitCode());
+        assertFalse(Files.exists(home.resolve("run/control.sock")));
+    }
+
+    @Test
+    void aKilledRuntimeLeavesNothingThatBlocksTheNextStart() throws Exception {
+        assertEquals(0, slipway("up", "-d").exitCode());
+        long pid = status().get("pid").getAsLong();
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        ProcessHandle.of(pid).ifPresent(p -> p.onExit().join());
+        assertTrue(Files.exists(home.resolve("run/control.sock")), "the killed runtime left its socket behind");
+
+        Run status = slipway("status");
+        assertEquals(3, status.exitCode(), status.out() + status.err());
+
+        Run up = slipway("up", "-d");
+        assertEquals(0, up.exitCode(), up.out() + up.err());
+        assertNotEquals(pid, status().get("pid").getAsLong());
+    }
+}
