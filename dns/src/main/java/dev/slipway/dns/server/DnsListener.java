@@ -95,7 +95,7 @@ public final class DnsListener {
         filter = ClientFilter.of(config.allowedClients());
         maxTcpConnections = Math.max(1, config.maxTcpConnections());
         String text = !config.listen().isBlank() ? config.listen() : frameworkListen;
-        InetSocketAddress wanted = text == null || text.isBlank() ? null : DnsServer.parseServer(text);
+        InetSocketAddress wanted = text == null || text.isBlank() ? null : DnsServer.parseAddress(text, 0);
         if (wanted != null && wanted.equals(bound) && loop != null) {
             return;
         }

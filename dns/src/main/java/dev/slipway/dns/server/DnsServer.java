@@ -237,6 +237,11 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
 
     /** {@code 10.0.0.1}, {@code 10.0.0.1:5353}, {@code ::1}, {@code [::1]:5353}; literals only. */
     static InetSocketAddress parseServer(String text) {
+        return parseAddress(text, 1);
+    }
+
+    /** Like {@link #parseServer}; port 0 allowed when {@code minPort} is 0 (a listener on a free port). */
+    static InetSocketAddress parseAddress(String text, int minPort) {
         String t = text.trim();
         String host = t;
         int port = 53;
@@ -256,7 +261,7 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
             host = t.substring(0, t.indexOf(':'));
             port = Integer.parseInt(t.substring(t.indexOf(':') + 1));
         }
-        if (!host.matches("[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*(%[A-Za-z0-9_.-]+)?") || port < 1 || port > 65535) {
+        if (!host.matches("[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*(%[A-Za-z0-9_.-]+)?") || port < minPort || port > 65535) {
             throw new IllegalArgumentException("not an IP address and port: " + text);
         }
         try {
