@@ -102,11 +102,24 @@ public final class DnsListener {
         stop();
         if (wanted != null) {
             try {
-                loop = new Loop(wanted);
+                loop = open(wanted);
                 bound = wanted;
                 LOG.info("DNS: listening on {} (UDP and TCP)", loop.address());
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot listen for DNS on " + wanted, e);
+            }
+        }
+    }
+
+    /** Opens the sockets; with port 0, until UDP and TCP get the same free port. */
+    private Loop open(InetSocketAddress address) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return new Loop(address);
+            } catch (java.net.BindException e) {
+                if (address.getPort() != 0 || attempt >= 20) {
+                    throw e;
+                }
             }
         }
     }
@@ -205,9 +218,11 @@ public final class DnsListener {
 
         Loop(InetSocketAddress address) throws IOException {
             selector = Selector.open();
+            DatagramChannel udpChannel = null;
             try {
-                udp = DatagramChannel.open(address.getAddress() instanceof java.net.Inet6Address
+                udpChannel = DatagramChannel.open(address.getAddress() instanceof java.net.Inet6Address
                         ? java.net.StandardProtocolFamily.INET6 : java.net.StandardProtocolFamily.INET);
+                udp = udpChannel;
                 udp.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
                 udp.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
                 udp.bind(address);
@@ -221,6 +236,9 @@ public final class DnsListener {
                 tcp.register(selector, SelectionKey.OP_ACCEPT);
             } catch (IOException | RuntimeException e) {
                 selector.close();
+                if (udpChannel != null) {
+                    udpChannel.close();
+                }
                 throw e;
             }
             thread = new Thread(this, "slipway-dns-listener");
