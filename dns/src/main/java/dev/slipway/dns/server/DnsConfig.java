@@ -63,6 +63,9 @@ public @interface DnsConfig {
             + "overrides the framework property slipway.dns-listen; empty = that property, or no host socket")
     String listen() default "";
 
+    @AttributeDefinition(description = "Threads answering UDP on the host address, each with its own socket (SO_REUSEPORT)")
+    int listenerThreads() default 2;
+
     @AttributeDefinition(description = "TCP client connections at most")
     int maxTcpConnections() default 128;
 }

@@ -60,8 +60,10 @@ public final class DnsListener {
     private volatile DnsService service;
     private volatile ClientFilter filter;
     private volatile int maxTcpConnections;
+    private volatile int threads;
     private InetSocketAddress bound;
-    private Loop loop;
+    private int boundThreads;
+    private volatile List<Loop> loops = List.of();
 
     @Activate
     public DnsListener(BundleContext context, @Reference DnsStats stats, DnsConfig config) {
@@ -78,8 +80,7 @@ public final class DnsListener {
             policyOption = ReferencePolicyOption.GREEDY)
     void setDnsService(DnsService service) {
         this.service = service;
-        Loop l = loop;
-        if (l != null) {
+        for (Loop l : loops) {
             l.selector.wakeup();
         }
     }
@@ -94,34 +95,56 @@ public final class DnsListener {
     synchronized void modified(DnsConfig config) {
         filter = ClientFilter.of(config.allowedClients());
         maxTcpConnections = Math.max(1, config.maxTcpConnections());
+        threads = Math.max(1, Math.min(16, config.listenerThreads()));
         String text = !config.listen().isBlank() ? config.listen() : frameworkListen;
         InetSocketAddress wanted = text == null || text.isBlank() ? null : DnsServer.parseAddress(text, 0);
-        if (wanted != null && wanted.equals(bound) && loop != null) {
+        if (wanted != null && wanted.equals(bound) && threads == boundThreads && !loops.isEmpty()) {
             return;
         }
         stop();
         if (wanted != null) {
             try {
-                loop = open(wanted);
+                loops = open(wanted);
                 bound = wanted;
-                LOG.info("DNS: listening on {} (UDP and TCP)", loop.address());
+                boundThreads = threads;
+                LOG.info("DNS: listening on {} (UDP and TCP, {} UDP threads)", loops.get(0).address(), loops.size());
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot listen for DNS on " + wanted, e);
             }
         }
     }
 
-    /** Opens the sockets; with port 0, until UDP and TCP get the same free port. */
-    private Loop open(InetSocketAddress address) throws IOException {
-        for (int attempt = 0; ; attempt++) {
+    /**
+     * Opens the sockets; with port 0, until UDP and TCP get the same free port. With more than one
+     * thread, each has its own UDP socket on the same address (SO_REUSEPORT: the kernel spreads the
+     * clients over them); the first thread also serves TCP.
+     */
+    private List<Loop> open(InetSocketAddress address) throws IOException {
+        Loop first = null;
+        for (int attempt = 0; first == null; attempt++) {
             try {
-                return new Loop(address);
+                first = new Loop(address, true, threads > 1);
             } catch (java.net.BindException e) {
                 if (address.getPort() != 0 || attempt >= 20) {
                     throw e;
                 }
             }
         }
+        List<Loop> opened = new ArrayList<>(List.of(first));
+        if (first.reusePort) {
+            InetSocketAddress actual = first.address();
+            try {
+                for (int i = 1; i < threads; i++) {
+                    opened.add(new Loop(actual, false, true));
+                }
+            } catch (IOException | RuntimeException e) {
+                for (Loop l : opened) {
+                    l.close();
+                }
+                throw e;
+            }
+        }
+        return List.copyOf(opened);
     }
 
     @Deactivate
@@ -130,16 +153,17 @@ public final class DnsListener {
     }
 
     private void stop() {
-        if (loop != null) {
-            loop.close();
-            loop = null;
-            bound = null;
+        for (Loop l : loops) {
+            l.close();
         }
+        loops = List.of();
+        bound = null;
     }
 
     /** The address actually bound (with the real port when 0 was asked), or {@code null}. */
     public synchronized InetSocketAddress address() {
-        return loop == null ? null : loop.address();
+        List<Loop> current = loops;
+        return current.isEmpty() ? null : current.get(0).address();
     }
 
     /** A query that arrived while no service was registered. */
@@ -214,26 +238,35 @@ public final class DnsListener {
         final List<Connection> connections = new ArrayList<>();
         final ConcurrentLinkedQueue<Connection> toWrite = new ConcurrentLinkedQueue<>();
         volatile boolean running = true;
+        final boolean reusePort;
         long nextCheck;
 
-        Loop(InetSocketAddress address) throws IOException {
+        Loop(InetSocketAddress address, boolean withTcp, boolean wantReusePort) throws IOException {
             selector = Selector.open();
             DatagramChannel udpChannel = null;
             try {
                 udpChannel = DatagramChannel.open(address.getAddress() instanceof java.net.Inet6Address
                         ? java.net.StandardProtocolFamily.INET6 : java.net.StandardProtocolFamily.INET);
                 udp = udpChannel;
+                reusePort = wantReusePort && udp.supportedOptions().contains(StandardSocketOptions.SO_REUSEPORT);
+                if (reusePort) {
+                    udp.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                }
                 udp.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
                 udp.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
                 udp.bind(address);
                 udp.configureBlocking(false);
                 udp.register(selector, SelectionKey.OP_READ);
                 InetSocketAddress actual = (InetSocketAddress) udp.getLocalAddress();
-                tcp = ServerSocketChannel.open();
-                tcp.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-                tcp.bind(actual, 128);
-                tcp.configureBlocking(false);
-                tcp.register(selector, SelectionKey.OP_ACCEPT);
+                if (withTcp) {
+                    tcp = ServerSocketChannel.open();
+                    tcp.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                    tcp.bind(actual, 128);
+                    tcp.configureBlocking(false);
+                    tcp.register(selector, SelectionKey.OP_ACCEPT);
+                } else {
+                    tcp = null;
+                }
             } catch (IOException | RuntimeException e) {
                 selector.close();
                 if (udpChannel != null) {
@@ -241,7 +274,7 @@ public final class DnsListener {
                 }
                 throw e;
             }
-            thread = new Thread(this, "slipway-dns-listener");
+            thread = new Thread(this, withTcp ? "slipway-dns-listener" : "slipway-dns-listener-udp");
             thread.setDaemon(true);
             thread.start();
         }
@@ -333,7 +366,9 @@ public final class DnsListener {
                 }
                 held.clear();
                 closeQuietly(udp);
-                closeQuietly(tcp);
+                if (tcp != null) {
+                    closeQuietly(tcp);
+                }
                 closeQuietly(selector);
             }
         }
