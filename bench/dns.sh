@@ -3,12 +3,13 @@
 #   built-in: host/gateway.docker.internal (Slipway's built-in names; dnsmasq from a hosts file)
 #   cached:   100 forwarded names answered from the cache (both forward to the same origin dnsmasq)
 # Usage: bench/dns.sh [runs] [seconds] [clients]      (needs java, dnsperf, dnsmasq-base)
+#   swap:     built-in names while Slipway's answering logic is replaced every 200 ms (queries lost must be 0)
 # Env: SKIP_BUILD=1 to reuse the built classes; BASE_PORT (default 15370) for the five loopback ports.
 # Prints a Markdown table: qps min/median/max, lost queries, latency p50/p99 at a fixed load, ratios.
 set -euo pipefail
 RUNS=${1:-5}; DUR=${2:-8}; CLIENTS=${3:-4}
 BASE=${BASE_PORT:-15370}
-SLW=$BASE; HOSTS=$((BASE + 1)); ORIGIN=$((BASE + 2)); CACHE=$((BASE + 3))
+SLW=$BASE; HOSTS=$((BASE + 1)); ORIGIN=$((BASE + 2)); CACHE=$((BASE + 3)); SWAP=$((BASE + 4))
 LAT_QPS=${LAT_QPS:-20000}; LAT_SECONDS=${LAT_SECONDS:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 for t in java dnsperf dnsmasq; do
@@ -97,3 +98,15 @@ for scenario in builtin cached; do
 done
 echo
 echo "p50/p99: per-query latency at a fixed $LAT_QPS queries/s (dnsperf -v), not at saturation."
+
+# hot swap: a second Slipway whose answering logic is replaced every 200 ms while dnsperf runs
+mkfifo "$work/swapin"
+java -XX:+UseParallelGC -Xms256m -Xmx256m -cp "$CP" dev.slipway.dns.server.BenchServer "127.0.0.1:$SWAP" "" 2 200 \
+  < "$work/swapin" > "$work/swap.out" 2> "$work/swap.err" & swapper=$!; pids+=($swapper)
+exec 8> "$work/swapin"
+for i in $(seq 1 100); do grep -q listening "$work/swap.out" 2>/dev/null && break; sleep 0.1; done
+read -r q l a < <(perf "$SWAP" "$work/builtin.txt" "$DUR")
+exec 8>&-
+for i in $(seq 1 50); do kill -0 "$swapper" 2>/dev/null || break; sleep 0.1; done
+swaps=$(awk '/logic replaced/{print $3}' "$work/swap.err")
+echo "Hot swap: answering logic replaced ${swaps:-?} times during ${DUR}s of dnsperf on built-in names: $q qps, $l queries lost."

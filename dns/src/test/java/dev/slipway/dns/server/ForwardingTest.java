@@ -262,4 +262,19 @@ class ForwardingTest {
         Client.ask(server, "www.example.test", Type.A);
         assertEquals(1, other.udpQueries.get());
     }
+
+    @Test
+    void theLastResolversStayInUseWhileThePlatformBundleIsReplaced() throws Exception {
+        FakeUpstream up = upstream(ForwardingTest::answer);
+        server = new DnsServer(stats, Configs.dns(Map.of("cacheEntries", 0)));
+        List<HostResolvers.Resolver> list = List.of(HostResolvers.Resolver.of(new InetSocketAddress("127.0.0.1", up.udp.getLocalPort())));
+        HostResolvers platform = () -> list;
+        server.setHostResolvers(platform);
+        server.unsetHostResolvers(platform);
+        assertEquals(Rcode.NOERROR, Client.ask(server, "www.example.test", Type.A).getRcode());
+        HostResolvers replacement = () -> list;
+        server.setHostResolvers(replacement);
+        assertEquals(Rcode.NOERROR, Client.ask(server, "www.example.test", Type.A).getRcode());
+        assertEquals(2, up.udpQueries.get());
+    }
 }
