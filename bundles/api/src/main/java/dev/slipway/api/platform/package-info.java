@@ -1,6 +1,6 @@
 /** What differs between operating systems, provided by exactly one platform bundle. */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package dev.slipway.api.platform;
 
 import org.osgi.annotation.bundle.Export;

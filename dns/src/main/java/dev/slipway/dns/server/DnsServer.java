@@ -1,0 +1,362 @@
+package dev.slipway.dns.server;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.osgi.framework.Constants;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.slipway.api.platform.HostResolvers;
+import dev.slipway.dns.api.DnsRecordSource;
+import dev.slipway.dns.api.DnsService;
+
+/**
+ * Slipway's answering logic: built-in and contributed names from precomputed answers, everything
+ * else from the cache or forwarded to the host's resolvers. Called by the host listener and, in
+ * process, by the network stack. Built-in names and cache hits are answered on the caller's
+ * thread without allocating; forwarded queries are answered later from the forwarder's loop.
+ */
+@Component(service = {DnsService.class, HostResolvers.Listener.class}, configurationPid = DnsConfig.PID)
+@Designate(ocd = DnsConfig.class)
+public final class DnsServer implements DnsService, HostResolvers.Listener {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DnsServer.class);
+
+    /** One thread's reusable parser state and output buffer. */
+    private static final class Scratch {
+        final WireQuery q = new WireQuery();
+        final NameKey probe = NameKey.probe();
+        final ByteBuffer out = ByteBuffer.allocateDirect(65536);
+        boolean replied;
+    }
+
+    /** Where forwarded names go: per-domain servers (longest domain first), then the default ones. */
+    record Routes(List<InetSocketAddress> defaults, List<Map.Entry<String, List<InetSocketAddress>>> byDomain) {
+
+        static Routes of(List<HostResolvers.Resolver> resolvers) {
+            List<InetSocketAddress> defaults = new ArrayList<>();
+            Map<String, List<InetSocketAddress>> byDomain = new LinkedHashMap<>();
+            for (HostResolvers.Resolver r : resolvers) {
+                if (r.isDefault()) {
+                    if (!defaults.contains(r.address())) {
+                        defaults.add(r.address());
+                    }
+                } else {
+                    for (String domain : r.domains()) {
+                        byDomain.computeIfAbsent(domain, d -> new ArrayList<>()).add(r.address());
+                    }
+                }
+            }
+            List<Map.Entry<String, List<InetSocketAddress>>> sorted = new ArrayList<>();
+            byDomain.forEach((d, servers) -> sorted.add(Map.entry(d, List.copyOf(servers))));
+            sorted.sort(Comparator.comparingInt((Map.Entry<String, List<InetSocketAddress>> e) -> e.getKey().length()).reversed());
+            return new Routes(List.copyOf(defaults), List.copyOf(sorted));
+        }
+
+        List<InetSocketAddress> route(WireQuery q) {
+            if (!byDomain.isEmpty()) {
+                String name = q.nameString().toLowerCase(Locale.ROOT);
+                for (Map.Entry<String, List<InetSocketAddress>> e : byDomain) {
+                    String d = e.getKey();
+                    if (name.equals(d) || (name.endsWith(d) && name.charAt(name.length() - d.length() - 1) == '.')) {
+                        return e.getValue();
+                    }
+                }
+            }
+            return defaults;
+        }
+    }
+
+    private record SourceState(DnsRecordSource source, int ranking, long serviceId) {}
+
+    private final DnsStats stats;
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+    private final Map<DnsRecordSource, SourceState> sources = new LinkedHashMap<>();
+    private final Object zoneLock = new Object();
+    private final Forwarder forwarder;
+    private volatile DnsConfig config;
+    private volatile ClientFilter filter;
+    private volatile LocalZone zone;
+    private volatile ResponseCache cache;
+    private volatile List<HostResolvers.Resolver> hostResolvers = List.of();
+    private volatile Routes routes;
+    private HostResolvers hostResolversService;
+
+    @Activate
+    public DnsServer(@Reference DnsStats stats, DnsConfig config) {
+        this.stats = stats;
+        apply(config);
+        try {
+            this.forwarder = new Forwarder(stats, () -> cache, this::route, Forwarder.Settings.of(config));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start the DNS forwarder", e);
+        }
+    }
+
+    /** Takes a new configuration without dropping a query: every part is swapped in atomically. */
+    @Modified
+    void modified(DnsConfig config) {
+        apply(config);
+        forwarder.configure(Forwarder.Settings.of(config));
+    }
+
+    @Deactivate
+    void deactivate() {
+        forwarder.close(2000);
+    }
+
+    private void apply(DnsConfig config) {
+        ResponseCache previous = cache;
+        filter = ClientFilter.of(config.allowedClients());
+        DnsConfig old = this.config;
+        this.config = config;
+        if (previous == null || old.cacheEntries() != config.cacheEntries() || old.cacheMaxTtl() != config.cacheMaxTtl()
+                || old.cacheNegativeMaxTtl() != config.cacheNegativeMaxTtl()
+                || !List.of(old.upstreams()).equals(List.of(config.upstreams()))) {
+            cache = new ResponseCache(config.cacheEntries(), config.cacheMaxTtl(), config.cacheNegativeMaxTtl());
+        }
+        rebuildRoutes();
+        rebuildZone();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void setHostResolvers(HostResolvers service) {
+        synchronized (zoneLock) {
+            hostResolversService = service;
+        }
+        resolversChanged(service.resolvers());
+    }
+
+    /** The last known resolvers stay in use while the platform bundle is being replaced. */
+    void unsetHostResolvers(HostResolvers service) {
+        synchronized (zoneLock) {
+            if (hostResolversService == service) {
+                hostResolversService = null;
+            }
+        }
+    }
+
+    @Override
+    public void resolversChanged(List<HostResolvers.Resolver> resolvers) {
+        List<HostResolvers.Resolver> copy = List.copyOf(resolvers);
+        if (!copy.equals(hostResolvers)) {
+            hostResolvers = copy;
+            rebuildRoutes();
+            if (config.upstreams().length == 0) {
+                ResponseCache c = cache;
+                if (c != null) {
+                    c.clear();
+                }
+            }
+            LOG.info("DNS: host resolvers now {}", copy);
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void addSource(DnsRecordSource source, Map<String, Object> properties) {
+        synchronized (zoneLock) {
+            sources.put(source, new SourceState(source, intProperty(properties.get(Constants.SERVICE_RANKING)),
+                    properties.get(Constants.SERVICE_ID) instanceof Long id ? id : 0L));
+        }
+        rebuildZone();
+    }
+
+    void updatedSource(DnsRecordSource source, Map<String, Object> properties) {
+        addSource(source, properties);
+    }
+
+    void removeSource(DnsRecordSource source) {
+        synchronized (zoneLock) {
+            sources.remove(source);
+        }
+        rebuildZone();
+    }
+
+    private static int intProperty(Object value) {
+        return value instanceof Integer i ? i : 0;
+    }
+
+    private void rebuildZone() {
+        synchronized (zoneLock) {
+            List<SourceState> ordered = new ArrayList<>(sources.values());
+            ordered.sort(Comparator.comparingInt(SourceState::ranking).reversed().thenComparingLong(SourceState::serviceId));
+            List<LocalZone.Contribution> contributions = new ArrayList<>();
+            for (SourceState s : ordered) {
+                try {
+                    contributions.add(new LocalZone.Contribution(List.copyOf(s.source.records()), List.copyOf(s.source.zones())));
+                } catch (RuntimeException e) {
+                    LOG.warn("DNS: a record source failed; its records are left out", e);
+                }
+            }
+            LocalZone built = LocalZone.build(config, contributions);
+            for (String problem : built.problems()) {
+                LOG.warn("DNS: record left out: {}", problem);
+            }
+            zone = built;
+        }
+    }
+
+    private void rebuildRoutes() {
+        String[] configured = config.upstreams();
+        if (configured.length > 0) {
+            List<HostResolvers.Resolver> resolvers = new ArrayList<>();
+            for (String upstream : configured) {
+                try {
+                    resolvers.add(HostResolvers.Resolver.of(parseServer(upstream)));
+                } catch (IllegalArgumentException e) {
+                    LOG.warn("DNS: upstream {} left out: {}", upstream, e.getMessage());
+                }
+            }
+            routes = Routes.of(resolvers);
+        } else {
+            routes = Routes.of(hostResolvers);
+        }
+    }
+
+    /** {@code 10.0.0.1}, {@code 10.0.0.1:5353}, {@code ::1}, {@code [::1]:5353}; literals only. */
+    static InetSocketAddress parseServer(String text) {
+        return parseAddress(text, 1);
+    }
+
+    /** Like {@link #parseServer}; port 0 allowed when {@code minPort} is 0 (a listener on a free port). */
+    static InetSocketAddress parseAddress(String text, int minPort) {
+        String t = text.trim();
+        String host = t;
+        int port = 53;
+        if (t.startsWith("[")) {
+            int close = t.indexOf(']');
+            if (close < 0) {
+                throw new IllegalArgumentException("missing ]: " + text);
+            }
+            host = t.substring(1, close);
+            if (t.length() > close + 1) {
+                if (t.charAt(close + 1) != ':') {
+                    throw new IllegalArgumentException("bad server: " + text);
+                }
+                port = Integer.parseInt(t.substring(close + 2));
+            }
+        } else if (t.indexOf(':') >= 0 && t.indexOf(':') == t.lastIndexOf(':')) {
+            host = t.substring(0, t.indexOf(':'));
+            port = Integer.parseInt(t.substring(t.indexOf(':') + 1));
+        }
+        if (!host.matches("[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*(%[A-Za-z0-9_.-]+)?") || port < minPort || port > 65535) {
+            throw new IllegalArgumentException("not an IP address and port: " + text);
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("not an IP address: " + text, e);
+        }
+    }
+
+    private List<InetSocketAddress> route(WireQuery q) {
+        return routes.route(q);
+    }
+
+    Routes routes() {
+        return routes;
+    }
+
+    LocalZone zone() {
+        return zone;
+    }
+
+    int cacheSize() {
+        return cache.size();
+    }
+
+    @Override
+    public void answer(ByteBuffer query, InetSocketAddress client, boolean tcp, Reply reply) {
+        Scratch s = scratch.get();
+        s.replied = false;
+        try {
+            answer(s, query, client, tcp, reply);
+        } catch (RuntimeException e) {
+            LOG.warn("DNS: unexpected error answering a query", e);
+            stats.dropped(DnsStats.Drop.INTERNAL);
+            if (!s.replied) {
+                s.replied = true;
+                reply.send(null);
+            }
+        }
+    }
+
+    private void answer(Scratch s, ByteBuffer query, InetSocketAddress client, boolean tcp, Reply reply) {
+        stats.query(tcp);
+        WireQuery q = s.q;
+        ByteBuffer out = s.out;
+        if (!filter.allows(client)) {
+            stats.dropped(DnsStats.Drop.NOT_ALLOWED);
+            send(s, reply, null);
+            return;
+        }
+        switch (q.parse(query)) {
+            case DROP -> {
+                stats.dropped(q.reason);
+                send(s, reply, null);
+            }
+            case FORMERR -> error(s, query, reply, ResponseWriter.RCODE_FORMERR, false);
+            case NOTIMP -> error(s, query, reply, ResponseWriter.RCODE_NOTIMP, q.reason != DnsStats.Drop.OPCODE);
+            case BADVERS -> error(s, query, reply, ResponseWriter.RCODE_BADVERS, true);
+            case ANSWER -> {
+                LocalZone z = zone;
+                LocalZone.NameEntry entry = z.lookup(q, s.probe);
+                Template local = entry != null ? entry.forType(q.qtype) : z.hasOtherRules() ? z.answerOther(q) : null;
+                if (local != null) {
+                    ResponseWriter.answer(out, query, q, local, tcp, 0);
+                    stats.answered(DnsStats.Source.LOCAL, local.rcode);
+                    send(s, reply, out);
+                    return;
+                }
+                long now = System.nanoTime();
+                Template cached = cache.get(s.probe.point(q.name, q.nameLength, q.nameHash, ResponseCache.discriminator(q)), now);
+                if (cached != null) {
+                    stats.cacheHit();
+                    ResponseWriter.answer(out, query, q, cached, tcp, now);
+                    stats.answered(DnsStats.Source.CACHE, cached.rcode);
+                    send(s, reply, out);
+                    return;
+                }
+                stats.cacheMiss();
+                byte[] copy = new byte[query.remaining()];
+                query.get(query.position(), copy);
+                s.replied = true;
+                forwarder.submit(copy, client, tcp, reply);
+            }
+        }
+    }
+
+    private void error(Scratch s, ByteBuffer query, Reply reply, int rcode, boolean withQuestion) {
+        stats.dropped(s.q.reason);
+        ResponseWriter.error(s.out, query, s.q, rcode, withQuestion);
+        stats.answered(DnsStats.Source.ERROR, rcode);
+        send(s, reply, s.out);
+    }
+
+    private static void send(Scratch s, Reply reply, ByteBuffer answer) {
+        s.replied = true;
+        reply.send(answer);
+    }
+}
