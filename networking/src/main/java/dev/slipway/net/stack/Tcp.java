@@ -363,6 +363,7 @@ final class Tcp {
                     c.toHostLength = 0;
                 }
                 accepted = Math.min(length, pool.bufferSize() - c.toHostLength);
+                c.toHost.limit(pool.bufferSize());
                 if (accepted < length) {
                     stack.stats.drop(Drop.TCP_WINDOW_FULL);
                 }
@@ -603,6 +604,7 @@ final class Tcp {
         int capacity = pool.bufferSize();
         int at = (c.ringStart + (seq - c.ringSeq)) % capacity;
         int first = Math.min(n, capacity - at);
+        c.ring.limit(capacity);
         o.put(data, c.ring, at, first);
         if (first < n) {
             o.put(data + first, c.ring, 0, n - first);

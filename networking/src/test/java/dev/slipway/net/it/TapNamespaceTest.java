@@ -61,6 +61,75 @@ class TapNamespaceTest {
         Host.delNs(NS);
     }
 
+    static Host.Out guest(Duration timeout, String... args) throws Exception {
+        String cp = java.nio.file.Path.of(GuestTool.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        java.util.List<String> c = new java.util.ArrayList<>(java.util.List.of(
+                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xss256k", "-cp", cp, GuestTool.class.getName()));
+        c.addAll(java.util.List.of(args));
+        return Host.inNs(NS, timeout, c.toArray(String[]::new));
+    }
+
+    @Test
+    void hundredMegabytesFromGuestToHostArriveIntact() throws Exception {
+        long bytes = 100L << 20;
+        try (var sink = HostServers.sink()) {
+            var r = guest(Duration.ofSeconds(90), "send", "192.168.65.254", Integer.toString(sink.port()), Long.toString(bytes));
+            assertEquals(0, r.exit(), r.stderr());
+            assertEquals(GuestTool.digestOf(bytes), r.stdout().strip());
+        }
+    }
+
+    @Test
+    void hundredMegabytesFromHostToGuestArriveIntact() throws Exception {
+        long bytes = 100L << 20;
+        try (var source = HostServers.source(bytes)) {
+            var r = guest(Duration.ofSeconds(90), "recv", "192.168.65.254", Integer.toString(source.port()));
+            assertEquals(0, r.exit(), r.stderr());
+            assertEquals(bytes + " " + GuestTool.digestOf(bytes), r.stdout().strip());
+        }
+    }
+
+    @Test
+    void halfClosedGuestStillReadsTheReply() throws Exception {
+        try (var server = HostServers.halfClose()) {
+            var r = guest(Duration.ofSeconds(30), "half-close", "192.168.65.254", Integer.toString(server.port()), "ping");
+            assertEquals(0, r.exit(), r.stderr());
+            assertEquals("pong:ping", r.stdout().strip());
+        }
+    }
+
+    @Test
+    void udpEchoWorksForSmallAndMaximalDatagrams() throws Exception {
+        try (var echo = new HostServers.UdpEcho()) {
+            var small = guest(Duration.ofSeconds(30), "udp-echo", "192.168.65.254", Integer.toString(echo.port()), "100", "20");
+            assertEquals(0, small.exit(), small.stderr());
+            assertTrue(Integer.parseInt(small.stdout().strip()) >= 19, small.stdout());
+            var big = guest(Duration.ofSeconds(30), "udp-echo", "192.168.65.254", Integer.toString(echo.port()), "65507", "5");
+            assertEquals(0, big.exit(), big.stderr());
+            assertTrue(Integer.parseInt(big.stdout().strip()) >= 4, big.stdout());
+        }
+    }
+
+    @Test
+    void thousandConcurrentConnectionsAllWork() throws Exception {
+        try (var echo = new HostServers.Echo()) {
+            var r = guest(Duration.ofSeconds(90), "concurrent", "192.168.65.254", Integer.toString(echo.port()), "1000");
+            assertEquals(0, r.exit(), r.stderr());
+            assertEquals("1000", r.stdout().strip());
+        }
+    }
+
+    @Test
+    void connectionToAClosedHostPortIsRefused() throws Exception {
+        int port;
+        try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        var r = guest(Duration.ofSeconds(30), "connect", "192.168.65.254", Integer.toString(port), "5000");
+        assertTrue(r.stdout().contains("ConnectException"), r.stdout() + r.stderr());
+    }
+
     @Test
     void dhcpClientGetsTheFirstGuestAddress() {
         assertEquals("192.168.65.3", ns.address());
