@@ -115,7 +115,7 @@ public record NetConfig(
         private int maxTcpConnections = 16_384;
         private int maxHalfOpenConnections = 1024;
         private int maxUdpFlows = 4096;
-        private int tcpBufferBytes = 256 * 1024;
+        private int tcpBufferBytes = 1024 * 1024;
 
         private static InetAddress loopback() {
             try {

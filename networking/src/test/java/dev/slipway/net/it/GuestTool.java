@@ -132,6 +132,23 @@ public final class GuestTool {
                 }
                 System.out.println(ok);
             }
+            case "connrate" -> {
+                long until = System.nanoTime() + Long.parseLong(args[3]) * 1_000_000_000L;
+                long count = 0;
+                long failed = 0;
+                long start = System.nanoTime();
+                while (System.nanoTime() < until) {
+                    try (Socket s = new Socket()) {
+                        s.setSoLinger(true, 0);
+                        s.connect(new InetSocketAddress(host, port), 5000);
+                        count++;
+                    } catch (java.io.IOException e) {
+                        failed++;
+                    }
+                }
+                double seconds = (System.nanoTime() - start) / 1e9;
+                System.out.printf(java.util.Locale.ROOT, "%.0f %d%n", count / seconds, failed);
+            }
             case "connect" -> {
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress(host, port), Integer.parseInt(args[3]));
