@@ -12,7 +12,7 @@ public final class Frames {
 
     private Frames() {}
 
-    static ByteBuffer eth(long dst, long src, int type, int payload) {
+    public static ByteBuffer eth(long dst, long src, int type, int payload) {
         ByteBuffer b = ByteBuffer.allocateDirect(14 + payload);
         NetStack.putMac(b, 0, dst);
         NetStack.putMac(b, 6, src);
