@@ -85,14 +85,14 @@ class NetCommandTest {
         Path file = dir.resolve("net.pcap");
         Thread traffic = new Thread(() -> {
             try {
-                Thread.sleep(300);
+                Thread.sleep(1500);
                 guest.dhcp();
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
         });
         traffic.start();
-        CommandResult r = command.execute(List.of("capture", file.toString(), "--seconds", "2"));
+        CommandResult r = command.execute(List.of("capture", file.toString(), "--seconds", "4"));
         traffic.join();
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(Files.size(file) > 24, "pcap header and frames");
