@@ -149,6 +149,22 @@ public final class GuestTool {
                 double seconds = (System.nanoTime() - start) / 1e9;
                 System.out.printf(java.util.Locale.ROOT, "%.0f %d%n", count / seconds, failed);
             }
+            case "serve" -> {
+                try (java.net.ServerSocket server = new java.net.ServerSocket()) {
+                    server.bind(new InetSocketAddress(host, port), 128);
+                    System.out.println("listening");
+                    System.out.flush();
+                    long until = System.currentTimeMillis() + 300_000;
+                    server.setSoTimeout(1000);
+                    while (System.currentTimeMillis() < until) {
+                        try (Socket s = server.accept()) {
+                            s.getOutputStream().write("hello from remote\n".getBytes(StandardCharsets.US_ASCII));
+                        } catch (java.net.SocketTimeoutException e) {
+                            // keep serving until the time limit
+                        }
+                    }
+                }
+            }
             case "connect" -> {
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress(host, port), Integer.parseInt(args[3]));

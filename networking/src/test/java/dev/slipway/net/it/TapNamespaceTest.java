@@ -62,12 +62,17 @@ class TapNamespaceTest {
     }
 
     static Host.Out guest(Duration timeout, String... args) throws Exception {
+        return guestIn(NS, timeout, args);
+    }
+
+    /** Runs {@link GuestTool} with {@code args} inside the namespace {@code ns}. */
+    static Host.Out guestIn(String ns, Duration timeout, String... args) throws Exception {
         String cp = java.nio.file.Path.of(GuestTool.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
         java.util.List<String> c = new java.util.ArrayList<>(java.util.List.of(
                 java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xss256k", "-cp", cp, GuestTool.class.getName()));
         c.addAll(java.util.List.of(args));
-        return Host.inNs(NS, timeout, c.toArray(String[]::new));
+        return Host.inNs(ns, timeout, c.toArray(String[]::new));
     }
 
     @Test
