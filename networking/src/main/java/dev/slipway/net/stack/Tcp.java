@@ -104,6 +104,9 @@ final class Tcp {
         int rtoMillis = MIN_RTO_MILLIS;
         int retries;
         int dupAcks;
+        /** Answered in process by the DNS service instead of a host socket (the gateway's port 53). */
+        boolean dns;
+        int dnsPending;
 
         Connection(Key key, SocketChannel channel, int irs, int iss) {
             this.key = key;
@@ -209,7 +212,7 @@ final class Tcp {
             stack.stats.drop(Drop.TCP_HALF_OPEN_LIMIT);
             return;
         }
-        if (dst == config.gateway()) {
+        if (dst == config.gateway() && (dstPort != 53 || stack.dns == null)) {
             refused++;
             reset(src, srcPort, dst, dstPort, seq, 0, SYN, 0);
             return;
@@ -238,6 +241,20 @@ final class Tcp {
                 scale = Math.min(14, f.get(i + 2) & 0xff);
             }
             i += olen;
+        }
+        if (dst == config.gateway()) {
+            Key key = new Key().set(src, srcPort, dst, dstPort);
+            Connection c = new Connection(key, null, seq, random.nextInt());
+            c.dns = true;
+            c.mss = Math.max(64, Math.min(mss, config.mss()));
+            c.windowScaling = scale >= 0;
+            c.guestWindowScale = Math.max(0, scale);
+            c.sndWnd = window;
+            c.lastActive = System.nanoTime();
+            table.put(key, c);
+            opened++;
+            established(c);
+            return;
         }
         SocketChannel channel = null;
         try {
@@ -409,6 +426,10 @@ final class Tcp {
     }
 
     private void flushToHost(Connection c) {
+        if (c.dns) {
+            answerQueries(c);
+            return;
+        }
         if (c.toHostLength > 0) {
             ByteBuffer b = c.toHost;
             int before = c.toHostLength;
@@ -447,6 +468,91 @@ final class Tcp {
             }
             closeIfDone(c);
         }
+    }
+
+    /** DNS over TCP: every complete length-prefixed query in the guest's stream goes to the DNS service. */
+    private void answerQueries(Connection c) {
+        ByteBuffer b = c.toHost;
+        int at = 0;
+        while (b != null && c.toHostLength - at >= 2) {
+            int length = b.getShort(at) & 0xffff;
+            if (c.toHostLength - at < 2 + length) {
+                break;
+            }
+            dev.slipway.dns.api.DnsService dns = stack.dns;
+            if (dns == null) {
+                abort(c, true);
+                return;
+            }
+            b.limit(at + 2 + length).position(at + 2);
+            at += 2 + length;
+            c.dnsPending++;
+            java.net.InetSocketAddress client = new java.net.InetSocketAddress(Ip4.toInet(c.key.guestIp), c.key.guestPort);
+            try {
+                dns.answer(b, client, true, answer -> dnsAnswer(c, answer));
+            } catch (RuntimeException e) {
+                c.dnsPending--;
+                LOG.warn("the DNS service failed on a TCP query", e);
+            }
+            if (c.closed) {
+                return;
+            }
+        }
+        if (at > 0 && b != null) {
+            b.limit(pool.bufferSize());
+            b.put(0, b, at, c.toHostLength - at);
+            c.toHostLength -= at;
+            c.ackPending = true;
+        }
+        if (c.toHostLength == 0 && c.toHost != null) {
+            pool.give(c.toHost);
+            c.toHost = null;
+        }
+        if (c.guestFin && c.toHostLength == 0 && c.dnsPending == 0 && !c.hostEof) {
+            c.hostOutputShut = true;
+            c.hostEof = true;
+            trySend(c);
+        }
+    }
+
+    private void dnsAnswer(Connection c, ByteBuffer answer) {
+        stack.lock.lock();
+        try {
+            c.dnsPending--;
+            if (c.closed) {
+                return;
+            }
+            if (answer != null) {
+                int n = answer.remaining();
+                int capacity = pool.bufferSize();
+                if (n > 65535 || capacity - c.ringLength < n + 2) {
+                    stack.stats.drop(Drop.OVERSIZED);
+                } else {
+                    if (c.ring == null) {
+                        c.ring = pool.take();
+                        c.ringStart = 0;
+                    }
+                    c.ring.limit(capacity);
+                    putRing(c, (byte) (n >>> 8));
+                    putRing(c, (byte) n);
+                    for (int i = 0; i < n; i++) {
+                        putRing(c, answer.get(answer.position() + i));
+                    }
+                }
+            }
+            if (c.guestFin && c.toHostLength == 0 && c.dnsPending == 0) {
+                c.hostOutputShut = true;
+                c.hostEof = true;
+            }
+            trySend(c);
+        } finally {
+            stack.lock.unlock();
+        }
+    }
+
+    private void putRing(Connection c, byte v) {
+        c.ring.put((c.ringStart + c.ringLength) % pool.bufferSize(), v);
+        c.ringLength++;
     }
 
     // ---------------------------------------------------------------- host socket events
@@ -493,7 +599,7 @@ final class Tcp {
     }
 
     private void readFromHost(Connection c) {
-        if (c.hostEof || c.closed || c.connecting) {
+        if (c.hostEof || c.closed || c.connecting || c.dns) {
             return;
         }
         int capacity = pool.bufferSize();
@@ -543,7 +649,7 @@ final class Tcp {
     }
 
     private void interest(Connection c, int ops) {
-        if (ops != c.interest && !c.closed) {
+        if (ops != c.interest && !c.closed && c.selectionKey != null) {
             boolean adding = (ops & ~c.interest) != 0;
             c.interest = ops;
             try {
@@ -787,7 +893,7 @@ final class Tcp {
         }
         remove(c);
         try {
-            if (c.channel.isConnected()) {
+            if (c.channel != null && c.channel.isConnected()) {
                 c.channel.setOption(StandardSocketOptions.SO_LINGER, 0);
             }
         } catch (IOException | RuntimeException e) {

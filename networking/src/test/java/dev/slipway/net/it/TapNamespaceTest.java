@@ -24,6 +24,7 @@ import dev.slipway.process.ProcessCommandRunner;
 /** The stack behind a tap device in a real network namespace, driven by the kernel's own tools. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class TapNamespaceTest {
     static final String NS = "slw-test-tap";
     NetStack stack;
@@ -35,6 +36,7 @@ class TapNamespaceTest {
         Host.assumeRootWith("ip", "busybox");
         Host.delNs(NS);
         stack = new NetStack(NetConfig.defaults());
+        stack.dns(TapNamespaceTest::answerHostAlias);
         ns = new GuestNamespace(new ProcessCommandRunner(), NS, "slwt0", NetConfig.defaults());
         ns.start(stack);
         http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -45,7 +47,57 @@ class TapNamespaceTest {
             ex.close();
         });
         http.start();
+        baselineDescriptors = openDescriptors();
     }
+
+    /** A stand-in DNS service: every A question is answered with the host alias, others with no data. */
+    static void answerHostAlias(java.nio.ByteBuffer query, InetSocketAddress client, boolean tcp, dev.slipway.dns.api.DnsService.Reply reply) {
+        int n = query.remaining();
+        java.nio.ByteBuffer a = java.nio.ByteBuffer.allocate(n + 16);
+        a.put(query.duplicate());
+        int qtype = a.getShort(n - 4);
+        a.putShort(2, (short) 0x8180);
+        if (qtype == 1) {
+            a.putShort(6, (short) 1);
+            a.putShort((short) 0xc00c).putShort((short) 1).putShort((short) 1).putInt(60).putShort((short) 4)
+                    .put(new byte[] {(byte) 192, (byte) 168, 65, (byte) 254});
+        }
+        a.flip();
+        reply.send(a);
+    }
+
+    @Test
+    void guestResolvesHostDockerInternalThroughTheGatewayDns() throws Exception {
+        var r = Host.inNs(NS, Duration.ofSeconds(20), "busybox", "nslookup", "-type=a", "host.docker.internal", "192.168.65.1");
+        assertEquals(0, r.exit(), r.stdout() + r.stderr());
+        assertTrue(r.stdout().contains("192.168.65.254"), r.stdout());
+    }
+
+    static long openDescriptors() {
+        String[] fds = new java.io.File("/proc/self/fd").list();
+        return fds == null ? -1 : fds.length;
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(1000)
+    void afterAllTrafficNoConnectionsDescriptorsOrCloseWaitRemain() throws Exception {
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Object> tcp = (java.util.Map<String, Object>) stack.status().get("tcp");
+        for (int i = 0; i < 50 && ((Number) tcp.get("connections")).intValue() > 0; i++) {
+            Thread.sleep(100);
+            @SuppressWarnings("unchecked")
+            java.util.Map<String, Object> again = (java.util.Map<String, Object>) stack.status().get("tcp");
+            tcp = again;
+        }
+        assertEquals(0, ((Number) tcp.get("connections")).intValue(), tcp.toString());
+        assertEquals(0L, ((Number) tcp.get("buffersInUse")).longValue(), tcp.toString());
+        var ss = Host.run(Duration.ofSeconds(10), "ss", "-tanpH", "state", "close-wait");
+        String pid = "pid=" + ProcessHandle.current().pid() + ",";
+        assertTrue(!ss.stdout().contains(pid), "CLOSE_WAIT sockets of this process: " + ss.stdout());
+        assertTrue(openDescriptors() < baselineDescriptors + 40, "descriptors now " + openDescriptors() + ", at start " + baselineDescriptors);
+    }
+
+    long baselineDescriptors;
 
     @AfterAll
     void stop() {

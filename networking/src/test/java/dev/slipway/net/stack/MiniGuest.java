@@ -63,6 +63,12 @@ public final class MiniGuest {
 
     /** Opens a TCP connection to {@code dst:port}, sends {@code text}, expects it echoed, closes; returns the echo. */
     public String tcpEcho(int dst, int port, String text) throws Exception {
+        byte[] data = text.getBytes(StandardCharsets.US_ASCII);
+        return new String(tcpExchange(dst, port, data, data.length), StandardCharsets.US_ASCII);
+    }
+
+    /** Opens a TCP connection, sends {@code request}, reads {@code expect} bytes, closes both ways; returns what it read. */
+    public byte[] tcpExchange(int dst, int port, byte[] request, int expect) throws Exception {
         int sport = 40000;
         int seq = 1000;
         byte[] mss = {2, 4, 0x05, (byte) 0xb4};
@@ -71,11 +77,11 @@ public final class MiniGuest {
         assertNotNull(synAck, "no SYN-ACK");
         int theirs = synAck.getInt(38) + 1;
         seq++;
-        byte[] data = text.getBytes(StandardCharsets.US_ASCII);
+        byte[] data = request;
         send(dst, sport, port, seq, theirs, Tcp.ACK | Tcp.PSH, new byte[0], data);
         seq += data.length;
-        StringBuilder echoed = new StringBuilder();
-        while (echoed.length() < data.length) {
+        java.io.ByteArrayOutputStream echoed = new java.io.ByteArrayOutputStream();
+        while (echoed.size() < expect) {
             ByteBuffer f = await(x -> isTcp(x, port) && payloadLength(x) > 0, 5000);
             assertNotNull(f, "no echo; got so far: " + echoed);
             int n = payloadLength(f);
@@ -83,7 +89,7 @@ public final class MiniGuest {
             byte[] got = new byte[n];
             f.get(off, got);
             if (f.getInt(38) == theirs) {
-                echoed.append(new String(got, StandardCharsets.US_ASCII));
+                echoed.write(got);
                 theirs += n;
             }
             send(dst, sport, port, seq, theirs, Tcp.ACK, new byte[0], new byte[0]);
@@ -94,7 +100,7 @@ public final class MiniGuest {
         assertNotNull(fin, "no FIN from the stack");
         assertEquals(theirs, fin.getInt(38));
         send(dst, sport, port, seq, theirs + 1, Tcp.ACK, new byte[0], new byte[0]);
-        return echoed.toString();
+        return echoed.toByteArray();
     }
 
     static int payloadLength(ByteBuffer f) {

@@ -315,4 +315,33 @@ class StackTest {
         assertEquals(0x1234, a.getShort(42));
         assertEquals((byte) 0x81, a.get(44));
     }
+
+    @Test
+    void dnsOverTcpOnTheGatewayIsAnsweredAndClosedCleanly() throws Exception {
+        stack.dns((query, client, tcp, reply) -> {
+            ByteBuffer answer = ByteBuffer.allocateDirect(query.remaining());
+            answer.put(query.duplicate()).flip();
+            answer.put(2, (byte) (tcp ? 0x82 : 0x81));
+            reply.send(answer);
+        });
+        byte[] request = {0, 12, 0x12, 0x34, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+        byte[] got = guest.tcpExchange(Frames.GATEWAY, 53, request, 14);
+        assertEquals(0, got[0]);
+        assertEquals(12, got[1]);
+        assertEquals((byte) 0x82, got[4]);
+        Thread.sleep(100);
+        stack.lock.lock();
+        try {
+            assertEquals(0, stack.tcp.size(), "the DNS connection is gone after both FINs");
+        } finally {
+            stack.lock.unlock();
+        }
+    }
+
+    @Test
+    void tcpToTheGatewayWithoutDnsIsReset() throws Exception {
+        link.inject(Frames.ip(Frames.GATEWAY_MAC, Frames.GUEST_MAC, 6, Frames.GUEST, Frames.GATEWAY,
+                Frames.tcp(Frames.GUEST, Frames.GATEWAY, 33335, 53, 100, 0, Tcp.SYN, 1000, new byte[0], new byte[0]), 64, 1, 0));
+        assertNotNull(guest.await(f -> MiniGuest.isTcp(f, 53) && (f.get(47) & Tcp.RST) != 0, 3000));
+    }
 }
