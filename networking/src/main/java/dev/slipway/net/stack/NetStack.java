@@ -64,6 +64,11 @@ public final class NetStack implements AutoCloseable {
     private volatile boolean running = true;
     private volatile FrameTap capture;
     volatile DnsService dns;
+    /** While a frame is handled: the port it came from and whether its L4 checksum is left to us. */
+    GuestPort currentPort;
+    boolean l4ChecksumPending;
+    /** While a frame is sent: its GSO segment size, 0 for an ordinary frame. */
+    int gsoSize;
     private int ipId;
     private long lastSlowTick;
     private long errorsLogged;
@@ -133,9 +138,11 @@ public final class NetStack implements AutoCloseable {
     }
 
     /** Receives one frame from {@code port} as if it came in on a transport (frame at index 0 to limit). */
-    void receive(GuestPort port, ByteBuffer frame) {
+    void receive(GuestPort port, ByteBuffer frame, boolean checksumPending) {
         lock.lock();
         try {
+            currentPort = port;
+            l4ChecksumPending = checksumPending;
             switchFrame(port, frame);
         } catch (RuntimeException e) {
             stats.drop(Drop.TRANSPORT_ERROR);
@@ -143,6 +150,8 @@ public final class NetStack implements AutoCloseable {
                 LOG.warn("frame from {} dropped after an internal error", port.name(), e);
             }
         } finally {
+            currentPort = null;
+            l4ChecksumPending = false;
             lock.unlock();
         }
     }
@@ -646,10 +655,19 @@ public final class NetStack implements AutoCloseable {
             return transport.name();
         }
 
+        boolean segmentationOffload() {
+            return transport.segmentationOffload();
+        }
+
         @Override
         public void send(ByteBuffer frame) {
+            int gso = gsoSize;
+            if (gso > 0 && !transport.segmentationOffload()) {
+                stats.drop(Drop.OVERSIZED);
+                return;
+            }
             try {
-                transport.send(frame);
+                transport.send(frame, gso);
             } catch (IOException | RuntimeException e) {
                 stats.drop(Drop.TRANSPORT_ERROR);
                 if (sendErrorsLogged++ < 5) {
@@ -660,7 +678,12 @@ public final class NetStack implements AutoCloseable {
 
         @Override
         public void frame(ByteBuffer frame) {
-            receive(this, frame);
+            receive(this, frame, false);
+        }
+
+        @Override
+        public void framePartialChecksum(ByteBuffer frame) {
+            receive(this, frame, true);
         }
 
         @Override

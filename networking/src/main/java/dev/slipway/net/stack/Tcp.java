@@ -31,6 +31,8 @@ final class Tcp {
     private static final int MIN_RTO_MILLIS = 200;
     private static final int MAX_RTO_MILLIS = 4000;
     private static final int MAX_RETRANSMITS = 12;
+    /** The largest TCP payload in one IPv4 packet with 20-byte IP and TCP headers. */
+    private static final int MAX_GSO_PAYLOAD = 65535 - 40;
 
     private final NetStack stack;
     private final NetConfig config;
@@ -91,6 +93,8 @@ final class Tcp {
         int guestWindowScale;
         boolean windowScaling;
         int mss;
+        /** The largest segment we send: the MSS, or up to 64 KiB when the guest's link segments for us. */
+        int segmentLimit;
         boolean synAcked;
         ByteBuffer ring;
         int ringStart;
@@ -159,7 +163,8 @@ final class Tcp {
             stack.stats.drop(Drop.TRUNCATED);
             return;
         }
-        if (Checksum.fold(Checksum.sum(f, off, len, Checksum.pseudoHeader(src, dst, NetStack.PROTO_TCP, len))) != 0) {
+        if (!stack.l4ChecksumPending
+                && Checksum.fold(Checksum.sum(f, off, len, Checksum.pseudoHeader(src, dst, NetStack.PROTO_TCP, len))) != 0) {
             stack.stats.drop(Drop.BAD_TCP_CHECKSUM);
             return;
         }
@@ -247,6 +252,7 @@ final class Tcp {
             Connection c = new Connection(key, null, seq, random.nextInt());
             c.dns = true;
             c.mss = Math.max(64, Math.min(mss, config.mss()));
+            c.segmentLimit = c.mss;
             c.windowScaling = scale >= 0;
             c.guestWindowScale = Math.max(0, scale);
             c.sndWnd = window;
@@ -264,6 +270,7 @@ final class Tcp {
             Key key = new Key().set(src, srcPort, dst, dstPort);
             Connection c = new Connection(key, channel, seq, random.nextInt());
             c.mss = Math.max(64, Math.min(mss, config.mss()));
+            c.segmentLimit = segmentLimit(c.mss);
             c.windowScaling = scale >= 0;
             c.guestWindowScale = Math.max(0, scale);
             c.sndWnd = window;
@@ -294,6 +301,14 @@ final class Tcp {
             closeQuietly(channel);
             stack.icmpError(f, ihl, totalLen, 3, 1, config.gateway());
         }
+    }
+
+    private int segmentLimit(int mss) {
+        NetStack.GuestPort port = stack.currentPort;
+        if (port == null || !port.segmentationOffload()) {
+            return mss;
+        }
+        return Math.max(mss, MAX_GSO_PAYLOAD / mss * mss);
     }
 
     private void established(Connection c) {
@@ -678,7 +693,7 @@ final class Tcp {
             if (available <= 0) {
                 break;
             }
-            int n = (int) Math.min(Math.min(unsent, c.mss), available);
+            int n = (int) Math.min(Math.min(unsent, c.segmentLimit), available);
             sendData(c, c.sndNxt, n, n == unsent ? ACK | PSH : ACK);
             c.sndNxt += n;
         }
@@ -753,12 +768,22 @@ final class Tcp {
         o.putInt(tcp + 12, (hlen / 4) << 28 | flags << 16 | window);
         o.putInt(tcp + 16, 0);
         int segment = hlen + n;
-        int sum = Checksum.fold(Checksum.sum(o, tcp, segment,
-                Checksum.pseudoHeader(c.key.dstIp, c.key.guestIp, NetStack.PROTO_TCP, segment)));
-        o.putShort(tcp + 16, (short) sum);
+        long pseudo = Checksum.pseudoHeader(c.key.dstIp, c.key.guestIp, NetStack.PROTO_TCP, segment);
+        boolean gso = n > c.mss;
+        if (gso) {
+            // the guest's side segments and finishes the checksum: leave the pseudo-header sum
+            o.putShort(tcp + 16, (short) (~Checksum.fold(pseudo) & 0xffff));
+            stack.gsoSize = c.mss;
+        } else {
+            o.putShort(tcp + 16, (short) Checksum.fold(Checksum.sum(o, tcp, segment, pseudo)));
+        }
         stack.ipHeader(o, 20 + segment, NetStack.PROTO_TCP, c.key.dstIp, c.key.guestIp, true);
         c.ackPending = false;
-        stack.sendToGuest(o, NetStack.ETH_HLEN + 20 + segment);
+        try {
+            stack.sendToGuest(o, NetStack.ETH_HLEN + 20 + segment);
+        } finally {
+            stack.gsoSize = 0;
+        }
     }
 
     /** A reset for a segment that has no connection (RFC 793 "reset generation"). */

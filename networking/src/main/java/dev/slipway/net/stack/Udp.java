@@ -76,7 +76,7 @@ final class Udp {
             stack.stats.drop(Drop.TRUNCATED);
             return;
         }
-        if (f.getShort(off + 6) != 0
+        if (f.getShort(off + 6) != 0 && !stack.l4ChecksumPending
                 && Checksum.fold(Checksum.sum(f, off, len, Checksum.pseudoHeader(src, dst, NetStack.PROTO_UDP, len))) != 0) {
             stack.stats.drop(Drop.BAD_UDP_CHECKSUM);
             return;

@@ -11,6 +11,14 @@ public interface FrameReceiver {
      */
     void frame(ByteBuffer frame);
 
+    /**
+     * As {@link #frame}, for a frame whose TCP or UDP checksum the guest left unfinished because
+     * the transport took over checksumming (virtio's NEEDS_CSUM): that checksum is not verified.
+     */
+    default void framePartialChecksum(ByteBuffer frame) {
+        frame(frame);
+    }
+
     /** The transport has no more frames ready right now: flush what was gathered. */
     void endOfBatch();
 }

@@ -2,6 +2,7 @@ package dev.slipway.net.transport;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 import com.sun.jna.Native;
 
@@ -15,10 +16,16 @@ import com.sun.jna.Native;
  */
 public final class TapTransport implements Transport {
     private static final int POLL_MILLIS = 200;
+    private static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+    private static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
     private final String name;
     private final int fd;
     private final ByteBuffer in;
+    private final ByteBuffer frame;
     private final long inAddress;
+    private final ByteBuffer vnetOut;
+    private final ByteBuffer iov;
+    private final long iovAddress;
     private final ByteBuffer pollFd = ByteBuffer.allocateDirect(8).order(java.nio.ByteOrder.nativeOrder());
     private final long pollAddress;
     private volatile boolean open = true;
@@ -31,8 +38,15 @@ public final class TapTransport implements Transport {
     private TapTransport(String name, int fd, int mtu) {
         this.name = name;
         this.fd = fd;
-        this.in = ByteBuffer.allocateDirect(Math.max(mtu, 1500) + 14 + 64);
+        // with TSO the guest hands over segments up to 64 KiB whatever the MTU
+        this.in = ByteBuffer.allocateDirect(LinuxTap.VNET_HDR_LEN + 65536 + 64);
         this.inAddress = LinuxTap.address(in);
+        this.frame = in.slice(LinuxTap.VNET_HDR_LEN, in.capacity() - LinuxTap.VNET_HDR_LEN);
+        this.vnetOut = ByteBuffer.allocateDirect(LinuxTap.VNET_HDR_LEN).order(ByteOrder.nativeOrder());
+        this.iov = ByteBuffer.allocateDirect(32).order(ByteOrder.nativeOrder());
+        this.iovAddress = LinuxTap.address(iov);
+        iov.putLong(0, LinuxTap.address(vnetOut));
+        iov.putLong(8, LinuxTap.VNET_HDR_LEN);
         this.pollAddress = LinuxTap.address(pollFd);
         pollFd.putInt(0, fd);
         pollFd.putShort(4, LinuxTap.POLLIN);
@@ -72,9 +86,16 @@ public final class TapTransport implements Transport {
         int capacity = in.capacity();
         while (open) {
             long n = LinuxTap.read(fd, inAddress, capacity);
+            if (n > LinuxTap.VNET_HDR_LEN) {
+                frame.clear().limit((int) n - LinuxTap.VNET_HDR_LEN);
+                if ((in.get(0) & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0) {
+                    receiver.framePartialChecksum(frame);
+                } else {
+                    receiver.frame(frame);
+                }
+                continue;
+            }
             if (n > 0) {
-                in.clear().limit((int) n);
-                receiver.frame(in);
                 continue;
             }
             if (n == 0) {
@@ -98,18 +119,43 @@ public final class TapTransport implements Transport {
     }
 
     @Override
+    public boolean segmentationOffload() {
+        return true;
+    }
+
+    @Override
     public void send(ByteBuffer frame) throws IOException {
+        send(frame, 0);
+    }
+
+    @Override
+    public void send(ByteBuffer frame, int gsoSize) throws IOException {
         if (!open) {
             throw new IOException(name + " is closed");
         }
         if (!frame.isDirect()) {
             throw new IOException("frames must be in direct buffers");
         }
-        long address;
+        long n;
         synchronized (cached) {
-            address = addressOf(frame) + frame.position();
+            long address = addressOf(frame) + frame.position();
+            if (gsoSize > 0) {
+                int p = frame.position();
+                int tcpHeader = (frame.get(p + 14 + 20 + 12) >> 4 & 15) * 4;
+                vnetOut.put(0, (byte) VIRTIO_NET_HDR_F_NEEDS_CSUM);
+                vnetOut.put(1, (byte) VIRTIO_NET_HDR_GSO_TCPV4);
+                vnetOut.putShort(2, (short) (14 + 20 + tcpHeader));
+                vnetOut.putShort(4, (short) gsoSize);
+                vnetOut.putShort(6, (short) (14 + 20));
+                vnetOut.putShort(8, (short) 16);
+            } else {
+                vnetOut.putLong(0, 0);
+                vnetOut.putShort(8, (short) 0);
+            }
+            iov.putLong(16, address);
+            iov.putLong(24, frame.remaining());
+            n = LinuxTap.writev(fd, iovAddress, 2);
         }
-        long n = LinuxTap.write(fd, address, frame.remaining());
         if (n < 0) {
             throw new IOException("writing to " + name + " failed: errno " + Native.getLastError());
         }

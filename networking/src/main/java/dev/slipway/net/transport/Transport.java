@@ -23,6 +23,23 @@ public interface Transport extends Closeable {
     /** Sends one frame (position to limit). A frame the link cannot take is dropped and counted by the caller. */
     void send(ByteBuffer frame) throws IOException;
 
+    /**
+     * Whether the link takes TCP segments larger than the MTU, which the guest's side cuts into
+     * {@code gsoSize}-byte segments itself (TSO through a virtio-net header).
+     */
+    default boolean segmentationOffload() {
+        return false;
+    }
+
+    /**
+     * Sends a frame; with {@code gsoSize > 0} it is an IPv4 TCP segment longer than the MTU whose
+     * checksum field holds only the pseudo-header sum, for the guest side to segment and finish.
+     * Only called with {@code gsoSize > 0} when {@link #segmentationOffload()} is true.
+     */
+    default void send(ByteBuffer frame, int gsoSize) throws IOException {
+        send(frame);
+    }
+
     /** Stops {@link #run} and releases the link. */
     @Override
     void close() throws IOException;
