@@ -1,0 +1,116 @@
+package dev.slipway.net.component;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.slipway.dns.api.DnsService;
+import dev.slipway.net.api.GuestNetwork;
+import dev.slipway.net.stack.Ip4;
+import dev.slipway.net.stack.NetConfig;
+import dev.slipway.net.stack.NetStack;
+import dev.slipway.net.transport.SocketListener;
+import dev.slipway.net.transport.StreamTransport;
+
+/**
+ * The guest network: runs the stack with the configured addresses and serves the VM sockets
+ * ({@code slipway.vm-socket} for QEMU's stream netdev, {@code slipway.vpnkit-socket} for vpnkit
+ * clients). The gateway's port 53 is answered by the DNS service when there is one.
+ */
+@Component(service = {GuestNetwork.class, StackHost.class}, configurationPid = "dev.slipway.net",
+        configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true)
+public final class NetworkService implements GuestNetwork, StackHost {
+    private static final Logger LOG = LoggerFactory.getLogger(NetworkService.class);
+    private final NetConfig config;
+    private final NetStack stack;
+    private final List<SocketListener> listeners = new ArrayList<>();
+
+    @Activate
+    public NetworkService(BundleContext context, Map<String, Object> properties) throws IOException {
+        NetworkSettings settings = new NetworkSettings(properties, context::getProperty);
+        config = settings.netConfig();
+        stack = new NetStack(config);
+        stack.dns(dns);
+        try {
+            String vmSocket = settings.get("vmSocket", "vm-socket");
+            if (vmSocket != null && !vmSocket.isBlank()) {
+                listeners.add(new SocketListener(Path.of(vmSocket), StreamTransport.Framing.QEMU, config.mtu(), stack::attach));
+                LOG.info("serving QEMU stream clients on {} (qemu -netdev stream,id=n0,addr.type=unix,addr.path={})", vmSocket, vmSocket);
+            }
+            String vpnkitSocket = settings.get("vpnkitSocket", "vpnkit-socket");
+            if (vpnkitSocket != null && !vpnkitSocket.isBlank()) {
+                listeners.add(new SocketListener(Path.of(vpnkitSocket), StreamTransport.Framing.VPNKIT, config.mtu(), stack::attach));
+                LOG.info("serving vpnkit clients on {}", vpnkitSocket);
+            }
+        } catch (IOException | RuntimeException e) {
+            deactivate();
+            throw e;
+        }
+        LOG.info("guest network {}/{}: gateway {}, host alias {}, MTU {}", Ip4.toString(config.subnet()), config.prefixLength(),
+                Ip4.toString(config.gateway()), Ip4.toString(config.hostAlias()), config.mtu());
+    }
+
+    private volatile DnsService dns;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindDns(DnsService service) {
+        dns = service;
+        NetStack s = stack;
+        if (s != null) {
+            s.dns(service);
+        }
+    }
+
+    void unbindDns(DnsService service) {
+        if (dns == service) {
+            dns = null;
+            NetStack s = stack;
+            if (s != null) {
+                s.dns(null);
+            }
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        for (SocketListener l : listeners) {
+            l.close();
+        }
+        listeners.clear();
+        stack.close();
+    }
+
+    @Override
+    public NetStack stack() {
+        return stack;
+    }
+
+    @Override
+    public InetAddress gateway() {
+        return Ip4.toInet(config.gateway());
+    }
+
+    @Override
+    public InetAddress hostAlias() {
+        return Ip4.toInet(config.hostAlias());
+    }
+
+    @Override
+    public int mtu() {
+        return config.mtu();
+    }
+}

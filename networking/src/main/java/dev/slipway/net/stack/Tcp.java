@@ -1,0 +1,1001 @@
+package dev.slipway.net.stack;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * TCP: the guest's peer for every connection it opens. A guest SYN makes a non-blocking host
+ * connect(); the handshake completes towards the guest only once the host connection does. Data
+ * flows through two bounded per-connection buffers (guest to host, host to guest), so a slow side
+ * stops the other through the TCP windows rather than by buffering.
+ *
+ * <p>Hand-written: no Java library terminates TCP from raw segments on a caller-owned frame path.
+ */
+final class Tcp {
+    private static final Logger LOG = LoggerFactory.getLogger(Tcp.class);
+    static final int FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
+    private static final int OUR_WINDOW_SCALE = 7;
+    private static final int MIN_RTO_MILLIS = 200;
+    private static final int MAX_RTO_MILLIS = 4000;
+    private static final int MAX_RETRANSMITS = 12;
+    /** The largest TCP payload in one IPv4 packet with 20-byte IP and TCP headers. */
+    private static final int MAX_GSO_PAYLOAD = 65535 - 40;
+
+    private final NetStack stack;
+    private final NetConfig config;
+    private final HashMap<Key, Connection> table = new HashMap<>();
+    private final Key probe = new Key();
+    private final ArrayList<Connection> dirty = new ArrayList<>();
+    private final ArrayList<Connection> scratch = new ArrayList<>();
+    private final BufferPool pool;
+    private final SplittableRandom random = new SplittableRandom();
+    private int halfOpen;
+    long opened, refused, timedOut, resetByGuest, resetByHost, closedNormally, idleClosed, retransmits;
+    long bytesToHost, bytesToGuest, segmentsFromGuest, segmentsToGuest;
+
+    static final class Key {
+        int guestIp, guestPort, dstIp, dstPort;
+
+        Key set(int gi, int gp, int di, int dp) {
+            guestIp = gi; guestPort = gp; dstIp = di; dstPort = dp;
+            return this;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.guestIp == guestIp && k.guestPort == guestPort
+                    && k.dstIp == dstIp && k.dstPort == dstPort;
+        }
+
+        @Override
+        public int hashCode() {
+            int h = ((guestIp * 31 + guestPort) * 31 + dstIp) * 31 + dstPort;
+            return h ^ h >>> 16;
+        }
+    }
+
+    final class Connection {
+        final Key key;
+        final SocketChannel channel;
+        SelectionKey selectionKey;
+        int interest;
+        boolean connecting;
+        boolean closed;
+        long connectDeadline;
+        long lastActive;
+        // guest to host
+        final int irs;
+        int rcvNxt;
+        ByteBuffer toHost;
+        int toHostLength;
+        boolean guestFin;
+        boolean hostOutputShut;
+        boolean ackPending;
+        boolean inDirty;
+        // host to guest
+        final int iss;
+        int sndUna;
+        int sndNxt;
+        long sndWnd;
+        int guestWindowScale;
+        boolean windowScaling;
+        int mss;
+        /** The largest segment we send: the MSS, or up to 64 KiB when the guest's link segments for us. */
+        int segmentLimit;
+        boolean synAcked;
+        ByteBuffer ring;
+        int ringStart;
+        int ringLength;
+        int ringSeq;
+        boolean hostEof;
+        boolean finSent;
+        int finSeq;
+        boolean finAcked;
+        long rtoDeadline;
+        int rtoMillis = MIN_RTO_MILLIS;
+        int retries;
+        int dupAcks;
+        /** Answered in process by the DNS service instead of a host socket (the gateway's port 53). */
+        boolean dns;
+        int dnsPending;
+
+        Connection(Key key, SocketChannel channel, int irs, int iss) {
+            this.key = key;
+            this.channel = channel;
+            this.irs = irs;
+            this.rcvNxt = irs + 1;
+            this.iss = iss;
+            this.sndUna = iss;
+            this.sndNxt = iss;
+            this.ringSeq = iss + 1;
+        }
+
+        String state() {
+            if (connecting) {
+                return "connecting";
+            }
+            if (!synAcked) {
+                return "syn-received";
+            }
+            if (guestFin && (finSent || hostEof)) {
+                return "closing";
+            }
+            if (guestFin) {
+                return "guest-closed";
+            }
+            if (hostEof) {
+                return "host-closed";
+            }
+            return "established";
+        }
+    }
+
+    Tcp(NetStack stack) {
+        this.stack = stack;
+        this.config = stack.config;
+        this.pool = new BufferPool(config.tcpBufferBytes(), 256);
+    }
+
+    // ---------------------------------------------------------------- segments from the guest
+
+    void input(ByteBuffer f, int ihl, int totalLen, int src, int dst) {
+        int off = NetStack.IP_OFF + ihl;
+        int len = totalLen - ihl;
+        if (len < 20) {
+            stack.stats.drop(Drop.TRUNCATED);
+            return;
+        }
+        int dataOffset = (f.get(off + 12) >> 4 & 15) * 4;
+        if (dataOffset < 20 || dataOffset > len) {
+            stack.stats.drop(Drop.TRUNCATED);
+            return;
+        }
+        if (!stack.l4ChecksumPending
+                && Checksum.fold(Checksum.sum(f, off, len, Checksum.pseudoHeader(src, dst, NetStack.PROTO_TCP, len))) != 0) {
+            stack.stats.drop(Drop.BAD_TCP_CHECKSUM);
+            return;
+        }
+        segmentsFromGuest++;
+        int srcPort = f.getShort(off) & 0xffff;
+        int dstPort = f.getShort(off + 2) & 0xffff;
+        int seq = f.getInt(off + 4);
+        int ack = f.getInt(off + 8);
+        int flags = f.get(off + 13) & 0x3f;
+        int window = f.getShort(off + 14) & 0xffff;
+        int payload = off + dataOffset;
+        int payloadLength = len - dataOffset;
+        Connection c = table.get(probe.set(src, srcPort, dst, dstPort));
+        if (c == null) {
+            if ((flags & RST) != 0) {
+                return;
+            }
+            if ((flags & (SYN | ACK)) == SYN) {
+                open(f, off, dataOffset, src, srcPort, dst, dstPort, seq, window, ihl, totalLen);
+                return;
+            }
+            stack.stats.drop(Drop.TCP_NO_CONNECTION);
+            reset(src, srcPort, dst, dstPort, seq, ack, flags, payloadLength);
+            return;
+        }
+        segment(c, flags, seq, ack, window, f, payload, payloadLength);
+    }
+
+    /** Answers a SYN to a refused destination (link-local) with a reset. */
+    void refuse(ByteBuffer f, int ihl, int totalLen, int src, int dst) {
+        int off = NetStack.IP_OFF + ihl;
+        if (totalLen - ihl < 20) {
+            return;
+        }
+        int flags = f.get(off + 13) & 0x3f;
+        if ((flags & RST) == 0) {
+            int dataOffset = (f.get(off + 12) >> 4 & 15) * 4;
+            reset(src, f.getShort(off) & 0xffff, dst, f.getShort(off + 2) & 0xffff, f.getInt(off + 4), f.getInt(off + 8),
+                    flags, Math.max(0, totalLen - ihl - dataOffset));
+        }
+    }
+
+    private void open(ByteBuffer f, int off, int dataOffset, int src, int srcPort, int dst, int dstPort, int seq,
+                      int window, int ihl, int totalLen) {
+        if (table.size() >= config.maxTcpConnections()) {
+            stack.stats.drop(Drop.TCP_CONNECTION_LIMIT);
+            return;
+        }
+        if (halfOpen >= config.maxHalfOpenConnections()) {
+            stack.stats.drop(Drop.TCP_HALF_OPEN_LIMIT);
+            return;
+        }
+        if (dst == config.gateway() && (dstPort != 53 || stack.dns == null)) {
+            refused++;
+            reset(src, srcPort, dst, dstPort, seq, 0, SYN, 0);
+            return;
+        }
+        int mss = 536;
+        int scale = -1;
+        for (int i = off + 20, end = off + dataOffset; i < end; ) {
+            int kind = f.get(i) & 0xff;
+            if (kind == 0) {
+                break;
+            }
+            if (kind == 1) {
+                i++;
+                continue;
+            }
+            if (i + 1 >= end) {
+                break;
+            }
+            int olen = f.get(i + 1) & 0xff;
+            if (olen < 2 || i + olen > end) {
+                break;
+            }
+            if (kind == 2 && olen == 4) {
+                mss = f.getShort(i + 2) & 0xffff;
+            } else if (kind == 3 && olen == 3) {
+                scale = Math.min(14, f.get(i + 2) & 0xff);
+            }
+            i += olen;
+        }
+        if (dst == config.gateway()) {
+            Key key = new Key().set(src, srcPort, dst, dstPort);
+            Connection c = new Connection(key, null, seq, random.nextInt());
+            c.dns = true;
+            c.mss = Math.max(64, Math.min(mss, config.mss()));
+            c.segmentLimit = c.mss;
+            c.windowScaling = scale >= 0;
+            c.guestWindowScale = Math.max(0, scale);
+            c.sndWnd = window;
+            c.lastActive = System.nanoTime();
+            table.put(key, c);
+            opened++;
+            established(c);
+            return;
+        }
+        SocketChannel channel = null;
+        try {
+            channel = SocketChannel.open();
+            channel.configureBlocking(false);
+            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            Key key = new Key().set(src, srcPort, dst, dstPort);
+            Connection c = new Connection(key, channel, seq, random.nextInt());
+            c.mss = Math.max(64, Math.min(mss, config.mss()));
+            c.segmentLimit = segmentLimit(c.mss);
+            c.windowScaling = scale >= 0;
+            c.guestWindowScale = Math.max(0, scale);
+            c.sndWnd = window;
+            c.lastActive = System.nanoTime();
+            boolean connected = channel.connect(new InetSocketAddress(
+                    dst == config.hostAlias() ? config.hostLoopback() : Ip4.toInet(dst), dstPort));
+            table.put(key, c);
+            opened++;
+            if (connected) {
+                c.interest = SelectionKey.OP_READ;
+                c.selectionKey = channel.register(stack.selector, c.interest, c);
+                established(c);
+            } else {
+                c.connecting = true;
+                halfOpen++;
+                c.connectDeadline = System.nanoTime() + config.tcpConnectTimeoutMillis() * 1_000_000L;
+                c.interest = SelectionKey.OP_CONNECT;
+                c.selectionKey = channel.register(stack.selector, c.interest, c);
+            }
+            stack.selector.wakeup();
+        } catch (ConnectException e) {
+            refused++;
+            table.remove(probe.set(src, srcPort, dst, dstPort));
+            closeQuietly(channel);
+            reset(src, srcPort, dst, dstPort, seq, 0, SYN, 0);
+        } catch (IOException e) {
+            table.remove(probe.set(src, srcPort, dst, dstPort));
+            closeQuietly(channel);
+            stack.icmpError(f, ihl, totalLen, 3, 1, config.gateway());
+        }
+    }
+
+    private int segmentLimit(int mss) {
+        NetStack.GuestPort port = stack.currentPort;
+        if (port == null || !port.segmentationOffload()) {
+            return mss;
+        }
+        return Math.max(mss, MAX_GSO_PAYLOAD / mss * mss);
+    }
+
+    private void established(Connection c) {
+        c.sndNxt = c.iss + 1;
+        sendSyn(c);
+        c.rtoDeadline = System.nanoTime() + c.rtoMillis * 1_000_000L;
+    }
+
+    private void segment(Connection c, int flags, int seq, int ack, int window, ByteBuffer f, int payload, int length) {
+        c.lastActive = System.nanoTime();
+        if ((flags & RST) != 0) {
+            resetByGuest++;
+            abort(c, false);
+            return;
+        }
+        if ((flags & SYN) != 0) {
+            if (seq == c.irs && !c.connecting && !c.synAcked) {
+                sendSyn(c);
+            }
+            return;
+        }
+        if ((flags & ACK) == 0 || c.connecting) {
+            return;
+        }
+        // acknowledgement of what we sent
+        if (after(ack, c.sndUna) && !after(ack, c.sndNxt)) {
+            c.synAcked = true;
+            int freed = ack - c.ringSeq;
+            if (freed > 0) {
+                freed = Math.min(freed, c.ringLength);
+                c.ringStart = (c.ringStart + freed) % pool.bufferSize();
+                c.ringLength -= freed;
+                c.ringSeq += freed;
+                bytesToGuest += freed;
+            }
+            if (c.finSent && ack == c.finSeq + 1) {
+                c.finAcked = true;
+            }
+            c.sndUna = ack;
+            c.dupAcks = 0;
+            c.retries = 0;
+            c.rtoMillis = MIN_RTO_MILLIS;
+            c.rtoDeadline = c.sndNxt != c.sndUna ? c.lastActive + c.rtoMillis * 1_000_000L : 0;
+            if (c.ringLength == 0 && c.ring != null) {
+                pool.give(c.ring);
+                c.ring = null;
+                c.ringStart = 0;
+            }
+            c.sndWnd = (long) window << (c.windowScaling ? c.guestWindowScale : 0);
+            if (freed > 0 && (c.interest & SelectionKey.OP_READ) == 0 && !c.hostEof) {
+                readFromHost(c);
+            }
+        } else {
+            c.sndWnd = (long) window << (c.windowScaling ? c.guestWindowScale : 0);
+            if (ack == c.sndUna && length == 0 && (flags & FIN) == 0 && c.sndNxt != c.sndUna && ++c.dupAcks == 3) {
+                c.sndNxt = c.sndUna;
+                retransmits++;
+            }
+        }
+        // data and FIN from the guest
+        if (length > 0 || (flags & FIN) != 0) {
+            if (seq != c.rcvNxt) {
+                int skip = c.rcvNxt - seq;
+                if (skip > 0 && skip < length) {
+                    payload += skip;
+                    length -= skip;
+                } else {
+                    if (skip <= 0) {
+                        stack.stats.drop(Drop.TCP_OUT_OF_ORDER);
+                    }
+                    sendAck(c);
+                    trySend(c);
+                    return;
+                }
+            }
+            if (c.guestFin) {
+                sendAck(c);
+                return;
+            }
+            int accepted = 0;
+            if (length > 0) {
+                if (c.toHost == null) {
+                    c.toHost = pool.take();
+                    c.toHostLength = 0;
+                }
+                accepted = Math.min(length, pool.bufferSize() - c.toHostLength);
+                c.toHost.limit(pool.bufferSize());
+                if (accepted < length) {
+                    stack.stats.drop(Drop.TCP_WINDOW_FULL);
+                }
+                c.toHost.put(c.toHostLength, f, payload, accepted);
+                c.toHostLength += accepted;
+                c.rcvNxt += accepted;
+                markDirty(c);
+            }
+            if ((flags & FIN) != 0 && accepted == length) {
+                c.rcvNxt++;
+                c.guestFin = true;
+            }
+            c.ackPending = true;
+            markDirty(c);
+        }
+        trySend(c);
+        if (c.guestFin && c.toHostLength == 0) {
+            flushToHost(c);
+        }
+    }
+
+    private void markDirty(Connection c) {
+        if (!c.inDirty) {
+            c.inDirty = true;
+            dirty.add(c);
+        }
+    }
+
+    /** The end of a batch of frames: write what the guests sent to the host sockets, then acknowledge it. */
+    void flush() {
+        for (int i = 0; i < dirty.size(); i++) {
+            Connection c = dirty.get(i);
+            c.inDirty = false;
+            if (c.closed) {
+                continue;
+            }
+            flushToHost(c);
+            if (!c.closed && c.ackPending) {
+                sendAck(c);
+            }
+        }
+        dirty.clear();
+    }
+
+    private void flushToHost(Connection c) {
+        if (c.dns) {
+            answerQueries(c);
+            return;
+        }
+        if (c.toHostLength > 0) {
+            ByteBuffer b = c.toHost;
+            int before = c.toHostLength;
+            b.limit(before).position(0);
+            try {
+                c.channel.write(b);
+            } catch (IOException e) {
+                resetByHost++;
+                abort(c, true);
+                return;
+            }
+            if (b.hasRemaining()) {
+                b.compact();
+                c.toHostLength = b.position();
+            } else {
+                c.toHostLength = 0;
+            }
+            bytesToHost += before - c.toHostLength;
+            if (c.toHostLength == 0) {
+                pool.give(b);
+                c.toHost = null;
+                interest(c, c.interest & ~SelectionKey.OP_WRITE);
+            } else {
+                interest(c, c.interest | SelectionKey.OP_WRITE);
+            }
+            if (before - c.toHostLength > 0 && before > pool.bufferSize() / 2) {
+                c.ackPending = true;
+            }
+        }
+        if (c.toHostLength == 0 && c.guestFin && !c.hostOutputShut) {
+            c.hostOutputShut = true;
+            try {
+                c.channel.shutdownOutput();
+            } catch (IOException e) {
+                LOG.debug("shutting down a host connection's output", e);
+            }
+            closeIfDone(c);
+        }
+    }
+
+    /** DNS over TCP: every complete length-prefixed query in the guest's stream goes to the DNS service. */
+    private void answerQueries(Connection c) {
+        ByteBuffer b = c.toHost;
+        int at = 0;
+        while (b != null && c.toHostLength - at >= 2) {
+            int length = b.getShort(at) & 0xffff;
+            if (c.toHostLength - at < 2 + length) {
+                break;
+            }
+            dev.slipway.dns.api.DnsService dns = stack.dns;
+            if (dns == null) {
+                abort(c, true);
+                return;
+            }
+            b.limit(at + 2 + length).position(at + 2);
+            at += 2 + length;
+            c.dnsPending++;
+            java.net.InetSocketAddress client = new java.net.InetSocketAddress(Ip4.toInet(c.key.guestIp), c.key.guestPort);
+            try {
+                dns.answer(b, client, true, answer -> dnsAnswer(c, answer));
+            } catch (RuntimeException e) {
+                c.dnsPending--;
+                LOG.warn("the DNS service failed on a TCP query", e);
+            }
+            if (c.closed) {
+                return;
+            }
+        }
+        if (at > 0 && b != null) {
+            b.limit(pool.bufferSize());
+            b.put(0, b, at, c.toHostLength - at);
+            c.toHostLength -= at;
+            c.ackPending = true;
+        }
+        if (c.toHostLength == 0 && c.toHost != null) {
+            pool.give(c.toHost);
+            c.toHost = null;
+        }
+        if (c.guestFin && c.toHostLength == 0 && c.dnsPending == 0 && !c.hostEof) {
+            c.hostOutputShut = true;
+            c.hostEof = true;
+            trySend(c);
+        }
+    }
+
+    private void dnsAnswer(Connection c, ByteBuffer answer) {
+        stack.lock.lock();
+        try {
+            c.dnsPending--;
+            if (c.closed) {
+                return;
+            }
+            if (answer != null) {
+                int n = answer.remaining();
+                int capacity = pool.bufferSize();
+                if (n > 65535 || capacity - c.ringLength < n + 2) {
+                    stack.stats.drop(Drop.OVERSIZED);
+                } else {
+                    if (c.ring == null) {
+                        c.ring = pool.take();
+                        c.ringStart = 0;
+                    }
+                    c.ring.limit(capacity);
+                    putRing(c, (byte) (n >>> 8));
+                    putRing(c, (byte) n);
+                    for (int i = 0; i < n; i++) {
+                        putRing(c, answer.get(answer.position() + i));
+                    }
+                }
+            }
+            if (c.guestFin && c.toHostLength == 0 && c.dnsPending == 0) {
+                c.hostOutputShut = true;
+                c.hostEof = true;
+            }
+            trySend(c);
+        } finally {
+            stack.lock.unlock();
+        }
+    }
+
+    private void putRing(Connection c, byte v) {
+        c.ring.put((c.ringStart + c.ringLength) % pool.bufferSize(), v);
+        c.ringLength++;
+    }
+
+    // ---------------------------------------------------------------- host socket events
+
+    void ready(Connection c, SelectionKey key) {
+        if (c.closed || !key.isValid()) {
+            return;
+        }
+        int ready = key.readyOps();
+        if ((ready & SelectionKey.OP_CONNECT) != 0) {
+            try {
+                if (!c.channel.finishConnect()) {
+                    return;
+                }
+            } catch (ConnectException e) {
+                refused++;
+                halfOpen--;
+                c.connecting = false;
+                reset(c.key.guestIp, c.key.guestPort, c.key.dstIp, c.key.dstPort, c.irs, 0, SYN, 0);
+                abort(c, false);
+                return;
+            } catch (IOException e) {
+                halfOpen--;
+                c.connecting = false;
+                unreachable(c);
+                abort(c, false);
+                return;
+            }
+            halfOpen--;
+            c.connecting = false;
+            interest(c, SelectionKey.OP_READ);
+            established(c);
+            return;
+        }
+        if ((ready & SelectionKey.OP_WRITE) != 0) {
+            flushToHost(c);
+            if (!c.closed && c.toHostLength == 0) {
+                sendAck(c);
+            }
+        }
+        if (!c.closed && (ready & SelectionKey.OP_READ) != 0) {
+            readFromHost(c);
+        }
+    }
+
+    private void readFromHost(Connection c) {
+        if (c.hostEof || c.closed || c.connecting || c.dns) {
+            return;
+        }
+        int capacity = pool.bufferSize();
+        while (true) {
+            int free = capacity - c.ringLength;
+            if (free == 0) {
+                interest(c, c.interest & ~SelectionKey.OP_READ);
+                break;
+            }
+            if (c.ring == null) {
+                c.ring = pool.take();
+                c.ringStart = 0;
+            }
+            int at = (c.ringStart + c.ringLength) % capacity;
+            int chunk = Math.min(free, capacity - at);
+            c.ring.limit(at + chunk).position(at);
+            int n;
+            try {
+                n = c.channel.read(c.ring);
+            } catch (IOException e) {
+                resetByHost++;
+                abort(c, true);
+                return;
+            }
+            if (n < 0) {
+                c.hostEof = true;
+                interest(c, c.interest & ~SelectionKey.OP_READ);
+                break;
+            }
+            if (n == 0) {
+                interest(c, c.interest | SelectionKey.OP_READ);
+                break;
+            }
+            c.ringLength += n;
+            c.lastActive = System.nanoTime();
+            if (n < chunk) {
+                interest(c, c.interest | SelectionKey.OP_READ);
+                break;
+            }
+        }
+        if (c.ringLength == 0 && c.ring != null) {
+            pool.give(c.ring);
+            c.ring = null;
+            c.ringStart = 0;
+        }
+        trySend(c);
+    }
+
+    private void interest(Connection c, int ops) {
+        if (ops != c.interest && !c.closed && c.selectionKey != null) {
+            boolean adding = (ops & ~c.interest) != 0;
+            c.interest = ops;
+            try {
+                c.selectionKey.interestOps(ops);
+            } catch (RuntimeException e) {
+                return;
+            }
+            if (adding && !stack.onLoop()) {
+                stack.selector.wakeup();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- segments to the guest
+
+    private void trySend(Connection c) {
+        if (c.closed || !c.synAcked) {
+            return;
+        }
+        while (true) {
+            int unsent = c.ringSeq + c.ringLength - c.sndNxt;
+            if (unsent <= 0) {
+                break;
+            }
+            long available = c.sndWnd - (c.sndNxt - c.sndUna);
+            if (available <= 0) {
+                break;
+            }
+            int n = (int) Math.min(Math.min(unsent, c.segmentLimit), available);
+            sendData(c, c.sndNxt, n, n == unsent ? ACK | PSH : ACK);
+            c.sndNxt += n;
+        }
+        if (c.hostEof && c.sndNxt == c.ringSeq + c.ringLength && (!c.finSent || c.sndNxt == c.finSeq)) {
+            c.finSent = true;
+            c.finSeq = c.sndNxt;
+            sendFlags(c, FIN | ACK, c.sndNxt);
+            c.sndNxt++;
+        }
+        if (c.rtoDeadline == 0 && (c.sndNxt != c.sndUna || c.ringSeq + c.ringLength != c.sndNxt)) {
+            c.rtoDeadline = System.nanoTime() + c.rtoMillis * 1_000_000L;
+        }
+        closeIfDone(c);
+    }
+
+    private int advertisedWindow(Connection c) {
+        int free = pool.bufferSize() - c.toHostLength;
+        if (c.windowScaling) {
+            return Math.min(65535, free >> OUR_WINDOW_SCALE);
+        }
+        return Math.min(65535, free);
+    }
+
+    private void sendData(Connection c, int seq, int n, int flags) {
+        ByteBuffer o = stack.out;
+        o.clear();
+        int tcp = NetStack.IP_OFF + 20;
+        int data = tcp + 20;
+        int capacity = pool.bufferSize();
+        int at = (c.ringStart + (seq - c.ringSeq)) % capacity;
+        int first = Math.min(n, capacity - at);
+        c.ring.limit(capacity);
+        o.put(data, c.ring, at, first);
+        if (first < n) {
+            o.put(data + first, c.ring, 0, n - first);
+        }
+        header(c, o, flags, seq, 20, n);
+        segmentsToGuest++;
+    }
+
+    private void sendFlags(Connection c, int flags, int seq) {
+        ByteBuffer o = stack.out;
+        o.clear();
+        header(c, o, flags, seq, 20, 0);
+    }
+
+    private void sendAck(Connection c) {
+        sendFlags(c, ACK, c.sndNxt);
+    }
+
+    private void sendSyn(Connection c) {
+        ByteBuffer o = stack.out;
+        o.clear();
+        int opt = NetStack.IP_OFF + 40;
+        o.putInt(opt, 2 << 24 | 4 << 16 | config.mss());
+        int hlen = 24;
+        if (c.windowScaling) {
+            o.putInt(opt + 4, 1 << 24 | 3 << 16 | 3 << 8 | OUR_WINDOW_SCALE);
+            hlen = 28;
+        }
+        header(c, o, SYN | ACK, c.iss, hlen, 0);
+    }
+
+    /** Fills in the TCP and IP headers in front of {@code n} payload bytes and sends the frame. */
+    private void header(Connection c, ByteBuffer o, int flags, int seq, int hlen, int n) {
+        int tcp = NetStack.IP_OFF + 20;
+        o.putShort(tcp, (short) c.key.dstPort);
+        o.putShort(tcp + 2, (short) c.key.guestPort);
+        o.putInt(tcp + 4, seq);
+        o.putInt(tcp + 8, c.rcvNxt);
+        int window = (flags & SYN) != 0 ? Math.min(65535, pool.bufferSize() - c.toHostLength) : advertisedWindow(c);
+        o.putInt(tcp + 12, (hlen / 4) << 28 | flags << 16 | window);
+        o.putInt(tcp + 16, 0);
+        int segment = hlen + n;
+        long pseudo = Checksum.pseudoHeader(c.key.dstIp, c.key.guestIp, NetStack.PROTO_TCP, segment);
+        boolean gso = n > c.mss;
+        if (gso) {
+            // the guest's side segments and finishes the checksum: leave the pseudo-header sum
+            o.putShort(tcp + 16, (short) (~Checksum.fold(pseudo) & 0xffff));
+            stack.gsoSize = c.mss;
+        } else {
+            o.putShort(tcp + 16, (short) Checksum.fold(Checksum.sum(o, tcp, segment, pseudo)));
+        }
+        stack.ipHeader(o, 20 + segment, NetStack.PROTO_TCP, c.key.dstIp, c.key.guestIp, true);
+        c.ackPending = false;
+        try {
+            stack.sendToGuest(o, NetStack.ETH_HLEN + 20 + segment);
+        } finally {
+            stack.gsoSize = 0;
+        }
+    }
+
+    /** A reset for a segment that has no connection (RFC 793 "reset generation"). */
+    private void reset(int guestIp, int guestPort, int dstIp, int dstPort, int seq, int ack, int flags, int length) {
+        ByteBuffer o = stack.out;
+        o.clear();
+        int tcp = NetStack.IP_OFF + 20;
+        int rseq;
+        int rack;
+        int rflags;
+        if ((flags & ACK) != 0) {
+            rseq = ack;
+            rack = 0;
+            rflags = RST;
+        } else {
+            rseq = 0;
+            rack = seq + length + ((flags & SYN) != 0 ? 1 : 0) + ((flags & FIN) != 0 ? 1 : 0);
+            rflags = RST | ACK;
+        }
+        o.putShort(tcp, (short) dstPort);
+        o.putShort(tcp + 2, (short) guestPort);
+        o.putInt(tcp + 4, rseq);
+        o.putInt(tcp + 8, rack);
+        o.putInt(tcp + 12, 5 << 28 | rflags << 16);
+        o.putInt(tcp + 16, 0);
+        o.putShort(tcp + 16, (short) Checksum.fold(Checksum.sum(o, tcp, 20,
+                Checksum.pseudoHeader(dstIp, guestIp, NetStack.PROTO_TCP, 20))));
+        stack.ipHeader(o, 40, NetStack.PROTO_TCP, dstIp, guestIp, true);
+        stack.sendToGuest(o, NetStack.ETH_HLEN + 40);
+    }
+
+    /** ICMP host unreachable for a connection the host could not reach, quoting its SYN. */
+    private void unreachable(Connection c) {
+        ByteBuffer o = stack.out;
+        o.clear();
+        int tcp = NetStack.IP_OFF + 20;
+        o.putShort(tcp, (short) c.key.guestPort).putShort(tcp + 2, (short) c.key.dstPort).putInt(tcp + 4, c.irs);
+        o.putInt(NetStack.IP_OFF, 0x4500_0000 | 40);
+        o.putInt(NetStack.IP_OFF + 4, 0);
+        o.putInt(NetStack.IP_OFF + 8, 64 << 24 | NetStack.PROTO_TCP << 16);
+        o.putInt(NetStack.IP_OFF + 12, c.key.guestIp);
+        o.putInt(NetStack.IP_OFF + 16, c.key.dstIp);
+        stack.icmpError(o, 20, 40, 3, 1, config.gateway());
+    }
+
+    // ---------------------------------------------------------------- timers and teardown
+
+    void timers(long now) {
+        if (table.isEmpty()) {
+            return;
+        }
+        scratch.clear();
+        for (Connection c : table.values()) {
+            if ((c.rtoDeadline != 0 && now - c.rtoDeadline >= 0) || (c.connecting && now - c.connectDeadline >= 0)) {
+                scratch.add(c);
+            }
+        }
+        for (int i = 0; i < scratch.size(); i++) {
+            Connection c = scratch.get(i);
+            if (c.closed) {
+                continue;
+            }
+            if (c.connecting) {
+                timedOut++;
+                halfOpen--;
+                c.connecting = false;
+                unreachable(c);
+                abort(c, false);
+                continue;
+            }
+            if (++c.retries > MAX_RETRANSMITS) {
+                abort(c, true);
+                continue;
+            }
+            retransmits++;
+            c.rtoMillis = Math.min(MAX_RTO_MILLIS, c.rtoMillis * 2);
+            c.rtoDeadline = now + c.rtoMillis * 1_000_000L;
+            if (!c.synAcked) {
+                sendSyn(c);
+                continue;
+            }
+            c.sndNxt = c.sndUna;
+            int unsent = c.ringSeq + c.ringLength - c.sndNxt;
+            if (unsent > 0 && c.sndWnd == 0) {
+                // zero-window probe: one byte past the window
+                sendData(c, c.sndNxt, 1, ACK);
+                c.sndNxt++;
+            } else if (unsent > 0 && c.sndWnd < Math.min(unsent, c.mss)) {
+                int n = Math.min(unsent, c.mss);
+                sendData(c, c.sndNxt, n, ACK | PSH);
+                c.sndNxt += n;
+            }
+            trySend(c);
+        }
+        scratch.clear();
+    }
+
+    void expire(long now) {
+        long idle = config.tcpIdleTimeoutSeconds() * 1_000_000_000L;
+        scratch.clear();
+        for (Connection c : table.values()) {
+            if (now - c.lastActive > idle) {
+                scratch.add(c);
+            }
+        }
+        for (int i = 0; i < scratch.size(); i++) {
+            idleClosed++;
+            abort(scratch.get(i), true);
+        }
+        scratch.clear();
+    }
+
+    private void closeIfDone(Connection c) {
+        if (!c.closed && c.guestFin && c.hostOutputShut && c.finAcked && c.toHostLength == 0) {
+            closedNormally++;
+            remove(c);
+            closeQuietly(c.channel);
+        }
+    }
+
+    /** Tears the connection down at once: a reset to the guest if asked, a reset to the host peer always. */
+    private void abort(Connection c, boolean resetGuest) {
+        if (c.closed) {
+            return;
+        }
+        if (resetGuest && !c.connecting) {
+            sendFlags(c, RST | ACK, c.sndNxt);
+        }
+        if (c.connecting) {
+            halfOpen--;
+            c.connecting = false;
+        }
+        remove(c);
+        try {
+            if (c.channel != null && c.channel.isConnected()) {
+                c.channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("setting SO_LINGER", e);
+        }
+        closeQuietly(c.channel);
+    }
+
+    private void remove(Connection c) {
+        c.closed = true;
+        table.remove(c.key);
+        if (c.toHost != null) {
+            pool.give(c.toHost);
+            c.toHost = null;
+        }
+        if (c.ring != null) {
+            pool.give(c.ring);
+            c.ring = null;
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                LOG.debug("closing a host connection", e);
+            }
+        }
+    }
+
+    void closeAll() {
+        scratch.clear();
+        scratch.addAll(table.values());
+        for (Connection c : scratch) {
+            abort(c, true);
+        }
+        scratch.clear();
+    }
+
+    private static boolean after(int a, int b) {
+        return a - b > 0;
+    }
+
+    int size() {
+        return table.size();
+    }
+
+    int halfOpen() {
+        return halfOpen;
+    }
+
+    long buffersInUse() {
+        return pool.inUse();
+    }
+
+    Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, Integer> byState = new LinkedHashMap<>();
+        for (Connection c : table.values()) {
+            byState.merge(c.state(), 1, Integer::sum);
+        }
+        m.put("connections", table.size());
+        m.put("byState", byState);
+        m.put("opened", opened);
+        m.put("refused", refused);
+        m.put("timedOut", timedOut);
+        m.put("closed", closedNormally);
+        m.put("resetByGuest", resetByGuest);
+        m.put("resetByHost", resetByHost);
+        m.put("idleClosed", idleClosed);
+        m.put("retransmits", retransmits);
+        m.put("bytesToHost", bytesToHost);
+        m.put("bytesToGuest", bytesToGuest);
+        m.put("segmentsFromGuest", segmentsFromGuest);
+        m.put("segmentsToGuest", segmentsToGuest);
+        m.put("buffersInUse", pool.inUse());
+        return m;
+    }
+}

@@ -1,0 +1,199 @@
+package dev.slipway.net.transport;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import com.sun.jna.Native;
+
+/**
+ * A Linux tap device (IFF_TAP | IFF_NO_PI) carrying the guest's frames. The device is created in
+ * the caller's network namespace; moving it into another namespace afterwards keeps this
+ * descriptor working, which is how a namespace becomes the "VM".
+ *
+ * <p>The descriptor is non-blocking: the reader drains every queued frame, tells the stack the
+ * batch ended (so acknowledgements and host writes are coalesced), then polls.
+ */
+public final class TapTransport implements Transport {
+    private static final int POLL_MILLIS = 200;
+    private static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+    private static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+    private final String name;
+    private final int fd;
+    private final ByteBuffer in;
+    private final ByteBuffer frame;
+    private final long inAddress;
+    private final ByteBuffer vnetOut;
+    private final ByteBuffer iov;
+    private final long iovAddress;
+    private final ByteBuffer pollFd = ByteBuffer.allocateDirect(8).order(java.nio.ByteOrder.nativeOrder());
+    private final long pollAddress;
+    private volatile boolean open = true;
+    private boolean reading;
+    private boolean fdClosed;
+    private final ByteBuffer[] cached = new ByteBuffer[8];
+    private final long[] cachedAddress = new long[8];
+    private int nextCache;
+
+    private TapTransport(String name, int fd, int mtu) {
+        this.name = name;
+        this.fd = fd;
+        // with TSO the guest hands over segments up to 64 KiB whatever the MTU
+        this.in = ByteBuffer.allocateDirect(LinuxTap.VNET_HDR_LEN + 65536 + 64);
+        this.inAddress = LinuxTap.address(in);
+        this.frame = in.slice(LinuxTap.VNET_HDR_LEN, in.capacity() - LinuxTap.VNET_HDR_LEN);
+        this.vnetOut = ByteBuffer.allocateDirect(LinuxTap.VNET_HDR_LEN).order(ByteOrder.nativeOrder());
+        this.iov = ByteBuffer.allocateDirect(32).order(ByteOrder.nativeOrder());
+        this.iovAddress = LinuxTap.address(iov);
+        iov.putLong(0, LinuxTap.address(vnetOut));
+        iov.putLong(8, LinuxTap.VNET_HDR_LEN);
+        this.pollAddress = LinuxTap.address(pollFd);
+        pollFd.putInt(0, fd);
+        pollFd.putShort(4, LinuxTap.POLLIN);
+    }
+
+    /** Creates the tap device {@code name} in the current network namespace. */
+    public static TapTransport create(String name, int mtu) throws IOException {
+        return new TapTransport(name, LinuxTap.openTap(name), mtu);
+    }
+
+    /** The interface name of the device. */
+    public String device() {
+        return name;
+    }
+
+    @Override
+    public String name() {
+        return "tap " + name;
+    }
+
+    @Override
+    public void run(FrameReceiver receiver) throws IOException {
+        synchronized (this) {
+            if (!open) {
+                return;
+            }
+            reading = true;
+        }
+        try {
+            readFrames(receiver);
+        } finally {
+            readerDone();
+        }
+    }
+
+    private void readFrames(FrameReceiver receiver) throws IOException {
+        int capacity = in.capacity();
+        while (open) {
+            long n = LinuxTap.read(fd, inAddress, capacity);
+            if (n > LinuxTap.VNET_HDR_LEN) {
+                frame.clear().limit((int) n - LinuxTap.VNET_HDR_LEN);
+                if ((in.get(0) & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0) {
+                    receiver.framePartialChecksum(frame);
+                } else {
+                    receiver.frame(frame);
+                }
+                continue;
+            }
+            if (n > 0) {
+                continue;
+            }
+            if (n == 0) {
+                return;
+            }
+            int errno = Native.getLastError();
+            if (errno == LinuxTap.EAGAIN) {
+                receiver.endOfBatch();
+                pollFd.putShort(6, (short) 0);
+                int r = LinuxTap.poll(pollAddress, 1, POLL_MILLIS);
+                if (r < 0 && Native.getLastError() != LinuxTap.EINTR) {
+                    throw new IOException("poll on " + name + " failed: errno " + Native.getLastError());
+                }
+            } else if (errno != LinuxTap.EINTR) {
+                if (!open) {
+                    return;
+                }
+                throw new IOException("reading " + name + " failed: errno " + errno);
+            }
+        }
+    }
+
+    @Override
+    public boolean segmentationOffload() {
+        return true;
+    }
+
+    @Override
+    public void send(ByteBuffer frame) throws IOException {
+        send(frame, 0);
+    }
+
+    @Override
+    public void send(ByteBuffer frame, int gsoSize) throws IOException {
+        if (!open) {
+            throw new IOException(name + " is closed");
+        }
+        if (!frame.isDirect()) {
+            throw new IOException("frames must be in direct buffers");
+        }
+        long n;
+        synchronized (cached) {
+            long address = addressOf(frame) + frame.position();
+            if (gsoSize > 0) {
+                int p = frame.position();
+                int tcpHeader = (frame.get(p + 14 + 20 + 12) >> 4 & 15) * 4;
+                vnetOut.put(0, (byte) VIRTIO_NET_HDR_F_NEEDS_CSUM);
+                vnetOut.put(1, (byte) VIRTIO_NET_HDR_GSO_TCPV4);
+                vnetOut.putShort(2, (short) (14 + 20 + tcpHeader));
+                vnetOut.putShort(4, (short) gsoSize);
+                vnetOut.putShort(6, (short) (14 + 20));
+                vnetOut.putShort(8, (short) 16);
+            } else {
+                vnetOut.putLong(0, 0);
+                vnetOut.putShort(8, (short) 0);
+            }
+            iov.putLong(16, address);
+            iov.putLong(24, frame.remaining());
+            n = LinuxTap.writev(fd, iovAddress, 2);
+        }
+        if (n < 0) {
+            throw new IOException("writing to " + name + " failed: errno " + Native.getLastError());
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            open = false;
+            if (!reading && !fdClosed) {
+                fdClosed = true;
+                LinuxTap.close(fd);
+            }
+        }
+    }
+
+    private void readerDone() {
+        synchronized (this) {
+            reading = false;
+            open = false;
+            if (!fdClosed) {
+                fdClosed = true;
+                LinuxTap.close(fd);
+            }
+        }
+    }
+
+    /** The native address of a direct buffer, remembered for the few buffers the stack sends from. */
+    private long addressOf(ByteBuffer b) {
+        for (int i = 0; i < cached.length; i++) {
+            if (cached[i] == b) {
+                return cachedAddress[i];
+            }
+        }
+        long a = LinuxTap.address(b);
+        cached[nextCache] = b;
+        cachedAddress[nextCache] = a;
+        nextCache = (nextCache + 1) % cached.length;
+        return a;
+    }
+}

@@ -1,0 +1,46 @@
+package dev.slipway.net.transport;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * A link to one guest that carries Ethernet frames: a tap device, a QEMU stream socket or a
+ * vpnkit-protocol socket. The stack runs {@link #run} on one thread per transport and calls
+ * {@link #send} with its lock held.
+ */
+public interface Transport extends Closeable {
+
+    /** A short name for logs and status, e.g. {@code tap slw0}. */
+    String name();
+
+    /**
+     * Reads frames until the transport is closed or its peer goes away, handing each one to
+     * {@code receiver}. Returns normally on close or end of stream.
+     */
+    void run(FrameReceiver receiver) throws IOException;
+
+    /** Sends one frame (position to limit). A frame the link cannot take is dropped and counted by the caller. */
+    void send(ByteBuffer frame) throws IOException;
+
+    /**
+     * Whether the link takes TCP segments larger than the MTU, which the guest's side cuts into
+     * {@code gsoSize}-byte segments itself (TSO through a virtio-net header).
+     */
+    default boolean segmentationOffload() {
+        return false;
+    }
+
+    /**
+     * Sends a frame; with {@code gsoSize > 0} it is an IPv4 TCP segment longer than the MTU whose
+     * checksum field holds only the pseudo-header sum, for the guest side to segment and finish.
+     * Only called with {@code gsoSize > 0} when {@link #segmentationOffload()} is true.
+     */
+    default void send(ByteBuffer frame, int gsoSize) throws IOException {
+        send(frame);
+    }
+
+    /** Stops {@link #run} and releases the link. */
+    @Override
+    void close() throws IOException;
+}
