@@ -23,6 +23,12 @@ public interface HelperServiceDefinitions {
     /** The changes that install the helper as {@code options} say; per-user mode installs no service. */
     SystemPlan install(InstallOptions options);
 
+    /**
+     * The changes that bring an installed helper in line with new options (its configuration file;
+     * on Windows also the service's start mode, which depends on the engine and the hosts setting).
+     */
+    SystemPlan reconfigure(InstallOptions options);
+
     /** The changes that remove the helper service and its files (the users' group is kept). */
     SystemPlan uninstall(InstallOptions options);
 
