@@ -19,10 +19,10 @@ public final class Helper implements Closeable {
      * @param onlyUser the user of {@code --user} mode; empty for group mode
      */
     public record Config(Path socket, String group, Optional<String> onlyUser, Path auditLog, String version,
-            HelperServer.Limits limits) {
+            Limits limits) {
 
         static Config from(HelperSettings settings, Path defaultSocket, Path defaultAuditLog, String version) {
-            HelperServer.Limits limits = new HelperServer.Limits(
+            Limits limits = new Limits(
                     Integer.parseInt(settings.get(HelperSettings.MAX_CONNECTIONS, "64")),
                     Integer.parseInt(settings.get(HelperSettings.WORKERS, "4")),
                     HelperComponent.millis(settings, HelperSettings.IDLE_TIMEOUT_MS, 5000));
@@ -31,6 +31,12 @@ public final class Helper implements Closeable {
                     HelperComponent.path(settings, HelperSettings.AUDIT_LOG).orElse(defaultAuditLog), version, limits);
         }
     }
+
+    /**
+     * Resource limits: open connections (further clients wait in the listen backlog), request
+     * worker threads, and how long a started message may take to arrive.
+     */
+    public record Limits(int maxConnections, int workers, java.time.Duration idleTimeout) {}
 
     private final Replies replies = new Replies();
     private final AuditLog audit;

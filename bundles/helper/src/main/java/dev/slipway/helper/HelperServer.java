@@ -18,7 +18,6 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -47,11 +46,6 @@ import dev.slipway.api.helper.HelperProtocol;
  */
 final class HelperServer implements Closeable {
 
-    /** Resource limits. */
-    record Limits(int maxConnections, int workers, Duration idleTimeout) {
-        static final Limits DEFAULT = new Limits(64, 4, Duration.ofSeconds(5));
-    }
-
     private static final int BACKLOG = 4096;
     private static final Set<PosixFilePermission> SOCKET_MODE = PosixFilePermissions.fromString("rw-rw----");
 
@@ -62,7 +56,7 @@ final class HelperServer implements Closeable {
     private final OperationDispatcher dispatcher;
     private final Replies replies;
     private final AuditLog audit;
-    private final Limits limits;
+    private final Helper.Limits limits;
     private final System.Logger log = System.getLogger(HelperServer.class.getName());
 
     private final ConcurrentLinkedQueue<Completion> completions = new ConcurrentLinkedQueue<>();
@@ -79,7 +73,7 @@ final class HelperServer implements Closeable {
     private volatile boolean running;
 
     HelperServer(Path socket, String group, PeerPolicy policy, OperationDispatcher dispatcher, Replies replies,
-            AuditLog audit, Limits limits) {
+            AuditLog audit, Helper.Limits limits) {
         this.socket = socket;
         this.group = group;
         this.policy = policy;

@@ -35,7 +35,7 @@ final class TestHelpers {
     }
 
     static Helper start(Path dir, String group, Optional<String> onlyUser, AccountDirectory accounts,
-            HelperServer.Limits limits) throws IOException {
+            Helper.Limits limits) throws IOException {
         Path runDir = dir.resolve("run");
         Files.createDirectories(runDir);
         Files.setPosixFilePermissions(runDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -48,6 +48,6 @@ final class TestHelpers {
 
     static Helper start(Path dir) throws IOException {
         return start(dir, ownGroup(dir), Optional.empty(), accounts(Set.of()),
-                new HelperServer.Limits(64, 4, Duration.ofMillis(800)));
+                new Helper.Limits(64, 4, Duration.ofMillis(800)));
     }
 }
