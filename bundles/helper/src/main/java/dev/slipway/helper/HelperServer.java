@@ -69,6 +69,7 @@ final class HelperServer implements Closeable {
     private Selector selector;
     private SelectionKey acceptKey;
     private ThreadPoolExecutor workers;
+    private ThreadPoolExecutor auditWriter;
     private Thread loop;
     private volatile boolean running;
 
@@ -99,6 +100,13 @@ final class HelperServer implements Closeable {
                     t.setDaemon(true);
                     return t;
                 });
+        // Records of read-only operations are written here, after their replies; when it falls
+        // behind by more than its queue, the submitting thread writes the record itself.
+        auditWriter = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4096), runnable -> {
+            Thread t = new Thread(runnable, "slipway-helper-audit");
+            t.setDaemon(true);
+            return t;
+        }, new ThreadPoolExecutor.CallerRunsPolicy());
         running = true;
         loop = new Thread(this::run, "slipway-helper-io");
         loop.setDaemon(true);
@@ -304,31 +312,52 @@ final class HelperServer implements Closeable {
                 c.messageStarted = 0;
                 c.inFlight = true;
                 c.key.interestOps(0);
-                workers.execute(() -> process(c, payload));
+                RequestParser.Parsed parsed = parser.parse(payload);
+                if (parsed instanceof RequestParser.Request request && OperationDispatcher.builtIn(request.operation().name())) {
+                    // version and health answer from memory: served on this thread, which saves two
+                    // thread hand-offs on the health checks clients poll; only their audit record
+                    // (a file write) goes to a worker.
+                    OperationDispatcher.Dispatched dispatched = dispatcher.dispatch(request, c.caller);
+                    served.incrementAndGet();
+                    auditWriter.execute(dispatched.audit());
+                    c.out = dispatched.reply();
+                    c.inFlight = false;
+                    flush(c);
+                    if (c.out != null) {
+                        return; // the reply did not fit the socket buffer: read on once it is written
+                    }
+                    continue;
+                }
+                workers.execute(() -> process(c, parsed));
             }
         }
     }
 
     /** Runs on a worker thread. */
-    private void process(Connection c, byte[] payload) {
+    private void process(Connection c, RequestParser.Parsed parsed) {
         ByteBuffer reply;
         boolean close = false;
+        Runnable record;
         try {
-            RequestParser.Parsed parsed = parser.parse(payload);
             if (parsed instanceof RequestParser.Rejected rejected) {
-                audit.protocolError(c.caller, rejected.code(), rejected.message());
                 reply = replies.error(rejected.id(), rejected.code(), rejected.message());
                 close = rejected.close();
+                record = () -> audit.protocolError(c.caller, rejected.code(), rejected.message());
             } else {
-                reply = dispatcher.dispatch((RequestParser.Request) parsed, c.caller);
+                OperationDispatcher.Dispatched dispatched = dispatcher.dispatch((RequestParser.Request) parsed, c.caller);
+                reply = dispatched.reply();
+                record = dispatched.audit();
                 served.incrementAndGet();
             }
         } catch (RuntimeException e) {
             reply = replies.error(-1, HelperErrors.FAILED, "internal error: " + e);
             close = true;
+            String problem = e.toString();
+            record = () -> audit.protocolError(c.caller, HelperErrors.FAILED, problem);
         }
         completions.add(new Completion(c, reply, close));
         selector.wakeup();
+        auditWriter.execute(record);
     }
 
     private void drainCompletions() {
@@ -429,6 +458,14 @@ final class HelperServer implements Closeable {
         }
         if (workers != null) {
             workers.shutdownNow();
+        }
+        if (auditWriter != null) {
+            auditWriter.shutdown();
+            try {
+                auditWriter.awaitTermination(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         List<Connection> all = new ArrayList<>(connections);
         all.forEach(c -> closeQuietly(c.channel));

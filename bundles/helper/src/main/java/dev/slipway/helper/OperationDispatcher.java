@@ -44,8 +44,15 @@ final class OperationDispatcher {
         handlers.remove(operation, handler);
     }
 
-    /** Runs one request and returns the encoded reply; never throws. */
-    ByteBuffer dispatch(RequestParser.Request request, Caller caller) {
+    /**
+     * A reply and what is left to audit. A mutating operation is audited before its reply is sent,
+     * so no client ever sees a change that is not on record; a read-only operation's record is
+     * written right after its reply is queued, keeping the audit file off the round trip.
+     */
+    record Dispatched(ByteBuffer reply, Runnable audit) {}
+
+    /** Runs one request; never throws. */
+    Dispatched dispatch(RequestParser.Request request, Caller caller) {
         long started = System.nanoTime();
         String op = request.operation().name();
         String result = "ok";
@@ -63,8 +70,15 @@ final class OperationDispatcher {
             detail = e.toString();
             reply = replies.error(request.id(), HelperErrors.FAILED, "internal error in " + op + ": " + e);
         }
-        audit.operation(caller, request.id(), op, request.params(), result, detail, (System.nanoTime() - started) / 1000);
-        return reply;
+        long micros = (System.nanoTime() - started) / 1000;
+        String outcome = result;
+        String why = detail;
+        Runnable record = () -> audit.operation(caller, request.id(), op, request.params(), outcome, why, micros);
+        if (request.operation().mutating()) {
+            record.run();
+            return new Dispatched(reply, () -> { });
+        }
+        return new Dispatched(reply, record);
     }
 
     private Map<String, Object> run(RequestParser.Request request, Caller caller) throws HelperException {
@@ -97,6 +111,11 @@ final class OperationDispatcher {
         } finally {
             mutations.unlock();
         }
+    }
+
+    /** Operations the dispatcher answers itself, from memory, without blocking. */
+    static boolean builtIn(String operation) {
+        return operation.equals(HelperSchema.VERSION) || operation.equals(HelperSchema.HEALTH);
     }
 
     List<String> available() {

@@ -38,6 +38,8 @@ public final class HostsContent {
 
     private final Encoding encoding;
     private final String text;
+    /** The lines, split once on first use (a 1 MB file has tens of thousands). */
+    private List<String> lines;
 
     private HostsContent(Encoding encoding, String text) {
         this.encoding = encoding;
@@ -185,6 +187,13 @@ public final class HostsContent {
     }
 
     private List<String> lines() {
+        if (lines == null) {
+            lines = java.util.Collections.unmodifiableList(split(text));
+        }
+        return lines;
+    }
+
+    private static List<String> split(String text) {
         List<String> lines = new ArrayList<>();
         int start = 0;
         while (start < text.length()) {
