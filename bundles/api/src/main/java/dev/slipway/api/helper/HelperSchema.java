@@ -1,0 +1,122 @@
+package dev.slipway.api.helper;
+
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The one schema of the helper protocol: every operation the helper may perform and every
+ * parameter each one takes. Nothing outside it is accepted, whatever bundles run in the helper.
+ * No parameter is a free-form string: every path, file name, link target and command is fixed by
+ * the helper from its install-time configuration.
+ *
+ * <p>Later protocol additions ({@code ports.bind}, {@code policy.*}, {@code vm.*}) add operations
+ * and parameter types here in a minor version of this package.
+ */
+public final class HelperSchema {
+
+    public static final String VERSION = "version";
+    public static final String HEALTH = "health";
+    public static final String HOSTS_ENSURE = "hosts.ensure";
+    public static final String HOSTS_REMOVE = "hosts.remove";
+    public static final String SYMLINKS_INSTALL = "symlinks.install";
+    public static final String SYMLINKS_REMOVE = "symlinks.remove";
+    public static final String DOCKERSOCK_LINK = "dockersock.link";
+    public static final String DOCKERSOCK_UNLINK = "dockersock.unlink";
+    public static final String UNINSTALL = "uninstall";
+
+    /** Parameter of {@code symlinks.*}: which bin dir. */
+    public static final String PARAM_LOCATION = "location";
+    public static final String LOCATION_SYSTEM = "system";
+
+    /** The type of a parameter value: checks a decoded JSON value (String, Long, Boolean). */
+    public interface ParamType {
+        /** Empty when {@code value} is acceptable, otherwise why not. */
+        Optional<String> problem(Object value);
+    }
+
+    /** A string that must be one of a fixed set of words. */
+    public record OneOf(Set<String> values, String hint) implements ParamType {
+        public OneOf {
+            values = Set.copyOf(new LinkedHashSet<>(values));
+        }
+
+        @Override
+        public Optional<String> problem(Object value) {
+            if (!(value instanceof String s)) {
+                return Optional.of("must be a string, one of " + sorted());
+            }
+            if (!values.contains(s)) {
+                return Optional.of("must be one of " + sorted() + (hint.isEmpty() ? "" : "; " + hint));
+            }
+            return Optional.empty();
+        }
+
+        private List<String> sorted() {
+            return values.stream().sorted().toList();
+        }
+    }
+
+    /** One parameter of an operation. */
+    public record Param(String name, ParamType type, boolean required) {}
+
+    /**
+     * One allow-listed operation.
+     *
+     * @param mutating whether it changes the system (audited with its outcome either way; a
+     *        mutating operation is refused when the audit log cannot be written)
+     */
+    public record Operation(String name, Map<String, Param> params, boolean mutating, String summary) {
+        public Operation {
+            params = Map.copyOf(params);
+        }
+    }
+
+    private static final OneOf LOCATION = new OneOf(Set.of(LOCATION_SYSTEM),
+            "links in the user's own bin dir need no privilege; the runtime makes them as the user");
+
+    private static final Map<String, Operation> OPERATIONS = build(
+            op(VERSION, false, "the helper's protocol and build version"),
+            op(HEALTH, false, "whether the helper is serving, and what it serves"),
+            op(HOSTS_ENSURE, true, "write Slipway's block into the system hosts file"),
+            op(HOSTS_REMOVE, true, "remove Slipway's block from the system hosts file"),
+            op(SYMLINKS_INSTALL, true, "link the CLI tools into the system bin dir",
+                    new Param(PARAM_LOCATION, LOCATION, true)),
+            op(SYMLINKS_REMOVE, true, "remove Slipway's CLI links from the system bin dir",
+                    new Param(PARAM_LOCATION, LOCATION, true)),
+            op(DOCKERSOCK_LINK, true, "link the system docker.sock to the caller's Slipway socket"),
+            op(DOCKERSOCK_UNLINK, true, "remove the system docker.sock link if it is Slipway's"),
+            op(UNINSTALL, true, "undo every change the helper made and remove the helper service"));
+
+    private HelperSchema() {
+    }
+
+    /** The operation named {@code name}, if it is allow-listed. */
+    public static Optional<Operation> operation(String name) {
+        return Optional.ofNullable(OPERATIONS.get(name));
+    }
+
+    /** Every allow-listed operation, in a stable order. */
+    public static Map<String, Operation> operations() {
+        return OPERATIONS;
+    }
+
+    private static Operation op(String name, boolean mutating, String summary, Param... params) {
+        Map<String, Param> map = new LinkedHashMap<>();
+        for (Param p : params) {
+            map.put(p.name(), p);
+        }
+        return new Operation(name, map, mutating, summary);
+    }
+
+    private static Map<String, Operation> build(Operation... ops) {
+        Map<String, Operation> map = new LinkedHashMap<>();
+        for (Operation o : ops) {
+            map.put(o.name(), o);
+        }
+        return java.util.Collections.unmodifiableMap(map);
+    }
+}

@@ -1,0 +1,49 @@
+package dev.slipway.api.helper;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * How this OS installs, removes and reports the helper service (systemd, launchd, the Windows
+ * service manager), and where the helper's fixed locations are.
+ */
+@ProviderType
+public interface HelperServiceDefinitions {
+
+    /** The helper's install-time configuration file (root/SYSTEM-owned, read by the helper at start). */
+    Path configFile();
+
+    /** The helper's audit log. */
+    Path auditLog();
+
+    /** The changes that install the helper as {@code options} say; per-user mode installs no service. */
+    SystemPlan install(InstallOptions options);
+
+    /**
+     * The changes that bring an installed helper in line with new options (its configuration file;
+     * on Windows also the service's start mode, which depends on the engine and the hosts setting).
+     */
+    SystemPlan reconfigure(InstallOptions options);
+
+    /** The changes that remove the helper service and its files (the users' group is kept). */
+    SystemPlan uninstall(InstallOptions options);
+
+    /** A command whose exit code 0 means the helper service is running. */
+    List<String> statusCommand();
+
+    /**
+     * The boot-time rule that re-creates {@code link} -> {@code target} (a systemd-tmpfiles rule, a
+     * launchd startup task); empty where the OS has no such link (Windows uses a named pipe).
+     */
+    Optional<SystemPlan> dockerSockBootLink(Path link, Path target);
+
+    /** Removes the boot-time rule again. */
+    SystemPlan removeDockerSockBootLink();
+
+    /** Whether this process runs as root / an elevated administrator. */
+    boolean elevated() throws IOException;
+}

@@ -1,0 +1,52 @@
+package dev.slipway.api.helper;
+
+import java.util.Optional;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The helper's install-time configuration, as the helper process sees it: a framework property
+ * {@code slipway.helper.KEY} wins over {@code KEY} in the root-owned configuration file written by
+ * {@code slipway helper install}. Every system location the helper touches is one of these keys,
+ * so tests can point all of them into a directory of their own.
+ */
+@ProviderType
+public interface HelperSettings {
+
+    /** Prefix of the framework properties that set these keys. */
+    String PROPERTY_PREFIX = "slipway.helper.";
+
+    /** Framework property: the configuration file's location. */
+    String CONFIG_FILE_PROPERTY = "slipway.helper.config";
+
+    String GROUP = "group";
+    /** {@code --user NAME} mode: the one user the helper serves. */
+    String USER = "user";
+    String SOCKET = "socket";
+    String AUDIT_LOG = "audit-log";
+    String HOSTS_FILE = "hosts-file";
+    /** {@code true}/{@code false}: keep host.docker.internal / gateway.docker.internal in the hosts file. */
+    String HOSTS_HOST_GATEWAY = "hosts-host-gateway";
+    /** The system bin dir for the CLI links (default /usr/local/bin). */
+    String BIN_DIR = "bin-dir";
+    /** Slipway's install dir; CLI links point into its {@code bin}. */
+    String INSTALL_DIR = "install-dir";
+    /** Comma-separated CLI tool names linked from the install dir's bin. */
+    String CLI_TOOLS = "cli-tools";
+    /** The system docker.sock link (default /var/run/docker.sock). */
+    String DOCKER_SOCK = "docker-sock";
+    /** The user's Slipway docker socket, relative to the user's home. */
+    String USER_DOCKER_SOCK = "user-docker-sock";
+    String MAX_CONNECTIONS = "max-connections";
+    String WORKERS = "workers";
+    String IDLE_TIMEOUT_MS = "idle-timeout-ms";
+
+    String DEFAULT_USER_DOCKER_SOCK = ".slipway/run/docker.sock";
+    String DEFAULT_CLI_TOOLS = "docker,docker-compose,docker-credential-slipway,kubectl,slipway";
+
+    Optional<String> get(String key);
+
+    default String get(String key, String fallback) {
+        return get(key).orElse(fallback);
+    }
+}

@@ -1,0 +1,169 @@
+package dev.slipway.helper.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import dev.slipway.platform.linux.LinuxAccountDirectory;
+import dev.slipway.process.ProcessCommandRunner;
+
+/**
+ * Real users against a real helper socket: creates a group and three users with groupadd/useradd
+ * (removed afterwards) and runs a tiny client as each of them. Needs root.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class PeerCredentialRootTest {
+
+    private static final String PROBE = """
+            import java.net.*; import java.nio.*; import java.nio.channels.*; import java.nio.charset.*;
+            public class Probe {
+                public static void main(String[] a) throws Exception {
+                    try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(a[0]))) {
+                        byte[] b = a[1].getBytes(StandardCharsets.UTF_8);
+                        c.write(ByteBuffer.allocate(4 + b.length).putInt(b.length).put(b).flip());
+                        ByteBuffer h = ByteBuffer.allocate(4);
+                        while (h.hasRemaining()) { if (c.read(h) < 0) { System.out.println("CLOSED"); return; } }
+                        ByteBuffer body = ByteBuffer.allocate(h.getInt(0));
+                        while (body.hasRemaining()) { if (c.read(body) < 0) { System.out.println("CLOSED"); return; } }
+                        System.out.println("REPLY " + new String(body.array(), StandardCharsets.UTF_8));
+                    } catch (java.io.IOException e) {
+                        System.out.println("DENIED " + e.getMessage());
+                    }
+                }
+            }
+            """;
+
+    private static final String SUFFIX = Integer.toString(ThreadLocalRandom.current().nextInt(10_000, 99_999));
+    private static final String GROUP = "slwtg" + SUFFIX;
+    private static final String MEMBER = "slwtm" + SUFFIX;
+    private static final String OTHER_MEMBER = "slwtn" + SUFFIX;
+    private static final String OUTSIDER = "slwto" + SUFFIX;
+    private static final List<List<String>> CLEANUP = new ArrayList<>();
+    private static Path root;
+
+    @BeforeAll
+    static void createUsers() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (CI runs as root): creates users with useradd");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/useradd")) && Files.isExecutable(Path.of("/usr/bin/setpriv")),
+                "needs useradd and setpriv: apt-get install -y passwd util-linux");
+        run("groupadd", GROUP);
+        CLEANUP.add(List.of("groupdel", GROUP));
+        for (String user : List.of(MEMBER, OTHER_MEMBER, OUTSIDER)) {
+            run("useradd", "--no-create-home", "--no-user-group", "--shell", "/usr/sbin/nologin", user);
+            CLEANUP.add(0, List.of("userdel", user));
+        }
+        run("usermod", "--append", "--groups", GROUP, MEMBER);
+        run("usermod", "--append", "--groups", GROUP, OTHER_MEMBER);
+        root = Files.createTempDirectory("slipway-peer-test");
+        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(root.resolve("Probe.java"), PROBE);
+        Files.setPosixFilePermissions(root.resolve("Probe.java"), PosixFilePermissions.fromString("rw-r--r--"));
+    }
+
+    @AfterAll
+    static void removeUsers() throws Exception {
+        for (List<String> command : CLEANUP) {
+            new ProcessBuilder(command).redirectErrorStream(true).start().waitFor(30, TimeUnit.SECONDS);
+        }
+        if (root != null) {
+            try (Stream<Path> files = Files.walk(root)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static void run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), String.join(" ", command) + ": " + out);
+    }
+
+    /** Runs the probe as {@code user} (its own primary group plus its supplementary groups). */
+    private static String as(String user, Path socket, String request) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder builder = new ProcessBuilder("setpriv", "--reuid=" + user, "--regid=users", "--init-groups", "--",
+                java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", root.resolve("Probe.java").toString(), socket.toString(), request)
+                .redirectErrorStream(true).directory(root.toFile());
+        builder.environment().put("HOME", root.toString());
+        Process p = builder.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        return out.lines().filter(l -> l.startsWith("REPLY") || l.startsWith("DENIED") || l.startsWith("CLOSED"))
+                .findFirst().orElse("NO OUTPUT: " + out);
+    }
+
+    private static InJvmHelper helper(String dir, Optional<String> onlyUser) throws IOException {
+        Path home = Files.createDirectories(root.resolve(dir));
+        Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return new InJvmHelper(home, GROUP, onlyUser, new LinuxAccountDirectory(new ProcessCommandRunner()),
+                new dev.slipway.helper.Helper.Limits(64, 4, Duration.ofSeconds(5)));
+    }
+
+    private static final String VERSION = "{\"v\":1,\"id\":7,\"op\":\"version\"}";
+
+    @Test
+    void aGroupMemberIsServedAndAUserOutsideTheGroupCannotOpenTheSocket() throws Exception {
+        try (InJvmHelper helper = helper("group-mode", Optional.empty())) {
+            String member = as(MEMBER, helper.socket, VERSION);
+            assertTrue(member.startsWith("REPLY") && member.contains("\"ok\":true"), member);
+            String outsider = as(OUTSIDER, helper.socket, VERSION);
+            assertTrue(outsider.startsWith("DENIED") && outsider.contains("Permission denied"), outsider);
+        }
+    }
+
+    @Test
+    void aUserOutsideTheGroupIsRefusedByPeerCredentialsEvenWhenTheSocketModeIsTooOpen() throws Exception {
+        try (InJvmHelper helper = helper("open-mode", Optional.empty())) {
+            Files.setPosixFilePermissions(helper.socket, PosixFilePermissions.fromString("rw-rw-rw-"));
+            String outsider = as(OUTSIDER, helper.socket, VERSION);
+            assertTrue(outsider.contains("\"code\":\"refused\"") && outsider.contains("is not in group " + GROUP), outsider);
+            String audit = Files.readString(helper.auditLog);
+            assertTrue(audit.contains("\"event\":\"refused\"") && audit.contains("\"user\":\"" + OUTSIDER + "\""), audit);
+            assertTrue(as(MEMBER, helper.socket, VERSION).contains("\"ok\":true"));
+        }
+    }
+
+    @Test
+    void inUserModeOnlyThatUserIsServedEvenAmongGroupMembers() throws Exception {
+        try (InJvmHelper helper = helper("user-mode", Optional.of(MEMBER))) {
+            assertTrue(as(MEMBER, helper.socket, VERSION).contains("\"ok\":true"));
+            String other = as(OTHER_MEMBER, helper.socket, VERSION);
+            assertTrue(other.contains("\"code\":\"refused\"") && other.contains("installed for user " + MEMBER), other);
+        }
+    }
+
+    @Test
+    void aMemberSendingAPathOrAnExtraFieldGetsAnErrorAndNothingChanges() throws Exception {
+        try (InJvmHelper helper = helper("attack-mode", Optional.empty())) {
+            String before = Files.readString(helper.hosts);
+            String path = as(MEMBER, helper.socket, "{\"v\":1,\"id\":1,\"op\":\"hosts.ensure\",\"params\":{\"file\":\"/etc/shadow\"}}");
+            assertTrue(path.contains("\"code\":\"path-not-allowed\""), path);
+            String extra = as(MEMBER, helper.socket, "{\"v\":1,\"id\":1,\"op\":\"hosts.ensure\",\"user\":\"root\"}");
+            assertTrue(extra.contains("\"code\":\"unknown-field\""), extra);
+            assertEquals(before, Files.readString(helper.hosts));
+            String served = as(MEMBER, helper.socket, "{\"v\":1,\"id\":2,\"op\":\"hosts.ensure\"}");
+            assertTrue(served.contains("\"ok\":true"), served);
+            assertTrue(Files.readString(helper.auditLog).contains("\"user\":\"" + MEMBER + "\""));
+        }
+    }
+}
