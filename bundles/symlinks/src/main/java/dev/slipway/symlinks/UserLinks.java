@@ -1,5 +1,7 @@
 package dev.slipway.symlinks;
 
+import dev.slipway.symlinks.links.CliLinks;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +36,7 @@ public final class UserLinks implements UserCliLinks {
 
     public UserLinks(Path binDir, Path installDir) {
         this.binDir = binDir;
-        this.links = new CliLinks(binDir, installDir, LinkOperations.tools(HelperSettings.DEFAULT_CLI_TOOLS),
+        this.links = new CliLinks(binDir, installDir, CliLinks.tools(HelperSettings.DEFAULT_CLI_TOOLS),
                 System.getProperty("user.name"));
     }
 

@@ -21,8 +21,8 @@ import dev.slipway.api.helper.SystemPlan;
 import dev.slipway.api.helper.SystemPlanRunner;
 import dev.slipway.api.platform.Platform;
 import dev.slipway.helper.Helper;
+import dev.slipway.helper.LinkOperations;
 import dev.slipway.hosts.HostsOperations;
-import dev.slipway.symlinks.LinkOperations;
 
 /**
  * The helper's bundles wired the way SCR wires them (public DS constructors), with every system

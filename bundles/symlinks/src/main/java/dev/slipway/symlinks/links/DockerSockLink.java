@@ -1,4 +1,4 @@
-package dev.slipway.symlinks;
+package dev.slipway.symlinks.links;
 
 import java.io.IOException;
 import java.nio.file.Files;

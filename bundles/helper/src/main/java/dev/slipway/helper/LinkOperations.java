@@ -1,4 +1,4 @@
-package dev.slipway.symlinks;
+package dev.slipway.helper;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -23,6 +23,8 @@ import dev.slipway.api.helper.HelperSettings;
 import dev.slipway.api.helper.SystemPlan;
 import dev.slipway.api.helper.SystemPlanRunner;
 import dev.slipway.api.platform.Platform;
+import dev.slipway.symlinks.links.CliLinks;
+import dev.slipway.symlinks.links.DockerSockLink;
 
 /**
  * The helper's link operations. Every location comes from the install configuration: the system
@@ -48,7 +50,7 @@ public final class LinkOperations implements HelperOperationHandler {
             @Reference SystemPlanRunner plans) {
         this(new CliLinks(settings.get(HelperSettings.BIN_DIR).map(Path::of).orElse(platform.systemBinDir()),
                 settings.get(HelperSettings.INSTALL_DIR).map(Path::of).orElse(platform.systemInstallDir()),
-                tools(settings.get(HelperSettings.CLI_TOOLS, HelperSettings.DEFAULT_CLI_TOOLS)), System.getProperty("user.name")),
+                CliLinks.tools(settings.get(HelperSettings.CLI_TOOLS, HelperSettings.DEFAULT_CLI_TOOLS)), System.getProperty("user.name")),
                 new DockerSockLink(Path.of(settings.get(HelperSettings.DOCKER_SOCK, "/var/run/docker.sock")),
                         Path.of(settings.get(HelperSettings.USER_DOCKER_SOCK, HelperSettings.DEFAULT_USER_DOCKER_SOCK))),
                 settings.get(HelperSettings.USER), accounts, definitions, plans);
@@ -62,10 +64,6 @@ public final class LinkOperations implements HelperOperationHandler {
         this.accounts = accounts;
         this.definitions = definitions;
         this.plans = plans;
-    }
-
-    static List<String> tools(String commaSeparated) {
-        return Arrays.stream(commaSeparated.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.slipway.symlinks;
+package dev.slipway.symlinks.links;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package dev.slipway.symlinks;
+package dev.slipway.symlinks.links;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -36,6 +36,11 @@ public final class CliLinks {
      * @param tools the tool names
      * @param owner who must own {@code binDir} (besides root)
      */
+    /** The tool names of a comma-separated setting, blanks dropped. */
+    public static List<String> tools(String commaSeparated) {
+        return java.util.Arrays.stream(commaSeparated.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+
     public CliLinks(Path binDir, Path installDir, List<String> tools, String owner) {
         this.binDir = binDir.toAbsolutePath().normalize();
         this.installDir = installDir.toAbsolutePath().normalize();
