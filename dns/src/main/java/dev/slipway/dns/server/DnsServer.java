@@ -215,6 +215,10 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
                 LOG.warn("DNS: record left out: {}", problem);
             }
             zone = built;
+            ResponseCache c = cache;
+            if (c != null) {
+                c.clear();
+            }
         }
     }
 
@@ -323,19 +327,27 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
             case ANSWER -> {
                 LocalZone z = zone;
                 LocalZone.NameEntry entry = z.lookup(q, s.probe);
-                Template local = entry != null ? entry.forType(q.qtype) : z.hasOtherRules() ? z.answerOther(q) : null;
-                if (local != null) {
+                if (entry != null) {
+                    Template local = entry.forType(q.qtype);
                     ResponseWriter.answer(out, query, q, local, tcp, 0);
                     stats.answered(DnsStats.Source.LOCAL, local.rcode);
                     send(s, reply, out);
                     return;
                 }
+                // the cache holds no name of the zone: it is emptied whenever the zone changes
                 long now = System.nanoTime();
                 Template cached = cache.get(s.probe.point(q.name, q.nameLength, q.nameHash, ResponseCache.discriminator(q)), now);
                 if (cached != null) {
                     stats.cacheHit();
                     ResponseWriter.answer(out, query, q, cached, tcp, now);
                     stats.answered(DnsStats.Source.CACHE, cached.rcode);
+                    send(s, reply, out);
+                    return;
+                }
+                Template other = z.hasOtherRules() ? z.answerOther(q) : null;
+                if (other != null) {
+                    ResponseWriter.answer(out, query, q, other, tcp, 0);
+                    stats.answered(DnsStats.Source.LOCAL, other.rcode);
                     send(s, reply, out);
                     return;
                 }

@@ -277,4 +277,13 @@ class ForwardingTest {
         assertEquals(Rcode.NOERROR, Client.ask(server, "www.example.test", Type.A).getRcode());
         assertEquals(2, up.udpQueries.get());
     }
+
+    @Test
+    void aContributedNameTakesOverFromTheCacheAtOnce() throws Exception {
+        FakeUpstream up = upstream(ForwardingTest::answer);
+        serverUsing(Map.of(), up);
+        assertEquals("10.0.0.1", Client.ask(server, "shop.example.test", Type.A).getSection(Section.ANSWER).get(0).rdataToString());
+        server.addSource(() -> List.of(dev.slipway.dns.api.DnsEntry.matching("shop\\.example\\.test", "A", "10.5.5.5")), Map.of());
+        assertEquals("10.5.5.5", Client.ask(server, "shop.example.test", Type.A).getSection(Section.ANSWER).get(0).rdataToString());
+    }
 }
