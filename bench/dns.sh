@@ -81,7 +81,7 @@ done
 
 stats() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END{printf "%d %d %d\n", v[1], v[int((NR+1)/2)], v[NR]}'; }
 echo
-echo "dnsperf, $CLIENTS clients, $RUNS runs of ${DUR}s each, $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo "dnsperf, $CLIENTS clients, $RUNS runs of ${DUR}s each, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%d)"
 echo
 echo "| names | server | qps min | qps median | qps max | lost | p50 ms | p99 ms | median ratio |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"

@@ -147,7 +147,10 @@ public final class DnsStats implements StatusContributor {
     @Override
     public Map<String, Object> status() {
         Map<String, Object> status = new LinkedHashMap<>();
-        status.put("queries", Map.of("udp", udpQueries.sum(), "tcp", tcpQueries.sum()));
+        Map<String, Object> queries = new LinkedHashMap<>();
+        queries.put("udp", udpQueries.sum());
+        queries.put("tcp", tcpQueries.sum());
+        status.put("queries", queries);
         Map<String, Object> byRcode = new LinkedHashMap<>();
         for (int i = 0; i < rcodes.length; i++) {
             long n = rcodes[i].sum();
@@ -161,7 +164,11 @@ public final class DnsStats implements StatusContributor {
             bySource.put(s.name().toLowerCase(Locale.ROOT), sources[s.ordinal()].sum());
         }
         status.put("answeredFrom", bySource);
-        status.put("cache", Map.of("hits", cacheHits.sum(), "misses", cacheMisses.sum(), "inserts", cacheInserts.sum()));
+        Map<String, Object> cache = new LinkedHashMap<>();
+        cache.put("hits", cacheHits.sum());
+        cache.put("misses", cacheMisses.sum());
+        cache.put("inserts", cacheInserts.sum());
+        status.put("cache", cache);
         Map<String, Object> upstream = new LinkedHashMap<>();
         upstream.put("queries", upstreamQueries.sum());
         upstream.put("timeouts", upstreamTimeouts.sum());
