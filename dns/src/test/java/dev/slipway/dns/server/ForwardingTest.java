@@ -1,7 +1,6 @@
 package dev.slipway.dns.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
@@ -222,7 +221,6 @@ class ForwardingTest {
         assertEquals(30, up.seen.size());
         assertTrue(ids.size() >= 28, "ids " + ids);
         assertTrue(ports.size() >= 28, "ports " + ports);
-        assertFalse(ids.contains(query.getHeader().getID()) && ids.size() == 1);
     }
 
     @Test
