@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -101,10 +102,20 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
     private volatile List<HostResolvers.Resolver> hostResolvers = List.of();
     private volatile Routes routes;
     private HostResolvers hostResolversService;
+    private final String frameworkListen;
 
     @Activate
-    public DnsServer(@Reference DnsStats stats, DnsConfig config) {
+    public DnsServer(BundleContext context, @Reference DnsStats stats, DnsConfig config) {
+        this(stats, config, context.getProperty(DnsListener.LISTEN_PROPERTY));
+    }
+
+    DnsServer(DnsStats stats, DnsConfig config) {
+        this(stats, config, null);
+    }
+
+    DnsServer(DnsStats stats, DnsConfig config, String frameworkListen) {
         this.stats = stats;
+        this.frameworkListen = frameworkListen;
         apply(config);
         try {
             this.forwarder = new Forwarder(stats, () -> cache, this::route, Forwarder.Settings.of(config));
@@ -223,6 +234,39 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
     }
 
     private void rebuildRoutes() {
+        routes = Routes.of(withoutOwnAddress(upstreamResolvers()));
+    }
+
+    /**
+     * Leaves out a resolver that is this server's own host address (for example an
+     * /etc/resolver/docker.internal file pointing at it): forwarding to it would loop.
+     */
+    private List<HostResolvers.Resolver> withoutOwnAddress(List<HostResolvers.Resolver> resolvers) {
+        String listen = !config.listen().isBlank() ? config.listen() : frameworkListen;
+        if (listen == null || listen.isBlank()) {
+            return resolvers;
+        }
+        InetSocketAddress own;
+        try {
+            own = parseAddress(listen, 0);
+        } catch (IllegalArgumentException e) {
+            return resolvers;
+        }
+        List<HostResolvers.Resolver> kept = new ArrayList<>();
+        for (HostResolvers.Resolver r : resolvers) {
+            InetSocketAddress a = r.address();
+            boolean self = a.getPort() == own.getPort() && (a.getAddress().equals(own.getAddress())
+                    || own.getAddress().isAnyLocalAddress() && (a.getAddress().isLoopbackAddress() || a.getAddress().isAnyLocalAddress()));
+            if (self) {
+                LOG.warn("DNS: resolver {} is this server's own address; left out to avoid a loop", a);
+            } else {
+                kept.add(r);
+            }
+        }
+        return kept;
+    }
+
+    private List<HostResolvers.Resolver> upstreamResolvers() {
         String[] configured = config.upstreams();
         if (configured.length > 0) {
             List<HostResolvers.Resolver> resolvers = new ArrayList<>();
@@ -233,10 +277,9 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
                     LOG.warn("DNS: upstream {} left out: {}", upstream, e.getMessage());
                 }
             }
-            routes = Routes.of(resolvers);
-        } else {
-            routes = Routes.of(hostResolvers);
+            return resolvers;
         }
+        return hostResolvers;
     }
 
     /** {@code 10.0.0.1}, {@code 10.0.0.1:5353}, {@code ::1}, {@code [::1]:5353}; literals only. */

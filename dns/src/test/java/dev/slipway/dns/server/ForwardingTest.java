@@ -284,4 +284,14 @@ class ForwardingTest {
         server.addSource(() -> List.of(dev.slipway.dns.api.DnsEntry.matching("shop\\.example\\.test", "A", "10.5.5.5")), Map.of());
         assertEquals("10.5.5.5", Client.ask(server, "shop.example.test", Type.A).getSection(Section.ANSWER).get(0).rdataToString());
     }
+
+    @Test
+    void aResolverThatIsThisServersOwnAddressIsLeftOutToAvoidALoop() throws Exception {
+        server = new DnsServer(stats, Configs.dns(), "127.0.0.1:15353");
+        server.resolversChanged(List.of(
+                new HostResolvers.Resolver(new InetSocketAddress("127.0.0.1", 15353), List.of("docker.internal")),
+                HostResolvers.Resolver.of(new InetSocketAddress("127.0.0.1", 5300))));
+        assertEquals(List.of(new InetSocketAddress("127.0.0.1", 5300)), server.routes().defaults());
+        assertTrue(server.routes().byDomain().isEmpty());
+    }
 }
