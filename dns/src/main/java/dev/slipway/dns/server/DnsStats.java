@@ -49,6 +49,7 @@ public final class DnsStats implements StatusContributor {
     private final LongAdder upstreamTcpRetries = new LongAdder();
     private final LongAdder upstreamFailovers = new LongAdder();
     private final LongAdder upstreamErrors = new LongAdder();
+    private final LongAdder upstreamCoalesced = new LongAdder();
     /** Upstream round trips by power-of-two microseconds. */
     private final AtomicLongArray upstreamLatency = new AtomicLongArray(LATENCY_BUCKETS);
     private final LongAdder upstreamLatencyMicros = new LongAdder();
@@ -114,6 +115,10 @@ public final class DnsStats implements StatusContributor {
         upstreamErrors.increment();
     }
 
+    void coalesced() {
+        upstreamCoalesced.increment();
+    }
+
     void upstreamLatency(long nanos) {
         long micros = Math.max(1, nanos / 1000);
         upstreamLatencyMicros.add(micros);
@@ -177,6 +182,7 @@ public final class DnsStats implements StatusContributor {
         upstream.put("tcpRetries", upstreamTcpRetries.sum());
         upstream.put("failovers", upstreamFailovers.sum());
         upstream.put("errors", upstreamErrors.sum());
+        upstream.put("coalesced", upstreamCoalesced.sum());
         long answered = 0;
         for (int i = 0; i < LATENCY_BUCKETS; i++) {
             answered += upstreamLatency.get(i);

@@ -294,4 +294,32 @@ class ForwardingTest {
         assertEquals(List.of(new InetSocketAddress("127.0.0.1", 5300)), server.routes().defaults());
         assertTrue(server.routes().byDomain().isEmpty());
     }
+
+    @Test
+    void theSameQuestionAskedManyTimesAtOnceGoesUpstreamOnce() throws Exception {
+        FakeUpstream up = upstream((query, raw, tcp) -> {
+            Thread.sleep(300);
+            return answer(query, raw, tcp);
+        });
+        serverUsing(Map.of(), up);
+        List<java.util.concurrent.CompletableFuture<byte[]>> answers = new java.util.ArrayList<>();
+        List<Integer> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            Message query = Client.query("popular.example.test", Type.A);
+            ids.add(query.getHeader().getID());
+            java.util.concurrent.CompletableFuture<byte[]> answer = new java.util.concurrent.CompletableFuture<>();
+            server.answer(java.nio.ByteBuffer.wrap(query.toWire()), Client.LOCAL, false, buffer -> {
+                byte[] copy = new byte[buffer.remaining()];
+                buffer.get(buffer.position(), copy);
+                answer.complete(copy);
+            });
+            answers.add(answer);
+        }
+        for (int i = 0; i < 10; i++) {
+            Message answer = new Message(answers.get(i).get(5, TimeUnit.SECONDS));
+            assertEquals((int) ids.get(i), answer.getHeader().getID());
+            assertEquals("10.0.0.1", answer.getSection(Section.ANSWER).get(0).rdataToString());
+        }
+        assertEquals(1, up.udpQueries.get());
+    }
 }
