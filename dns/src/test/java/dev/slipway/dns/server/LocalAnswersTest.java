@@ -238,6 +238,29 @@ class LocalAnswersTest {
         assertArrayEquals(Client.askRaw(server, query, Client.LOCAL, false), Client.askRaw(server, query, Client.LOCAL, false));
     }
 
+    @Test
+    void aSourceWhosePropertiesChangeIsReadAgain() throws Exception {
+        String[] address = {"192.168.65.3"};
+        DnsRecordSource lease = () -> List.of(DnsEntry.of("vm.docker.internal", "A", address[0]));
+        server.addSource(lease, Map.of(DnsRecordSource.GENERATION, 1));
+        address[0] = "192.168.65.4";
+        server.updatedSource(lease, Map.of(DnsRecordSource.GENERATION, 2));
+        assertEquals("192.168.65.4", firstAddress(Client.ask(server, "vm.docker.internal", Type.A)));
+    }
+
+    @Test
+    void badContributionsAreLeftOutAndTheRestIsServed() throws Exception {
+        server.addSource(() -> List.of(DnsEntry.of("ok.test.internal", "A", "10.0.0.1"),
+                DnsEntry.of("bad.test.internal", "A", "not-an-address"),
+                DnsEntry.of("bad2.test.internal", "NOSUCHTYPE", "x")), Map.of());
+        assertEquals("10.0.0.1", firstAddress(Client.ask(server, "ok.test.internal", Type.A)));
+        assertEquals(2, server.zone().problems().size());
+        server.addSource(() -> {
+            throw new IllegalStateException("broken source");
+        }, Map.of());
+        assertEquals("10.0.0.1", firstAddress(Client.ask(server, "ok.test.internal", Type.A)));
+    }
+
     private static WireQuery parsed(String name) throws Exception {
         WireQuery q = new WireQuery();
         q.parse(java.nio.ByteBuffer.wrap(Client.query(name, Type.A).toWire()));
