@@ -154,7 +154,7 @@ class ForwardingTest {
         Message answer = Client.ask(server, "silent.example.test", Type.A);
         long millis = (System.nanoTime() - start) / 1_000_000;
         assertEquals(Rcode.SERVFAIL, answer.getRcode());
-        assertTrue(millis < 900, "took " + millis + " ms");
+        assertTrue(millis < 1500, "took " + millis + " ms (query timeout 600 ms)");
         assertTrue(millis >= 350, "gave up after " + millis + " ms");
     }
 
