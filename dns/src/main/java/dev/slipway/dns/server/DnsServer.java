@@ -330,10 +330,6 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
         return zone;
     }
 
-    int cacheSize() {
-        return cache.size();
-    }
-
     @Override
     public void answer(ByteBuffer query, InetSocketAddress client, boolean tcp, Reply reply) {
         Scratch s = scratch.get();

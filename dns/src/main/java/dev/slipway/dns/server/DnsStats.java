@@ -129,14 +129,6 @@ public final class DnsStats implements StatusContributor {
         return drops[why.ordinal()].sum();
     }
 
-    long rcode(int rcode) {
-        return rcodes[rcode].sum();
-    }
-
-    long answers(Source source) {
-        return sources[source.ordinal()].sum();
-    }
-
     long cacheHits() {
         return cacheHits.sum();
     }

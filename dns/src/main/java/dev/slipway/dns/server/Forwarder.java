@@ -139,10 +139,6 @@ final class Forwarder implements AutoCloseable {
         }
     }
 
-    int inFlight() {
-        return queued.get();
-    }
-
     /**
      * Stops taking queries, lets those in flight finish for up to {@code drainMillis}, answers the
      * rest SERVFAIL and ends the loop.

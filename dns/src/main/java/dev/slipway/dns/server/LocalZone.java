@@ -137,10 +137,6 @@ final class LocalZone {
         return problems;
     }
 
-    int size() {
-        return exact.size();
-    }
-
     /** Builds the zone from the configuration and the contributions (highest precedence first). */
     static LocalZone build(DnsConfig config, List<Contribution> contributions) {
         List<String> problems = new ArrayList<>();

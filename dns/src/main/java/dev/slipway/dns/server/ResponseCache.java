@@ -90,10 +90,6 @@ final class ResponseCache {
         return 0;
     }
 
-    int size() {
-        return entries.size();
-    }
-
     void clear() {
         entries.clear();
     }
