@@ -103,6 +103,7 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
     private volatile Routes routes;
     private HostResolvers hostResolversService;
     private final String frameworkListen;
+    private final java.util.function.Supplier<Map<String, Object>> description = this::describe;
 
     @Activate
     public DnsServer(BundleContext context, @Reference DnsStats stats, DnsConfig config) {
@@ -122,6 +123,28 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the DNS forwarder", e);
         }
+        stats.describeServer(description);
+    }
+
+    /** The resolvers in use, the cache's size and the local names, for {@code slipway dns stats}. */
+    private Map<String, Object> describe() {
+        Map<String, Object> d = new LinkedHashMap<>();
+        Routes r = routes;
+        d.put("upstreams", r.defaults().stream().map(DnsServer::text).toList());
+        Map<String, Object> perDomain = new LinkedHashMap<>();
+        for (Map.Entry<String, List<InetSocketAddress>> e : r.byDomain()) {
+            perDomain.put(e.getKey(), e.getValue().stream().map(DnsServer::text).toList());
+        }
+        d.put("perDomainUpstreams", perDomain);
+        d.put("upstreamsFrom", config.upstreams().length > 0 ? "configuration" : "host");
+        d.put("cacheEntries", cache.size());
+        d.put("localNames", zone.size());
+        return d;
+    }
+
+    private static String text(InetSocketAddress a) {
+        String host = a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     /** Takes a new configuration without dropping a query: every part is swapped in atomically. */
@@ -133,6 +156,7 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
 
     @Deactivate
     void deactivate() {
+        stats.forgetServer(description);
         forwarder.close(2000);
     }
 

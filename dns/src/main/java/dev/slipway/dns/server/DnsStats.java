@@ -53,6 +53,8 @@ public final class DnsStats implements StatusContributor {
     /** Upstream round trips by power-of-two microseconds. */
     private final AtomicLongArray upstreamLatency = new AtomicLongArray(LATENCY_BUCKETS);
     private final LongAdder upstreamLatencyMicros = new LongAdder();
+    /** What the current answering logic reports about itself (resolvers in use, cache size), if any. */
+    private volatile java.util.function.Supplier<Map<String, Object>> server;
 
     private static LongAdder[] adders(int n) {
         LongAdder[] a = new LongAdder[n];
@@ -60,6 +62,18 @@ public final class DnsStats implements StatusContributor {
             a[i] = new LongAdder();
         }
         return a;
+    }
+
+    /** Set by the answering logic while it is active. */
+    synchronized void describeServer(java.util.function.Supplier<Map<String, Object>> description) {
+        server = description;
+    }
+
+    /** Forgets the description, unless a newer answering logic has already replaced it. */
+    synchronized void forgetServer(java.util.function.Supplier<Map<String, Object>> description) {
+        if (server == description) {
+            server = null;
+        }
     }
 
     void query(boolean tcp) {
@@ -194,6 +208,10 @@ public final class DnsStats implements StatusContributor {
             }
         }
         status.put("drops", dropped);
+        java.util.function.Supplier<Map<String, Object>> description = server;
+        if (description != null) {
+            status.put("server", description.get());
+        }
         return status;
     }
 

@@ -137,6 +137,11 @@ final class LocalZone {
         return problems;
     }
 
+    /** How many exact names (PTR names included) are answered locally. */
+    int size() {
+        return exact.size();
+    }
+
     /** Builds the zone from the configuration and the contributions (highest precedence first). */
     static LocalZone build(DnsConfig config, List<Contribution> contributions) {
         List<String> problems = new ArrayList<>();

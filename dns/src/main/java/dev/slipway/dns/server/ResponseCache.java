@@ -90,6 +90,10 @@ final class ResponseCache {
         return 0;
     }
 
+    int size() {
+        return entries.size();
+    }
+
     void clear() {
         entries.clear();
     }
