@@ -63,7 +63,7 @@ echo "warming up (caches filled, JIT compiled)..." >&2
 for port in $SLW $CACHE; do dnsperf -s 127.0.0.1 -p "$port" -d "$work/cached.txt" -n 1 -c 1 >/dev/null 2>&1; done
 perf $SLW "$work/builtin.txt" 3 >/dev/null; perf $SLW "$work/cached.txt" 3 >/dev/null
 
-declare -A qps lost
+declare -A qps lost last pairs
 for run in $(seq 1 "$RUNS"); do
   for scenario in builtin cached; do
     if [ "$scenario" = builtin ]; then peer=$HOSTS; else peer=$CACHE; fi
@@ -73,18 +73,21 @@ for run in $(seq 1 "$RUNS"); do
       if [ "$who" = slipway ]; then port=$SLW; else port=$peer; fi
       read -r q l a < <(perf "$port" "$work/$scenario.txt" "$DUR")
       qps[$scenario.$who]="${qps[$scenario.$who]:-} $q"
+      last[$who]=$q
       lost[$scenario.$who]=$(( ${lost[$scenario.$who]:-0} + l ))
       echo "run $run $scenario $who: $q qps, $l lost, avg ${a} ms" >&2
     done
+    # the two halves of a run share the machine's load best: their ratio is the steadiest figure
+    pairs[$scenario]="${pairs[$scenario]:-} $(awk -v a="${last[slipway]}" -v b="${last[dnsmasq]}" 'BEGIN{printf "%.3f", (b > 0 ? a / b : 0)}')"
   done
 done
 
 stats() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END{printf "%d %d %d\n", v[1], v[int((NR+1)/2)], v[NR]}'; }
 echo
-echo "dnsperf, $CLIENTS clients, $RUNS runs of ${DUR}s each, $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo "dnsperf, $CLIENTS clients, $RUNS runs of ${DUR}s each, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%d)"
 echo
-echo "| names | server | qps min | qps median | qps max | lost | p50 ms | p99 ms | median ratio |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| names | server | qps min | qps median | qps max | lost | p50 ms | p99 ms | ratio of medians | median of per-run ratios |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for scenario in builtin cached; do
   if [ "$scenario" = builtin ]; then peer=$HOSTS; label="built-in"; peerlabel="dnsmasq (hosts file)";
   else peer=$CACHE; label="forwarded, cached"; peerlabel="dnsmasq (cache)"; fi
@@ -93,8 +96,9 @@ for scenario in builtin cached; do
   read -r sp50 sp99 < <(latency $SLW "$work/$scenario.txt")
   read -r dp50 dp99 < <(latency "$peer" "$work/$scenario.txt")
   ratio=$(awk -v a="$smed" -v b="$dmed" 'BEGIN{printf "%.2f", (b > 0 ? a / b : 0)}')
-  echo "| $label | Slipway | $smin | $smed | $smax | ${lost[$scenario.slipway]} | $sp50 | $sp99 | ${ratio}x |"
-  echo "| $label | $peerlabel | $dmin | $dmed | $dmax | ${lost[$scenario.dnsmasq]} | $dp50 | $dp99 | 1.00x |"
+  paired=$(echo "${pairs[$scenario]}" | tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END{printf "%.2f", v[int((NR+1)/2)]}')
+  echo "| $label | Slipway | $smin | $smed | $smax | ${lost[$scenario.slipway]} | $sp50 | $sp99 | ${ratio}x | ${paired}x |"
+  echo "| $label | $peerlabel | $dmin | $dmed | $dmax | ${lost[$scenario.dnsmasq]} | $dp50 | $dp99 | 1.00x | 1.00x |"
 done
 echo
 echo "p50/p99: per-query latency at a fixed $LAT_QPS queries/s (dnsperf -v), not at saturation."

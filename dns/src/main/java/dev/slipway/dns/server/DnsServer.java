@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -101,16 +102,49 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
     private volatile List<HostResolvers.Resolver> hostResolvers = List.of();
     private volatile Routes routes;
     private HostResolvers hostResolversService;
+    private final String frameworkListen;
+    private final java.util.function.Supplier<Map<String, Object>> description = this::describe;
 
     @Activate
-    public DnsServer(@Reference DnsStats stats, DnsConfig config) {
+    public DnsServer(BundleContext context, @Reference DnsStats stats, DnsConfig config) {
+        this(stats, config, context.getProperty(DnsListener.LISTEN_PROPERTY));
+    }
+
+    DnsServer(DnsStats stats, DnsConfig config) {
+        this(stats, config, null);
+    }
+
+    DnsServer(DnsStats stats, DnsConfig config, String frameworkListen) {
         this.stats = stats;
+        this.frameworkListen = frameworkListen;
         apply(config);
         try {
             this.forwarder = new Forwarder(stats, () -> cache, this::route, Forwarder.Settings.of(config));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the DNS forwarder", e);
         }
+        stats.describeServer(description);
+    }
+
+    /** The resolvers in use, the cache's size and the local names, for {@code slipway dns stats}. */
+    private Map<String, Object> describe() {
+        Map<String, Object> d = new LinkedHashMap<>();
+        Routes r = routes;
+        d.put("upstreams", r.defaults().stream().map(DnsServer::text).toList());
+        Map<String, Object> perDomain = new LinkedHashMap<>();
+        for (Map.Entry<String, List<InetSocketAddress>> e : r.byDomain()) {
+            perDomain.put(e.getKey(), e.getValue().stream().map(DnsServer::text).toList());
+        }
+        d.put("perDomainUpstreams", perDomain);
+        d.put("upstreamsFrom", config.upstreams().length > 0 ? "configuration" : "host");
+        d.put("cacheEntries", cache.size());
+        d.put("localNames", zone.size());
+        return d;
+    }
+
+    private static String text(InetSocketAddress a) {
+        String host = a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     /** Takes a new configuration without dropping a query: every part is swapped in atomically. */
@@ -122,6 +156,7 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
 
     @Deactivate
     void deactivate() {
+        stats.forgetServer(description);
         forwarder.close(2000);
     }
 
@@ -215,10 +250,47 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
                 LOG.warn("DNS: record left out: {}", problem);
             }
             zone = built;
+            ResponseCache c = cache;
+            if (c != null) {
+                c.clear();
+            }
         }
     }
 
     private void rebuildRoutes() {
+        routes = Routes.of(withoutOwnAddress(upstreamResolvers()));
+    }
+
+    /**
+     * Leaves out a resolver that is this server's own host address (for example an
+     * /etc/resolver/docker.internal file pointing at it): forwarding to it would loop.
+     */
+    private List<HostResolvers.Resolver> withoutOwnAddress(List<HostResolvers.Resolver> resolvers) {
+        String listen = !config.listen().isBlank() ? config.listen() : frameworkListen;
+        if (listen == null || listen.isBlank()) {
+            return resolvers;
+        }
+        InetSocketAddress own;
+        try {
+            own = parseAddress(listen, 0);
+        } catch (IllegalArgumentException e) {
+            return resolvers;
+        }
+        List<HostResolvers.Resolver> kept = new ArrayList<>();
+        for (HostResolvers.Resolver r : resolvers) {
+            InetSocketAddress a = r.address();
+            boolean self = a.getPort() == own.getPort() && (a.getAddress().equals(own.getAddress())
+                    || own.getAddress().isAnyLocalAddress() && (a.getAddress().isLoopbackAddress() || a.getAddress().isAnyLocalAddress()));
+            if (self) {
+                LOG.warn("DNS: resolver {} is this server's own address; left out to avoid a loop", a);
+            } else {
+                kept.add(r);
+            }
+        }
+        return kept;
+    }
+
+    private List<HostResolvers.Resolver> upstreamResolvers() {
         String[] configured = config.upstreams();
         if (configured.length > 0) {
             List<HostResolvers.Resolver> resolvers = new ArrayList<>();
@@ -229,10 +301,9 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
                     LOG.warn("DNS: upstream {} left out: {}", upstream, e.getMessage());
                 }
             }
-            routes = Routes.of(resolvers);
-        } else {
-            routes = Routes.of(hostResolvers);
+            return resolvers;
         }
+        return hostResolvers;
     }
 
     /** {@code 10.0.0.1}, {@code 10.0.0.1:5353}, {@code ::1}, {@code [::1]:5353}; literals only. */
@@ -283,10 +354,6 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
         return zone;
     }
 
-    int cacheSize() {
-        return cache.size();
-    }
-
     @Override
     public void answer(ByteBuffer query, InetSocketAddress client, boolean tcp, Reply reply) {
         Scratch s = scratch.get();
@@ -323,19 +390,27 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
             case ANSWER -> {
                 LocalZone z = zone;
                 LocalZone.NameEntry entry = z.lookup(q, s.probe);
-                Template local = entry != null ? entry.forType(q.qtype) : z.hasOtherRules() ? z.answerOther(q) : null;
-                if (local != null) {
+                if (entry != null) {
+                    Template local = entry.forType(q.qtype);
                     ResponseWriter.answer(out, query, q, local, tcp, 0);
                     stats.answered(DnsStats.Source.LOCAL, local.rcode);
                     send(s, reply, out);
                     return;
                 }
+                // the cache holds no name of the zone: it is emptied whenever the zone changes
                 long now = System.nanoTime();
                 Template cached = cache.get(s.probe.point(q.name, q.nameLength, q.nameHash, ResponseCache.discriminator(q)), now);
                 if (cached != null) {
                     stats.cacheHit();
                     ResponseWriter.answer(out, query, q, cached, tcp, now);
                     stats.answered(DnsStats.Source.CACHE, cached.rcode);
+                    send(s, reply, out);
+                    return;
+                }
+                Template other = z.hasOtherRules() ? z.answerOther(q) : null;
+                if (other != null) {
+                    ResponseWriter.answer(out, query, q, other, tcp, 0);
+                    stats.answered(DnsStats.Source.LOCAL, other.rcode);
                     send(s, reply, out);
                     return;
                 }

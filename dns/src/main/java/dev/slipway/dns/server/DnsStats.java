@@ -49,9 +49,12 @@ public final class DnsStats implements StatusContributor {
     private final LongAdder upstreamTcpRetries = new LongAdder();
     private final LongAdder upstreamFailovers = new LongAdder();
     private final LongAdder upstreamErrors = new LongAdder();
+    private final LongAdder upstreamCoalesced = new LongAdder();
     /** Upstream round trips by power-of-two microseconds. */
     private final AtomicLongArray upstreamLatency = new AtomicLongArray(LATENCY_BUCKETS);
     private final LongAdder upstreamLatencyMicros = new LongAdder();
+    /** What the current answering logic reports about itself (resolvers in use, cache size), if any. */
+    private volatile java.util.function.Supplier<Map<String, Object>> server;
 
     private static LongAdder[] adders(int n) {
         LongAdder[] a = new LongAdder[n];
@@ -59,6 +62,18 @@ public final class DnsStats implements StatusContributor {
             a[i] = new LongAdder();
         }
         return a;
+    }
+
+    /** Set by the answering logic while it is active. */
+    synchronized void describeServer(java.util.function.Supplier<Map<String, Object>> description) {
+        server = description;
+    }
+
+    /** Forgets the description, unless a newer answering logic has already replaced it. */
+    synchronized void forgetServer(java.util.function.Supplier<Map<String, Object>> description) {
+        if (server == description) {
+            server = null;
+        }
     }
 
     void query(boolean tcp) {
@@ -114,6 +129,10 @@ public final class DnsStats implements StatusContributor {
         upstreamErrors.increment();
     }
 
+    void coalesced() {
+        upstreamCoalesced.increment();
+    }
+
     void upstreamLatency(long nanos) {
         long micros = Math.max(1, nanos / 1000);
         upstreamLatencyMicros.add(micros);
@@ -122,14 +141,6 @@ public final class DnsStats implements StatusContributor {
 
     long drops(Drop why) {
         return drops[why.ordinal()].sum();
-    }
-
-    long rcode(int rcode) {
-        return rcodes[rcode].sum();
-    }
-
-    long answers(Source source) {
-        return sources[source.ordinal()].sum();
     }
 
     long cacheHits() {
@@ -147,7 +158,10 @@ public final class DnsStats implements StatusContributor {
     @Override
     public Map<String, Object> status() {
         Map<String, Object> status = new LinkedHashMap<>();
-        status.put("queries", Map.of("udp", udpQueries.sum(), "tcp", tcpQueries.sum()));
+        Map<String, Object> queries = new LinkedHashMap<>();
+        queries.put("udp", udpQueries.sum());
+        queries.put("tcp", tcpQueries.sum());
+        status.put("queries", queries);
         Map<String, Object> byRcode = new LinkedHashMap<>();
         for (int i = 0; i < rcodes.length; i++) {
             long n = rcodes[i].sum();
@@ -161,7 +175,11 @@ public final class DnsStats implements StatusContributor {
             bySource.put(s.name().toLowerCase(Locale.ROOT), sources[s.ordinal()].sum());
         }
         status.put("answeredFrom", bySource);
-        status.put("cache", Map.of("hits", cacheHits.sum(), "misses", cacheMisses.sum(), "inserts", cacheInserts.sum()));
+        Map<String, Object> cache = new LinkedHashMap<>();
+        cache.put("hits", cacheHits.sum());
+        cache.put("misses", cacheMisses.sum());
+        cache.put("inserts", cacheInserts.sum());
+        status.put("cache", cache);
         Map<String, Object> upstream = new LinkedHashMap<>();
         upstream.put("queries", upstreamQueries.sum());
         upstream.put("timeouts", upstreamTimeouts.sum());
@@ -170,6 +188,7 @@ public final class DnsStats implements StatusContributor {
         upstream.put("tcpRetries", upstreamTcpRetries.sum());
         upstream.put("failovers", upstreamFailovers.sum());
         upstream.put("errors", upstreamErrors.sum());
+        upstream.put("coalesced", upstreamCoalesced.sum());
         long answered = 0;
         for (int i = 0; i < LATENCY_BUCKETS; i++) {
             answered += upstreamLatency.get(i);
@@ -189,6 +208,10 @@ public final class DnsStats implements StatusContributor {
             }
         }
         status.put("drops", dropped);
+        java.util.function.Supplier<Map<String, Object>> description = server;
+        if (description != null) {
+            status.put("server", description.get());
+        }
         return status;
     }
 

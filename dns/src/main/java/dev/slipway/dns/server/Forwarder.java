@@ -67,6 +67,9 @@ final class Forwarder implements AutoCloseable {
         ByteBuffer tcpOut;
         ByteBuffer tcpLength;
         ByteBuffer tcpIn;
+        /** The question this query leads, and the same questions that arrived meanwhile and wait for its answer. */
+        NameKey key;
+        List<Pending> followers;
 
         Pending(byte[] query, InetSocketAddress client, boolean clientTcp, DnsService.Reply reply, long now) {
             this.query = query;
@@ -85,7 +88,8 @@ final class Forwarder implements AutoCloseable {
     private final Thread thread;
     private final ConcurrentLinkedQueue<Pending> submitted = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
-    private final List<Pending> inFlight = new ArrayList<>();
+    private final java.util.Set<Pending> inFlight = new java.util.LinkedHashSet<>();
+    private final java.util.Map<NameKey, Pending> leaders = new java.util.HashMap<>();
     private final SecureRandom random = new SecureRandom();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(65536);
     private final byte[] readBytes = new byte[65536];
@@ -133,10 +137,6 @@ final class Forwarder implements AutoCloseable {
         } else {
             safeSend(p.reply, null);
         }
-    }
-
-    int inFlight() {
-        return queued.get();
     }
 
     /**
@@ -223,6 +223,20 @@ final class Forwarder implements AutoCloseable {
             finish(p, -1, now);
             return;
         }
+        NameKey key = NameKey.of(p.q.name, p.q.nameLength, p.q.nameHash, ResponseCache.discriminator(p.q));
+        Pending leader = leaders.get(key);
+        if (leader != null) {
+            // the same question is already on its way: share its answer instead of asking again
+            inFlight.remove(p);
+            if (leader.followers == null) {
+                leader.followers = new ArrayList<>();
+            }
+            leader.followers.add(p);
+            stats.coalesced();
+            return;
+        }
+        p.key = key;
+        leaders.put(key, p);
         List<InetSocketAddress> servers;
         try {
             servers = route.apply(p.q);
@@ -432,10 +446,25 @@ final class Forwarder implements AutoCloseable {
         }
         closeChannel(p);
         inFlight.remove(p);
+        release(p);
         queued.decrementAndGet();
         ResponseWriter.answer(out, p.queryBuf, p.q, template, p.clientTcp, now);
         stats.answered(DnsStats.Source.UPSTREAM, template.rcode);
         safeSend(p.reply, out);
+        if (p.followers != null) {
+            for (Pending f : p.followers) {
+                queued.decrementAndGet();
+                ResponseWriter.answer(out, f.queryBuf, f.q, template, f.clientTcp, now);
+                stats.answered(DnsStats.Source.UPSTREAM, template.rcode);
+                safeSend(f.reply, out);
+            }
+        }
+    }
+
+    private void release(Pending p) {
+        if (p.key != null) {
+            leaders.remove(p.key, p);
+        }
     }
 
     /** Whether {@code wire} answers the question {@code p} asked, with the ID it was asked with. */
@@ -459,11 +488,13 @@ final class Forwarder implements AutoCloseable {
     }
 
     private void expire(long now) {
-        for (int i = inFlight.size() - 1; i >= 0; i--) {
-            if (i >= inFlight.size()) {
+        if (inFlight.isEmpty()) {
+            return;
+        }
+        for (Pending p : new ArrayList<>(inFlight)) {
+            if (!inFlight.contains(p)) {
                 continue;
             }
-            Pending p = inFlight.get(i);
             if (now - p.deadline >= 0) {
                 stats.upstreamTimeout();
                 finish(p, ResponseWriter.RCODE_SERVFAIL, now);
@@ -480,6 +511,7 @@ final class Forwarder implements AutoCloseable {
         if (!inFlight.remove(p)) {
             return;
         }
+        release(p);
         queued.decrementAndGet();
         if (rcode < 0) {
             safeSend(p.reply, null);
@@ -488,6 +520,14 @@ final class Forwarder implements AutoCloseable {
         ResponseWriter.error(out, p.queryBuf, p.q, rcode, true);
         stats.answered(DnsStats.Source.ERROR, rcode);
         safeSend(p.reply, out);
+        if (p.followers != null) {
+            for (Pending f : p.followers) {
+                queued.decrementAndGet();
+                ResponseWriter.error(out, f.queryBuf, f.q, rcode, true);
+                stats.answered(DnsStats.Source.ERROR, rcode);
+                safeSend(f.reply, out);
+            }
+        }
     }
 
     private void safeSend(DnsService.Reply reply, ByteBuffer answer) {

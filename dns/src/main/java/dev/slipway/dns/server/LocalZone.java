@@ -137,6 +137,7 @@ final class LocalZone {
         return problems;
     }
 
+    /** How many exact names (PTR names included) are answered locally. */
     int size() {
         return exact.size();
     }

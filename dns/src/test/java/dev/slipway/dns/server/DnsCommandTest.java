@@ -48,6 +48,8 @@ class DnsCommandTest {
         assertTrue(result.out().contains("misses: 1"), result.out());
         Map<String, Object> status = stats.status();
         assertTrue(status.containsKey("upstream") && status.containsKey("drops") && status.containsKey("cache"));
+        assertTrue(result.out().contains("upstreamsFrom: host"), result.out());
+        assertTrue(result.out().contains("localNames: 6"), result.out());
     }
 
     @Test

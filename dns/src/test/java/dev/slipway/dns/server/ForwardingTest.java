@@ -1,7 +1,6 @@
 package dev.slipway.dns.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
@@ -155,7 +154,7 @@ class ForwardingTest {
         Message answer = Client.ask(server, "silent.example.test", Type.A);
         long millis = (System.nanoTime() - start) / 1_000_000;
         assertEquals(Rcode.SERVFAIL, answer.getRcode());
-        assertTrue(millis < 900, "took " + millis + " ms");
+        assertTrue(millis < 1500, "took " + millis + " ms (query timeout 600 ms)");
         assertTrue(millis >= 350, "gave up after " + millis + " ms");
     }
 
@@ -222,7 +221,6 @@ class ForwardingTest {
         assertEquals(30, up.seen.size());
         assertTrue(ids.size() >= 28, "ids " + ids);
         assertTrue(ports.size() >= 28, "ports " + ports);
-        assertFalse(ids.contains(query.getHeader().getID()) && ids.size() == 1);
     }
 
     @Test
@@ -276,5 +274,52 @@ class ForwardingTest {
         server.setHostResolvers(replacement);
         assertEquals(Rcode.NOERROR, Client.ask(server, "www.example.test", Type.A).getRcode());
         assertEquals(2, up.udpQueries.get());
+    }
+
+    @Test
+    void aContributedNameTakesOverFromTheCacheAtOnce() throws Exception {
+        FakeUpstream up = upstream(ForwardingTest::answer);
+        serverUsing(Map.of(), up);
+        assertEquals("10.0.0.1", Client.ask(server, "shop.example.test", Type.A).getSection(Section.ANSWER).get(0).rdataToString());
+        server.addSource(() -> List.of(dev.slipway.dns.api.DnsEntry.matching("shop\\.example\\.test", "A", "10.5.5.5")), Map.of());
+        assertEquals("10.5.5.5", Client.ask(server, "shop.example.test", Type.A).getSection(Section.ANSWER).get(0).rdataToString());
+    }
+
+    @Test
+    void aResolverThatIsThisServersOwnAddressIsLeftOutToAvoidALoop() throws Exception {
+        server = new DnsServer(stats, Configs.dns(), "127.0.0.1:15353");
+        server.resolversChanged(List.of(
+                new HostResolvers.Resolver(new InetSocketAddress("127.0.0.1", 15353), List.of("docker.internal")),
+                HostResolvers.Resolver.of(new InetSocketAddress("127.0.0.1", 5300))));
+        assertEquals(List.of(new InetSocketAddress("127.0.0.1", 5300)), server.routes().defaults());
+        assertTrue(server.routes().byDomain().isEmpty());
+    }
+
+    @Test
+    void theSameQuestionAskedManyTimesAtOnceGoesUpstreamOnce() throws Exception {
+        FakeUpstream up = upstream((query, raw, tcp) -> {
+            Thread.sleep(300);
+            return answer(query, raw, tcp);
+        });
+        serverUsing(Map.of(), up);
+        List<java.util.concurrent.CompletableFuture<byte[]>> answers = new java.util.ArrayList<>();
+        List<Integer> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            Message query = Client.query("popular.example.test", Type.A);
+            ids.add(query.getHeader().getID());
+            java.util.concurrent.CompletableFuture<byte[]> answer = new java.util.concurrent.CompletableFuture<>();
+            server.answer(java.nio.ByteBuffer.wrap(query.toWire()), Client.LOCAL, false, buffer -> {
+                byte[] copy = new byte[buffer.remaining()];
+                buffer.get(buffer.position(), copy);
+                answer.complete(copy);
+            });
+            answers.add(answer);
+        }
+        for (int i = 0; i < 10; i++) {
+            Message answer = new Message(answers.get(i).get(5, TimeUnit.SECONDS));
+            assertEquals((int) ids.get(i), answer.getHeader().getID());
+            assertEquals("10.0.0.1", answer.getSection(Section.ANSWER).get(0).rdataToString());
+        }
+        assertEquals(1, up.udpQueries.get());
     }
 }

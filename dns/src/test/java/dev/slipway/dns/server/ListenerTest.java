@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -154,5 +155,65 @@ class ListenerTest {
         assertEquals(0, lost.get());
         assertTrue(answered.get() > 100, "answered " + answered.get());
         assertEquals(0, stats.drops(DnsStats.Drop.HELD_OVERFLOW) + stats.drops(DnsStats.Drop.HELD_EXPIRED));
+    }
+
+    @Test
+    void tcpConnectionsBeyondTheLimitAreClosedAndCounted() throws Exception {
+        InetSocketAddress address = start(Map.of("maxTcpConnections", 2));
+        try (Socket a = new Socket(address.getAddress(), address.getPort());
+                Socket b = new Socket(address.getAddress(), address.getPort());
+                Socket c = new Socket(address.getAddress(), address.getPort())) {
+            c.setSoTimeout(3000);
+            assertEquals(-1, c.getInputStream().read());
+            assertEquals(1, stats.drops(DnsStats.Drop.TCP_LIMIT));
+            a.setSoTimeout(3000);
+            byte[] q = Client.query("host.docker.internal", Type.A).toWire();
+            DataOutputStream out = new DataOutputStream(a.getOutputStream());
+            out.writeShort(q.length);
+            out.write(q);
+            out.flush();
+            DataInputStream in = new DataInputStream(a.getInputStream());
+            assertEquals(1, new Message(in.readNBytes(in.readUnsignedShort())).getSection(Section.ANSWER).size());
+        }
+    }
+
+    @Test
+    void dnsperfLosesNoQueryWhileTheAnsweringLogicIsReplacedEveryHundredMilliseconds() throws Exception {
+        assumeTrue(RealClientsTest.onPath("dnsperf"), "needs dnsperf: apt-get install -y dnsperf");
+        InetSocketAddress address = start(Map.of());
+        java.nio.file.Path queries = java.nio.file.Files.createTempFile("slipway-dns", ".txt");
+        try {
+            StringBuilder text = new StringBuilder();
+            for (int i = 0; i < 1000; i++) {
+                text.append("host.docker.internal A\ngateway.docker.internal AAAA\n");
+            }
+            java.nio.file.Files.writeString(queries, text);
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicInteger swaps = new AtomicInteger();
+            Thread swapper = new Thread(() -> {
+                while (!stop.get()) {
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    DnsServer old = server;
+                    listener.unsetDnsService(old);
+                    old.deactivate();
+                    server = new DnsServer(stats, Configs.dns());
+                    listener.setDnsService(server);
+                    swaps.incrementAndGet();
+                }
+            });
+            swapper.start();
+            String out = RealClientsTest.run("dnsperf", "-s", "127.0.0.1", "-p", String.valueOf(address.getPort()),
+                    "-d", queries.toString(), "-l", "3", "-c", "4", "-Q", "20000");
+            stop.set(true);
+            swapper.join(5000);
+            assertTrue(swaps.get() >= 10, "swaps: " + swaps.get());
+            assertTrue(out.contains("Queries lost:         0 "), out);
+        } finally {
+            java.nio.file.Files.deleteIfExists(queries);
+        }
     }
 }
