@@ -206,7 +206,9 @@ public final class Launcher {
         Path home = options.home();
         config.put(Constants.FRAMEWORK_STORAGE, home.resolve("cache/" + options.name()).toString());
         config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
-        config.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, classPathExports());
+        List<String> systemPackages = new ArrayList<>(RunSpec.splitList(classPathExports()));
+        systemPackages.addAll(spec.systemPackages());
+        config.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, String.join(",", systemPackages));
         config.put("felix.cm.dir", home.resolve("config/" + options.name()).toString());
         config.putIfAbsent("felix.log.level", "1");
         if (options.watchDirectories()) {

@@ -12,12 +12,12 @@ import java.util.Map;
 import java.util.Properties;
 
 /**
- * A bndrun file as the launcher uses it: the bundles to run ({@code -runbundles}) and the
- * framework properties ({@code -runproperties}). bnd's own parser lives in bndlib, several
+ * A bndrun file as the launcher uses it: the bundles to run ({@code -runbundles}), the
+ * framework properties ({@code -runproperties}) and extra system packages ({@code -runsystempackages}). bnd's own parser lives in bndlib, several
  * megabytes that would slow every start; the subset used here is bnd's property syntax (which
  * {@link Properties} reads, continuation lines included) plus comma lists with quoted parts.
  */
-public record RunSpec(List<Requirement> bundles, Map<String, String> properties) {
+public record RunSpec(List<Requirement> bundles, Map<String, String> properties, List<String> systemPackages) {
 
     /** One {@code -runbundles} entry: a symbolic name and a version range (or {@code null} for the highest). */
     public record Requirement(String symbolicName, String versionRange) {}
@@ -53,7 +53,8 @@ public record RunSpec(List<Requirement> bundles, Map<String, String> properties)
         if (bundles.isEmpty()) {
             throw new IOException(bndrun + " lists no -runbundles");
         }
-        return new RunSpec(List.copyOf(bundles), Map.copyOf(runProperties));
+        List<String> systemPackages = splitList(properties.getProperty("-runsystempackages", ""));
+        return new RunSpec(List.copyOf(bundles), Map.copyOf(runProperties), List.copyOf(systemPackages));
     }
 
     /** Splits on commas outside single or double quotes; blank parts are dropped. */
