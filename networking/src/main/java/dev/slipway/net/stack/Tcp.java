@@ -99,6 +99,8 @@ final class Tcp {
         int mss;
         /** The largest segment we send: the MSS, or up to 64 KiB when the guest's link segments for us. */
         int segmentLimit;
+        /** The guest's link finishes TCP checksums and segments large frames (virtio-net offload). */
+        boolean offload;
         boolean synAcked;
         ByteBuffer ring;
         int ringStart;
@@ -277,6 +279,7 @@ final class Tcp {
             Connection c = new Connection(key, channel, seq, random.nextInt());
             c.mss = Math.max(64, Math.min(mss, config.mss()));
             c.segmentLimit = segmentLimit(c.mss);
+            c.offload = c.segmentLimit > c.mss || (stack.currentPort != null && stack.currentPort.segmentationOffload());
             c.windowScaling = scale >= 0;
             c.guestWindowScale = Math.max(0, scale);
             c.sndWnd = window;
@@ -830,9 +833,8 @@ final class Tcp {
         o.putInt(tcp + 16, 0);
         int segment = hlen + n;
         long pseudo = Checksum.pseudoHeader(c.key.dstIp, c.key.guestIp, NetStack.PROTO_TCP, segment);
-        boolean gso = n > c.mss;
-        if (gso) {
-            // the guest's side segments and finishes the checksum: leave the pseudo-header sum
+        if (c.offload && n > 0) {
+            // the guest's side finishes the checksum (and segments what exceeds the MSS): leave the pseudo-header sum
             o.putShort(tcp + 16, (short) (~Checksum.fold(pseudo) & 0xffff));
             stack.gsoSize = c.mss;
         } else {
