@@ -21,7 +21,8 @@ import dev.slipway.process.ProcessCommandRunner;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class JumboMtuTest {
-    static final String NS = "slw-test-jumbo";
+    static final String NS = Host.unique("slw-test-jumbo");
+    static final String DEVICE = Host.device("slwj");
     NetStack stack;
     GuestNamespace ns;
 
@@ -31,7 +32,7 @@ class JumboMtuTest {
         Host.delNs(NS);
         NetConfig config = NetConfig.builder().mtu(65520).build();
         stack = new NetStack(config);
-        ns = new GuestNamespace(new ProcessCommandRunner(), NS, "slwj0", config);
+        ns = new GuestNamespace(new ProcessCommandRunner(), NS, DEVICE, config);
         ns.start(stack);
     }
 
@@ -48,7 +49,7 @@ class JumboMtuTest {
 
     @Test
     void dhcpSetsTheGuestsMtu() throws Exception {
-        var r = Host.run(Duration.ofSeconds(10), "ip", "-n", NS, "link", "show", "slwj0");
+        var r = Host.run(Duration.ofSeconds(10), "ip", "-n", NS, "link", "show", DEVICE);
         assertTrue(r.stdout().contains("mtu 65520"), r.stdout());
     }
 
