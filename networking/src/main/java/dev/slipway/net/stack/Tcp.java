@@ -286,6 +286,10 @@ final class Tcp {
             c.lastActive = System.nanoTime();
             boolean connected = channel.connect(new InetSocketAddress(
                     dst == config.hostAlias() ? config.hostLoopback() : Ip4.toInet(dst), dstPort));
+            if (!connected) {
+                // loopback handshakes are usually done by now: saves a trip through the selector
+                connected = channel.finishConnect();
+            }
             table.put(key, c);
             opened++;
             if (connected) {
