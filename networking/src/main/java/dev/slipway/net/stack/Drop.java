@@ -4,6 +4,7 @@ package dev.slipway.net.stack;
 public enum Drop {
     TRUNCATED("truncated"),
     UNKNOWN_ETHERTYPE("unknown-ethertype"),
+    IPV6_UNSUPPORTED("ipv6-unsupported"),
     BAD_IP_HEADER("bad-ip-header"),
     BAD_IP_CHECKSUM("bad-ip-checksum"),
     BAD_TCP_CHECKSUM("bad-tcp-checksum"),

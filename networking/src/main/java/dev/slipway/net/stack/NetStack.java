@@ -279,7 +279,7 @@ public final class NetStack implements AutoCloseable {
         switch (type) {
             case ETHERTYPE_ARP -> arp(from, f, len);
             case ETHERTYPE_IPV4 -> ipv4(f, len);
-            case ETHERTYPE_IPV6 -> stats.drop(Drop.UNKNOWN_ETHERTYPE);
+            case ETHERTYPE_IPV6 -> stats.drop(Drop.IPV6_UNSUPPORTED);
             default -> stats.drop(Drop.UNKNOWN_ETHERTYPE);
         }
     }

@@ -20,6 +20,19 @@ final class Host {
         }
     }
 
+    /** A per-JVM suffix, so that two test runs on one machine never share a namespace or device. */
+    static final int RUN = (int) (ProcessHandle.current().pid() % 10000);
+
+    /** {@code base} made unique to this test run (network namespace names). */
+    static String unique(String base) {
+        return base + "-" + RUN;
+    }
+
+    /** A device name unique to this test run: {@code prefix} plus at most four digits (15 characters at most). */
+    static String device(String prefix) {
+        return prefix + RUN;
+    }
+
     static boolean isRoot() {
         return "root".equals(System.getProperty("user.name"));
     }

@@ -29,9 +29,16 @@ import dev.slipway.process.ProcessCommandRunner;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class HostPolicyTest {
-    static final String GUEST_NS = "slw-test-pol";
-    static final String REMOTE_NS = "slw-test-remote";
-    static final String REMOTE = "10.202.5.5";
+    static final String GUEST_NS = Host.unique("slw-test-pol");
+    static final String REMOTE_NS = Host.unique("slw-test-remote");
+    static final int NET = 1 + Host.RUN % 250;
+    static final String REMOTE = "10.202." + NET + ".5";
+    static final String REMOTE_NET = "10.202." + NET + ".0/24";
+    static final String HOST_SIDE = "10.201." + NET + ".1";
+    static final String REMOTE_SIDE = "10.201." + NET + ".2";
+    static final String VETH = Host.device("slwr");
+    static final String VETH_PEER = Host.device("slwq");
+    static final String TABLE = "slw_test_" + Host.RUN;
     static final int PORT = 7777;
     NetStack stack;
     GuestNamespace ns;
@@ -42,16 +49,16 @@ class HostPolicyTest {
         Host.assumeRootWith("ip", "busybox", "nft");
         stopAll();
         sh("ip", "netns", "add", REMOTE_NS);
-        sh("ip", "link", "add", "slwr0", "type", "veth", "peer", "name", "slwr1", "netns", REMOTE_NS);
-        sh("ip", "addr", "add", "10.201.0.1/30", "dev", "slwr0");
-        sh("ip", "link", "set", "slwr0", "up");
-        sh("ip", "-n", REMOTE_NS, "addr", "add", "10.201.0.2/30", "dev", "slwr1");
-        sh("ip", "-n", REMOTE_NS, "link", "set", "slwr1", "up");
+        sh("ip", "link", "add", VETH, "type", "veth", "peer", "name", VETH_PEER, "netns", REMOTE_NS);
+        sh("ip", "addr", "add", HOST_SIDE + "/30", "dev", VETH);
+        sh("ip", "link", "set", VETH, "up");
+        sh("ip", "-n", REMOTE_NS, "addr", "add", REMOTE_SIDE + "/30", "dev", VETH_PEER);
+        sh("ip", "-n", REMOTE_NS, "link", "set", VETH_PEER, "up");
         sh("ip", "-n", REMOTE_NS, "link", "set", "lo", "up");
         sh("ip", "-n", REMOTE_NS, "addr", "add", REMOTE + "/32", "dev", "lo");
-        sh("ip", "-n", REMOTE_NS, "route", "add", "default", "via", "10.201.0.1");
+        sh("ip", "-n", REMOTE_NS, "route", "add", "default", "via", HOST_SIDE);
         // the "VPN" route: only the host knows the way to the remote network
-        sh("ip", "route", "add", "10.202.5.0/24", "via", "10.201.0.2", "dev", "slwr0");
+        sh("ip", "route", "add", REMOTE_NET, "via", REMOTE_SIDE, "dev", VETH);
         String cp = Path.of(GuestTool.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
         server = new ProcessBuilder("ip", "netns", "exec", REMOTE_NS, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", cp, GuestTool.class.getName(), "serve", REMOTE, Integer.toString(PORT)).redirectErrorStream(true).start();
@@ -59,7 +66,7 @@ class HostPolicyTest {
         assertEquals("listening", r.readLine());
         NetConfig config = NetConfig.builder().tcpConnectTimeoutMillis(2000).build();
         stack = new NetStack(config);
-        ns = new GuestNamespace(new ProcessCommandRunner(), GUEST_NS, "slwp0", config);
+        ns = new GuestNamespace(new ProcessCommandRunner(), GUEST_NS, Host.device("slwp"), config);
         ns.start(stack);
     }
 
@@ -70,9 +77,9 @@ class HostPolicyTest {
 
     private static void stopAll() {
         try {
-            Host.run(Duration.ofSeconds(10), "nft", "delete", "table", "inet", "slw_test");
-            Host.run(Duration.ofSeconds(10), "ip", "route", "del", "10.202.5.0/24");
-            Host.run(Duration.ofSeconds(10), "ip", "link", "del", "slwr0");
+            Host.run(Duration.ofSeconds(10), "nft", "delete", "table", "inet", TABLE);
+            Host.run(Duration.ofSeconds(10), "ip", "route", "del", REMOTE_NET);
+            Host.run(Duration.ofSeconds(10), "ip", "link", "del", VETH);
         } catch (Exception e) {
             // best effort cleanup
         }
@@ -102,14 +109,14 @@ class HostPolicyTest {
 
     @Test
     void hostFirewallRuleBlocksTheGuestToo() throws Exception {
-        sh("nft", "add", "table", "inet", "slw_test");
-        sh("nft", "add", "chain", "inet", "slw_test", "out", "{ type filter hook output priority 0 ; }");
-        sh("nft", "add", "rule", "inet", "slw_test", "out", "ip", "daddr", REMOTE, "tcp", "dport", Integer.toString(PORT), "drop");
+        sh("nft", "add", "table", "inet", TABLE);
+        sh("nft", "add", "chain", "inet", TABLE, "out", "{ type filter hook output priority 0 ; }");
+        sh("nft", "add", "rule", "inet", TABLE, "out", "ip", "daddr", REMOTE, "tcp", "dport", Integer.toString(PORT), "drop");
         try {
             var r = TapNamespaceTest.guestIn(GUEST_NS, Duration.ofSeconds(30), "connect", REMOTE, Integer.toString(PORT), "8000");
             assertTrue(r.stdout().startsWith("failed"), r.stdout() + r.stderr());
         } finally {
-            sh("nft", "delete", "table", "inet", "slw_test");
+            sh("nft", "delete", "table", "inet", TABLE);
         }
     }
 }

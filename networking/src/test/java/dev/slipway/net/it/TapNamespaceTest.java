@@ -26,7 +26,7 @@ import dev.slipway.process.ProcessCommandRunner;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 @org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class TapNamespaceTest {
-    static final String NS = "slw-test-tap";
+    static final String NS = Host.unique("slw-test-tap");
     NetStack stack;
     GuestNamespace ns;
     HttpServer http;
@@ -37,7 +37,7 @@ class TapNamespaceTest {
         Host.delNs(NS);
         stack = new NetStack(NetConfig.defaults());
         stack.dns(TapNamespaceTest::answerHostAlias);
-        ns = new GuestNamespace(new ProcessCommandRunner(), NS, "slwt0", NetConfig.defaults());
+        ns = new GuestNamespace(new ProcessCommandRunner(), NS, Host.device("slwt"), NetConfig.defaults());
         ns.start(stack);
         http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         http.createContext("/", ex -> {
