@@ -86,6 +86,12 @@ final class RealGuest implements AutoCloseable {
      * @param extraFiles more files for the initramfs (path inside, content, mode)
      */
     RealGuest(GuestImage.Kernel kernel, String init, Consumer<GuestImage> extraFiles, int memoryMb) throws IOException {
+        this(kernel, init, extraFiles, memoryMb, "");
+    }
+
+    /** @param extraCmdline words appended to the guest kernel's command line (the init script reads them) */
+    RealGuest(GuestImage.Kernel kernel, String init, Consumer<GuestImage> extraFiles, int memoryMb, String extraCmdline)
+            throws IOException {
         root = TestRoot.create("guest");
         home = TestRoot.dir(root, "home");
         TestRoot.dir(root, "home/.slipway");
@@ -115,7 +121,7 @@ final class RealGuest implements AutoCloseable {
             image.writeCpio(out);
         }
         var settings = new VmManager.Settings(vmDir, Optional.of(kernel.image()), Optional.of(initrd),
-                "console=ttyS0 quiet panic=-1", memoryMb, 1, 64L << 20, "auto", ".slipway/run/vm.sock", "root",
+                ("console=ttyS0 quiet panic=-1 " + extraCmdline).strip(), memoryMb, 1, 64L << 20, "auto", ".slipway/run/vm.sock", "root",
                 Optional.empty());
         AccountDirectory accounts = new AccountDirectory() {
             @Override public Set<String> groupMembers(String group) { return Set.of(); }
