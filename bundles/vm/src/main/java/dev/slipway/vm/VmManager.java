@@ -192,14 +192,15 @@ final class VmManager implements AutoCloseable {
         return result;
     }
 
-    synchronized Map<String, Object> destroy() throws HelperException {
+    synchronized Map<String, Object> destroy(Caller caller) throws HelperException {
         stop();
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("name", HelperSchema.VM_NAME);
         try (TrustedDirectory state = stateDirectory(false)) {
             Optional<Path> diskDir = diskDirectory(state);
             if (diskDir.isPresent()) {
-                try (TrustedDirectory dir = TrustedDirectory.open(diskDir.get(), owners(Optional.empty()))) {
+                try (TrustedDirectory dir = diskDir.get().equals(settings.vmDir())
+                        ? stateDirectory(false) : TrustedDirectory.open(diskDir.get(), owners(Optional.of(caller.user())))) {
                     deleteIfRegular(dir, DISK);
                 }
             }

@@ -67,7 +67,7 @@ public final class VmOperations implements HelperOperationHandler {
             case HelperSchema.VM_CREATE -> manager.create();
             case HelperSchema.VM_START -> manager.start(call.caller());
             case HelperSchema.VM_STOP -> manager.stop();
-            case HelperSchema.VM_DESTROY -> manager.destroy();
+            case HelperSchema.VM_DESTROY -> manager.destroy(call.caller());
             case HelperSchema.VM_STATUS -> manager.status();
             case HelperSchema.VM_MOVE_DISK -> manager.moveDisk(destination(call), call.caller());
             default -> throw new HelperException(HelperErrors.UNKNOWN_OPERATION, call.operation() + " is not a VM operation");

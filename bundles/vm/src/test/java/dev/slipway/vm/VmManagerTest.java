@@ -81,8 +81,12 @@ class VmManagerTest {
     }
 
     VmManager manager(Consumer<Path> betweenChecks) {
+        return manager(betweenChecks, Optional.empty());
+    }
+
+    VmManager manager(Consumer<Path> betweenChecks, Optional<String> installingUser) {
         var settings = new VmManager.Settings(vmDir, Optional.of(kernel), Optional.of(initrd), "console=ttyS0", 64, 1,
-                1L << 30, "tcg", ".slipway/run/vm.sock", "root", Optional.empty());
+                1L << 30, "tcg", ".slipway/run/vm.sock", "root", installingUser);
         AccountDirectory accounts = new AccountDirectory() {
             @Override public Set<String> groupMembers(String group) { return Set.of(); }
             @Override public boolean groupExists(String group) { return true; }
@@ -259,6 +263,22 @@ class VmManagerTest {
     }
 
     @Test
+    void moveDiskAcceptsTheInstallingUsersDirectoryAndNoOtherUsers() throws Exception {
+        Assumptions.assumeTrue(ME.equals("root"), "needs root to give directories to other owners: run the tests as root (CI does)");
+        manager = manager(p -> { }, Optional.of("nobody"));
+        manager.create();
+        var users = root.getFileSystem().getUserPrincipalLookupService();
+        Path others = TestRoot.dir(root, "daemons");
+        Files.setOwner(others, users.lookupPrincipalByName("daemon"));
+        assertRefusedAndNothingMoved(others, others);
+        Path installers = TestRoot.dir(root, "installers");
+        Files.setOwner(installers, users.lookupPrincipalByName("nobody"));
+        manager.moveDisk(installers, CALLER);
+        assertTrue(Files.isRegularFile(installers.resolve(VmManager.DISK), LinkOption.NOFOLLOW_LINKS));
+        assertEquals("root", Files.getOwner(installers.resolve(VmManager.DISK)).getName(), "the disk stays the helper's");
+    }
+
+    @Test
     void moveDiskNeverOverwritesAFileAtTheDestination() throws Exception {
         manager.create();
         Path dest = TestRoot.dir(root, "occupied");
@@ -302,13 +322,13 @@ class VmManagerTest {
         Path victim = Files.writeString(root.resolve("victim.img"), "system file");
         Files.delete(dest.resolve(VmManager.DISK));
         Files.createSymbolicLink(dest.resolve(VmManager.DISK), victim);
-        manager.destroy();
+        manager.destroy(CALLER);
         assertEquals("system file", Files.readString(victim), "a link's target is never deleted");
         assertEquals("absent", manager.status().get("state"));
 
         manager.create();
         manager.moveDisk(TestRoot.dir(root, "disks2"), CALLER);
-        manager.destroy();
+        manager.destroy(CALLER);
         assertFalse(Files.exists(root.resolve("disks2").resolve(VmManager.DISK)));
         assertEquals("absent", manager.status().get("state"));
     }
