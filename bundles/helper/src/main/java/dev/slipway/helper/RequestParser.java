@@ -110,13 +110,17 @@ final class RequestParser {
         }
         // A path-like value anywhere is named as such, even under an unknown key, so a client that
         // tries to pass a file learns exactly why it was refused.
+        Map<String, HelperSchema.Param> spec = operation.get().params();
         for (Map.Entry<?, ?> e : params.entrySet()) {
+            HelperSchema.Param declared = spec.get(e.getKey());
+            if (declared != null && declared.type().acceptsPath()) {
+                continue;
+            }
             if (containsPath(e.getValue())) {
                 return new Rejected(id, HelperErrors.PATH_NOT_ALLOWED, "parameter \"" + printable(e.getKey())
                         + "\" holds a path; the helper takes no paths, file names or commands from clients", false);
             }
         }
-        Map<String, HelperSchema.Param> spec = operation.get().params();
         Map<String, Object> accepted = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : params.entrySet()) {
             HelperSchema.Param param = spec.get(e.getKey());

@@ -13,7 +13,7 @@ import java.util.Set;
  * No parameter is a free-form string: every path, file name, link target and command is fixed by
  * the helper from its install-time configuration.
  *
- * <p>Later protocol additions ({@code ports.bind}, {@code policy.*}, {@code vm.*}) add operations
+ * <p>Later protocol additions ({@code ports.bind}, {@code policy.*}) add operations
  * and parameter types here in a minor version of this package.
  */
 public final class HelperSchema {
@@ -27,6 +27,22 @@ public final class HelperSchema {
     public static final String DOCKERSOCK_LINK = "dockersock.link";
     public static final String DOCKERSOCK_UNLINK = "dockersock.unlink";
     public static final String UNINSTALL = "uninstall";
+    public static final String VM_CREATE = "vm.create";
+    public static final String VM_START = "vm.start";
+    public static final String VM_STOP = "vm.stop";
+    public static final String VM_DESTROY = "vm.destroy";
+    public static final String VM_STATUS = "vm.status";
+    public static final String VM_MOVE_DISK = "vm.move-disk";
+
+    /** Parameter of {@code vm.*}: the VM's name; the helper manages exactly one VM, {@value #VM_NAME}. */
+    public static final String PARAM_NAME = "name";
+    public static final String VM_NAME = "slipway-vm";
+    /**
+     * Parameter of {@code vm.move-disk}: the directory the disk moves into. The only client path the
+     * protocol has; the handler re-checks the whole chain (no link, trusted owner, not writable by
+     * others) on opened directories immediately before moving.
+     */
+    public static final String PARAM_DESTINATION = "destination";
 
     /** Parameter of {@code symlinks.*}: which bin dir. */
     public static final String PARAM_LOCATION = "location";
@@ -36,6 +52,14 @@ public final class HelperSchema {
     public interface ParamType {
         /** Empty when {@code value} is acceptable, otherwise why not. */
         Optional<String> problem(Object value);
+
+        /**
+         * Whether values of this type are paths the handler checks itself; every other parameter
+         * holding something path-like is refused before it reaches a handler.
+         */
+        default boolean acceptsPath() {
+            return false;
+        }
     }
 
     /** A string that must be one of a fixed set of words. */
@@ -60,6 +84,49 @@ public final class HelperSchema {
         }
     }
 
+    /**
+     * A client-chosen directory: absolute, already normal (no {@code .}, {@code ..}, empty or
+     * repeated separators), printable, bounded in length. Only its syntax is checked here; the
+     * handler checks what is on disk.
+     */
+    public record CheckedDirectory(int maxLength) implements ParamType {
+        @Override
+        public Optional<String> problem(Object value) {
+            if (!(value instanceof String s)) {
+                return Optional.of("must be a string holding an absolute directory path");
+            }
+            if (s.isEmpty() || s.length() > maxLength) {
+                return Optional.of("must be 1 to " + maxLength + " characters");
+            }
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c < 0x20 || c == 0x7f || c == '\\') {
+                    return Optional.of("must not hold control characters or backslashes");
+                }
+            }
+            if (!s.startsWith("/")) {
+                return Optional.of("must be an absolute path");
+            }
+            if (s.equals("/")) {
+                return Optional.of("must not be the root directory");
+            }
+            if (s.endsWith("/") || s.contains("//")) {
+                return Optional.of("must not hold empty path components");
+            }
+            for (String part : s.substring(1).split("/")) {
+                if (part.equals(".") || part.equals("..")) {
+                    return Optional.of("must not hold . or .. components");
+                }
+            }
+            return Optional.empty();
+        }
+
+        @Override
+        public boolean acceptsPath() {
+            return true;
+        }
+    }
+
     /** One parameter of an operation. */
     public record Param(String name, ParamType type, boolean required) {}
 
@@ -78,6 +145,11 @@ public final class HelperSchema {
     private static final OneOf LOCATION = new OneOf(Set.of(LOCATION_SYSTEM),
             "links in the user's own bin dir need no privilege; the runtime makes them as the user");
 
+    private static final OneOf VM = new OneOf(Set.of(VM_NAME),
+            "the helper manages exactly one VM and no other");
+
+    private static final Param VM_NAME_PARAM = new Param(PARAM_NAME, VM, true);
+
     private static final Map<String, Operation> OPERATIONS = build(
             op(VERSION, false, "the helper's protocol and build version"),
             op(HEALTH, false, "whether the helper is serving, and what it serves"),
@@ -89,7 +161,14 @@ public final class HelperSchema {
                     new Param(PARAM_LOCATION, LOCATION, true)),
             op(DOCKERSOCK_LINK, true, "link the system docker.sock to the caller's Slipway socket"),
             op(DOCKERSOCK_UNLINK, true, "remove the system docker.sock link if it is Slipway's"),
-            op(UNINSTALL, true, "undo every change the helper made and remove the helper service"));
+            op(UNINSTALL, true, "undo every change the helper made and remove the helper service"),
+            op(VM_CREATE, true, "create the VM's disk and state in the helper's VM directory", VM_NAME_PARAM),
+            op(VM_START, true, "boot the VM, its network card on the caller's Slipway VM socket", VM_NAME_PARAM),
+            op(VM_STOP, true, "stop the VM", VM_NAME_PARAM),
+            op(VM_DESTROY, true, "stop the VM and delete its disk and state", VM_NAME_PARAM),
+            op(VM_STATUS, false, "whether the VM exists and runs, where its disk and console log are", VM_NAME_PARAM),
+            op(VM_MOVE_DISK, true, "move the stopped VM's disk into a trusted directory", VM_NAME_PARAM,
+                    new Param(PARAM_DESTINATION, new CheckedDirectory(1024), true)));
 
     private HelperSchema() {
     }

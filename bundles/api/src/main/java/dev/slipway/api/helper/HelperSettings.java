@@ -37,11 +37,29 @@ public interface HelperSettings {
     String DOCKER_SOCK = "docker-sock";
     /** The user's Slipway docker socket, relative to the user's home. */
     String USER_DOCKER_SOCK = "user-docker-sock";
+    /** The VM's fixed, root-owned directory: disk, state, console log (default /var/lib/slipway/vm). */
+    String VM_DIR = "vm-dir";
+    /** The guest kernel and initramfs the VM boots. */
+    String VM_KERNEL = "vm-kernel";
+    String VM_INITRD = "vm-initrd";
+    /** The guest kernel's command line (default {@value #DEFAULT_VM_CMDLINE}). */
+    String VM_CMDLINE = "vm-cmdline";
+    String VM_MEMORY_MB = "vm-memory-mb";
+    String VM_CPUS = "vm-cpus";
+    String VM_DISK_GB = "vm-disk-gb";
+    /** {@code auto} (KVM when usable, else TCG), {@code kvm} or {@code tcg}. */
+    String VM_ACCEL = "vm-accel";
+    /** The emulator binary (default qemu-system-x86_64 from PATH). */
+    String VM_EMULATOR = "vm-emulator";
+    /** The user's Slipway VM network socket, relative to the user's home. */
+    String USER_VM_SOCKET = "user-vm-socket";
     String MAX_CONNECTIONS = "max-connections";
     String WORKERS = "workers";
     String IDLE_TIMEOUT_MS = "idle-timeout-ms";
 
     String DEFAULT_USER_DOCKER_SOCK = ".slipway/run/docker.sock";
+    String DEFAULT_USER_VM_SOCKET = ".slipway/run/vm.sock";
+    String DEFAULT_VM_CMDLINE = "console=ttyS0 quiet";
     String DEFAULT_CLI_TOOLS = "docker,docker-compose,docker-credential-slipway,kubectl,slipway";
 
     Optional<String> get(String key);

@@ -1,0 +1,601 @@
+package dev.slipway.vm;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import dev.slipway.api.helper.AccountDirectory;
+import dev.slipway.api.helper.HelperCall.Caller;
+import dev.slipway.api.helper.HelperErrors;
+import dev.slipway.api.helper.HelperException;
+import dev.slipway.api.helper.HelperSchema;
+
+/**
+ * The one VM, {@value HelperSchema#VM_NAME}. Its state lives in a fixed directory of the helper
+ * (disk, console log, emulator log, pid file, and where the disk lives when it was moved). Every
+ * file is reached through directories opened without following links ({@link TrustedDirectory}),
+ * so no client can redirect a write, a delete or the emulator's disk to another file.
+ */
+final class VmManager implements AutoCloseable {
+
+    static final String DISK = "slipway-vm.img";
+    static final String DISK_LOCATION = "disk.location";
+    static final String CONSOLE_LOG = "console.log";
+    static final String EMULATOR_LOG = "emulator.log";
+    static final String PID_FILE = "emulator.pid";
+
+    /** Where the VM's files live and how it boots; all from the helper's install configuration. */
+    record Settings(Path vmDir, Optional<Path> kernel, Optional<Path> initrd, String cmdline, int memoryMb, int cpus,
+            long diskBytes, String accelerator, String userVmSocket, String group, Optional<String> installingUser) {}
+
+    private final Settings settings;
+    private final VmBackend backend;
+    private final AccountDirectory accounts;
+    private final Consumer<Path> betweenDestinationChecks;
+    private final String helperUser = System.getProperty("user.name");
+
+    private Running running;
+
+    /** A VM this helper started: its process, and the disk descriptor QEMU re-opened through /proc. */
+    private record Running(ProcessHandle process, Optional<Process> child, Optional<FileChannel> disk, Instant started,
+            String accelerator) {}
+
+    /**
+     * @param betweenDestinationChecks runs after {@code vm.move-disk}'s first check of the destination
+     *        and before the re-check that the move relies on (tests swap directories for links there)
+     */
+    VmManager(Settings settings, VmBackend backend, AccountDirectory accounts, Consumer<Path> betweenDestinationChecks) {
+        this.settings = settings;
+        this.backend = backend;
+        this.accounts = accounts;
+        this.betweenDestinationChecks = betweenDestinationChecks;
+    }
+
+    // ------------------------------------------------------------------ operations
+
+    synchronized Map<String, Object> create() throws HelperException {
+        try (TrustedDirectory dir = stateDirectory(true)) {
+            Optional<Path> disk = diskDirectory(dir);
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("name", HelperSchema.VM_NAME);
+            if (disk.isPresent()) {
+                result.put("created", false);
+                result.put("disk", disk.get().resolve(DISK).toString());
+                return result;
+            }
+            try (SeekableByteChannel c = dir.stream().newByteChannel(Path.of(DISK), Set.of(StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString("rw-------")))) {
+                // sparse: only the last byte is written
+                c.position(settings.diskBytes() - 1);
+                c.write(ByteBuffer.wrap(new byte[1]));
+            }
+            result.put("created", true);
+            result.put("disk", dir.path().resolve(DISK).toString());
+            result.put("sizeBytes", settings.diskBytes());
+            return result;
+        } catch (IOException e) {
+            throw failed("creating the VM's disk", e);
+        }
+    }
+
+    synchronized Map<String, Object> start(Caller caller) throws HelperException {
+        Optional<Running> alive = alive();
+        if (alive.isPresent()) {
+            Map<String, Object> result = status();
+            result.put("started", false);
+            return result;
+        }
+        Path kernel = settings.kernel().orElseThrow(() -> new HelperException(HelperErrors.UNAVAILABLE,
+                "no guest kernel is configured (vm-kernel in the helper's install configuration)"));
+        Path initrd = settings.initrd().orElseThrow(() -> new HelperException(HelperErrors.UNAVAILABLE,
+                "no guest initramfs is configured (vm-initrd in the helper's install configuration)"));
+        Path socket = userSocket(caller);
+        try (TrustedDirectory state = stateDirectory(false)) {
+            Path diskDir = diskDirectory(state).orElseThrow(() -> new HelperException(HelperErrors.INVALID,
+                    HelperSchema.VM_NAME + " does not exist; create it first (vm.create)"));
+            FileChannel disk = openDisk(diskDir, caller);
+            try {
+                prepareLog(state, CONSOLE_LOG);
+                prepareLog(state, EMULATOR_LOG);
+                state.stream().deleteFile(Path.of(PID_FILE));
+            } catch (java.nio.file.NoSuchFileException noPidFile) {
+                // first start
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(disk);
+                throw e;
+            }
+            try {
+                String accelerator = backend.accelerator(settings.accelerator());
+                Path heldDisk = backend.heldFile(diskKey(diskDir, caller));
+                VmBackend.Launch launch = new VmBackend.Launch(HelperSchema.VM_NAME, kernel, initrd, settings.cmdline(),
+                        heldDisk, socket, settings.vmDir().resolve(CONSOLE_LOG), settings.vmDir().resolve(PID_FILE),
+                        settings.memoryMb(), settings.cpus(), accelerator);
+                ProcessBuilder builder = new ProcessBuilder(backend.command(launch))
+                        .redirectErrorStream(true)
+                        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(settings.vmDir().resolve(EMULATOR_LOG).toFile()));
+                Process process = builder.start();
+                Running started = new Running(process.toHandle(), Optional.of(process), Optional.of(disk), Instant.now(),
+                        accelerator);
+                process.onExit().thenRun(() -> closeQuietly(disk));
+                // a wrong option or an unusable socket ends QEMU at once; say so instead of "running"
+                if (process.waitFor(300, TimeUnit.MILLISECONDS)) {
+                    throw new HelperException(HelperErrors.FAILED, "the emulator exited at once (exit " + process.exitValue()
+                            + "): " + tail(state, EMULATOR_LOG));
+                }
+                running = started;
+                Map<String, Object> result = status();
+                result.put("started", true);
+                return result;
+            } catch (HelperException e) {
+                closeQuietly(disk);
+                throw e;
+            } catch (IOException e) {
+                closeQuietly(disk);
+                throw failed("starting the emulator", e);
+            } catch (InterruptedException e) {
+                closeQuietly(disk);
+                Thread.currentThread().interrupt();
+                throw new HelperException(HelperErrors.FAILED, "interrupted while starting the VM");
+            }
+        } catch (IOException e) {
+            throw failed("preparing the VM's files", e);
+        }
+    }
+
+    synchronized Map<String, Object> stop() throws HelperException {
+        Optional<Running> alive = alive();
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("name", HelperSchema.VM_NAME);
+        if (alive.isEmpty()) {
+            result.put("stopped", false);
+            result.put("state", exists() ? "stopped" : "absent");
+            return result;
+        }
+        ProcessHandle p = alive.get().process();
+        // SIGTERM: QEMU flushes the disk and exits; the guest gets no say in it
+        p.destroy();
+        boolean ended = waitForExit(p, Duration.ofSeconds(10));
+        if (!ended) {
+            p.destroyForcibly();
+            waitForExit(p, Duration.ofSeconds(5));
+        }
+        alive.get().disk().ifPresent(VmManager::closeQuietly);
+        running = null;
+        result.put("stopped", true);
+        result.put("forced", !ended);
+        result.put("state", "stopped");
+        return result;
+    }
+
+    synchronized Map<String, Object> destroy(Caller caller) throws HelperException {
+        stop();
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("name", HelperSchema.VM_NAME);
+        try (TrustedDirectory state = stateDirectory(false)) {
+            Optional<Path> diskDir = diskDirectory(state);
+            if (diskDir.isPresent()) {
+                try (TrustedDirectory dir = diskDir.get().equals(settings.vmDir())
+                        ? stateDirectory(false) : TrustedDirectory.open(diskDir.get(), owners(Optional.of(caller.user())))) {
+                    deleteIfRegular(dir, DISK);
+                }
+            }
+            for (String f : new String[] {DISK_LOCATION, CONSOLE_LOG, EMULATOR_LOG, PID_FILE}) {
+                deleteIfRegular(state, f);
+            }
+            result.put("destroyed", diskDir.isPresent());
+            return result;
+        } catch (IOException e) {
+            throw failed("deleting the VM", e);
+        }
+    }
+
+    synchronized Map<String, Object> status() throws HelperException {
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("name", HelperSchema.VM_NAME);
+        Optional<Running> alive = alive();
+        Optional<Path> diskDir;
+        try (TrustedDirectory state = stateDirectory(false)) {
+            diskDir = diskDirectory(state);
+        } catch (HelperException e) {
+            if (!Files.exists(settings.vmDir(), LinkOption.NOFOLLOW_LINKS)) {
+                diskDir = Optional.empty();
+            } else {
+                throw e;
+            }
+        } catch (IOException e) {
+            throw failed("reading the VM's state", e);
+        }
+        result.put("state", alive.isPresent() ? "running" : diskDir.isPresent() ? "stopped" : "absent");
+        diskDir.ifPresent(d -> result.put("disk", d.resolve(DISK).toString()));
+        result.put("consoleLog", settings.vmDir().resolve(CONSOLE_LOG).toString());
+        alive.ifPresent(r -> {
+            result.put("pid", r.process().pid());
+            if (r.accelerator() != null) {
+                result.put("accelerator", r.accelerator());
+            }
+            if (r.started() != null) {
+                result.put("uptimeSeconds", Duration.between(r.started(), Instant.now()).toSeconds());
+            }
+        });
+        return result;
+    }
+
+    synchronized Map<String, Object> moveDisk(Path destination, Caller caller) throws HelperException {
+        if (alive().isPresent()) {
+            throw new HelperException(HelperErrors.CONFLICT, "stop the VM before moving its disk");
+        }
+        Set<String> owners = owners(Optional.of(caller.user()));
+        // first check: a clear refusal before anything is touched
+        TrustedDirectory.open(destination, owners).close();
+        betweenDestinationChecks.accept(destination);
+        try (TrustedDirectory state = stateDirectory(false)) {
+            Path from = diskDirectory(state).orElseThrow(() -> new HelperException(HelperErrors.INVALID,
+                    HelperSchema.VM_NAME + " has no disk to move"));
+            if (from.equals(destination)) {
+                throw new HelperException(HelperErrors.INVALID, "the disk is already in " + destination);
+            }
+            // the re-check the move relies on: from here on only the opened descriptors are used
+            try (TrustedDirectory source = from.equals(settings.vmDir()) ? stateDirectory(false)
+                    : TrustedDirectory.open(from, owners(Optional.of(caller.user())));
+                    TrustedDirectory target = TrustedDirectory.open(destination, owners)) {
+                PosixFileAttributes disk = source.entry(DISK).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
+                        "the disk is missing from " + from));
+                if (!disk.isRegularFile()) {
+                    throw new HelperException(HelperErrors.REFUSED, from.resolve(DISK) + " is not a regular file");
+                }
+                if (target.entry(DISK).isPresent()) {
+                    throw new HelperException(HelperErrors.CONFLICT, destination.resolve(DISK)
+                            + " already exists; the helper overwrites nothing");
+                }
+                boolean copied = move(source, target);
+                if (destination.equals(settings.vmDir())) {
+                    deleteIfRegular(state, DISK_LOCATION);
+                } else {
+                    writeState(state, DISK_LOCATION, destination.toString());
+                }
+                Map<String, Object> result = new LinkedHashMap<>();
+                result.put("name", HelperSchema.VM_NAME);
+                result.put("disk", destination.resolve(DISK).toString());
+                result.put("copied", copied);
+                return result;
+            }
+        } catch (IOException e) {
+            throw failed("moving the disk", e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        // the VM outlives a restart of the helper: its pid file lets the next helper find it again
+        Running r = running;
+        if (r != null) {
+            r.disk().ifPresent(VmManager::closeQuietly);
+        }
+    }
+
+    // ------------------------------------------------------------------ pieces
+
+    /** renameat between the two opened directories, or a copy when they are on different file systems. */
+    private static boolean move(TrustedDirectory source, TrustedDirectory target) throws IOException {
+        Path name = Path.of(DISK);
+        try {
+            source.stream().move(name, target.stream(), name);
+            return false;
+        } catch (AtomicMoveNotSupportedException e) {
+            // another file system: copied below
+        } catch (FileSystemException e) {
+            if (e.getReason() == null || !e.getReason().contains("cross-device")) {
+                throw e;
+            }
+        }
+        Path partial = Path.of("." + DISK + ".partial");
+        try (SeekableByteChannel in = source.stream().newByteChannel(name, Set.of(StandardOpenOption.READ,
+                LinkOption.NOFOLLOW_LINKS));
+                SeekableByteChannel out = target.stream().newByteChannel(partial, Set.of(StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(
+                                PosixFilePermissions.fromString("rw-------")))) {
+            copy((FileChannel) in, (FileChannel) out);
+        } catch (IOException | RuntimeException e) {
+            try {
+                target.stream().deleteFile(partial);
+            } catch (IOException ignored) {
+                // nothing was created
+            }
+            throw e;
+        }
+        target.stream().move(partial, target.stream(), name);
+        source.stream().deleteFile(name);
+        return true;
+    }
+
+    private static void copy(FileChannel in, FileChannel out) throws IOException {
+        long size = in.size();
+        long done = 0;
+        while (done < size) {
+            long n = in.transferTo(done, size - done, out);
+            if (n <= 0) {
+                throw new IOException("copy stalled at byte " + done + " of " + size);
+            }
+            done += n;
+        }
+        out.force(true);
+    }
+
+    /** The state directory, created root-owned 0755 when asked and missing, then opened and checked. */
+    private TrustedDirectory stateDirectory(boolean create) throws HelperException {
+        if (create && !Files.exists(settings.vmDir(), LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                Files.createDirectories(settings.vmDir(), PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwxr-xr-x")));
+            } catch (IOException e) {
+                throw failed("creating " + settings.vmDir(), e);
+            }
+        }
+        return TrustedDirectory.open(settings.vmDir(), trusted("root", helperUser));
+    }
+
+    /** Where the disk is: the state directory, the directory it was moved to, or nowhere yet. */
+    private Optional<Path> diskDirectory(TrustedDirectory state) throws IOException, HelperException {
+        Optional<String> moved = readState(state, DISK_LOCATION);
+        if (moved.isPresent()) {
+            Path p = Path.of(moved.get().trim());
+            if (!p.isAbsolute()) {
+                throw new HelperException(HelperErrors.FAILED, "the VM's state names a relative disk directory");
+            }
+            return Optional.of(p);
+        }
+        return state.entry(DISK).isPresent() ? Optional.of(state.path()) : Optional.empty();
+    }
+
+    private boolean exists() throws HelperException {
+        try (TrustedDirectory state = stateDirectory(false)) {
+            return diskDirectory(state).isPresent();
+        } catch (HelperException e) {
+            return false;
+        } catch (IOException e) {
+            throw failed("reading the VM's state", e);
+        }
+    }
+
+    private FileChannel openDisk(Path diskDir, Caller caller) throws HelperException, IOException {
+        try (TrustedDirectory dir = diskDir.equals(settings.vmDir()) ? stateDirectory(false)
+                : TrustedDirectory.open(diskDir, owners(Optional.of(caller.user())))) {
+            return (FileChannel) dir.stream().newByteChannel(Path.of(DISK), Set.of(StandardOpenOption.READ,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS));
+        }
+    }
+
+    /** The disk's device/inode key, checked as a regular file owned by the helper's side. */
+    private Object diskKey(Path diskDir, Caller caller) throws HelperException, IOException {
+        try (TrustedDirectory dir = diskDir.equals(settings.vmDir()) ? stateDirectory(false)
+                : TrustedDirectory.open(diskDir, owners(Optional.of(caller.user())))) {
+            PosixFileAttributes a = dir.entry(DISK).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
+                    "the disk disappeared from " + diskDir));
+            if (!a.isRegularFile()) {
+                throw new HelperException(HelperErrors.REFUSED, diskDir.resolve(DISK) + " is not a regular file");
+            }
+            String owner = a.owner().getName();
+            if (!owner.equals("root") && !owner.equals(helperUser)) {
+                throw new HelperException(HelperErrors.REFUSED, diskDir.resolve(DISK) + " is owned by " + owner
+                        + "; the helper boots only a disk it made");
+            }
+            return a.fileKey();
+        }
+    }
+
+    /**
+     * The caller's Slipway VM socket ({@code ~/.slipway/run/vm.sock}): every directory up to it
+     * belongs to root or the caller and nobody else may write it, and it is a socket of the caller.
+     */
+    private Path userSocket(Caller caller) throws HelperException {
+        Path home;
+        try {
+            home = accounts.homeDirectory(caller.user()).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
+                    caller.user() + " has no home directory"));
+        } catch (IOException e) {
+            throw failed("looking up " + caller.user() + "'s home", e);
+        }
+        Path socket = home.resolve(settings.userVmSocket()).normalize();
+        if (!socket.startsWith(home) || socket.toString().contains(",")) {
+            throw new HelperException(HelperErrors.FAILED, "the configured VM socket is not a plain path under the home");
+        }
+        try (TrustedDirectory dir = TrustedDirectory.open(socket.getParent(), trusted("root", caller.user()))) {
+            PosixFileAttributes a = dir.entry(socket.getFileName().toString()).orElseThrow(() -> new HelperException(
+                    HelperErrors.UNAVAILABLE, "no VM socket at " + socket + "; start Slipway first (slipway up)"));
+            if (!a.isOther() || a.isSymbolicLink()) {
+                throw new HelperException(HelperErrors.REFUSED, socket + " is not a socket");
+            }
+            if (!a.owner().getName().equals(caller.user()) && !a.owner().getName().equals("root")) {
+                throw new HelperException(HelperErrors.REFUSED, socket + " belongs to " + a.owner().getName());
+            }
+        } catch (IOException e) {
+            throw failed("checking " + socket, e);
+        }
+        return socket;
+    }
+
+    private static Set<String> trusted(String... owners) {
+        return new LinkedHashSet<>(java.util.Arrays.asList(owners));
+    }
+
+    private Set<String> owners(Optional<String> caller) {
+        Set<String> owners = new LinkedHashSet<>();
+        owners.add("root");
+        owners.add(helperUser);
+        settings.installingUser().ifPresent(owners::add);
+        if (settings.installingUser().isEmpty()) {
+            caller.ifPresent(owners::add);
+        }
+        return owners;
+    }
+
+    /** The running VM: the one this helper started, or one a previous helper left (found by its pid file). */
+    private Optional<Running> alive() {
+        Running r = running;
+        if (r != null) {
+            if (r.process().isAlive()) {
+                return Optional.of(r);
+            }
+            running = null;
+        }
+        try (TrustedDirectory state = stateDirectory(false)) {
+            Optional<String> pid = readState(state, PID_FILE);
+            if (pid.isEmpty()) {
+                return Optional.empty();
+            }
+            Optional<ProcessHandle> p = ProcessHandle.of(Long.parseLong(pid.get().trim()));
+            if (p.isPresent() && p.get().isAlive() && p.get().info().commandLine().map(c -> c.contains(
+                    settings.vmDir().resolve(PID_FILE).toString())).orElse(false)) {
+                return Optional.of(new Running(p.get(), Optional.empty(), Optional.empty(), null, null));
+            }
+        } catch (HelperException | IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+        return Optional.empty();
+    }
+
+    private void prepareLog(TrustedDirectory state, String name) throws IOException {
+        Path file = Path.of(name);
+        try {
+            state.stream().deleteFile(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            // first boot
+        }
+        Optional<GroupPrincipal> group = group();
+        Set<PosixFilePermission> mode = PosixFilePermissions.fromString(group.isPresent() ? "rw-r-----" : "rw-------");
+        try (SeekableByteChannel c = state.stream().newByteChannel(file, Set.of(StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(mode))) {
+            PosixFileAttributeView view = state.stream().getFileAttributeView(file, PosixFileAttributeView.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            if (group.isPresent()) {
+                view.setGroup(group.get());
+            }
+            view.setPermissions(mode);
+        }
+    }
+
+    /** The helper's group (slipway-users): members read the console log, nobody else. */
+    private Optional<GroupPrincipal> group() {
+        try {
+            return Optional.of(FileSystems.getDefault().getUserPrincipalLookupService()
+                    .lookupPrincipalByGroupName(settings.group()));
+        } catch (IOException | UnsupportedOperationException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<String> readState(TrustedDirectory state, String name) throws IOException {
+        Optional<PosixFileAttributes> a = state.entry(name);
+        if (a.isEmpty()) {
+            return Optional.empty();
+        }
+        if (!a.get().isRegularFile() || a.get().size() > 4096) {
+            throw new IOException(state.path().resolve(name) + " is not a small regular file");
+        }
+        try (SeekableByteChannel c = state.stream().newByteChannel(Path.of(name), Set.of(StandardOpenOption.READ,
+                LinkOption.NOFOLLOW_LINKS))) {
+            ByteBuffer b = ByteBuffer.allocate(4096);
+            while (b.hasRemaining() && c.read(b) > 0) {
+                // until the end or the bound
+            }
+            b.flip();
+            return Optional.of(StandardCharsets.UTF_8.decode(b).toString());
+        }
+    }
+
+    private static void writeState(TrustedDirectory state, String name, String value) throws IOException {
+        Path partial = Path.of("." + name + ".partial");
+        try {
+            state.stream().deleteFile(partial);
+        } catch (java.nio.file.NoSuchFileException e) {
+            // the usual case
+        }
+        try (FileChannel c = (FileChannel) state.stream().newByteChannel(partial, Set.of(StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rw-r--r--")))) {
+            c.write(ByteBuffer.wrap(value.getBytes(StandardCharsets.UTF_8)));
+            c.force(true);
+        }
+        state.stream().move(partial, state.stream(), Path.of(name));
+    }
+
+    private static void deleteIfRegular(TrustedDirectory dir, String name) throws IOException {
+        Optional<PosixFileAttributes> a = dir.entry(name);
+        if (a.isPresent() && a.get().isRegularFile()) {
+            dir.stream().deleteFile(Path.of(name));
+        }
+    }
+
+    private static String tail(TrustedDirectory state, String name) {
+        try {
+            Optional<PosixFileAttributes> a = state.entry(name);
+            if (a.isEmpty()) {
+                return "(no output)";
+            }
+            try (SeekableByteChannel c = state.stream().newByteChannel(Path.of(name), Set.of(StandardOpenOption.READ,
+                    LinkOption.NOFOLLOW_LINKS))) {
+                long size = c.size();
+                c.position(Math.max(0, size - 2000));
+                ByteBuffer b = ByteBuffer.allocate(2000);
+                while (b.hasRemaining() && c.read(b) > 0) {
+                    // bounded by the buffer
+                }
+                b.flip();
+                return StandardCharsets.UTF_8.decode(b).toString().strip();
+            }
+        } catch (IOException e) {
+            return "(its log cannot be read: " + e.getMessage() + ")";
+        }
+    }
+
+    private static boolean waitForExit(ProcessHandle p, Duration timeout) {
+        try {
+            p.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false;
+        } catch (java.util.concurrent.ExecutionException e) {
+            return !p.isAlive();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return !p.isAlive();
+        }
+    }
+
+    private static void closeQuietly(FileChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // the emulator holds its own descriptor; ours only pinned the checked file
+        }
+    }
+
+    private static HelperException failed(String what, IOException e) {
+        return new HelperException(HelperErrors.FAILED, what + " failed: " + e.getMessage(), e);
+    }
+}

@@ -1,0 +1,66 @@
+package dev.slipway.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A real Linux guest under QEMU whose only network is Slipway: Debian's kernel, busybox, the
+ * virtio-net driver, booted by the VM manager with its card on Slipway's QEMU stream socket.
+ */
+@Timeout(value = 200, unit = TimeUnit.SECONDS)
+class RealGuestTest {
+
+    static final String INIT = """
+            echo SLIPWAY-RESOLVE-HOST $(nslookup host.docker.internal 2>&1 | tr '\\n' ' ')
+            echo SLIPWAY-RESOLVE-GATEWAY $(nslookup gateway.docker.internal 2>&1 | tr '\\n' ' ')
+            echo SLIPWAY-HTTP $(wget -O - http://host.docker.internal:@HTTP_PORT@/ 2>/dev/null)
+            echo SLIPWAY-DONE
+            poweroff -f
+            """;
+    // busybox-static's wget crashes with -q or -T in this guest; its progress goes to stderr instead
+
+    @Test
+    void aGuestBootedThroughTheManagerLeasesResolvesAndFetchesFromTheHostThroughSlipway() throws Exception {
+        GuestImage.Kernel kernel = RealGuest.assumeAvailable();
+        try (RealGuest guest = new RealGuest(kernel, INIT, image -> { }, 256)) {
+            Map<String, Object> started = guest.boot();
+            assertEquals("running", started.get("state"));
+            boolean done = guest.awaitConsole("SLIPWAY-DONE", Duration.ofSeconds(150));
+            String console = guest.consoleText();
+            assertTrue(done, "the guest finished its script; console:\n" + console + "\nemulator:\n" + guest.emulatorLog());
+
+            List<String> lease = RealGuest.lines(console, "SLIPWAY-LEASE");
+            assertEquals(1, lease.size(), console);
+            assertTrue(lease.get(0).contains("ip=192.168.65.") && lease.get(0).contains("router=192.168.65.1")
+                    && lease.get(0).contains("dns=192.168.65.1"), lease.get(0));
+            String host = RealGuest.lines(console, "SLIPWAY-RESOLVE-HOST").get(0);
+            assertTrue(host.contains("192.168.65.254"), host);
+            String gateway = RealGuest.lines(console, "SLIPWAY-RESOLVE-GATEWAY").get(0);
+            assertTrue(gateway.contains("Address: 192.168.65.1") || gateway.contains("Address 1: 192.168.65.1"), gateway);
+            assertEquals("SLIPWAY-HTTP hello from the host", RealGuest.lines(console, "SLIPWAY-HTTP").get(0).strip(),
+                    console);
+
+            Map<String, Object> during = guest.statusDuringRequest;
+            assertTrue(during != null, "the host's HTTP server was reached");
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> leases = (List<Map<String, Object>>) during.get("leases");
+            assertEquals(QemuBackend.GUEST_MAC, leases.get(0).get("mac"));
+            assertTrue(String.valueOf(leases.get(0).get("ip")).startsWith("192.168.65."));
+            @SuppressWarnings("unchecked")
+            Map<String, Object> tcp = (Map<String, Object>) during.get("tcp");
+            assertTrue(((Number) tcp.get("connections")).intValue() >= 1, "the guest's connection is in the status: " + tcp);
+            assertTrue(((Number) tcp.get("opened")).longValue() >= 1, tcp.toString());
+            assertTrue(String.valueOf(during.get("transports")).contains("qemu"), String.valueOf(during.get("transports")));
+            assertFalse(console.contains("Kernel panic") && !console.contains("SLIPWAY-DONE"), console);
+        }
+    }
+}
