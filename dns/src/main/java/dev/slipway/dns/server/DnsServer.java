@@ -110,7 +110,8 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
         this(stats, config, context.getProperty(DnsListener.LISTEN_PROPERTY));
     }
 
-    DnsServer(DnsStats stats, DnsConfig config) {
+    /** A server outside OSGi, with no host listener: for embedding in tests and benchmarks of other modules. */
+    public DnsServer(DnsStats stats, DnsConfig config) {
         this(stats, config, null);
     }
 
