@@ -16,6 +16,8 @@ import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.slipway.net.api.OutboundRouter;
+
 /**
  * TCP: the guest's peer for every connection it opens. A guest SYN makes a non-blocking host
  * connect(); the handshake completes towards the guest only once the host connection does. Data
@@ -217,7 +219,22 @@ final class Tcp {
             stack.stats.drop(Drop.TCP_HALF_OPEN_LIMIT);
             return;
         }
-        if (dst == config.gateway() && (dstPort != 53 || stack.dns == null)) {
+        InetSocketAddress redirect = null;
+        OutboundRouter router = stack.router;
+        if (router != null && !(dst == config.gateway() && dstPort == 53 && stack.dns != null)) {
+            try {
+                redirect = router.route(src, srcPort, dst, dstPort);
+            } catch (RuntimeException e) {
+                LOG.warn("outbound router failed; refusing the connection", e);
+                redirect = OutboundRouter.REFUSE;
+            }
+            if (redirect == OutboundRouter.REFUSE) {
+                refused++;
+                reset(src, srcPort, dst, dstPort, seq, 0, SYN, 0);
+                return;
+            }
+        }
+        if (redirect == null && dst == config.gateway() && (dstPort != 53 || stack.dns == null)) {
             refused++;
             reset(src, srcPort, dst, dstPort, seq, 0, SYN, 0);
             return;
@@ -247,7 +264,7 @@ final class Tcp {
             }
             i += olen;
         }
-        if (dst == config.gateway()) {
+        if (dst == config.gateway() && redirect == null) {
             Key key = new Key().set(src, srcPort, dst, dstPort);
             Connection c = new Connection(key, null, seq, random.nextInt());
             c.dns = true;
@@ -275,7 +292,15 @@ final class Tcp {
             c.guestWindowScale = Math.max(0, scale);
             c.sndWnd = window;
             c.lastActive = System.nanoTime();
-            boolean connected = channel.connect(new InetSocketAddress(
+            if (redirect != null) {
+                channel.bind(new InetSocketAddress(redirect.getAddress(), 0));
+                try {
+                    router.redirected((InetSocketAddress) channel.getLocalAddress(), src, srcPort, dst, dstPort);
+                } catch (RuntimeException e) {
+                    throw new ConnectException("outbound router failed: " + e);
+                }
+            }
+            boolean connected = channel.connect(redirect != null ? redirect : new InetSocketAddress(
                     dst == config.hostAlias() ? config.hostLoopback() : Ip4.toInet(dst), dstPort));
             table.put(key, c);
             opened++;
