@@ -49,7 +49,7 @@ final class NoProxy {
                 continue;
             }
             e = stripPort(e);
-            if (e.startsWith("*.")) {
+            if (e.startsWith("*.") && e.indexOf('*', 1) < 0) {
                 e = e.substring(2);
             } else if (e.startsWith(".")) {
                 e = e.substring(1);
@@ -105,13 +105,13 @@ final class NoProxy {
             return false;
         }
         int[] literal = cidr(name);
-        if (literal != null) {
-            return matchesAddress(literal[0]);
-        }
-        if (local && name.indexOf('.') < 0) {
+        if (literal != null && matchesAddress(literal[0])) {
             return true;
         }
-        for (String s : suffixes) {
+        if (literal == null && local && name.indexOf('.') < 0) {
+            return true;
+        }
+        for (String s : literal != null ? new String[0] : suffixes) {
             if (name.equals(s) || name.endsWith(s) && name.charAt(name.length() - s.length() - 1) == '.') {
                 return true;
             }
