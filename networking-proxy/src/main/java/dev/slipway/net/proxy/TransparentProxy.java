@@ -73,7 +73,7 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
                 .writeTimeout(Duration.ofSeconds(60))
                 .followRedirects(false)
                 .followSslRedirects(false)
-                .retryOnConnectionFailure(false)
+                .retryOnConnectionFailure(true) // a pooled proxy connection may have been closed; one-shot bodies are never re-sent
                 .build();
         var server = Interceptor.listen();
         router = new ProxyRouter(server.getInetAddress() == null ? null : new java.net.InetSocketAddress(server.getInetAddress(), server.getLocalPort()),
@@ -137,8 +137,8 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
         use(s == null ? ProxyConfig.none("no proxy settings service") : s.current());
     }
 
-    java.net.InetSocketAddress interceptorAddress() {
-        return interceptor.address();
+    long interceptorCount() {
+        return interceptor.intercepted.get();
     }
 
     @Override
