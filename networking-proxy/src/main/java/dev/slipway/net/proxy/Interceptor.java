@@ -175,7 +175,7 @@ final class Interceptor implements AutoCloseable {
         }
         Socket upstream;
         try {
-            upstream = open(routing, name, origin.ip(), origin.port(), routing.tlsProxy());
+            upstream = open(name, origin.ip(), origin.port(), routing.tlsProxy(name, origin.ip(), origin.port()));
         } catch (ProxyFailure e) {
             fail("TLS connection to " + name + ":" + origin.port() + " closed: " + e.getMessage());
             return;
@@ -198,14 +198,14 @@ final class Interceptor implements AutoCloseable {
 
     /**
      * A socket to {@code name:port}: through a CONNECT tunnel of {@code proxy}, or directly to the
-     * original address when there is no proxy or NO_PROXY excludes the destination.
+     * original address ({@code ip}, or {@code name} resolved on the host when 0) when proxy is null.
      */
-    private Socket open(Routing routing, String name, int ip, int port, ProxyServer proxy) throws ProxyFailure {
+    private Socket open(String name, int ip, int port, ProxyServer proxy) throws ProxyFailure {
         Socket s = new Socket();
         try {
             s.setTcpNoDelay(true);
             s.setSoTimeout((int) limits.head().toMillis());
-            if (proxy == null || routing.noProxy().matches(name, ip)) {
+            if (proxy == null) {
                 InetAddress address = ip != 0 ? toInet(ip) : InetAddress.getByName(name);
                 s.connect(new InetSocketAddress(address.equals(hostAlias) ? InetAddress.getLoopbackAddress() : address, port),
                         (int) limits.connect().toMillis());
@@ -235,7 +235,7 @@ final class Interceptor implements AutoCloseable {
             throw e;
         } catch (IOException e) {
             closeQuietly(s);
-            String where = proxy == null || routing.noProxy().matches(name, ip) ? name + ":" + port + " directly"
+            String where = proxy == null ? name + ":" + port + " directly"
                     : "the proxy " + proxy.host() + ":" + proxy.port();
             throw new ProxyFailure(502, "cannot reach " + where + ": " + e.getMessage());
         }
@@ -305,7 +305,7 @@ final class Interceptor implements AutoCloseable {
         }
         Socket upstream;
         try {
-            upstream = open(routing, name, literal == null ? 0 : literal[0], port, routing.tlsProxy());
+            upstream = open(name, literal == null ? 0 : literal[0], port, routing.tlsProxy(name, literal == null ? 0 : literal[0], port));
         } catch (ProxyFailure e) {
             fail(e.getMessage());
             respond(guest.getOutputStream(), e.status, e.getMessage(), true);
@@ -364,12 +364,12 @@ final class Interceptor implements AutoCloseable {
                 respond(out, 403, refusal, true);
                 return;
             }
-            ProxyServer proxy = routing.httpProxy();
-            if (origin != null && (proxy == null || routing.noProxy().matches(name, ip))) {
+            ProxyServer proxy = routing.httpProxy(url.toString(), name, ip);
+            if (origin != null && proxy == null) {
                 // transparent and excluded: the guest's bytes go to the address it chose, unchanged
                 Socket upstream;
                 try {
-                    upstream = open(routing, name, origin.ip(), origin.port(), null);
+                    upstream = open(name, origin.ip(), origin.port(), null);
                 } catch (ProxyFailure e) {
                     fail(e.getMessage());
                     respond(out, 502, e.getMessage(), true);
@@ -381,8 +381,7 @@ final class Interceptor implements AutoCloseable {
                 }
                 return;
             }
-            boolean viaUpstream = proxy != null && !routing.noProxy().matches(name, ip);
-            if (!forward(head, url, in, out, viaUpstream ? routing.http() : baseDirect, viaUpstream ? proxy : null)) {
+            if (!forward(head, url, in, out, proxy != null ? routing.client(proxy) : baseDirect, proxy)) {
                 return;
             }
             head = null;

@@ -56,7 +56,7 @@ final class ProxyRouter implements OutboundRouter {
         }
         Routing r = routing;
         boolean intercept = httpPorts[dstPort] ? r.interceptHttp() : tlsPorts[dstPort] && r.interceptTls();
-        if (!intercept || r.policies().isEmpty() && r.noProxy().matchesAddress(dstIp)) {
+        if (!intercept || r.directByAddress() && r.noProxy().matchesAddress(dstIp)) {
             return null;
         }
         return target;

@@ -53,6 +53,16 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
     private final int[] httpPorts;
     private final int[] tlsPorts;
     private volatile ProxySettings settings;
+    private static final long PAC_BUDGET_MILLIS = 500;
+    private static final long MAX_PAC_BYTES = 1 << 20;
+    private final java.util.concurrent.ExecutorService pacLoader = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "slipway-pac-loader");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile ProxyConfig current = ProxyConfig.none("none");
+    private volatile PacScript pac;
+    private volatile String pacState = "";
 
     @Activate
     public TransparentProxy(BundleContext context, @Reference GuestNetwork network) throws IOException {
@@ -77,13 +87,14 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
                 .build();
         var server = Interceptor.listen();
         router = new ProxyRouter(server.getInetAddress() == null ? null : new java.net.InetSocketAddress(server.getInetAddress(), server.getLocalPort()),
-                toInt(network.gateway()), explicitPort, httpPorts, tlsPorts, Routing.of(ProxyConfig.none("none"), base, List.of()));
+                toInt(network.gateway()), explicitPort, httpPorts, tlsPorts, new Routing(ProxyConfig.none("none"), base, List.of(), null));
         interceptor = new Interceptor(router, network.hostAlias(), limits, server);
         interceptor.baseClient(base);
     }
 
     @Deactivate
     void deactivate() {
+        pacLoader.shutdownNow();
         interceptor.close();
         base.dispatcher().executorService().shutdown();
         base.connectionPool().evictAll();
@@ -118,14 +129,63 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
         rebuild();
     }
 
-    /** Uses {@code config} from now on (tests, and every settings change). */
+    /** Uses {@code config} from now on (tests, and every settings change); a PAC script is fetched in the background. */
     void use(ProxyConfig config) {
-        Routing next = Routing.of(config, base, policies);
+        current = config;
+        PacScript script = pac;
+        if (config.pacUrl() == null) {
+            script = null;
+        } else if (script == null || !script.url().equals(config.pacUrl())) {
+            script = null;
+            String url = config.pacUrl();
+            pacState = "loading " + url;
+            pacLoader.execute(() -> loadPac(url));
+        }
+        install(config, script);
+    }
+
+    private void install(ProxyConfig config, PacScript script) {
+        Routing next = new Routing(config, base, policies, script);
         Routing previous = router.routing();
         router.routing(next);
-        if (previous == null || !previous.config().equals(config)) {
-            LOG.info("guest proxy from {}: http {}, https {}, no proxy {}", config.source(), next.httpProxy(), next.tlsProxy(),
-                    config.noProxy());
+        if (previous == null || !previous.config().equals(config) || previous.pac() != script) {
+            LOG.info("guest proxy from {}: http {}, https {}, no proxy {}{}", config.source(), next.httpProxy(), next.tlsProxy(),
+                    config.noProxy(), script == null ? "" : ", PAC " + script.url());
+        }
+    }
+
+    private void loadPac(String url) {
+        PacScript script;
+        try {
+            script = PacScript.compile(url, fetch(url), PacScript::resolve, PacScript.localAddress(), PAC_BUDGET_MILLIS);
+        } catch (IOException | IllegalArgumentException e) {
+            pacState = "not used: " + e.getMessage() + " (the manual settings apply)";
+            LOG.warn("PAC script {}: {}", url, e.getMessage());
+            return;
+        }
+        pac = script;
+        pacState = "in use: " + url;
+        ProxyConfig config = current;
+        if (url.equals(config.pacUrl())) {
+            install(config, script);
+        }
+    }
+
+    private String fetch(String url) throws IOException {
+        okhttp3.HttpUrl parsed = okhttp3.HttpUrl.parse(url);
+        if (parsed == null) {
+            throw new IOException("not an http(s) URL: " + url);
+        }
+        OkHttpClient direct = base.newBuilder().proxy(java.net.Proxy.NO_PROXY).callTimeout(Duration.ofSeconds(20)).build();
+        try (okhttp3.Response response = direct.newCall(new okhttp3.Request.Builder().url(parsed).build()).execute()) {
+            if (!response.isSuccessful()) {
+                throw new IOException("fetching it gave HTTP " + response.code());
+            }
+            okio.BufferedSource source = response.body().source();
+            if (source.request(MAX_PAC_BYTES + 1)) {
+                throw new IOException("it is larger than " + MAX_PAC_BYTES + " bytes");
+            }
+            return source.readUtf8();
         }
     }
 
@@ -170,9 +230,11 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
             b.append("not used:         ").append(c.all()).append(" (only HTTP proxies carry guest traffic)\n");
         }
         b.append("no proxy:         ").append(c.noProxy().isEmpty() ? "(none)" : String.join(", ", c.noProxy())).append('\n');
-        if (c.pacUrl() != null || c.autoDiscovery()) {
-            b.append("not evaluated:    ").append(c.pacUrl() != null ? "PAC " + c.pacUrl() : "")
-                    .append(c.autoDiscovery() ? " auto-discovery" : "").append(" (PAC scripts are not supported)\n");
+        if (c.pacUrl() != null) {
+            b.append("pac:              ").append(pacState).append('\n');
+        }
+        if (c.autoDiscovery()) {
+            b.append("not used:         automatic proxy discovery (WPAD) is not supported; set a PAC URL instead\n");
         }
         b.append("transparent:      HTTP ports ").append(join(httpPorts)).append(", HTTPS ports ").append(join(tlsPorts))
                 .append(r.interceptHttp() || r.interceptTls() ? "" : " (inactive: no proxy, no policy)").append('\n');
@@ -195,6 +257,7 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
         m.put("https", orNone(r.tlsProxy()));
         m.put("noProxy", r.config().noProxy());
         m.put("pacUrl", r.config().pacUrl());
+        m.put("pac", pacState);
         m.put("explicitPort", explicitPort);
         m.put("policies", r.policies().size());
         m.putAll(counters());
