@@ -162,4 +162,35 @@ class TransparentProxyNamespaceTest {
         Sh.Out other = lab.guest("curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}", "http://" + O + ":" + ProxyLab.PROXY_PORT + "/");
         assertEquals(intercepted, lab.proxy.interceptorCount(), "port " + ProxyLab.PROXY_PORT + " is not a transparent port: " + other);
     }
+
+    @Test
+    void pacScriptChoosesTheProxyPerName() throws Exception {
+        var server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        byte[] script = ("function FindProxyForURL(url, host) {\n"
+                + "  if (dnsDomainIs(host, 'direct.test')) return 'DIRECT';\n"
+                + "  return 'PROXY " + O + ":" + ProxyLab.PROXY_PORT + "; DIRECT';\n}\n").getBytes();
+        server.createContext("/proxy.pac", ex -> {
+            ex.sendResponseHeaders(200, script.length);
+            ex.getResponseBody().write(script);
+            ex.close();
+        });
+        server.start();
+        try {
+            String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/proxy.pac";
+            lab.use(new ProxyConfig(null, null, null, List.of(), url, false, "test"));
+            for (int i = 0; i < 100 && !lab.proxy.describe().contains("in use"); i++) {
+                Thread.sleep(50);
+            }
+            assertTrue(lab.proxy.describe().contains("pac:              in use"), lab.proxy.describe());
+            String before = lab.proxyLogText();
+            assertEquals(ProxyLab.INDEX + "\n200", curl("origin.test", "https", "/index.html").stdout());
+            assertEquals(ProxyLab.INDEX + "\n200", curl("origin.test", "http", "/index.html").stdout());
+            assertEquals(ProxyLab.INDEX + "\n200", curl("direct.test", "https", "/index.html").stdout());
+            String added = lab.proxyLogText().substring(before.length());
+            assertTrue(added.contains("CONNECT origin.test:443") && added.contains("GET http://origin.test/"), added);
+            assertFalse(added.contains("direct.test"), added);
+        } finally {
+            server.stop(0);
+        }
+    }
 }
