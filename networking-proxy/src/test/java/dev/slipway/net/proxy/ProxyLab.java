@@ -80,7 +80,7 @@ final class ProxyLab implements AutoCloseable {
         must(Sh.run("ip", "-n", originNs, "link", "set", "lo", "up"));
         Path hosts = Path.of("/etc/netns", originNs, "hosts");
         Files.createDirectories(hosts.getParent());
-        Files.writeString(hosts, "127.0.0.1 localhost origin.test direct.test\n");
+        Files.writeString(hosts, "127.0.0.1 localhost origin.test direct.test allowed.test denied.test\n");
         must(Sh.run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=origin.test",
                 "-keyout", dir.resolve("key.pem").toString(), "-out", dir.resolve("cert.pem").toString()));
         processes.add(Sh.startInNs(originNs, dir.resolve("httpd.log").toFile(), "busybox", "httpd", "-f", "-p", "80", "-h", www.toString()));

@@ -27,6 +27,16 @@ public final class HelperSchema {
     public static final String DOCKERSOCK_LINK = "dockersock.link";
     public static final String DOCKERSOCK_UNLINK = "dockersock.unlink";
     public static final String UNINSTALL = "uninstall";
+    public static final String POLICY_STORE = "policy.store";
+    public static final String POLICY_READ = "policy.read";
+
+    /** Parameter of {@code policy.*}: which policy. */
+    public static final String PARAM_POLICY = "policy";
+    public static final String POLICY_REGISTRY_ACCESS = "registry-access";
+    /** Parameter of {@code policy.store}: the signed policy document, base64. */
+    public static final String PARAM_DOCUMENT = "document";
+    /** The largest signed policy document, decoded; it must fit one protocol message in base64. */
+    public static final int MAX_POLICY_BYTES = 32 * 1024;
 
     /** Parameter of {@code symlinks.*}: which bin dir. */
     public static final String PARAM_LOCATION = "location";
@@ -60,6 +70,28 @@ public final class HelperSchema {
         }
     }
 
+    /**
+     * Base64 of at most {@code maxBytes} bytes: opaque data that the handler checks itself (a
+     * signed document), never a path, a name or a command.
+     */
+    public record Base64Blob(int maxBytes) implements ParamType {
+        @Override
+        public Optional<String> problem(Object value) {
+            if (!(value instanceof String s)) {
+                return Optional.of("must be a base64 string");
+            }
+            if (s.length() > (maxBytes + 2) / 3 * 4) {
+                return Optional.of("must decode to at most " + maxBytes + " bytes");
+            }
+            try {
+                java.util.Base64.getDecoder().decode(s);
+            } catch (IllegalArgumentException e) {
+                return Optional.of("must be base64: " + e.getMessage());
+            }
+            return Optional.empty();
+        }
+    }
+
     /** One parameter of an operation. */
     public record Param(String name, ParamType type, boolean required) {}
 
@@ -78,6 +110,8 @@ public final class HelperSchema {
     private static final OneOf LOCATION = new OneOf(Set.of(LOCATION_SYSTEM),
             "links in the user's own bin dir need no privilege; the runtime makes them as the user");
 
+    private static final OneOf POLICY = new OneOf(Set.of(POLICY_REGISTRY_ACCESS), "");
+
     private static final Map<String, Operation> OPERATIONS = build(
             op(VERSION, false, "the helper's protocol and build version"),
             op(HEALTH, false, "whether the helper is serving, and what it serves"),
@@ -89,6 +123,10 @@ public final class HelperSchema {
                     new Param(PARAM_LOCATION, LOCATION, true)),
             op(DOCKERSOCK_LINK, true, "link the system docker.sock to the caller's Slipway socket"),
             op(DOCKERSOCK_UNLINK, true, "remove the system docker.sock link if it is Slipway's"),
+            op(POLICY_STORE, true, "store a policy signed by the organisation's key (checked against the key set at install)",
+                    new Param(PARAM_POLICY, POLICY, true), new Param(PARAM_DOCUMENT, new Base64Blob(MAX_POLICY_BYTES), true)),
+            op(POLICY_READ, false, "the stored signed policy, as stored",
+                    new Param(PARAM_POLICY, POLICY, true)),
             op(UNINSTALL, true, "undo every change the helper made and remove the helper service"));
 
     private HelperSchema() {
