@@ -26,14 +26,14 @@ import dev.slipway.process.ProcessCommandRunner;
  * to the namespace's own loopback through /etc/netns/NS/hosts; a "guest" namespace behind a tap
  * device attached to Slipway's stack, whose outbound router is the transparent proxy.
  */
-final class ProxyLab implements AutoCloseable {
-    static final String ORIGIN_IP = "172.31.231.2";
-    static final String HOST_SIDE_IP = "172.31.231.1";
-    static final int PROXY_PORT = 8888;
-    static final int AUTH_PROXY_PORT = 8889;
-    static final String USER = "alice";
-    static final String PASSWORD = "s3cret";
-    static final String INDEX = "hello from the origin\n";
+public final class ProxyLab implements AutoCloseable {
+    public static final String ORIGIN_IP = "172.31.231.2";
+    public static final String HOST_SIDE_IP = "172.31.231.1";
+    public static final int PROXY_PORT = 8888;
+    public static final int AUTH_PROXY_PORT = 8889;
+    public static final String USER = "alice";
+    public static final String PASSWORD = "s3cret";
+    public static final String INDEX = "hello from the origin\n";
 
     final String originNs;
     final String guestNs;
@@ -47,7 +47,7 @@ final class ProxyLab implements AutoCloseable {
     GuestNamespace guest;
     TransparentProxy proxy;
 
-    ProxyLab(String prefix, long bigFileBytes) throws Exception {
+    public ProxyLab(String prefix, long bigFileBytes) throws Exception {
         originNs = prefix + "-pxo";
         guestNs = prefix + "-pxg";
         String tag = prefix.replace("slw-", "").replace("-", "");
@@ -153,16 +153,26 @@ final class ProxyLab implements AutoCloseable {
         }
     }
 
-    void use(ProxyConfig config) {
+    /** Adds a connection policy as the OSGi whiteboard would when a policy bundle starts. */
+    public void addPolicy(dev.slipway.net.api.ConnectionPolicy policy) {
+        proxy.addPolicy(policy);
+    }
+
+    /** Removes it as when the bundle stops or is uninstalled. */
+    public void removePolicy(dev.slipway.net.api.ConnectionPolicy policy) {
+        proxy.removePolicy(policy);
+    }
+
+    public void use(ProxyConfig config) {
         proxy.use(config);
     }
 
     /** Runs {@code args} in the guest namespace. */
-    Sh.Out guest(String... args) throws Exception {
+    public Sh.Out guest(String... args) throws Exception {
         return Sh.inNs(guestNs, Duration.ofSeconds(60), args);
     }
 
-    String proxyLogText() throws IOException {
+    public String proxyLogText() throws IOException {
         return Files.readString(proxyLog.toPath());
     }
 

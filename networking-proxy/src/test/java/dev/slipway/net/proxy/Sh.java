@@ -14,11 +14,11 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /** Commands on the host and in test namespaces, each bounded in time. */
-final class Sh {
+public final class Sh {
     private Sh() {}
 
-    record Out(int exit, String stdout, String stderr) {
-        boolean ok() {
+    public record Out(int exit, String stdout, String stderr) {
+        public boolean ok() {
             return exit == 0;
         }
 
@@ -37,7 +37,7 @@ final class Sh {
         return false;
     }
 
-    static void assumeRootWith(String... tools) {
+    public static void assumeRootWith(String... tools) {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root for network namespaces and tap devices");
         Assumptions.assumeTrue(new File("/dev/net/tun").exists(), "needs /dev/net/tun (the tun module)");
         for (String t : tools) {
