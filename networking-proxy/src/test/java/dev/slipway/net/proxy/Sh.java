@@ -50,7 +50,7 @@ public final class Sh {
         }
     }
 
-    static Out run(Duration timeout, String... command) throws IOException, InterruptedException {
+    public static Out run(Duration timeout, String... command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).start();
         p.getOutputStream().close();
         var out = new ByteArrayOutputStream();
