@@ -207,6 +207,9 @@ final class Interceptor implements AutoCloseable {
             s.setSoTimeout((int) limits.head().toMillis());
             if (proxy == null) {
                 InetAddress address = ip != 0 ? toInet(ip) : InetAddress.getByName(name);
+                if (refusedDirect(address)) {
+                    throw new ProxyFailure(403, name + " is a link-local address (cloud metadata); the guest may not reach it");
+                }
                 s.connect(new InetSocketAddress(address.equals(hostAlias) ? InetAddress.getLoopbackAddress() : address, port),
                         (int) limits.connect().toMillis());
                 direct.incrementAndGet();
@@ -372,7 +375,7 @@ final class Interceptor implements AutoCloseable {
                     upstream = open(name, origin.ip(), origin.port(), null);
                 } catch (ProxyFailure e) {
                     fail(e.getMessage());
-                    respond(out, 502, e.getMessage(), true);
+                    respond(out, e.status, e.getMessage(), true);
                     return;
                 }
                 try (upstream) {
@@ -391,7 +394,27 @@ final class Interceptor implements AutoCloseable {
     private volatile OkHttpClient baseDirect;
 
     void baseClient(OkHttpClient client) {
-        baseDirect = client.newBuilder().proxy(java.net.Proxy.NO_PROXY).build();
+        baseDirect = client.newBuilder().proxy(java.net.Proxy.NO_PROXY).dns(hostname -> {
+            java.util.List<InetAddress> usable = new java.util.ArrayList<>();
+            for (InetAddress a : okhttp3.Dns.SYSTEM.lookup(hostname)) {
+                if (!refusedDirect(a)) {
+                    usable.add(a);
+                }
+            }
+            if (usable.isEmpty()) {
+                throw new java.net.UnknownHostException(hostname + " has no address the guest may reach (link-local is refused)");
+            }
+            return usable;
+        }).build();
+    }
+
+    /**
+     * Link-local destinations (169.254.0.0/16, fe80::/10: cloud metadata services) are refused on
+     * every direct path of the interceptor, as the stack refuses them for the guest's own packets;
+     * a name in an explicit-proxy request must not be a way around that.
+     */
+    static boolean refusedDirect(InetAddress address) {
+        return address.isLinkLocalAddress();
     }
 
     private HttpUrl urlOf(RequestHead head, Origin origin) {
