@@ -27,7 +27,6 @@ import dev.slipway.api.control.CommandResult;
 import dev.slipway.api.control.ControlCommand;
 import dev.slipway.api.control.StatusContributor;
 import dev.slipway.api.helper.HelperClient;
-import dev.slipway.dns.api.DnsEntry;
 import dev.slipway.dns.api.DnsRecordSource;
 import dev.slipway.net.api.ConnectionPolicy;
 import okhttp3.HttpUrl;
@@ -123,7 +122,7 @@ public final class RegistryAccess implements ControlCommand, StatusContributor {
         Dictionary<String, Object> dnsProps = new Hashtable<>(Map.of(DnsRecordSource.GENERATION, generation.incrementAndGet()));
         if (policyRegistration == null) {
             policyRegistration = context.registerService(ConnectionPolicy.class, this::refusal, null);
-            dnsRegistration = context.registerService(DnsRecordSource.class, new DenyZones(), dnsProps);
+            dnsRegistration = context.registerService(DnsRecordSource.class, new DeniedRegistryZones(() -> enforced), dnsProps);
         } else {
             dnsRegistration.setProperties(dnsProps);
         }
@@ -154,20 +153,6 @@ public final class RegistryAccess implements ControlCommand, StatusContributor {
             refusals.incrementAndGet();
         }
         return reason;
-    }
-
-    /** Denied registry domains, answered NXDOMAIN by Slipway's DNS. */
-    private final class DenyZones implements DnsRecordSource {
-        @Override
-        public List<DnsEntry> records() {
-            return List.of();
-        }
-
-        @Override
-        public List<String> zones() {
-            RegistryPolicy p = enforced;
-            return p == null ? List.of() : p.deniedZones();
-        }
     }
 
     @Override
