@@ -23,7 +23,8 @@ public interface OutboundRouter {
      * Where the connection goes. Addresses are IPv4 addresses as big-endian ints.
      *
      * @return null to connect to {@code dstIp:dstPort} as asked (the host alias stands for the
-     *         host's loopback), {@link #REFUSE}, or a resolved address to connect to instead
+     *         host's loopback), {@link #REFUSE}, or a resolved address to connect to instead (an
+     *         unresolved one refuses the connection too)
      */
     InetSocketAddress route(int guestIp, int guestPort, int dstIp, int dstPort);
 

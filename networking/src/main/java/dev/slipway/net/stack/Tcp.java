@@ -228,6 +228,9 @@ final class Tcp {
                 LOG.warn("outbound router failed; refusing the connection", e);
                 redirect = OutboundRouter.REFUSE;
             }
+            if (redirect != null && redirect.isUnresolved()) { // REFUSE, or a target the stack cannot connect to
+                redirect = OutboundRouter.REFUSE;
+            }
             if (redirect == OutboundRouter.REFUSE) {
                 refused++;
                 reset(src, srcPort, dst, dstPort, seq, 0, SYN, 0);
