@@ -15,11 +15,13 @@ import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.slipway.dns.api.DnsService;
 import dev.slipway.net.api.GuestNetwork;
+import dev.slipway.net.api.OutboundRouter;
 import dev.slipway.net.stack.Ip4;
 import dev.slipway.net.stack.NetConfig;
 import dev.slipway.net.stack.NetStack;
@@ -45,6 +47,7 @@ public final class NetworkService implements GuestNetwork, StackHost {
         config = settings.netConfig();
         stack = new NetStack(config);
         stack.dns(dns);
+        stack.router(router);
         try {
             String vmSocket = settings.get("vmSocket", "vm-socket");
             if (vmSocket != null && !vmSocket.isBlank()) {
@@ -81,6 +84,28 @@ public final class NetworkService implements GuestNetwork, StackHost {
             NetStack s = stack;
             if (s != null) {
                 s.dns(null);
+            }
+        }
+    }
+
+    private volatile OutboundRouter router;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindRouter(OutboundRouter service) {
+        router = service;
+        NetStack s = stack;
+        if (s != null) {
+            s.router(service);
+        }
+    }
+
+    void unbindRouter(OutboundRouter service) {
+        if (router == service) {
+            router = null;
+            NetStack s = stack;
+            if (s != null) {
+                s.router(null);
             }
         }
     }

@@ -64,6 +64,7 @@ public final class NetStack implements AutoCloseable {
     private volatile boolean running = true;
     private volatile FrameTap capture;
     volatile DnsService dns;
+    volatile dev.slipway.net.api.OutboundRouter router;
     /** While a frame is handled: the port it came from and whether its L4 checksum is left to us. */
     GuestPort currentPort;
     boolean l4ChecksumPending;
@@ -96,6 +97,11 @@ public final class NetStack implements AutoCloseable {
     /** Sets (or with {@code null} removes) the DNS service answering the gateway's port 53. */
     public void dns(DnsService service) {
         dns = service;
+    }
+
+    /** Sets the router consulted for every new guest TCP connection; null connects every one as asked. */
+    public void router(dev.slipway.net.api.OutboundRouter outboundRouter) {
+        router = outboundRouter;
     }
 
     /** Starts (or with {@code null} stops) copying every switched frame to {@code tap}. */

@@ -16,6 +16,8 @@ import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.slipway.net.api.OutboundRouter;
+
 /**
  * TCP: the guest's peer for every connection it opens. A guest SYN makes a non-blocking host
  * connect(); the handshake completes towards the guest only once the host connection does. Data
@@ -225,7 +227,25 @@ final class Tcp {
             stack.stats.drop(Drop.TCP_HALF_OPEN_LIMIT);
             return;
         }
-        if (dst == config.gateway() && (dstPort != 53 || stack.dns == null)) {
+        InetSocketAddress redirect = null;
+        OutboundRouter router = stack.router;
+        if (router != null && !(dst == config.gateway() && dstPort == 53 && stack.dns != null)) {
+            try {
+                redirect = router.route(src, srcPort, dst, dstPort);
+            } catch (RuntimeException e) {
+                LOG.warn("outbound router failed; refusing the connection", e);
+                redirect = OutboundRouter.REFUSE;
+            }
+            if (redirect != null && redirect.isUnresolved()) { // REFUSE, or a target the stack cannot connect to
+                redirect = OutboundRouter.REFUSE;
+            }
+            if (redirect == OutboundRouter.REFUSE) {
+                refused++;
+                reset(src, srcPort, dst, dstPort, seq, 0, SYN, 0);
+                return;
+            }
+        }
+        if (redirect == null && dst == config.gateway() && (dstPort != 53 || stack.dns == null)) {
             refused++;
             reset(src, srcPort, dst, dstPort, seq, 0, SYN, 0);
             return;
@@ -255,7 +275,7 @@ final class Tcp {
             }
             i += olen;
         }
-        if (dst == config.gateway()) {
+        if (dst == config.gateway() && redirect == null) {
             Key key = new Key().set(src, srcPort, dst, dstPort);
             Connection c = new Connection(key, null, seq, random.nextInt());
             c.dns = true;
@@ -284,7 +304,15 @@ final class Tcp {
             c.guestWindowScale = Math.max(0, scale);
             c.sndWnd = window;
             c.lastActive = System.nanoTime();
-            boolean connected = channel.connect(new InetSocketAddress(
+            if (redirect != null) {
+                channel.bind(new InetSocketAddress(redirect.getAddress(), 0));
+                try {
+                    router.redirected((InetSocketAddress) channel.getLocalAddress(), src, srcPort, dst, dstPort);
+                } catch (RuntimeException e) {
+                    throw new ConnectException("outbound router failed: " + e);
+                }
+            }
+            boolean connected = channel.connect(redirect != null ? redirect : new InetSocketAddress(
                     dst == config.hostAlias() ? config.hostLoopback() : Ip4.toInet(dst), dstPort));
             if (!connected) {
                 // loopback handshakes are usually done by now: saves a trip through the selector

@@ -43,6 +43,16 @@ public final class HelperSchema {
      * others) on opened directories immediately before moving.
      */
     public static final String PARAM_DESTINATION = "destination";
+    public static final String POLICY_STORE = "policy.store";
+    public static final String POLICY_READ = "policy.read";
+
+    /** Parameter of {@code policy.*}: which policy. */
+    public static final String PARAM_POLICY = "policy";
+    public static final String POLICY_REGISTRY_ACCESS = "registry-access";
+    /** Parameter of {@code policy.store}: the signed policy document, base64. */
+    public static final String PARAM_DOCUMENT = "document";
+    /** The largest signed policy document, decoded; it must fit one protocol message in base64. */
+    public static final int MAX_POLICY_BYTES = 32 * 1024;
 
     /** Parameter of {@code symlinks.*}: which bin dir. */
     public static final String PARAM_LOCATION = "location";
@@ -125,6 +135,25 @@ public final class HelperSchema {
         public boolean acceptsPath() {
             return true;
         }
+     * Base64 of at most {@code maxBytes} bytes: opaque data that the handler checks itself (a
+     * signed document), never a path, a name or a command.
+     */
+    public record Base64Blob(int maxBytes) implements ParamType {
+        @Override
+        public Optional<String> problem(Object value) {
+            if (!(value instanceof String s)) {
+                return Optional.of("must be a base64 string");
+            }
+            if (s.length() > (maxBytes + 2) / 3 * 4) {
+                return Optional.of("must decode to at most " + maxBytes + " bytes");
+            }
+            try {
+                java.util.Base64.getDecoder().decode(s);
+            } catch (IllegalArgumentException e) {
+                return Optional.of("must be base64: " + e.getMessage());
+            }
+            return Optional.empty();
+        }
     }
 
     /** One parameter of an operation. */
@@ -149,6 +178,7 @@ public final class HelperSchema {
             "the helper manages exactly one VM and no other");
 
     private static final Param VM_NAME_PARAM = new Param(PARAM_NAME, VM, true);
+    private static final OneOf POLICY = new OneOf(Set.of(POLICY_REGISTRY_ACCESS), "");
 
     private static final Map<String, Operation> OPERATIONS = build(
             op(VERSION, false, "the helper's protocol and build version"),
@@ -161,14 +191,18 @@ public final class HelperSchema {
                     new Param(PARAM_LOCATION, LOCATION, true)),
             op(DOCKERSOCK_LINK, true, "link the system docker.sock to the caller's Slipway socket"),
             op(DOCKERSOCK_UNLINK, true, "remove the system docker.sock link if it is Slipway's"),
-            op(UNINSTALL, true, "undo every change the helper made and remove the helper service"),
             op(VM_CREATE, true, "create the VM's disk and state in the helper's VM directory", VM_NAME_PARAM),
             op(VM_START, true, "boot the VM, its network card on the caller's Slipway VM socket", VM_NAME_PARAM),
             op(VM_STOP, true, "stop the VM", VM_NAME_PARAM),
             op(VM_DESTROY, true, "stop the VM and delete its disk and state", VM_NAME_PARAM),
             op(VM_STATUS, false, "whether the VM exists and runs, where its disk and console log are", VM_NAME_PARAM),
             op(VM_MOVE_DISK, true, "move the stopped VM's disk into a trusted directory", VM_NAME_PARAM,
-                    new Param(PARAM_DESTINATION, new CheckedDirectory(1024), true)));
+                    new Param(PARAM_DESTINATION, new CheckedDirectory(1024), true)),
+            op(POLICY_STORE, true, "store a policy signed by the organisation's key (checked against the key set at install)",
+                    new Param(PARAM_POLICY, POLICY, true), new Param(PARAM_DOCUMENT, new Base64Blob(MAX_POLICY_BYTES), true)),
+            op(POLICY_READ, false, "the stored signed policy, as stored",
+                    new Param(PARAM_POLICY, POLICY, true)),
+            op(UNINSTALL, true, "undo every change the helper made and remove the helper service"));
 
     private HelperSchema() {
     }

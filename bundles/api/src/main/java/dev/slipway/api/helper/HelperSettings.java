@@ -53,6 +53,10 @@ public interface HelperSettings {
     String VM_EMULATOR = "vm-emulator";
     /** The user's Slipway VM network socket, relative to the user's home. */
     String USER_VM_SOCKET = "user-vm-socket";
+    /** The root-owned directory of stored policies (default: the platform's, e.g. /etc/slipway/policy). */
+    String POLICY_DIR = "policy-dir";
+    /** The organisation's Ed25519 public key (base64 X.509) that policies must be signed with. */
+    String POLICY_PUBLIC_KEY = "policy-public-key";
     String MAX_CONNECTIONS = "max-connections";
     String WORKERS = "workers";
     String IDLE_TIMEOUT_MS = "idle-timeout-ms";
