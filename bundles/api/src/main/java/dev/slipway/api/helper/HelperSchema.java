@@ -135,6 +135,9 @@ public final class HelperSchema {
         public boolean acceptsPath() {
             return true;
         }
+    }
+
+    /**
      * Base64 of at most {@code maxBytes} bytes: opaque data that the handler checks itself (a
      * signed document), never a path, a name or a command.
      */
