@@ -47,6 +47,9 @@ public record NetConfig(
                         + Ip4.toString(subnet) + "/" + prefixLength);
             }
         }
+        if (tcpBufferBytes < 64 * 1024 || tcpBufferBytes > 64 << 20) {
+            throw new IllegalArgumentException("the TCP buffer size must be 64 KiB..64 MiB, not " + tcpBufferBytes);
+        }
         searchDomains = List.copyOf(searchDomains);
         staticLeases = Map.copyOf(staticLeases);
     }

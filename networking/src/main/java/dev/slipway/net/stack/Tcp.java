@@ -33,6 +33,7 @@ final class Tcp {
     private static final int MAX_RETRANSMITS = 12;
     /** The largest TCP payload in one IPv4 packet with 20-byte IP and TCP headers. */
     private static final int MAX_GSO_PAYLOAD = 65535 - 40;
+    private static final int SMALL_BUFFER = 16 * 1024;
 
     private final NetStack stack;
     private final NetConfig config;
@@ -40,7 +41,10 @@ final class Tcp {
     private final Key probe = new Key();
     private final ArrayList<Connection> dirty = new ArrayList<>();
     private final ArrayList<Connection> scratch = new ArrayList<>();
-    private final BufferPool pool;
+    /** Buffers start small (most connections carry little) and grow to the window size when a side falls behind. */
+    private final BufferPool small;
+    private final BufferPool large;
+    private final int bufferLimit;
     private final SplittableRandom random = new SplittableRandom();
     private int halfOpen;
     long opened, refused, timedOut, resetByGuest, resetByHost, closedNormally, idleClosed, retransmits;
@@ -95,6 +99,8 @@ final class Tcp {
         int mss;
         /** The largest segment we send: the MSS, or up to 64 KiB when the guest's link segments for us. */
         int segmentLimit;
+        /** The guest's link finishes TCP checksums and segments large frames (virtio-net offload). */
+        boolean offload;
         boolean synAcked;
         ByteBuffer ring;
         int ringStart;
@@ -146,7 +152,9 @@ final class Tcp {
     Tcp(NetStack stack) {
         this.stack = stack;
         this.config = stack.config;
-        this.pool = new BufferPool(config.tcpBufferBytes(), 256);
+        this.bufferLimit = config.tcpBufferBytes();
+        this.small = new BufferPool(Math.min(SMALL_BUFFER, bufferLimit), 1024);
+        this.large = new BufferPool(bufferLimit, 64);
     }
 
     // ---------------------------------------------------------------- segments from the guest
@@ -271,6 +279,7 @@ final class Tcp {
             Connection c = new Connection(key, channel, seq, random.nextInt());
             c.mss = Math.max(64, Math.min(mss, config.mss()));
             c.segmentLimit = segmentLimit(c.mss);
+            c.offload = c.segmentLimit > c.mss || (stack.currentPort != null && stack.currentPort.segmentationOffload());
             c.windowScaling = scale >= 0;
             c.guestWindowScale = Math.max(0, scale);
             c.sndWnd = window;
@@ -336,10 +345,9 @@ final class Tcp {
         // acknowledgement of what we sent
         if (after(ack, c.sndUna) && !after(ack, c.sndNxt)) {
             c.synAcked = true;
-            int freed = ack - c.ringSeq;
+            int freed = Math.min(ack - c.ringSeq, c.ringLength);
             if (freed > 0) {
-                freed = Math.min(freed, c.ringLength);
-                c.ringStart = (c.ringStart + freed) % pool.bufferSize();
+                c.ringStart = (c.ringStart + freed) % c.ring.capacity();
                 c.ringLength -= freed;
                 c.ringSeq += freed;
                 bytesToGuest += freed;
@@ -353,7 +361,7 @@ final class Tcp {
             c.rtoMillis = MIN_RTO_MILLIS;
             c.rtoDeadline = c.sndNxt != c.sndUna ? c.lastActive + c.rtoMillis * 1_000_000L : 0;
             if (c.ringLength == 0 && c.ring != null) {
-                pool.give(c.ring);
+                give(c.ring);
                 c.ring = null;
                 c.ringStart = 0;
             }
@@ -390,17 +398,31 @@ final class Tcp {
             }
             int accepted = 0;
             if (length > 0) {
-                if (c.toHost == null) {
-                    c.toHost = pool.take();
-                    c.toHostLength = 0;
-                }
-                accepted = Math.min(length, pool.bufferSize() - c.toHostLength);
-                c.toHost.limit(pool.bufferSize());
+                accepted = Math.min(length, bufferLimit - c.toHostLength);
                 if (accepted < length) {
                     stack.stats.drop(Drop.TCP_WINDOW_FULL);
                 }
-                c.toHost.put(c.toHostLength, f, payload, accepted);
-                c.toHostLength += accepted;
+                int written = 0;
+                if (c.toHostLength == 0 && !c.dns) {
+                    // nothing queued: straight from the frame into the host socket, no copy of ours
+                    int limit = f.limit();
+                    f.limit(payload + accepted).position(payload);
+                    try {
+                        written = c.channel.write(f);
+                    } catch (IOException e) {
+                        resetByHost++;
+                        abort(c, true);
+                        return;
+                    } finally {
+                        f.limit(limit).position(0);
+                    }
+                    bytesToHost += written;
+                }
+                if (written < accepted) {
+                    ensureToHost(c, c.toHostLength + accepted - written);
+                    c.toHost.put(c.toHostLength, f, payload + written, accepted - written);
+                    c.toHostLength += accepted - written;
+                }
                 c.rcvNxt += accepted;
                 markDirty(c);
             }
@@ -414,6 +436,43 @@ final class Tcp {
         trySend(c);
         if (c.guestFin && c.toHostLength == 0) {
             flushToHost(c);
+        }
+    }
+
+    /** Makes room for {@code needed} queued bytes towards the host, moving to a large buffer when a small one is full. */
+    private void ensureToHost(Connection c, int needed) {
+        if (c.toHost == null) {
+            c.toHost = needed <= small.bufferSize() ? small.take() : large.take();
+            c.toHostLength = 0;
+        } else if (c.toHost.capacity() < needed) {
+            ByteBuffer bigger = large.take();
+            bigger.put(0, c.toHost, 0, c.toHostLength);
+            give(c.toHost);
+            c.toHost = bigger;
+        }
+        c.toHost.limit(c.toHost.capacity());
+    }
+
+    /** Moves the host-to-guest ring into a large buffer, its bytes from index 0. */
+    private void growRing(Connection c) {
+        ByteBuffer bigger = large.take();
+        int capacity = c.ring.capacity();
+        int first = Math.min(c.ringLength, capacity - c.ringStart);
+        c.ring.limit(capacity);
+        bigger.put(0, c.ring, c.ringStart, first);
+        if (first < c.ringLength) {
+            bigger.put(first, c.ring, 0, c.ringLength - first);
+        }
+        give(c.ring);
+        c.ring = bigger;
+        c.ringStart = 0;
+    }
+
+    private void give(ByteBuffer b) {
+        if (b.capacity() == large.bufferSize()) {
+            large.give(b);
+        } else {
+            small.give(b);
         }
     }
 
@@ -464,13 +523,13 @@ final class Tcp {
             }
             bytesToHost += before - c.toHostLength;
             if (c.toHostLength == 0) {
-                pool.give(b);
+                give(b);
                 c.toHost = null;
                 interest(c, c.interest & ~SelectionKey.OP_WRITE);
             } else {
                 interest(c, c.interest | SelectionKey.OP_WRITE);
             }
-            if (before - c.toHostLength > 0 && before > pool.bufferSize() / 2) {
+            if (before - c.toHostLength > 0 && before > bufferLimit / 2) {
                 c.ackPending = true;
             }
         }
@@ -514,13 +573,13 @@ final class Tcp {
             }
         }
         if (at > 0 && b != null) {
-            b.limit(pool.bufferSize());
+            b.limit(b.capacity());
             b.put(0, b, at, c.toHostLength - at);
             c.toHostLength -= at;
             c.ackPending = true;
         }
         if (c.toHostLength == 0 && c.toHost != null) {
-            pool.give(c.toHost);
+            give(c.toHost);
             c.toHost = null;
         }
         if (c.guestFin && c.toHostLength == 0 && c.dnsPending == 0 && !c.hostEof) {
@@ -539,15 +598,16 @@ final class Tcp {
             }
             if (answer != null) {
                 int n = answer.remaining();
-                int capacity = pool.bufferSize();
-                if (n > 65535 || capacity - c.ringLength < n + 2) {
+                if (n > 65535 || bufferLimit - c.ringLength < n + 2) {
                     stack.stats.drop(Drop.OVERSIZED);
                 } else {
                     if (c.ring == null) {
-                        c.ring = pool.take();
+                        c.ring = n + 2 <= small.bufferSize() ? small.take() : large.take();
                         c.ringStart = 0;
+                    } else if (c.ring.capacity() - c.ringLength < n + 2) {
+                        growRing(c);
                     }
-                    c.ring.limit(capacity);
+                    c.ring.limit(c.ring.capacity());
                     putRing(c, (byte) (n >>> 8));
                     putRing(c, (byte) n);
                     for (int i = 0; i < n; i++) {
@@ -566,7 +626,7 @@ final class Tcp {
     }
 
     private void putRing(Connection c, byte v) {
-        c.ring.put((c.ringStart + c.ringLength) % pool.bufferSize(), v);
+        c.ring.put((c.ringStart + c.ringLength) % c.ring.capacity(), v);
         c.ringLength++;
     }
 
@@ -617,16 +677,20 @@ final class Tcp {
         if (c.hostEof || c.closed || c.connecting || c.dns) {
             return;
         }
-        int capacity = pool.bufferSize();
         while (true) {
+            if (c.ring == null) {
+                c.ring = small.take();
+                c.ringStart = 0;
+            }
+            int capacity = c.ring.capacity();
             int free = capacity - c.ringLength;
             if (free == 0) {
+                if (capacity < bufferLimit) {
+                    growRing(c);
+                    continue;
+                }
                 interest(c, c.interest & ~SelectionKey.OP_READ);
                 break;
-            }
-            if (c.ring == null) {
-                c.ring = pool.take();
-                c.ringStart = 0;
             }
             int at = (c.ringStart + c.ringLength) % capacity;
             int chunk = Math.min(free, capacity - at);
@@ -656,7 +720,7 @@ final class Tcp {
             }
         }
         if (c.ringLength == 0 && c.ring != null) {
-            pool.give(c.ring);
+            give(c.ring);
             c.ring = null;
             c.ringStart = 0;
         }
@@ -710,7 +774,7 @@ final class Tcp {
     }
 
     private int advertisedWindow(Connection c) {
-        int free = pool.bufferSize() - c.toHostLength;
+        int free = bufferLimit - c.toHostLength;
         if (c.windowScaling) {
             return Math.min(65535, free >> OUR_WINDOW_SCALE);
         }
@@ -722,7 +786,7 @@ final class Tcp {
         o.clear();
         int tcp = NetStack.IP_OFF + 20;
         int data = tcp + 20;
-        int capacity = pool.bufferSize();
+        int capacity = c.ring.capacity();
         int at = (c.ringStart + (seq - c.ringSeq)) % capacity;
         int first = Math.min(n, capacity - at);
         c.ring.limit(capacity);
@@ -764,14 +828,13 @@ final class Tcp {
         o.putShort(tcp + 2, (short) c.key.guestPort);
         o.putInt(tcp + 4, seq);
         o.putInt(tcp + 8, c.rcvNxt);
-        int window = (flags & SYN) != 0 ? Math.min(65535, pool.bufferSize() - c.toHostLength) : advertisedWindow(c);
+        int window = (flags & SYN) != 0 ? Math.min(65535, bufferLimit - c.toHostLength) : advertisedWindow(c);
         o.putInt(tcp + 12, (hlen / 4) << 28 | flags << 16 | window);
         o.putInt(tcp + 16, 0);
         int segment = hlen + n;
         long pseudo = Checksum.pseudoHeader(c.key.dstIp, c.key.guestIp, NetStack.PROTO_TCP, segment);
-        boolean gso = n > c.mss;
-        if (gso) {
-            // the guest's side segments and finishes the checksum: leave the pseudo-header sum
+        if (c.offload && n > 0) {
+            // the guest's side finishes the checksum (and segments what exceeds the MSS): leave the pseudo-header sum
             o.putShort(tcp + 16, (short) (~Checksum.fold(pseudo) & 0xffff));
             stack.gsoSize = c.mss;
         } else {
@@ -931,11 +994,11 @@ final class Tcp {
         c.closed = true;
         table.remove(c.key);
         if (c.toHost != null) {
-            pool.give(c.toHost);
+            give(c.toHost);
             c.toHost = null;
         }
         if (c.ring != null) {
-            pool.give(c.ring);
+            give(c.ring);
             c.ring = null;
         }
     }
@@ -972,7 +1035,7 @@ final class Tcp {
     }
 
     long buffersInUse() {
-        return pool.inUse();
+        return small.inUse() + large.inUse();
     }
 
     Map<String, Object> status() {
@@ -995,7 +1058,7 @@ final class Tcp {
         m.put("bytesToGuest", bytesToGuest);
         m.put("segmentsFromGuest", segmentsFromGuest);
         m.put("segmentsToGuest", segmentsToGuest);
-        m.put("buffersInUse", pool.inUse());
+        m.put("buffersInUse", small.inUse() + large.inUse());
         return m;
     }
 }

@@ -141,11 +141,12 @@ public final class TapTransport implements Transport {
             long address = addressOf(frame) + frame.position();
             if (gsoSize > 0) {
                 int p = frame.position();
-                int tcpHeader = (frame.get(p + 14 + 20 + 12) >> 4 & 15) * 4;
+                int headers = 14 + 20 + (frame.get(p + 14 + 20 + 12) >> 4 & 15) * 4;
+                boolean segment = frame.remaining() - headers > gsoSize;
                 vnetOut.put(0, (byte) VIRTIO_NET_HDR_F_NEEDS_CSUM);
-                vnetOut.put(1, (byte) VIRTIO_NET_HDR_GSO_TCPV4);
-                vnetOut.putShort(2, (short) (14 + 20 + tcpHeader));
-                vnetOut.putShort(4, (short) gsoSize);
+                vnetOut.put(1, (byte) (segment ? VIRTIO_NET_HDR_GSO_TCPV4 : 0));
+                vnetOut.putShort(2, (short) headers);
+                vnetOut.putShort(4, (short) (segment ? gsoSize : 0));
                 vnetOut.putShort(6, (short) (14 + 20));
                 vnetOut.putShort(8, (short) 16);
             } else {

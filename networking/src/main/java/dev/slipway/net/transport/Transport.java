@@ -32,9 +32,10 @@ public interface Transport extends Closeable {
     }
 
     /**
-     * Sends a frame; with {@code gsoSize > 0} it is an IPv4 TCP segment longer than the MTU whose
-     * checksum field holds only the pseudo-header sum, for the guest side to segment and finish.
-     * Only called with {@code gsoSize > 0} when {@link #segmentationOffload()} is true.
+     * Sends a frame; with {@code gsoSize > 0} it is an IPv4 TCP segment whose checksum field holds
+     * only the pseudo-header sum, for the guest side to finish, and to cut into {@code gsoSize}-byte
+     * segments when its payload is larger. Only called with {@code gsoSize > 0} when
+     * {@link #segmentationOffload()} is true.
      */
     default void send(ByteBuffer frame, int gsoSize) throws IOException {
         send(frame);

@@ -332,7 +332,7 @@ class StackTest {
         Thread.sleep(100);
         stack.lock.lock();
         try {
-            assertEquals(0, stack.tcp.size(), "the DNS connection is gone after both FINs");
+            assertEquals(0, stack.tcp.size(), "the DNS connection is gone after both FINs: " + stack.tcp.status());
         } finally {
             stack.lock.unlock();
         }
