@@ -511,6 +511,61 @@ public final class NetStack implements AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------- host-to-guest (published ports)
+
+    /** Why {@code address} cannot be a guest's, or null when it can. */
+    public String unknownGuestReason(int address) {
+        if (!config.inSubnet(address)) {
+            return Ip4.toString(address) + " is outside the guest network " + Ip4.toString(config.subnet()) + "/"
+                    + config.prefixLength();
+        }
+        if (address == config.gateway() || address == config.hostAlias()) {
+            return Ip4.toString(address) + " is the network's own " + (address == config.gateway() ? "gateway" : "host alias");
+        }
+        if (address == config.subnet() || address == config.broadcast()) {
+            return Ip4.toString(address) + " is not a host address of the guest network";
+        }
+        return null;
+    }
+
+    /**
+     * Opens a TCP connection from the gateway to {@code guestIp:guestPort} for the accepted host
+     * connection {@code channel}; the stack owns the channel when this returns.
+     *
+     * @throws IOException when the stack is closed or its connection table is full
+     */
+    public void connectToGuest(java.nio.channels.SocketChannel channel, int guestIp, int guestPort) throws IOException {
+        lock.lock();
+        try {
+            if (!running) {
+                throw new IOException("the network stack is stopped");
+            }
+            if (!tcp.openToGuest(channel, config.gateway(), guestIp, guestPort)) {
+                throw new IOException("the network stack's TCP connection table is full");
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Opens a UDP flow from a gateway port to {@code guestIp:guestPort}; replies go to {@code replies}. */
+    public dev.slipway.net.api.GuestDatagramFlow openFlowToGuest(int guestIp, int guestPort,
+            dev.slipway.net.api.DatagramReceiver replies) throws IOException {
+        lock.lock();
+        try {
+            if (!running) {
+                throw new IOException("the network stack is stopped");
+            }
+            Udp.GuestFlow flow = udp.openToGuest(config.gateway(), guestIp, guestPort, replies);
+            if (flow == null) {
+                throw new IOException("the network stack's UDP flow table is full");
+            }
+            return flow;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     // ---------------------------------------------------------------- event loop
 
     /** Runs {@code task} on the event loop with the lock held. */
