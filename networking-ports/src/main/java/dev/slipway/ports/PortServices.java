@@ -141,7 +141,7 @@ final class PortServices {
             }
             String protocol = req.get("protocol").isEmpty() ? PublishedPort.TCP : req.get("protocol");
             PublishedPort port = new PublishedPort(protocol, req.get("local"), req.get("remote"));
-            if (!PublishedPort.UNIX.equals(protocol)) {
+            if (PublishedPort.TCP.equals(protocol) || PublishedPort.UDP.equals(protocol)) {
                 try {
                     port.remoteAddress();
                 } catch (IllegalArgumentException e) {

@@ -469,6 +469,7 @@ public final class NetStack implements AutoCloseable {
             mac = arp.get(dst);
             if (mac < 0) {
                 stats.drop(Drop.NO_GUEST_MAC);
+                requestMac(dst);
                 return;
             }
         }
@@ -477,6 +478,36 @@ public final class NetStack implements AutoCloseable {
         b.putShort(12, (short) ETHERTYPE_IPV4);
         b.limit(frameLen).position(0);
         output(b, frameLen);
+    }
+
+    private final ByteBuffer macRequest = ByteBuffer.allocateDirect(ETH_HLEN + 28);
+    private int lastMacRequest;
+    private long lastMacRequestNanos;
+
+    /**
+     * Asks the guests who has {@code ip} (a connection we open, e.g. for a published port, may
+     * target a guest that has not sent us anything yet); the dropped packet's retransmission finds
+     * the answer learned. At most one request per address every 100 ms.
+     */
+    private void requestMac(int ip) {
+        long now = System.nanoTime();
+        if (!config.inSubnet(ip) || (ip == lastMacRequest && now - lastMacRequestNanos < 100_000_000L)) {
+            return;
+        }
+        lastMacRequest = ip;
+        lastMacRequestNanos = now;
+        ByteBuffer a = macRequest;
+        a.clear();
+        putMac(a, 0, Mac.BROADCAST);
+        putMac(a, 6, config.gatewayMac());
+        a.putShort(12, (short) ETHERTYPE_ARP);
+        a.putShort(ETH_HLEN, (short) 1).putShort(ETH_HLEN + 2, (short) ETHERTYPE_IPV4);
+        a.put(ETH_HLEN + 4, (byte) 6).put(ETH_HLEN + 5, (byte) 4).putShort(ETH_HLEN + 6, (short) 1);
+        putMac(a, ETH_HLEN + 8, config.gatewayMac());
+        a.putInt(ETH_HLEN + 14, config.gateway());
+        a.putInt(ETH_HLEN + 24, ip);
+        a.limit(ETH_HLEN + 28).position(0);
+        output(a, ETH_HLEN + 28);
     }
 
     /** Sends a complete frame (Ethernet header filled in) from index 0 to {@code len}. */
