@@ -50,6 +50,8 @@ final class Tcp {
     long opened, refused, timedOut, resetByGuest, resetByHost, closedNormally, idleClosed, retransmits;
     long bytesToHost, bytesToGuest, segmentsFromGuest, segmentsToGuest;
     long activeOpened, refusedByGuest;
+    private int nextActivePort = 49152 + new SplittableRandom().nextInt(16384);
+    private final int isnSecret = new SplittableRandom().nextInt();
 
     static final class Key {
         int guestIp, guestPort, dstIp, dstPort;
@@ -337,10 +339,18 @@ final class Tcp {
             return false;
         }
         Key key = new Key();
-        do {
-            key.set(guestIp, guestPort, srcIp, 49152 + random.nextInt(16384));
-        } while (table.containsKey(key));
-        Connection c = new Connection(key, channel, 0, random.nextInt());
+        for (int tries = 0; ; tries++) {
+            // ports in turn, so one comes back as late as possible (the guest may keep the last use in TIME-WAIT)
+            nextActivePort = nextActivePort >= 65535 ? 49152 : nextActivePort + 1;
+            key.set(guestIp, guestPort, srcIp, nextActivePort);
+            if (!table.containsKey(key)) {
+                break;
+            }
+            if (tries > 16384) {
+                return false;
+            }
+        }
+        Connection c = new Connection(key, channel, 0, activeIss(key));
         c.active = true;
         c.mss = config.mss();
         c.segmentLimit = c.mss;
@@ -359,6 +369,16 @@ final class Tcp {
         return true;
     }
 
+    /**
+     * The initial sequence number of a connection we open, clock-driven as RFC 6528 describes: a
+     * 4-microsecond counter plus a secret function of the 4-tuple. A port used again starts above
+     * where its last connection ended, so a guest still holding that one in TIME-WAIT accepts the SYN.
+     */
+    private int activeIss(Key key) {
+        int h = key.hashCode() * 0x9E3779B9 ^ isnSecret;
+        return (int) (System.nanoTime() / 4000) + (h ^ h >>> 15);
+    }
+
     /** The guest's answer to our SYN: a SYN-ACK establishes the connection, a reset refuses it. */
     private void activeHandshake(Connection c, ByteBuffer f, int off, int dataOffset, int flags, int seq, int ack, int window) {
         c.lastActive = System.nanoTime();
@@ -369,7 +389,14 @@ final class Tcp {
             }
             return;
         }
-        if ((flags & ACK) == 0 || ack != c.iss + 1) {
+        if ((flags & ACK) == 0) {
+            return;
+        }
+        if (ack != c.iss + 1) {
+            // not for our SYN (an old connection's segment): reset it as RFC 793 says, our SYN is retransmitted
+            if ((flags & RST) == 0) {
+                reset(c.key.guestIp, c.key.guestPort, c.key.dstIp, c.key.dstPort, seq, ack, flags, 0);
+            }
             return;
         }
         if ((flags & RST) != 0) {
