@@ -65,6 +65,8 @@ public final class PortForwarder {
     private final ByteBuffer datagram = ByteBuffer.allocateDirect(65536);
     /** Guarded by {@code this}. */
     private final LinkedHashMap<String, Listener> published = new LinkedHashMap<>();
+    /** Guarded by {@code this}: publications that are not stored. */
+    private final java.util.HashSet<String> transientKeys = new java.util.HashSet<>();
     private volatile boolean running = true;
     private volatile GuestConnector connector;
     long accepted, refusedNoNetwork, connectFailures;
@@ -109,7 +111,15 @@ public final class PortForwarder {
      * @throws IllegalArgumentException for a bad request (the message says what)
      * @throws IOException when the host port cannot be bound or the request cannot be stored
      */
-    public synchronized void expose(PublishedPort port, boolean allAddresses) throws IOException {
+    public void expose(PublishedPort port, boolean allAddresses) throws IOException {
+        expose(port, allAddresses, true);
+    }
+
+    /**
+     * Publishes {@code port}; {@code persist} false for publications another component owns and
+     * makes again on its own start (the docker socket), which are then not stored.
+     */
+    synchronized void expose(PublishedPort port, boolean allAddresses, boolean persist) throws IOException {
         if (published.containsKey(port.key())) {
             throw new IllegalStateException("proxy already running for " + port.protocol() + " on " + port.local());
         }
@@ -125,6 +135,9 @@ public final class PortForwarder {
         }
         c.checkGuestAddress(remote.getAddress());
         open(port, false);
+        if (!persist) {
+            transientKeys.add(port.key());
+        }
         try {
             store();
         } catch (IOException | RuntimeException e) {
@@ -241,6 +254,7 @@ public final class PortForwarder {
     }
 
     private void close(String key) {
+        transientKeys.remove(key);
         Listener l = published.remove(key);
         if (l != null) {
             execute(l::close);
@@ -280,7 +294,9 @@ public final class PortForwarder {
         }
         List<String> all = new ArrayList<>();
         for (Listener l : published.values()) {
-            all.add(l.port.stored());
+            if (!transientKeys.contains(l.port.key())) {
+                all.add(l.port.stored());
+            }
         }
         d.put(STORED, all.toArray(String[]::new));
         c.update(d);
