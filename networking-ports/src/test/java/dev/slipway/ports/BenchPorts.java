@@ -9,7 +9,7 @@ import dev.slipway.process.ProcessCommandRunner;
 
 /**
  * For bench/ports.sh: the network stack on a fresh namespace plus published ports,
- * {@code BenchPorts NAMESPACE MTU HOSTPORT:GUESTPORT...} (TCP, host side 127.0.0.1). Prints
+ * {@code BenchPorts NAMESPACE MTU HOSTPORT:GUESTPORT|unix:PATH:GUESTPORT...} (TCP on 127.0.0.1, or a Unix socket). Prints
  * "ready ADDRESS" when the ports are published and runs until its standard input closes.
  */
 public final class BenchPorts {
@@ -25,7 +25,11 @@ public final class BenchPorts {
             forwarder.bindConnector(network);
             for (int i = 2; i < args.length; i++) {
                 String[] p = args[i].split(":");
-                forwarder.expose(new PublishedPort("tcp", "127.0.0.1:" + p[0], ns.address() + ":" + p[1]), false);
+                if (p[0].equals("unix")) {
+                    forwarder.expose(new PublishedPort("unix", p[1], "tcp://" + ns.address() + ":" + p[2]), false);
+                } else {
+                    forwarder.expose(new PublishedPort("tcp", "127.0.0.1:" + p[0], ns.address() + ":" + p[1]), false);
+                }
             }
             System.out.println("ready " + ns.address());
             System.out.flush();

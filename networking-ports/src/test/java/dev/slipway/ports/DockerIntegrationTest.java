@@ -40,45 +40,17 @@ import dev.slipway.process.ProcessCommandRunner;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class DockerIntegrationTest {
     static final String NS = "slw-test-docker";
-    static final String RESPONDER = """
-            import json
-            from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-            VERSION = {"Version": "20.10.24", "ApiVersion": "1.41", "MinAPIVersion": "1.12", "Os": "linux",
-                       "Arch": "amd64", "GitCommit": "slipway-test", "GoVersion": "go1.19", "KernelVersion": "6.1",
-                       "BuildTime": "2026-01-01T00:00:00.000000000+00:00",
-                       "Components": [{"Name": "Engine", "Version": "20.10.24", "Details": {"ApiVersion": "1.41"}}]}
-            INFO = {"ID": "SLIPWAY", "Name": "slipway-guest", "ServerVersion": "20.10.24", "OSType": "linux",
-                    "Architecture": "x86_64", "Containers": 0, "Images": 0, "Driver": "overlay2", "NCPU": 2,
-                    "MemTotal": 1073741824, "OperatingSystem": "responder", "KernelVersion": "6.1"}
-            class H(BaseHTTPRequestHandler):
-                protocol_version = "HTTP/1.1"
-                def log_message(self, *a):
-                    pass
-                def reply(self, body, kind):
-                    data = body.encode()
-                    self.send_response(200)
-                    self.send_header("Api-Version", "1.41")
-                    self.send_header("Ostype", "linux")
-                    self.send_header("Content-Type", kind)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(data)
-                def do_GET(self):
-                    p = self.path.split("?")[0]
-                    if p.endswith("/_ping"):
-                        self.reply("OK", "text/plain")
-                    elif p.endswith("/version"):
-                        self.reply(json.dumps(VERSION), "application/json")
-                    elif p.endswith("/info"):
-                        self.reply(json.dumps(INFO), "application/json")
-                    else:
-                        self.send_response(404)
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
-                do_HEAD = do_GET
-            ThreadingHTTPServer(("0.0.0.0", 2375), H).serve_forever()
-            """;
+    /** The guest side: the engine API's {@code /_ping}, {@code /version} and {@code /info} (also used by bench/docker-socket.sh). */
+    static final String RESPONDER = readResponder();
+
+    private static String readResponder() {
+        try (var in = DockerIntegrationTest.class.getResourceAsStream("/engine-responder.py")) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
 
     final Map<String, Dictionary<String, Object>> store = new HashMap<>();
     NetworkService network;
@@ -98,7 +70,7 @@ class DockerIntegrationTest {
         guest = ns.address();
         forwarder = new PortForwarder(Fakes.configAdmin(store));
         forwarder.bindConnector(network);
-        responder = GuestSide.startInNs(NS, "python3", "-c", RESPONDER);
+        responder = GuestSide.startInNs(NS, "python3", "-c", RESPONDER, "tcp", "2375");
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (!GuestSide.run(Duration.ofSeconds(5), "ip", "netns", "exec", NS, "ss", "-Hltn").stdout().contains(":2375 ")) {
             assertTrue(System.nanoTime() < deadline, "the responder did not start");
