@@ -256,8 +256,13 @@ public final class PortForwarder {
     private void close(String key) {
         transientKeys.remove(key);
         Listener l = published.remove(key);
-        if (l != null) {
-            execute(l::close);
+        if (l instanceof UdpListener u) {
+            // the socket closes now; the client flows belong to the loop
+            u.closeChannel();
+            execute(u::dropFlows);
+        } else if (l != null) {
+            // closed here, so the port (or socket file) is free when unexpose returns
+            l.close();
         }
     }
 
@@ -316,6 +321,8 @@ public final class PortForwarder {
                 selector.select(key -> {
                     try {
                         ((Listener) key.attachment()).ready();
+                    } catch (java.nio.channels.ClosedChannelException e) {
+                        LOG.debug("a published port closed while it was served", e);
                     } catch (IOException | RuntimeException e) {
                         LOG.warn("published port {} failed: {}", ((Listener) key.attachment()).port.key(), e.toString());
                     }
@@ -548,14 +555,18 @@ public final class PortForwarder {
             clients.clear();
         }
 
-        @Override
-        void close() {
-            dropFlows();
+        void closeChannel() {
             try {
                 channel.close();
             } catch (IOException e) {
                 LOG.debug("closing a published port", e);
             }
+        }
+
+        @Override
+        void close() {
+            dropFlows();
+            closeChannel();
         }
     }
 }

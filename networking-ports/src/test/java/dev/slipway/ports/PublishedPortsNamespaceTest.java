@@ -260,6 +260,15 @@ class PublishedPortsNamespaceTest {
     }
 
     @Test
+    void dhcpLeasesAnswersLikeGvisorTapVsockAnAddressToMacObject() throws Exception {
+        var r = new dev.slipway.net.component.DhcpLeasesRoute(network)
+                .handle(new dev.slipway.api.control.ControlRoute.Request("GET", Map.of(), new byte[0]));
+        assertEquals(200, r.status());
+        String body = new String(r.body(), StandardCharsets.UTF_8);
+        assertTrue(body.matches("\\{\"" + java.util.regex.Pattern.quote(guest) + "\":\"([0-9a-f]{2}:){5}[0-9a-f]{2}\"\\}\n"), body);
+    }
+
+    @Test
     void aClosedGuestPortResetsTheHostConnection() throws Exception {
         int p = publish("tcp", 9);
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", p)) {
