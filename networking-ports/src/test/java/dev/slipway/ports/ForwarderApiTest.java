@@ -180,4 +180,44 @@ class ForwarderApiTest {
         forwarder.bindConnector(network);
         assertEquals(1, forwarder.list().size());
     }
+
+    @Test
+    void hostileOrMalformedRequestsAreRefusedAndNothingIsBound() throws Exception {
+        String[] bad = {
+            "{\"local\":\"localhost:8080\",\"remote\":\"192.168.65.3:80\"}",
+            "{\"local\":\"127.0.0.1:70000\",\"remote\":\"192.168.65.3:80\"}",
+            "{\"local\":\"127.0.0.1:8080\",\"remote\":\"192.168.65.3:0\"}",
+            "{\"local\":\"127.0.0.1:8080\",\"remote\":\"192.168.65.255:80\"}",
+            "{\"local\":\"127.0.0.1:8080\",\"remote\":\"192.168.65.254:80\"}",
+            "{\"local\":\"relative/docker.sock\",\"remote\":\"tcp://192.168.65.3:2375\",\"protocol\":\"unix\"}",
+            "{\"local\":\"/tmp/x.sock\",\"remote\":\"ssh-tunnel://root@192.168.65.3/run/docker.sock\",\"protocol\":\"unix\"}",
+            "{\"local\":\"127.0.0.1:8080\",\"remote\":\"[::1]:80\"}",
+        };
+        for (String b : bad) {
+            ControlRoute.Response r = expose.handle(post(b));
+            assertTrue(r.status() == 400 || r.status() == 500, b + " -> " + r.status());
+            assertTrue(body(r).endsWith("\n") && body(r).length() > 1, "a reason for " + b);
+        }
+        assertEquals("remote protocol for unix forwarder is not implemented: ssh-tunnel\n",
+                body(expose.handle(post(bad[6]))));
+        byte[] junk = new byte[1 << 20];
+        java.util.Arrays.fill(junk, (byte) '[');
+        assertEquals(400, expose.handle(new ControlRoute.Request("POST", Map.of(), junk)).status());
+        assertEquals("[]\n", body(all.handle(new ControlRoute.Request("GET", Map.of(), new byte[0]))));
+    }
+
+    @Test
+    void commandsPublishOnLoopbackByDefaultAndAnswerUsageErrorsWithExitCode2() throws Exception {
+        int p = freePort();
+        var out = new PortServices.Expose(forwarder).execute(java.util.List.of("tcp", Integer.toString(p), "192.168.65.3:80"));
+        assertEquals(0, out.exitCode(), out.err());
+        assertTrue(new PortServices.Ports(forwarder).execute(java.util.List.of()).out().contains("127.0.0.1:" + p), "listed");
+        assertEquals(2, new PortServices.Expose(forwarder).execute(java.util.List.of("tcp")).exitCode());
+        assertEquals(2, new PortServices.Unexpose(forwarder).execute(java.util.List.of()).exitCode());
+        var any = new PortServices.Expose(forwarder).execute(java.util.List.of("tcp", "0.0.0.0:" + freePort(), "192.168.65.3:80"));
+        assertEquals(1, any.exitCode());
+        assertTrue(any.err().contains("--all-addresses"), any.err());
+        assertEquals(0, new PortServices.Unexpose(forwarder).execute(java.util.List.of("tcp", Integer.toString(p))).exitCode());
+        assertEquals(1, new PortServices.Unexpose(forwarder).execute(java.util.List.of("tcp", Integer.toString(p))).exitCode());
+    }
 }
