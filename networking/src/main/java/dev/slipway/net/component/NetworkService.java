@@ -20,6 +20,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.slipway.dns.api.DnsService;
+import dev.slipway.net.api.DatagramReceiver;
+import dev.slipway.net.api.GuestConnector;
+import dev.slipway.net.api.GuestDatagramFlow;
 import dev.slipway.net.api.GuestNetwork;
 import dev.slipway.net.api.OutboundRouter;
 import dev.slipway.net.stack.Ip4;
@@ -33,9 +36,9 @@ import dev.slipway.net.transport.StreamTransport;
  * ({@code slipway.vm-socket} for QEMU's stream netdev, {@code slipway.vpnkit-socket} for vpnkit
  * clients). The gateway's port 53 is answered by the DNS service when there is one.
  */
-@Component(service = {GuestNetwork.class, StackHost.class}, configurationPid = "dev.slipway.net",
+@Component(service = {GuestNetwork.class, GuestConnector.class, StackHost.class}, configurationPid = "dev.slipway.net",
         configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true)
-public final class NetworkService implements GuestNetwork, StackHost {
+public final class NetworkService implements GuestNetwork, GuestConnector, StackHost {
     private static final Logger LOG = LoggerFactory.getLogger(NetworkService.class);
     private final NetConfig config;
     private final NetStack stack;
@@ -137,5 +140,26 @@ public final class NetworkService implements GuestNetwork, StackHost {
     @Override
     public int mtu() {
         return config.mtu();
+    }
+
+    @Override
+    public void checkGuestAddress(InetAddress guest) {
+        String reason = guest instanceof java.net.Inet4Address ? stack.unknownGuestReason(Ip4.of(guest))
+                : guest.getHostAddress() + " is not an IPv4 address of the guest network";
+        if (reason != null) {
+            throw new IllegalArgumentException("unknown guest address: " + reason);
+        }
+    }
+
+    @Override
+    public void connect(java.nio.channels.SocketChannel hostSide, java.net.InetSocketAddress guest) throws IOException {
+        checkGuestAddress(guest.getAddress());
+        stack.connectToGuest(hostSide, Ip4.of(guest.getAddress()), guest.getPort());
+    }
+
+    @Override
+    public GuestDatagramFlow openDatagramFlow(java.net.InetSocketAddress guest, DatagramReceiver replies) throws IOException {
+        checkGuestAddress(guest.getAddress());
+        return stack.openFlowToGuest(Ip4.of(guest.getAddress()), guest.getPort(), replies);
     }
 }

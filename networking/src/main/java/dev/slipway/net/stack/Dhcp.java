@@ -98,6 +98,8 @@ final class Dhcp {
                 leases.put(mac, ip);
                 owners.put(ip, mac);
                 granted.put(mac, System.currentTimeMillis());
+                // the leased address is the guest's from now on: connections we open to it need its MAC
+                stack.arp.put(ip, mac);
                 acks++;
                 reply(ACK, xid, flags, ciaddr, ip, mac);
             }

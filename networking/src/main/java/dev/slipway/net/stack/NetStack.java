@@ -475,6 +475,7 @@ public final class NetStack implements AutoCloseable {
             mac = arp.get(dst);
             if (mac < 0) {
                 stats.drop(Drop.NO_GUEST_MAC);
+                requestMac(dst);
                 return;
             }
         }
@@ -483,6 +484,36 @@ public final class NetStack implements AutoCloseable {
         b.putShort(12, (short) ETHERTYPE_IPV4);
         b.limit(frameLen).position(0);
         output(b, frameLen);
+    }
+
+    private final ByteBuffer macRequest = ByteBuffer.allocateDirect(ETH_HLEN + 28);
+    private int lastMacRequest;
+    private long lastMacRequestNanos;
+
+    /**
+     * Asks the guests who has {@code ip} (a connection we open, e.g. for a published port, may
+     * target a guest that has not sent us anything yet); the dropped packet's retransmission finds
+     * the answer learned. At most one request per address every 100 ms.
+     */
+    private void requestMac(int ip) {
+        long now = System.nanoTime();
+        if (!config.inSubnet(ip) || (ip == lastMacRequest && now - lastMacRequestNanos < 100_000_000L)) {
+            return;
+        }
+        lastMacRequest = ip;
+        lastMacRequestNanos = now;
+        ByteBuffer a = macRequest;
+        a.clear();
+        putMac(a, 0, Mac.BROADCAST);
+        putMac(a, 6, config.gatewayMac());
+        a.putShort(12, (short) ETHERTYPE_ARP);
+        a.putShort(ETH_HLEN, (short) 1).putShort(ETH_HLEN + 2, (short) ETHERTYPE_IPV4);
+        a.put(ETH_HLEN + 4, (byte) 6).put(ETH_HLEN + 5, (byte) 4).putShort(ETH_HLEN + 6, (short) 1);
+        putMac(a, ETH_HLEN + 8, config.gatewayMac());
+        a.putInt(ETH_HLEN + 14, config.gateway());
+        a.putInt(ETH_HLEN + 24, ip);
+        a.limit(ETH_HLEN + 28).position(0);
+        output(a, ETH_HLEN + 28);
     }
 
     /** Sends a complete frame (Ethernet header filled in) from index 0 to {@code len}. */
@@ -514,6 +545,61 @@ public final class NetStack implements AutoCloseable {
                 ports.get(i).send(b);
                 b.limit(len).position(0);
             }
+        }
+    }
+
+    // ---------------------------------------------------------------- host-to-guest (published ports)
+
+    /** Why {@code address} cannot be a guest's, or null when it can. */
+    public String unknownGuestReason(int address) {
+        if (!config.inSubnet(address)) {
+            return Ip4.toString(address) + " is outside the guest network " + Ip4.toString(config.subnet()) + "/"
+                    + config.prefixLength();
+        }
+        if (address == config.gateway() || address == config.hostAlias()) {
+            return Ip4.toString(address) + " is the network's own " + (address == config.gateway() ? "gateway" : "host alias");
+        }
+        if (address == config.subnet() || address == config.broadcast()) {
+            return Ip4.toString(address) + " is not a host address of the guest network";
+        }
+        return null;
+    }
+
+    /**
+     * Opens a TCP connection from the gateway to {@code guestIp:guestPort} for the accepted host
+     * connection {@code channel}; the stack owns the channel when this returns.
+     *
+     * @throws IOException when the stack is closed or its connection table is full
+     */
+    public void connectToGuest(java.nio.channels.SocketChannel channel, int guestIp, int guestPort) throws IOException {
+        lock.lock();
+        try {
+            if (!running) {
+                throw new IOException("the network stack is stopped");
+            }
+            if (!tcp.openToGuest(channel, config.gateway(), guestIp, guestPort)) {
+                throw new IOException("the network stack's TCP connection table is full");
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Opens a UDP flow from a gateway port to {@code guestIp:guestPort}; replies go to {@code replies}. */
+    public dev.slipway.net.api.GuestDatagramFlow openFlowToGuest(int guestIp, int guestPort,
+            dev.slipway.net.api.DatagramReceiver replies) throws IOException {
+        lock.lock();
+        try {
+            if (!running) {
+                throw new IOException("the network stack is stopped");
+            }
+            Udp.GuestFlow flow = udp.openToGuest(config.gateway(), guestIp, guestPort, replies);
+            if (flow == null) {
+                throw new IOException("the network stack's UDP flow table is full");
+            }
+            return flow;
+        } finally {
+            lock.unlock();
         }
     }
 

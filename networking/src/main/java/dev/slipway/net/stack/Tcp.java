@@ -51,6 +51,9 @@ final class Tcp {
     private int halfOpen;
     long opened, refused, timedOut, resetByGuest, resetByHost, closedNormally, idleClosed, retransmits;
     long bytesToHost, bytesToGuest, segmentsFromGuest, segmentsToGuest;
+    long activeOpened, refusedByGuest;
+    private int nextActivePort = 49152 + new SplittableRandom().nextInt(16384);
+    private final int isnSecret = new SplittableRandom().nextInt();
 
     static final class Key {
         int guestIp, guestPort, dstIp, dstPort;
@@ -83,8 +86,11 @@ final class Tcp {
         long connectDeadline;
         long lastActive;
         // guest to host
-        final int irs;
+        /** The guest's initial sequence number; for a connection we open, known once its SYN-ACK arrives. */
+        int irs;
         int rcvNxt;
+        /** Opened by us towards the guest (a published port); the host side is an accepted connection. */
+        boolean active;
         ByteBuffer toHost;
         int toHostLength;
         boolean guestFin;
@@ -132,6 +138,9 @@ final class Tcp {
         }
 
         String state() {
+            if (active && !synAcked) {
+                return "syn-sent";
+            }
             if (connecting) {
                 return "connecting";
             }
@@ -188,6 +197,10 @@ final class Tcp {
         int payload = off + dataOffset;
         int payloadLength = len - dataOffset;
         Connection c = table.get(probe.set(src, srcPort, dst, dstPort));
+        if (c != null && c.active && ((flags & SYN) != 0 || !c.synAcked)) {
+            activeHandshake(c, f, off, dataOffset, flags, seq, ack, window);
+            return;
+        }
         if (c == null) {
             if ((flags & RST) != 0) {
                 return;
@@ -342,6 +355,130 @@ final class Tcp {
             closeQuietly(channel);
             stack.icmpError(f, ihl, totalLen, 3, 1, config.gateway());
         }
+    }
+
+    /**
+     * Opens a connection to {@code guestIp:guestPort} from {@code srcIp} (an address of ours) for an
+     * accepted host connection: our SYN goes to the guest, the host side is read at once (its bytes
+     * wait in the ring until the guest's SYN-ACK) and both directions then run through the same
+     * windows, retransmission and teardown as connections the guest opens.
+     *
+     * @return false when the connection table is full (the caller closes the host side)
+     */
+    boolean openToGuest(SocketChannel channel, int srcIp, int guestIp, int guestPort) throws IOException {
+        if (table.size() >= config.maxTcpConnections()) {
+            stack.stats.drop(Drop.TCP_CONNECTION_LIMIT);
+            return false;
+        }
+        Key key = new Key();
+        for (int tries = 0; ; tries++) {
+            // ports in turn, so one comes back as late as possible (the guest may keep the last use in TIME-WAIT)
+            nextActivePort = nextActivePort >= 65535 ? 49152 : nextActivePort + 1;
+            key.set(guestIp, guestPort, srcIp, nextActivePort);
+            if (!table.containsKey(key)) {
+                break;
+            }
+            if (tries > 16384) {
+                return false;
+            }
+        }
+        Connection c = new Connection(key, channel, 0, activeIss(key));
+        c.active = true;
+        c.mss = config.mss();
+        c.segmentLimit = c.mss;
+        c.windowScaling = true;
+        c.lastActive = System.nanoTime();
+        channel.configureBlocking(false);
+        c.interest = SelectionKey.OP_READ;
+        c.selectionKey = channel.register(stack.selector, c.interest, c);
+        table.put(key, c);
+        opened++;
+        activeOpened++;
+        c.sndNxt = c.iss + 1;
+        sendSyn(c);
+        c.rtoDeadline = System.nanoTime() + c.rtoMillis * 1_000_000L;
+        stack.selector.wakeup();
+        return true;
+    }
+
+    /**
+     * The initial sequence number of a connection we open, clock-driven as RFC 6528 describes: a
+     * 4-microsecond counter plus a secret function of the 4-tuple. A port used again starts above
+     * where its last connection ended, so a guest still holding that one in TIME-WAIT accepts the SYN.
+     */
+    private int activeIss(Key key) {
+        int h = key.hashCode() * 0x9E3779B9 ^ isnSecret;
+        return (int) (System.nanoTime() / 4000) + (h ^ h >>> 15);
+    }
+
+    /** The guest's answer to our SYN: a SYN-ACK establishes the connection, a reset refuses it. */
+    private void activeHandshake(Connection c, ByteBuffer f, int off, int dataOffset, int flags, int seq, int ack, int window) {
+        c.lastActive = System.nanoTime();
+        if (c.synAcked) {
+            // our ACK of its SYN-ACK was lost: acknowledge again
+            if ((flags & RST) == 0) {
+                sendAck(c);
+            }
+            return;
+        }
+        if ((flags & ACK) == 0) {
+            return;
+        }
+        if (ack != c.iss + 1) {
+            // not for our SYN (an old connection's segment): reset it as RFC 793 says, our SYN is retransmitted
+            if ((flags & RST) == 0) {
+                reset(c.key.guestIp, c.key.guestPort, c.key.dstIp, c.key.dstPort, seq, ack, flags, 0);
+            }
+            return;
+        }
+        if ((flags & RST) != 0) {
+            refusedByGuest++;
+            abort(c, false);
+            return;
+        }
+        if ((flags & SYN) == 0) {
+            return;
+        }
+        int mss = 536;
+        int scale = -1;
+        for (int i = off + 20, end = off + dataOffset; i < end; ) {
+            int kind = f.get(i) & 0xff;
+            if (kind == 0) {
+                break;
+            }
+            if (kind == 1) {
+                i++;
+                continue;
+            }
+            if (i + 1 >= end) {
+                break;
+            }
+            int olen = f.get(i + 1) & 0xff;
+            if (olen < 2 || i + olen > end) {
+                break;
+            }
+            if (kind == 2 && olen == 4) {
+                mss = f.getShort(i + 2) & 0xffff;
+            } else if (kind == 3 && olen == 3) {
+                scale = Math.min(14, f.get(i + 2) & 0xff);
+            }
+            i += olen;
+        }
+        c.irs = seq;
+        c.rcvNxt = seq + 1;
+        c.sndUna = ack;
+        c.synAcked = true;
+        c.mss = Math.max(64, Math.min(mss, config.mss()));
+        c.segmentLimit = segmentLimit(c.mss);
+        c.offload = c.segmentLimit > c.mss || (stack.currentPort != null && stack.currentPort.segmentationOffload());
+        c.windowScaling = scale >= 0;
+        c.guestWindowScale = Math.max(0, scale);
+        c.sndWnd = window;
+        c.retries = 0;
+        c.rtoMillis = MIN_RTO_MILLIS;
+        c.rtoDeadline = 0;
+        sendAck(c);
+        trySend(c);
     }
 
     private int segmentLimit(int mss) {
@@ -850,7 +987,7 @@ final class Tcp {
             o.putInt(opt + 4, 1 << 24 | 3 << 16 | 3 << 8 | OUR_WINDOW_SCALE);
             hlen = 28;
         }
-        header(c, o, SYN | ACK, c.iss, hlen, 0);
+        header(c, o, c.active ? SYN : SYN | ACK, c.iss, hlen, 0);
     }
 
     /** Fills in the TCP and IP headers in front of {@code n} payload bytes and sends the frame. */
@@ -1086,6 +1223,8 @@ final class Tcp {
         m.put("resetByHost", resetByHost);
         m.put("idleClosed", idleClosed);
         m.put("retransmits", retransmits);
+        m.put("openedToGuest", activeOpened);
+        m.put("refusedByGuest", refusedByGuest);
         m.put("bytesToHost", bytesToHost);
         m.put("bytesToGuest", bytesToGuest);
         m.put("segmentsFromGuest", segmentsFromGuest);

@@ -27,6 +27,94 @@ final class Udp {
     private final FlowKey probe = new FlowKey();
     private final ArrayList<Flow> expired = new ArrayList<>();
     long datagramsToHost, datagramsToGuest, bytesToHost, bytesToGuest, dnsQueries, created;
+    /** Flows opened from the host side (published ports): the guest's replies come back to an address of ours. */
+    private final HashMap<FlowKey, GuestFlow> guestFlows = new HashMap<>();
+    long guestFlowsCreated, repliesFromGuest;
+
+    /** A flow we opened towards a guest port; the guest answers to {@code key.dstIp:key.dstPort}. */
+    public final class GuestFlow implements dev.slipway.net.api.GuestDatagramFlow {
+        final FlowKey key;
+        final dev.slipway.net.api.DatagramReceiver replies;
+        boolean closed;
+
+        GuestFlow(FlowKey key, dev.slipway.net.api.DatagramReceiver replies) {
+            this.key = key;
+            this.replies = replies;
+        }
+
+        @Override
+        public void send(ByteBuffer payload) {
+            stack.lock.lock();
+            try {
+                if (closed) {
+                    return;
+                }
+                int n = payload.remaining();
+                if (n > MAX_DATAGRAM) {
+                    stack.stats.drop(Drop.OVERSIZED);
+                    return;
+                }
+                ByteBuffer o = stack.out;
+                o.clear();
+                o.put(NetStack.IP_OFF + 28, payload, payload.position(), n);
+                datagramsToGuest++;
+                bytesToGuest += n;
+                sendToGuest(o, key.dstIp, key.dstPort, key.guestIp, key.guestPort, n);
+            } finally {
+                stack.lock.unlock();
+            }
+        }
+
+        @Override
+        public void close() {
+            stack.lock.lock();
+            try {
+                closed = true;
+                guestFlows.remove(key);
+            } finally {
+                stack.lock.unlock();
+            }
+        }
+    }
+
+    /** Opens a flow from {@code srcIp} (an address of ours) to the guest; called with the lock held. */
+    GuestFlow openToGuest(int srcIp, int guestIp, int guestPort, dev.slipway.net.api.DatagramReceiver replies) {
+        if (flows.size() + guestFlows.size() >= config.maxUdpFlows()) {
+            stack.stats.drop(Drop.UDP_FLOW_LIMIT);
+            return null;
+        }
+        java.util.SplittableRandom random = new java.util.SplittableRandom();
+        FlowKey key = new FlowKey();
+        do {
+            key.set(guestIp, guestPort, srcIp, 49152 + random.nextInt(16384));
+        } while (guestFlows.containsKey(key));
+        GuestFlow flow = new GuestFlow(key, replies);
+        guestFlows.put(key, flow);
+        guestFlowsCreated++;
+        return flow;
+    }
+
+    /** A datagram from the guest to an address of ours: a reply on a flow we opened, if there is one. */
+    private boolean replyFromGuest(ByteBuffer f, int off, int len, int src, int srcPort, int dst, int dstPort) {
+        if (guestFlows.isEmpty()) {
+            return false;
+        }
+        GuestFlow flow = guestFlows.get(probe.set(src, srcPort, dst, dstPort));
+        if (flow == null) {
+            return false;
+        }
+        repliesFromGuest++;
+        int limit = f.limit();
+        f.limit(off + len).position(off + 8);
+        try {
+            flow.replies.received(f);
+        } catch (RuntimeException e) {
+            LOG.warn("a published UDP port's receiver failed", e);
+        } finally {
+            f.limit(limit).position(0);
+        }
+        return true;
+    }
 
     static final class FlowKey {
         int guestIp, guestPort, dstIp, dstPort;
@@ -89,6 +177,9 @@ final class Udp {
         }
         if (broadcast) {
             stack.stats.drop(Drop.BROADCAST_IGNORED);
+            return;
+        }
+        if (toGateway && replyFromGuest(f, off, len, src, srcPort, dst, dstPort)) {
             return;
         }
         if (toGateway) {
@@ -285,6 +376,10 @@ final class Udp {
     }
 
     void closeAll() {
+        for (GuestFlow flow : guestFlows.values()) {
+            flow.closed = true;
+        }
+        guestFlows.clear();
         for (Iterator<Flow> it = flows.values().iterator(); it.hasNext(); ) {
             Flow flow = it.next();
             it.remove();
@@ -309,6 +404,9 @@ final class Udp {
         m.put("bytesToHost", bytesToHost);
         m.put("bytesToGuest", bytesToGuest);
         m.put("dnsQueries", dnsQueries);
+        m.put("flowsToGuest", guestFlows.size());
+        m.put("flowsToGuestCreated", guestFlowsCreated);
+        m.put("repliesFromGuest", repliesFromGuest);
         return m;
     }
 }
