@@ -91,10 +91,25 @@ public final class SocketHelperClient implements HelperClient {
         JsonObject reply;
         try (SocketChannel channel = connect()) {
             ByteBuffer out = ByteBuffer.allocate(HelperProtocol.HEADER_BYTES + body.length).putInt(body.length).put(body).flip();
-            while (out.hasRemaining()) {
-                channel.write(out);
+            IOException writeFailure = null;
+            try {
+                while (out.hasRemaining()) {
+                    channel.write(out);
+                }
+            } catch (IOException e) {
+                // A refused peer is answered and closed at once, possibly before its request is
+                // written: the refusal is still waiting to be read, and says why.
+                writeFailure = e;
             }
-            reply = readReply(channel);
+            try {
+                reply = readReply(channel);
+            } catch (IOException e) {
+                if (writeFailure != null) {
+                    writeFailure.addSuppressed(e);
+                    throw writeFailure;
+                }
+                throw e;
+            }
         } catch (IOException e) {
             throw new HelperException(HelperErrors.UNAVAILABLE, "the helper on " + socket + " did not answer: " + e.getMessage(), e);
         }
