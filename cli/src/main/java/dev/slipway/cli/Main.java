@@ -147,6 +147,7 @@ public final class Main {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(runtimeJvmOptions());
+        command.addAll(classDataSharing(options));
         command.add("-cp");
         command.add(dist.resolve("lib").toString() + "/*");
         command.add("dev.slipway.launcher.Launcher");
@@ -165,6 +166,22 @@ public final class Main {
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .start();
         return waitUntilReady(process, log, started);
+    }
+
+    /**
+     * Class data sharing for the runtime's JVM: the first start writes an archive of the classes it
+     * loaded from the JDK and the class path when it exits; later starts map it instead of loading
+     * and verifying those classes again. One archive per JDK version in the Slipway home, which only
+     * one runtime uses at a time (the runtime's lock); a JDK that cannot use it simply ignores it.
+     */
+    private static List<String> classDataSharing(LaunchOptions options) throws IOException {
+        Path cache = options.home().resolve("cache");
+        Files.createDirectories(cache);
+        Path archive = cache.resolve("runtime-" + Runtime.version().toString().replaceAll("[^A-Za-z0-9.+-]", "_") + ".jsa");
+        if (Files.isRegularFile(archive)) {
+            return List.of("-XX:SharedArchiveFile=" + archive, "-Xshare:auto", "-Xlog:cds=off", "-Xlog:cds+dynamic=off");
+        }
+        return List.of("-XX:ArchiveClassesAtExit=" + archive, "-Xlog:cds=off", "-Xlog:cds+dynamic=off");
     }
 
     private List<String> runtimeJvmOptions() {

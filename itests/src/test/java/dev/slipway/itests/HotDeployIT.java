@@ -66,6 +66,9 @@ public class HotDeployIT {
         Map<String, Object> status = Consumers.awaitPlatformStatusVersion(context, "0.1.2", 20);
         assertEquals("linux", status.get("os"));
         assertEquals(Version.parseVersion("0.1.2"), context.getServiceReference(Platform.class).getBundle().getVersion());
+        // the consumer rebinds as soon as the new bundle's service appears; the old revision goes right after
+        Consumers.await(() -> Arrays.stream(context.getBundles())
+                .filter(b -> "dev.slipway.platform.linux".equals(b.getSymbolicName())).count() == 1 ? Boolean.TRUE : null, 20);
         assertEquals("only the new version is installed", 1, Arrays.stream(context.getBundles())
                 .filter(b -> "dev.slipway.platform.linux".equals(b.getSymbolicName())).count());
 
