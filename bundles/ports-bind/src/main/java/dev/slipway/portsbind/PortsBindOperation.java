@@ -55,7 +55,7 @@ public final class PortsBindOperation implements HelperOperationHandler {
                 if (new HelperSchema.AddressLiteral().problem(t).isPresent()) {
                     throw new UnknownHostException(HelperSettings.PORTS_BIND_ADDRESSES + ": not an IP address literal: " + t);
                 }
-                set.add(InetAddress.getByName(t));
+                set.add(InetAddress.getByName(t.indexOf(':') >= 0 ? "[" + t + "]" : t));
             }
         }
         this.configured = Set.copyOf(set);
@@ -105,7 +105,8 @@ public final class PortsBindOperation implements HelperOperationHandler {
     InetAddress allowed(String text, boolean allAddresses) throws HelperException {
         InetAddress address;
         try {
-            address = InetAddress.getByName(text); // a literal (checked by the schema): nothing is looked up
+            // brackets make Java treat any text with a colon as an IPv6 literal (an error, never a lookup)
+            address = InetAddress.getByName(text.indexOf(':') >= 0 ? "[" + text + "]" : text);
         } catch (UnknownHostException e) {
             throw new HelperException(HelperErrors.INVALID, "not an IP address: " + text);
         }
