@@ -39,6 +39,9 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.slipway.api.helper.HelperClient;
+import dev.slipway.api.helper.HelperException;
+import dev.slipway.api.helper.HelperSchema;
 import dev.slipway.net.api.GuestConnector;
 import dev.slipway.net.api.GuestDatagramFlow;
 
@@ -86,6 +89,20 @@ public final class PortForwarder {
             } catch (IOException | RuntimeException e) {
                 LOG.error("cannot publish '{}' again: {} (it stays stored; unexpose it to forget it)", s, e.getMessage());
             }
+        }
+    }
+
+    /** Binds ports this process may not bind itself; absent when no helper client runs. */
+    private volatile HelperClient helper;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindHelper(HelperClient h) {
+        helper = h;
+    }
+
+    void unbindHelper(HelperClient h) {
+        if (helper == h) {
+            helper = null;
         }
     }
 
@@ -174,14 +191,84 @@ public final class PortForwarder {
 
     private Listener open(PublishedPort port, boolean restoring) throws IOException {
         Listener l = switch (port.protocol()) {
-            case PublishedPort.TCP -> new TcpListener(port, bindTcp(port.localAddress(), port));
+            case PublishedPort.TCP -> new TcpListener(port, tcpChannel(port));
             case PublishedPort.UNIX -> new TcpListener(port, bindUnix(port.localPath()));
-            case PublishedPort.UDP -> new UdpListener(port, bindUdp(port.localAddress(), port));
+            case PublishedPort.UDP -> new UdpListener(port, udpChannel(port));
             default -> throw new IllegalArgumentException("unknown protocol " + port.protocol());
         };
         published.put(port.key(), l);
         execute(() -> l.register());
         return l;
+    }
+
+    /** The host socket, bound by the privileged helper when this process may not bind it (EACCES). */
+    private ServerSocketChannel tcpChannel(PublishedPort port) throws IOException {
+        try {
+            return bindTcp(port.localAddress(), port);
+        } catch (IOException e) {
+            if (!permissionDenied(e)) {
+                throw e;
+            }
+            ServerSocketChannel s = ReceivedSockets.tcp(helperBind(port, e), port.localAddress().getAddress());
+            configureNonBlocking(s);
+            return s;
+        }
+    }
+
+    private DatagramChannel udpChannel(PublishedPort port) throws IOException {
+        try {
+            return bindUdp(port.localAddress(), port);
+        } catch (IOException e) {
+            if (!permissionDenied(e)) {
+                throw e;
+            }
+            DatagramChannel d = ReceivedSockets.udp(helperBind(port, e), port.localAddress().getAddress());
+            configureNonBlocking(d);
+            return d;
+        }
+    }
+
+    private static void configureNonBlocking(java.nio.channels.spi.AbstractSelectableChannel c) throws IOException {
+        try {
+            c.configureBlocking(false);
+        } catch (IOException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private static boolean permissionDenied(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().toLowerCase().contains("permission denied")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Asks the helper to bind the port ({@code ports.bind}) and returns the descriptor it passed. The
+     * all-addresses flag was checked by {@link #expose} (or when the stored publication was made).
+     */
+    private int helperBind(PublishedPort port, IOException denied) throws IOException {
+        HelperClient h = helper;
+        if (h == null) {
+            throw new IOException(denied.getMessage() + "; no privileged helper is available to bind it", denied);
+        }
+        InetSocketAddress local = port.localAddress();
+        Map<String, String> params = new LinkedHashMap<>();
+        params.put(HelperSchema.PARAM_PROTOCOL, port.protocol());
+        params.put(HelperSchema.PARAM_ADDRESS, local.getAddress().getHostAddress());
+        params.put(HelperSchema.PARAM_PORT, Integer.toString(local.getPort()));
+        params.put(HelperSchema.PARAM_ALL_ADDRESSES, Boolean.toString(local.getAddress().isAnyLocalAddress()));
+        try {
+            int fd = h.callForDescriptor(HelperSchema.PORTS_BIND, params).descriptor();
+            LOG.info("the helper bound {} {} for this runtime", port.protocol(), port.local());
+            return fd;
+        } catch (HelperException e) {
+            throw new IOException("cannot listen on " + port.protocol() + " " + port.local() + ": the helper refused ("
+                    + e.code() + "): " + e.getMessage(), e);
+        }
     }
 
     private static ServerSocketChannel bindTcp(InetSocketAddress local, PublishedPort port) throws IOException {

@@ -2,6 +2,7 @@ package dev.slipway.dns.api;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.util.List;
 
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -27,4 +28,18 @@ public interface DnsService {
      * @param reply  called exactly once
      */
     void answer(ByteBuffer query, InetSocketAddress client, boolean tcp, Reply reply);
+
+    /**
+     * A snapshot of the records answered locally (built-in names, their PTRs and every
+     * {@link DnsRecordSource} contribution), exact names fully qualified with a trailing dot.
+     * Read-only: for listing what is served, not for answering.
+     */
+    default List<DnsEntry> localRecords() {
+        return List.of();
+    }
+
+    /** The zones a {@link DnsRecordSource} is authoritative for, fully qualified with a trailing dot. */
+    default List<String> localZones() {
+        return List.of();
+    }
 }

@@ -28,6 +28,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.slipway.api.platform.HostResolvers;
+import dev.slipway.dns.api.DnsEntry;
 import dev.slipway.dns.api.DnsRecordSource;
 import dev.slipway.dns.api.DnsService;
 
@@ -349,6 +350,16 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
 
     Routes routes() {
         return routes;
+    }
+
+    @Override
+    public List<DnsEntry> localRecords() {
+        return zone.served();
+    }
+
+    @Override
+    public List<String> localZones() {
+        return zone.zoneNames();
     }
 
     LocalZone zone() {

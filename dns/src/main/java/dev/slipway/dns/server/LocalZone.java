@@ -80,9 +80,11 @@ final class LocalZone {
     private final Name soaHost;
     private final int ttl;
     private final List<String> problems;
+    private final List<DnsEntry> served;
 
     private LocalZone(Map<NameKey, NameEntry> exact, List<RegexRule> regexRules, List<Name> zones, Name soaHost,
-            int ttl, List<String> problems) {
+            int ttl, List<String> problems, List<DnsEntry> served) {
+        this.served = served;
         this.exact = exact;
         this.regexRules = regexRules;
         this.zones = zones;
@@ -135,6 +137,16 @@ final class LocalZone {
     /** Entries that could not be used, for the log and the status. */
     List<String> problems() {
         return problems;
+    }
+
+    /** Every record answered locally, exact names first (as built), then the regular-expression rules. */
+    List<DnsEntry> served() {
+        return served;
+    }
+
+    /** The zones answered NXDOMAIN for names no record matches. */
+    List<String> zoneNames() {
+        return zones.stream().map(Name::toString).toList();
     }
 
     /** How many exact names (PTR names included) are answered locally. */
@@ -234,6 +246,13 @@ final class LocalZone {
         generatedPtrs.forEach((reverse, ptrs) ->
                 names.computeIfAbsent(reverse, k -> new LinkedHashMap<>()).put(Type.PTR, ptrs));
 
+        List<DnsEntry> served = new ArrayList<>();
+        names.forEach((owner, byType) -> byType.values().forEach(records -> records.forEach(r ->
+                served.add(new DnsEntry(owner.toString(), false, Type.string(r.getType()), (int) r.getTTL(), r.rdataToString())))));
+        for (RegexRule rule : regexRules) {
+            rule.byType.values().forEach(records -> records.forEach(r ->
+                    served.add(new DnsEntry(rule.pattern.pattern(), true, Type.string(r.getType()), (int) r.getTTL(), r.rdataToString()))));
+        }
         Map<NameKey, NameEntry> exact = new HashMap<>();
         for (var e : names.entrySet()) {
             Name lower = Name.fromConstantString(e.getKey().toString().toLowerCase(Locale.ROOT));
@@ -242,7 +261,7 @@ final class LocalZone {
                     entryFor(lower, e.getValue(), ttl, soaHost));
         }
         return new LocalZone(Map.copyOf(exact), List.copyOf(regexRules), List.copyOf(zones), soaHost, ttl,
-                List.copyOf(problems));
+                List.copyOf(problems), List.copyOf(served));
     }
 
     private static Record record(Name owner, DnsEntry entry) throws java.io.IOException {

@@ -21,4 +21,23 @@ public interface HelperClient {
      *         the helper is not installed or not running
      */
     Map<String, Object> call(String operation, Map<String, String> params) throws HelperException;
+
+    /**
+     * A reply that carried a descriptor (SCM_RIGHTS) ahead of its JSON.
+     *
+     * @param result the reply's result object
+     * @param descriptor the received descriptor, owned by the receiver from now on (close it when done)
+     */
+    record DescriptorReply(Map<String, Object> result, int descriptor) {}
+
+    /**
+     * Sends one request whose reply passes a descriptor, such as {@link HelperSchema#PORTS_BIND}, on a
+     * connection of its own. The client fills in {@link HelperSchema#PARAM_REPLY} itself.
+     *
+     * @throws HelperException the helper's error reply (then no descriptor was received), or
+     *         {@link HelperErrors#UNAVAILABLE} when this client or platform cannot receive descriptors
+     */
+    default DescriptorReply callForDescriptor(String operation, Map<String, String> params) throws HelperException {
+        throw new HelperException(HelperErrors.UNAVAILABLE, "this helper client cannot receive descriptors");
+    }
 }

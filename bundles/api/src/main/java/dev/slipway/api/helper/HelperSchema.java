@@ -13,8 +13,7 @@ import java.util.Set;
  * No parameter is a free-form string: every path, file name, link target and command is fixed by
  * the helper from its install-time configuration.
  *
- * <p>Later protocol additions ({@code ports.bind}, {@code policy.*}) add operations
- * and parameter types here in a minor version of this package.
+ * <p>Later protocol additions add operations and parameter types here in a minor version of this package.
  */
 public final class HelperSchema {
 
@@ -53,6 +52,27 @@ public final class HelperSchema {
     public static final String PARAM_DOCUMENT = "document";
     /** The largest signed policy document, decoded; it must fit one protocol message in base64. */
     public static final int MAX_POLICY_BYTES = 32 * 1024;
+
+    /**
+     * Binds a privileged port (below 1024) for the caller and passes the bound socket back with
+     * SCM_RIGHTS on the caller's connection; the helper never carries the port's traffic.
+     */
+    public static final String PORTS_BIND = "ports.bind";
+    /** Parameter of {@code ports.bind}: {@code tcp} or {@code udp}. */
+    public static final String PARAM_PROTOCOL = "protocol";
+    /** Parameter of {@code ports.bind}: an IP literal the helper's allow-list permits. */
+    public static final String PARAM_ADDRESS = "address";
+    /** Parameter of {@code ports.bind}: 1 to {@value #MAX_PRIVILEGED_PORT}, as decimal text. */
+    public static final String PARAM_PORT = "port";
+    /** Parameter of {@code ports.bind}: {@code true} to allow the all-addresses address (0.0.0.0 or ::). */
+    public static final String PARAM_ALL_ADDRESSES = "allAddresses";
+    /**
+     * Parameter of {@code ports.bind}: the token naming the abstract Unix address the caller's
+     * connection is bound to ({@code \0slipway-ports-TOKEN}); the descriptor is sent to the helper's
+     * end of that connection only.
+     */
+    public static final String PARAM_REPLY = "reply";
+    public static final int MAX_PRIVILEGED_PORT = 1023;
 
     /** Parameter of {@code symlinks.*}: which bin dir. */
     public static final String PARAM_LOCATION = "location";
@@ -159,6 +179,52 @@ public final class HelperSchema {
         }
     }
 
+    /** An IPv4 or IPv6 address literal (never a name: nothing is looked up). Only its syntax is checked here. */
+    public record AddressLiteral() implements ParamType {
+        @Override
+        public Optional<String> problem(Object value) {
+            if (!(value instanceof String s)) {
+                return Optional.of("must be a string holding an IP address");
+            }
+            if (s.length() > 45) {
+                return Optional.of("must be at most 45 characters");
+            }
+            if (s.matches("(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}")) {
+                return Optional.empty();
+            }
+            if (s.matches("[0-9a-fA-F:]*:[0-9a-fA-F:]*") && s.length() >= 2) {
+                return Optional.empty();
+            }
+            return Optional.of("must be an IPv4 or IPv6 address literal");
+        }
+    }
+
+    /** Decimal text of an integer from {@code min} to {@code max}, without sign or leading zeros. */
+    public record IntegerRange(int min, int max) implements ParamType {
+        @Override
+        public Optional<String> problem(Object value) {
+            if (!(value instanceof String s) || !s.matches("[1-9][0-9]{0,9}|0")) {
+                return Optional.of("must be decimal text from " + min + " to " + max);
+            }
+            long n = Long.parseLong(s);
+            if (n < min || n > max) {
+                return Optional.of("must be from " + min + " to " + max);
+            }
+            return Optional.empty();
+        }
+    }
+
+    /** Exactly {@code length} lowercase hexadecimal characters. */
+    public record HexToken(int length) implements ParamType {
+        @Override
+        public Optional<String> problem(Object value) {
+            if (!(value instanceof String s) || s.length() != length || !s.matches("[0-9a-f]+")) {
+                return Optional.of("must be " + length + " lowercase hexadecimal characters");
+            }
+            return Optional.empty();
+        }
+    }
+
     /** One parameter of an operation. */
     public record Param(String name, ParamType type, boolean required) {}
 
@@ -205,6 +271,12 @@ public final class HelperSchema {
                     new Param(PARAM_POLICY, POLICY, true), new Param(PARAM_DOCUMENT, new Base64Blob(MAX_POLICY_BYTES), true)),
             op(POLICY_READ, false, "the stored signed policy, as stored",
                     new Param(PARAM_POLICY, POLICY, true)),
+            op(PORTS_BIND, true, "bind a port below 1024 on an allowed address and pass the socket to the caller",
+                    new Param(PARAM_PROTOCOL, new OneOf(Set.of("tcp", "udp"), ""), true),
+                    new Param(PARAM_ADDRESS, new AddressLiteral(), true),
+                    new Param(PARAM_PORT, new IntegerRange(1, MAX_PRIVILEGED_PORT), true),
+                    new Param(PARAM_ALL_ADDRESSES, new OneOf(Set.of("true", "false"), ""), false),
+                    new Param(PARAM_REPLY, new HexToken(32), true)),
             op(UNINSTALL, true, "undo every change the helper made and remove the helper service"));
 
     private HelperSchema() {

@@ -23,6 +23,8 @@ public interface HelperSettings {
     /** {@code --user NAME} mode: the one user the helper serves. */
     String USER = "user";
     String SOCKET = "socket";
+    /** Comma-separated IP literals, besides loopback, that {@code ports.bind} may bind for callers. */
+    String PORTS_BIND_ADDRESSES = "ports-bind-addresses";
     String AUDIT_LOG = "audit-log";
     String HOSTS_FILE = "hosts-file";
     /** {@code true}/{@code false}: keep host.docker.internal / gateway.docker.internal in the hosts file. */

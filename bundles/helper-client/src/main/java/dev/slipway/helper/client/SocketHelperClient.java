@@ -51,6 +51,7 @@ public final class SocketHelperClient implements HelperClient {
     private final Duration timeout;
     private final AtomicLong ids = new AtomicLong();
     private final Gson gson = new Gson();
+    private final java.security.SecureRandom tokens = new java.security.SecureRandom();
 
     @Activate
     public SocketHelperClient(BundleContext context, @Reference Platform platform) {
@@ -69,25 +70,7 @@ public final class SocketHelperClient implements HelperClient {
 
     @Override
     public Map<String, Object> call(String operation, Map<String, String> params) throws HelperException {
-        HelperSchema.Operation op = HelperSchema.operation(operation)
-                .orElseThrow(() -> new HelperException(HelperErrors.UNKNOWN_OPERATION, "unknown helper operation " + operation));
-        for (Map.Entry<String, String> e : params.entrySet()) {
-            HelperSchema.Param param = op.params().get(e.getKey());
-            if (param == null) {
-                throw new HelperException(HelperErrors.UNKNOWN_FIELD, operation + " takes no parameter " + e.getKey());
-            }
-            Optional<String> problem = param.type().problem(e.getValue());
-            if (problem.isPresent()) {
-                throw new HelperException(HelperErrors.INVALID, operation + ": \"" + e.getKey() + "\" " + problem.get());
-            }
-        }
-        long id = ids.incrementAndGet();
-        Map<String, Object> request = new LinkedHashMap<>();
-        request.put(HelperProtocol.FIELD_VERSION, HelperProtocol.VERSION);
-        request.put(HelperProtocol.FIELD_ID, id);
-        request.put(HelperProtocol.FIELD_OPERATION, operation);
-        request.put(HelperProtocol.FIELD_PARAMS, params);
-        byte[] body = gson.toJson(request).getBytes(StandardCharsets.UTF_8);
+        byte[] body = request(operation, params);
         JsonObject reply;
         try (SocketChannel channel = connect()) {
             ByteBuffer out = ByteBuffer.allocate(HelperProtocol.HEADER_BYTES + body.length).putInt(body.length).put(body).flip();
@@ -113,6 +96,61 @@ public final class SocketHelperClient implements HelperClient {
         } catch (IOException e) {
             throw new HelperException(HelperErrors.UNAVAILABLE, "the helper on " + socket + " did not answer: " + e.getMessage(), e);
         }
+        return result(reply);
+    }
+
+    @Override
+    public DescriptorReply callForDescriptor(String operation, Map<String, String> params) throws HelperException {
+        byte[] random = new byte[16];
+        tokens.nextBytes(random);
+        String token = java.util.HexFormat.of().formatHex(random);
+        Map<String, String> withReply = new LinkedHashMap<>(params);
+        withReply.put(HelperSchema.PARAM_REPLY, token);
+        byte[] body = request(operation, withReply);
+        DescriptorConnection.Received received;
+        try {
+            received = new DescriptorConnection(socket, token, timeout).exchange(body);
+        } catch (IOException e) {
+            throw new HelperException(HelperErrors.UNAVAILABLE, "the helper on " + socket + " did not answer: " + e.getMessage(), e);
+        }
+        try {
+            Map<String, Object> result = result(parse(received.body()));
+            if (received.descriptor() < 0) {
+                throw new HelperException(HelperErrors.FAILED, operation + " succeeded but passed no descriptor");
+            }
+            return new DescriptorReply(result, received.descriptor());
+        } catch (HelperException | IOException e) {
+            received.closeDescriptor();
+            if (e instanceof HelperException he) {
+                throw he;
+            }
+            throw new HelperException(HelperErrors.UNAVAILABLE, "the helper's reply is not valid: " + e.getMessage(), e);
+        }
+    }
+
+    private byte[] request(String operation, Map<String, String> params) throws HelperException {
+        HelperSchema.Operation op = HelperSchema.operation(operation)
+                .orElseThrow(() -> new HelperException(HelperErrors.UNKNOWN_OPERATION, "unknown helper operation " + operation));
+        for (Map.Entry<String, String> e : params.entrySet()) {
+            HelperSchema.Param param = op.params().get(e.getKey());
+            if (param == null) {
+                throw new HelperException(HelperErrors.UNKNOWN_FIELD, operation + " takes no parameter " + e.getKey());
+            }
+            Optional<String> problem = param.type().problem(e.getValue());
+            if (problem.isPresent()) {
+                throw new HelperException(HelperErrors.INVALID, operation + ": \"" + e.getKey() + "\" " + problem.get());
+            }
+        }
+        long id = ids.incrementAndGet();
+        Map<String, Object> request = new LinkedHashMap<>();
+        request.put(HelperProtocol.FIELD_VERSION, HelperProtocol.VERSION);
+        request.put(HelperProtocol.FIELD_ID, id);
+        request.put(HelperProtocol.FIELD_OPERATION, operation);
+        request.put(HelperProtocol.FIELD_PARAMS, params);
+        return gson.toJson(request).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private Map<String, Object> result(JsonObject reply) throws HelperException {
         if (reply.has(HelperProtocol.FIELD_OK) && reply.get(HelperProtocol.FIELD_OK).getAsBoolean()) {
             @SuppressWarnings("unchecked")
             Map<String, Object> result = gson.fromJson(reply.get(HelperProtocol.FIELD_RESULT), Map.class);
@@ -147,7 +185,13 @@ public final class SocketHelperClient implements HelperClient {
             }
             ByteBuffer body = ByteBuffer.allocate(length);
             readFully(channel, selector, body, deadline);
-            JsonReader reader = new JsonReader(new StringReader(new String(body.array(), StandardCharsets.UTF_8)));
+            return parse(body.array());
+        }
+    }
+
+    private static JsonObject parse(byte[] body) throws IOException {
+        try {
+            JsonReader reader = new JsonReader(new StringReader(new String(body, StandardCharsets.UTF_8)));
             reader.setStrictness(Strictness.STRICT);
             JsonElement element = JsonParser.parseReader(reader);
             if (!element.isJsonObject()) {
