@@ -5,7 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
-import java.util.Set;
+import java.util.HashSet;
+import java.util.List;
 
 import org.junit.jupiter.api.Assumptions;
 
@@ -18,17 +19,25 @@ final class TestRoot {
     }
 
     static Path create(String name) throws IOException {
-        Path base = Path.of("target").toAbsolutePath().normalize().resolve("vm-test-roots");
-        Files.createDirectories(base);
-        Path root = Files.createTempDirectory(base, name);
-        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
-        try (TrustedDirectory d = TrustedDirectory.open(root, new java.util.HashSet<>(java.util.List.of("root", System.getProperty("user.name"))))) {
-            return root;
-        } catch (dev.slipway.api.helper.HelperException e) {
-            Assumptions.abort("the build directory's chain is not one the helper trusts (" + e.getMessage()
-                    + "): check out the repository in a directory only its owner can write");
-            return root;
+        // The build directory first; a checkout under a world-writable directory (such as /tmp) is not
+        // trusted, so then the user's own cache directory (the home of root is root's alone).
+        List<Path> bases = List.of(Path.of("target").toAbsolutePath().normalize().resolve("vm-test-roots"),
+                Path.of(System.getProperty("user.home"), ".cache", "slipway-vm-test-roots"));
+        String problems = "";
+        for (Path base : bases) {
+            Files.createDirectories(base);
+            Path root = Files.createTempDirectory(base, name);
+            Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
+            try (TrustedDirectory d = TrustedDirectory.open(root, new HashSet<>(List.of("root", System.getProperty("user.name"))))) {
+                return root;
+            } catch (dev.slipway.api.helper.HelperException e) {
+                problems += " " + base + ": " + e.getMessage() + ";";
+                delete(root);
+            }
         }
+        Assumptions.abort("no test directory whose chain the helper trusts (" + problems.trim()
+                + "): check out the repository in a directory only its owner can write");
+        return null;
     }
 
     static Path dir(Path parent, String name) throws IOException {
