@@ -3,11 +3,6 @@ package dev.slipway.platform.macos;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -18,6 +13,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 
 import dev.slipway.api.platform.CommandRunner;
 import dev.slipway.api.platform.HostResolvers;
+import dev.slipway.process.poll.PolledCommand;
 
 /**
  * The resolvers macOS uses, per domain included (split DNS of VPN clients), from
@@ -29,12 +25,8 @@ public final class MacOsHostResolvers implements HostResolvers {
 
     static final int POLL_SECONDS = 5;
     static final List<String> COMMAND = List.of("/usr/sbin/scutil", "--dns");
-    private static final Logger LOG = Logger.getLogger(MacOsHostResolvers.class.getName());
-
-    private final CommandRunner commands;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
-    private final ScheduledExecutorService poller;
-    private volatile List<Resolver> resolvers = List.of();
+    private final PolledCommand<List<Resolver>> system;
 
     @Activate
     public MacOsHostResolvers(@Reference CommandRunner commands) {
@@ -42,26 +34,18 @@ public final class MacOsHostResolvers implements HostResolvers {
     }
 
     MacOsHostResolvers(CommandRunner commands, boolean poll) {
-        this.commands = commands;
+        system = new PolledCommand<>("the DNS servers from scutil --dns", commands, COMMAND, Duration.ofSeconds(10), List.of(), ScutilDns::parse, this::tell);
         if (poll) {
             // the first run happens on the poller too: activation must not wait for the command
-            poller = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "slipway-scutil-dns");
-                t.setDaemon(true);
-                return t;
-            });
-            poller.scheduleWithFixedDelay(this::refresh, 0, POLL_SECONDS, TimeUnit.SECONDS);
+            system.every(Duration.ofSeconds(POLL_SECONDS), "slipway-scutil-dns");
         } else {
-            poller = null;
-            refresh();
+            system.refresh();
         }
     }
 
     @Deactivate
     void deactivate() {
-        if (poller != null) {
-            poller.shutdownNow();
-        }
+        system.close();
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
@@ -75,33 +59,15 @@ public final class MacOsHostResolvers implements HostResolvers {
 
     @Override
     public List<Resolver> resolvers() {
-        return resolvers;
+        return system.current();
     }
 
-    /** Asks scutil again; keeps the last resolvers when it fails. */
+    /** Asks the system again; keeps the last resolvers when that fails. */
     void refresh() {
-        List<Resolver> parsed;
-        try {
-            CommandRunner.Result result = commands.run(COMMAND, Duration.ofSeconds(10));
-            if (!result.succeeded()) {
-                LOG.warning("scutil --dns failed (" + result.exitCode() + "): " + result.stderr().strip());
-                return;
-            }
-            parsed = ScutilDns.parse(result.stdout());
-        } catch (Exception e) {
-            LOG.log(Level.WARNING, "cannot run scutil --dns; keeping the last resolvers", e);
-            return;
-        }
-        if (parsed.equals(resolvers)) {
-            return;
-        }
-        resolvers = parsed;
-        for (Listener listener : listeners) {
-            try {
-                listener.resolversChanged(parsed);
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "a resolver listener failed", e);
-            }
-        }
+        system.refresh();
+    }
+
+    private void tell(List<Resolver> resolvers) {
+        listeners.forEach(listener -> listener.resolversChanged(resolvers));
     }
 }

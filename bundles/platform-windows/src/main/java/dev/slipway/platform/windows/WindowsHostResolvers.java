@@ -3,11 +3,6 @@ package dev.slipway.platform.windows;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -18,6 +13,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 
 import dev.slipway.api.platform.CommandRunner;
 import dev.slipway.api.platform.HostResolvers;
+import dev.slipway.process.poll.PolledCommand;
 
 /**
  * The DNS servers of the connected network adapters and the NRPT's per-domain servers, from
@@ -39,12 +35,8 @@ public final class WindowsHostResolvers implements HostResolvers {
             "Get-DnsClientNrptPolicy | ForEach-Object {"
                     + " 'nrpt|{0}|{1}' -f ($_.Namespace -join ','), ($_.NameServers -join ',') }");
     static final List<String> COMMAND = List.of("powershell.exe", "-NoProfile", "-NonInteractive", "-Command", SCRIPT);
-    private static final Logger LOG = Logger.getLogger(WindowsHostResolvers.class.getName());
-
-    private final CommandRunner commands;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
-    private final ScheduledExecutorService poller;
-    private volatile List<Resolver> resolvers = List.of();
+    private final PolledCommand<List<Resolver>> system;
 
     @Activate
     public WindowsHostResolvers(@Reference CommandRunner commands) {
@@ -52,26 +44,18 @@ public final class WindowsHostResolvers implements HostResolvers {
     }
 
     WindowsHostResolvers(CommandRunner commands, boolean poll) {
-        this.commands = commands;
+        system = new PolledCommand<>("the DNS servers from PowerShell", commands, COMMAND, Duration.ofSeconds(20), List.of(), DnsClientOutput::parse, this::tell);
         if (poll) {
             // the first run happens on the poller too: activation must not wait for the command
-            poller = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "slipway-dns-client");
-                t.setDaemon(true);
-                return t;
-            });
-            poller.scheduleWithFixedDelay(this::refresh, 0, POLL_SECONDS, TimeUnit.SECONDS);
+            system.every(Duration.ofSeconds(POLL_SECONDS), "slipway-dns-client");
         } else {
-            poller = null;
-            refresh();
+            system.refresh();
         }
     }
 
     @Deactivate
     void deactivate() {
-        if (poller != null) {
-            poller.shutdownNow();
-        }
+        system.close();
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
@@ -85,33 +69,15 @@ public final class WindowsHostResolvers implements HostResolvers {
 
     @Override
     public List<Resolver> resolvers() {
-        return resolvers;
+        return system.current();
     }
 
-    /** Asks PowerShell again; keeps the last resolvers when it fails. */
+    /** Asks the system again; keeps the last resolvers when that fails. */
     void refresh() {
-        List<Resolver> parsed;
-        try {
-            CommandRunner.Result result = commands.run(COMMAND, Duration.ofSeconds(20));
-            if (!result.succeeded()) {
-                LOG.warning("reading the DNS servers failed (" + result.exitCode() + "): " + result.stderr().strip());
-                return;
-            }
-            parsed = DnsClientOutput.parse(result.stdout());
-        } catch (Exception e) {
-            LOG.log(Level.WARNING, "cannot read the DNS servers; keeping the last ones", e);
-            return;
-        }
-        if (parsed.equals(resolvers)) {
-            return;
-        }
-        resolvers = parsed;
-        for (Listener listener : listeners) {
-            try {
-                listener.resolversChanged(parsed);
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "a resolver listener failed", e);
-            }
-        }
+        system.refresh();
+    }
+
+    private void tell(List<Resolver> resolvers) {
+        listeners.forEach(listener -> listener.resolversChanged(resolvers));
     }
 }

@@ -2,12 +2,7 @@ package dev.slipway.platform.windows;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.osgi.service.component.annotations.Activate;
@@ -21,6 +16,7 @@ import dev.slipway.api.platform.CommandRunner;
 import dev.slipway.api.proxy.ProxyConfig;
 import dev.slipway.api.proxy.ProxyEnvironment;
 import dev.slipway.api.proxy.ProxySettings;
+import dev.slipway.process.poll.PolledCommand;
 
 /**
  * The per-user Internet Settings of Windows, from {@code reg query}. The environment's proxy variables win when they set a proxy (a shell that exports them
@@ -31,41 +27,32 @@ public final class WindowsProxySettings implements ProxySettings {
 
     static final int POLL_SECONDS = 10;
     static final List<String> COMMAND = List.of("reg.exe", "query", InternetSettings.KEY);
-    private static final Logger LOG = Logger.getLogger(WindowsProxySettings.class.getName());
-
-    private final CommandRunner commands;
-    private final ProxyConfig environment;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
-    private final ScheduledExecutorService poller;
-    private volatile ProxyConfig current;
+    private final ProxyConfig environment;
+    private final PolledCommand<ProxyConfig> system;
 
     @Activate
     public WindowsProxySettings(@Reference CommandRunner commands) {
-        this(commands, ProxyEnvironment.parse(System.getenv(), problem -> LOG.warning("ignoring " + problem)), true);
+        this(commands, ProxyEnvironment.parse(System.getenv(), problem -> Logger.getLogger(WindowsProxySettings.class.getName())
+                .warning("ignoring " + problem)), true);
     }
 
     WindowsProxySettings(CommandRunner commands, ProxyConfig environment, boolean poll) {
-        this.commands = commands;
         this.environment = environment;
-        this.current = environment;
+        system = new PolledCommand<>("the Internet Settings from reg query", commands, COMMAND, Duration.ofSeconds(10), environment, InternetSettings::parse, this::tell);
+        if (!environment.isEmpty()) {
+            return; // the environment's proxy variables win: nothing to watch
+        }
         if (poll) {
-            poller = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "slipway-proxy-settings");
-                t.setDaemon(true);
-                return t;
-            });
-            poller.scheduleWithFixedDelay(this::refresh, 0, POLL_SECONDS, TimeUnit.SECONDS);
+            system.every(Duration.ofSeconds(POLL_SECONDS), "slipway-proxy-settings");
         } else {
-            poller = null;
-            refresh();
+            system.refresh();
         }
     }
 
     @Deactivate
     void deactivate() {
-        if (poller != null) {
-            poller.shutdownNow();
-        }
+        system.close();
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
@@ -79,37 +66,15 @@ public final class WindowsProxySettings implements ProxySettings {
 
     @Override
     public ProxyConfig current() {
-        return current;
+        return environment.isEmpty() ? system.current() : environment;
     }
 
     /** Reads the system's settings again; keeps the last ones when that fails. */
     void refresh() {
-        ProxyConfig next;
-        if (!environment.isEmpty()) {
-            next = environment;
-        } else {
-            try {
-                CommandRunner.Result result = commands.run(COMMAND, Duration.ofSeconds(10));
-                if (!result.succeeded()) {
-                    LOG.warning(String.join(" ", COMMAND) + " failed (" + result.exitCode() + "): " + result.stderr().strip());
-                    return;
-                }
-                next = InternetSettings.parse(result.stdout());
-            } catch (Exception e) {
-                LOG.log(Level.WARNING, "cannot read the proxy settings; keeping the last ones", e);
-                return;
-            }
-        }
-        if (Objects.equals(next, current) && poller != null) {
-            return;
-        }
-        current = next;
-        for (Listener listener : listeners) {
-            try {
-                listener.proxySettingsChanged(next);
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "a proxy settings listener failed", e);
-            }
-        }
+        system.refresh();
+    }
+
+    private void tell(ProxyConfig settings) {
+        listeners.forEach(listener -> listener.proxySettingsChanged(settings));
     }
 }
