@@ -230,6 +230,39 @@ final class Tcp {
         }
     }
 
+    /**
+     * The MSS and window scale a SYN announces, packed without allocating: MSS in the low 16 bits
+     * (536 when absent), window scale + 1 above them (0 when absent).
+     */
+    private static int synOptions(ByteBuffer f, int off, int dataOffset) {
+        int mss = 536;
+        int scale = -1;
+        for (int i = off + 20, end = off + dataOffset; i < end; ) {
+            int kind = f.get(i) & 0xff;
+            if (kind == 0) {
+                break;
+            }
+            if (kind == 1) {
+                i++;
+                continue;
+            }
+            if (i + 1 >= end) {
+                break;
+            }
+            int olen = f.get(i + 1) & 0xff;
+            if (olen < 2 || i + olen > end) {
+                break;
+            }
+            if (kind == 2 && olen == 4) {
+                mss = f.getShort(i + 2) & 0xffff;
+            } else if (kind == 3 && olen == 3) {
+                scale = Math.min(14, f.get(i + 2) & 0xff);
+            }
+            i += olen;
+        }
+        return (scale + 1) << 16 | mss;
+    }
+
     private void open(ByteBuffer f, int off, int dataOffset, int src, int srcPort, int dst, int dstPort, int seq,
                       int window, int ihl, int totalLen) {
         if (table.size() >= config.maxTcpConnections()) {
@@ -263,31 +296,9 @@ final class Tcp {
             reset(src, srcPort, dst, dstPort, seq, 0, SYN, 0);
             return;
         }
-        int mss = 536;
-        int scale = -1;
-        for (int i = off + 20, end = off + dataOffset; i < end; ) {
-            int kind = f.get(i) & 0xff;
-            if (kind == 0) {
-                break;
-            }
-            if (kind == 1) {
-                i++;
-                continue;
-            }
-            if (i + 1 >= end) {
-                break;
-            }
-            int olen = f.get(i + 1) & 0xff;
-            if (olen < 2 || i + olen > end) {
-                break;
-            }
-            if (kind == 2 && olen == 4) {
-                mss = f.getShort(i + 2) & 0xffff;
-            } else if (kind == 3 && olen == 3) {
-                scale = Math.min(14, f.get(i + 2) & 0xff);
-            }
-            i += olen;
-        }
+        int options = synOptions(f, off, dataOffset);
+        int mss = options & 0xffff;
+        int scale = (options >>> 16) - 1;
         if (dst == config.gateway() && redirect == null) {
             Key key = new Key().set(src, srcPort, dst, dstPort);
             Connection c = new Connection(key, null, seq, random.nextInt());
@@ -439,31 +450,9 @@ final class Tcp {
         if ((flags & SYN) == 0) {
             return;
         }
-        int mss = 536;
-        int scale = -1;
-        for (int i = off + 20, end = off + dataOffset; i < end; ) {
-            int kind = f.get(i) & 0xff;
-            if (kind == 0) {
-                break;
-            }
-            if (kind == 1) {
-                i++;
-                continue;
-            }
-            if (i + 1 >= end) {
-                break;
-            }
-            int olen = f.get(i + 1) & 0xff;
-            if (olen < 2 || i + olen > end) {
-                break;
-            }
-            if (kind == 2 && olen == 4) {
-                mss = f.getShort(i + 2) & 0xffff;
-            } else if (kind == 3 && olen == 3) {
-                scale = Math.min(14, f.get(i + 2) & 0xff);
-            }
-            i += olen;
-        }
+        int options = synOptions(f, off, dataOffset);
+        int mss = options & 0xffff;
+        int scale = (options >>> 16) - 1;
         c.irs = seq;
         c.rcvNxt = seq + 1;
         c.sndUna = ack;
