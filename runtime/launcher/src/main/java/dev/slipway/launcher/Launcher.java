@@ -152,11 +152,15 @@ public final class Launcher {
         Thread hook = new Thread(() -> stopQuietly(framework), "slipway-shutdown-hook");
         Runtime.getRuntime().addShutdownHook(hook);
 
+        StartTrace trace = new StartTrace(Boolean.getBoolean("slipway.trace.start"), started, System.err);
+        trace.mark("framework initialised");
         List<Bundle> installed = new ArrayList<>();
         for (BundleRepository.Entry entry : entries) {
             installed.add(framework.getBundleContext().installBundle(entry.jar().toUri().toString()));
         }
+        trace.mark("bundles installed");
         framework.start();
+        trace.mark("framework started");
         List<String> otherPlatforms = new ArrayList<>();
         for (Bundle bundle : installed) {
             if (bundle.getHeaders("").get(Constants.FRAGMENT_HOST) != null) {
@@ -164,6 +168,7 @@ public final class Launcher {
             }
             try {
                 bundle.start();
+                trace.mark(bundle.getSymbolicName());
             } catch (BundleException e) {
                 if (requiresOtherPlatform(e)) {
                     otherPlatforms.add(bundle.getSymbolicName());
