@@ -2,6 +2,9 @@ package dev.slipway.cli;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,19 +40,44 @@ final class ControlClient {
     private static final MediaType JSON = MediaType.get("application/json");
 
     private final Path socket;
-    private final OkHttpClient http;
+    private final Duration timeout;
     private final Gson gson = new Gson();
+    private OkHttpClient http;
 
     ControlClient(Path socket, Duration timeout) {
         this.socket = socket;
-        this.http = new OkHttpClient.Builder()
-                .socketFactory(new UnixDomainSocketFactory(socket))
-                .dns(hostname -> List.of(InetAddress.getLoopbackAddress()))
-                .retryOnConnectionFailure(false)
-                .connectTimeout(timeout)
-                .readTimeout(timeout)
-                .callTimeout(timeout)
-                .build();
+        this.timeout = timeout;
+    }
+
+    /**
+     * The OkHttp client, built on first use: loading OkHttp and Kotlin is most of a short command's
+     * time, so commands that find nothing listening never pay for it, and {@code up} builds it
+     * while the runtime starts.
+     */
+    synchronized OkHttpClient http() {
+        if (http == null) {
+            http = new OkHttpClient.Builder()
+                    .socketFactory(new UnixDomainSocketFactory(socket))
+                    .dns(hostname -> List.of(InetAddress.getLoopbackAddress()))
+                    .retryOnConnectionFailure(false)
+                    .connectTimeout(timeout)
+                    .readTimeout(timeout)
+                    .callTimeout(timeout)
+                    .build();
+        }
+        return http;
+    }
+
+    /** Whether something accepts connections on the control socket (a plain connect, no HTTP). */
+    boolean accepting() {
+        if (!Files.exists(socket)) {
+            return false;
+        }
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            return channel.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     Path socket() {
@@ -77,7 +105,10 @@ final class ControlClient {
         if (!Files.exists(socket)) {
             throw new NotRunningException("no control socket at " + socket);
         }
-        try (Response response = http.newCall(request).execute()) {
+        if (!accepting()) {
+            throw new NotRunningException("nothing accepts on " + socket);
+        }
+        try (Response response = http().newCall(request).execute()) {
             String text = response.body().string();
             JsonElement body = text.isEmpty() ? new JsonObject() : JsonParser.parseString(text);
             return new Answer(response.code(), body);
@@ -91,8 +122,10 @@ final class ControlClient {
         }
     }
 
-    void close() {
-        http.dispatcher().executorService().shutdown();
-        http.connectionPool().evictAll();
+    synchronized void close() {
+        if (http != null) {
+            http.dispatcher().executorService().shutdown();
+            http.connectionPool().evictAll();
+        }
     }
 }

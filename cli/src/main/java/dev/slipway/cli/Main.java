@@ -136,11 +136,13 @@ public final class Main {
         LaunchOptions options = options(launcherArgs);
         ControlClient client = client(Duration.ofSeconds(5));
         try {
-            JsonObject status = client.status();
-            err.println("slipway: Slipway is already running (pid " + status.get("pid").getAsLong() + "); stop it with ./slipway down");
-            return 1;
+            if (client.accepting()) {
+                JsonObject status = client.status();
+                err.println("slipway: Slipway is already running (pid " + status.get("pid").getAsLong() + "); stop it with ./slipway down");
+                return 1;
+            }
         } catch (ControlClient.NotRunningException e) {
-            // expected: nothing runs yet
+            // it stopped in between: nothing runs
         } finally {
             client.close();
         }
@@ -174,14 +176,35 @@ public final class Main {
      * and verifying those classes again. One archive per JDK version in the Slipway home, which only
      * one runtime uses at a time (the runtime's lock); a JDK that cannot use it simply ignores it.
      */
-    private static List<String> classDataSharing(LaunchOptions options) throws IOException {
+    private List<String> classDataSharing(LaunchOptions options) throws IOException {
         Path cache = options.home().resolve("cache");
         Files.createDirectories(cache);
-        Path archive = cache.resolve("runtime-" + Runtime.version().toString().replaceAll("[^A-Za-z0-9.+-]", "_") + ".jsa");
+        String prefix = "runtime-" + Runtime.version().toString().replaceAll("[^A-Za-z0-9.+-]", "_") + "-";
+        Path archive = cache.resolve(prefix + classPathStamp() + ".jsa");
         if (Files.isRegularFile(archive)) {
             return List.of("-XX:SharedArchiveFile=" + archive, "-Xshare:auto", "-Xlog:cds=off", "-Xlog:cds+dynamic=off");
         }
+        try (var old = Files.newDirectoryStream(cache, prefix + "*.jsa")) {
+            for (Path stale : old) {
+                Files.deleteIfExists(stale); // made for jars that have changed since: the JVM would ignore it
+            }
+        }
         return List.of("-XX:ArchiveClassesAtExit=" + archive, "-Xlog:cds=off", "-Xlog:cds+dynamic=off");
+    }
+
+    /** Names, sizes and times of the class path's jars: an archive is only valid for exactly those. */
+    private String classPathStamp() throws IOException {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        try (var jars = Files.newDirectoryStream(dist.resolve("lib"), "*.jar")) {
+            List<Path> sorted = new ArrayList<>();
+            jars.forEach(sorted::add);
+            sorted.sort(null);
+            for (Path jar : sorted) {
+                crc.update((jar.getFileName() + ":" + Files.size(jar) + ":" + Files.getLastModifiedTime(jar).toMillis() + "\n")
+                        .getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return Long.toHexString(crc.getValue());
     }
 
     private List<String> runtimeJvmOptions() {
@@ -192,16 +215,43 @@ public final class Main {
         return List.of("-XX:+UseSerialGC", "-Xss512k", "-XX:MaxMetaspaceSize=128m", "-Xshare:auto");
     }
 
+    /**
+     * Waits for the launcher's "started" line in the log (all bundles started; nothing to ask the
+     * runtime before that, and asking would only take CPU from its start), then asks the control
+     * API until it says ready. OkHttp is loaded meanwhile on another thread.
+     */
+    /** What the launcher prints once every bundle of the run was started (see dev.slipway.launcher.Launcher). */
+    private static final String STARTED_LINE = " started in ";
+
+    private static boolean logContains(Path log, String text) {
+        try {
+            return Files.readString(log, StandardCharsets.ISO_8859_1).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private int waitUntilReady(Process process, Path log, long started) throws IOException, InterruptedException {
         ControlClient client = client(Duration.ofSeconds(5));
+        Thread warmUp = new Thread(client::http, "slipway-cli-warm-up");
+        warmUp.setDaemon(true);
+        warmUp.start();
         try {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             JsonObject last = null;
+            boolean bundlesStarted = false;
             while (System.nanoTime() < deadline) {
                 if (!process.isAlive()) {
                     err.println("slipway: the runtime exited with code " + process.exitValue() + " before it was ready; its log (" + log + "):");
                     err.println(tail(log, 30));
                     return process.exitValue() == 0 ? 1 : process.exitValue();
+                }
+                if (!bundlesStarted) {
+                    bundlesStarted = logContains(log, STARTED_LINE);
+                    if (!bundlesStarted) {
+                        Thread.sleep(10);
+                        continue;
+                    }
                 }
                 try {
                     last = client.status();
@@ -213,7 +263,7 @@ public final class Main {
                 } catch (ControlClient.NotRunningException e) {
                     // not listening yet
                 }
-                Thread.sleep(25);
+                Thread.sleep(20);
             }
             err.println("slipway: the runtime (pid " + process.pid() + ") did not become ready within 60 s; it keeps running. "
                     + "What is not ready:");

@@ -66,6 +66,7 @@ final class Interceptor implements AutoCloseable {
     private final InetAddress hostAlias;
     private final Limits limits;
     private final ServerSocket server;
+    private final HttpClients httpClients;
     private final ThreadPoolExecutor pool;
     private final Thread acceptor;
     private volatile boolean open = true;
@@ -74,8 +75,9 @@ final class Interceptor implements AutoCloseable {
     final AtomicInteger active = new AtomicInteger();
     volatile String lastFailure = "";
 
-    Interceptor(ProxyRouter router, InetAddress hostAlias, Limits limits, ServerSocket server) {
+    Interceptor(ProxyRouter router, InetAddress hostAlias, Limits limits, ServerSocket server, HttpClients httpClients) {
         this.router = router;
+        this.httpClients = httpClients;
         this.hostAlias = hostAlias;
         this.limits = limits;
         this.server = server;
@@ -384,28 +386,11 @@ final class Interceptor implements AutoCloseable {
                 }
                 return;
             }
-            if (!forward(head, url, in, out, proxy != null ? routing.client(proxy) : baseDirect, proxy)) {
+            if (!forward(head, url, in, out, proxy != null ? routing.client(proxy) : httpClients.direct(), proxy)) {
                 return;
             }
             head = null;
         }
-    }
-
-    private volatile OkHttpClient baseDirect;
-
-    void baseClient(OkHttpClient client) {
-        baseDirect = client.newBuilder().proxy(java.net.Proxy.NO_PROXY).dns(hostname -> {
-            java.util.List<InetAddress> usable = new java.util.ArrayList<>();
-            for (InetAddress a : okhttp3.Dns.SYSTEM.lookup(hostname)) {
-                if (!refusedDirect(a)) {
-                    usable.add(a);
-                }
-            }
-            if (usable.isEmpty()) {
-                throw new java.net.UnknownHostException(hostname + " has no address the guest may reach (link-local is refused)");
-            }
-            return usable;
-        }).build();
     }
 
     /**

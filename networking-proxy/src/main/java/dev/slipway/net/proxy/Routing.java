@@ -25,17 +25,17 @@ final class Routing {
 
     private final ProxyConfig config;
     private final NoProxy noProxy;
-    private final OkHttpClient base;
+    private final HttpClients httpClients;
     private final List<ConnectionPolicy> policies;
     private final PacScript pac;
     private final Map<ProxyServer, OkHttpClient> clients = new ConcurrentHashMap<>();
     private final Map<String, ProxyServer> pacAnswers = new ConcurrentHashMap<>();
     private static final ProxyServer DIRECT = new ProxyServer("direct", "direct", 1, null, null);
 
-    Routing(ProxyConfig config, OkHttpClient base, List<ConnectionPolicy> policies, PacScript pac) {
+    Routing(ProxyConfig config, HttpClients httpClients, List<ConnectionPolicy> policies, PacScript pac) {
         this.config = config;
         this.noProxy = new NoProxy(config.noProxy());
-        this.base = base;
+        this.httpClients = httpClients;
         this.policies = List.copyOf(policies);
         this.pac = pac;
     }
@@ -99,7 +99,7 @@ final class Routing {
 
     /** The OkHttp client that sends plain HTTP through {@code proxy}. */
     OkHttpClient client(ProxyServer proxy) {
-        return clients.computeIfAbsent(proxy, p -> base.newBuilder()
+        return clients.computeIfAbsent(proxy, p -> httpClients.base().newBuilder()
                 .proxy(new Proxy(Proxy.Type.HTTP, InetSocketAddress.createUnresolved(p.host(), p.port()))).build());
     }
 

@@ -46,7 +46,7 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
 
     private final ProxyRouter router;
     private final Interceptor interceptor;
-    private final OkHttpClient base;
+    private final HttpClients clients;
     private final List<ConnectionPolicy> policies = new CopyOnWriteArrayList<>();
     private final GuestNetwork network;
     private final int explicitPort;
@@ -77,27 +77,18 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
         this.httpPorts = httpPorts;
         this.tlsPorts = tlsPorts;
         this.explicitPort = explicitPort;
-        base = new OkHttpClient.Builder()
-                .connectTimeout(limits.connect())
-                .readTimeout(Duration.ofSeconds(60))
-                .writeTimeout(Duration.ofSeconds(60))
-                .followRedirects(false)
-                .followSslRedirects(false)
-                .retryOnConnectionFailure(true) // a pooled proxy connection may have been closed; one-shot bodies are never re-sent
-                .build();
+        clients = new HttpClients(limits.connect());
         var server = Interceptor.listen();
         router = new ProxyRouter(server.getInetAddress() == null ? null : new java.net.InetSocketAddress(server.getInetAddress(), server.getLocalPort()),
-                toInt(network.gateway()), explicitPort, httpPorts, tlsPorts, new Routing(ProxyConfig.none("none"), base, List.of(), null));
-        interceptor = new Interceptor(router, network.hostAlias(), limits, server);
-        interceptor.baseClient(base);
+                toInt(network.gateway()), explicitPort, httpPorts, tlsPorts, new Routing(ProxyConfig.none("none"), clients, List.of(), null));
+        interceptor = new Interceptor(router, network.hostAlias(), limits, server, clients);
     }
 
     @Deactivate
     void deactivate() {
         pacLoader.shutdownNow();
         interceptor.close();
-        base.dispatcher().executorService().shutdown();
-        base.connectionPool().evictAll();
+        clients.close();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -145,7 +136,7 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
     }
 
     private void install(ProxyConfig config, PacScript script) {
-        Routing next = new Routing(config, base, policies, script);
+        Routing next = new Routing(config, clients, policies, script);
         Routing previous = router.routing();
         router.routing(next);
         if (previous == null || !previous.config().equals(config) || previous.pac() != script) {
@@ -176,7 +167,7 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
         if (parsed == null) {
             throw new IOException("not an http(s) URL: " + url);
         }
-        OkHttpClient direct = base.newBuilder().proxy(java.net.Proxy.NO_PROXY).callTimeout(Duration.ofSeconds(20)).build();
+        OkHttpClient direct = clients.base().newBuilder().proxy(java.net.Proxy.NO_PROXY).callTimeout(Duration.ofSeconds(20)).build();
         try (okhttp3.Response response = direct.newCall(new okhttp3.Request.Builder().url(parsed).build()).execute()) {
             if (!response.isSuccessful()) {
                 throw new IOException("fetching it gave HTTP " + response.code());

@@ -9,6 +9,7 @@ final class StartTrace {
     private final long started;
     private final PrintStream out;
     private long last;
+    private long lastCpu;
 
     StartTrace(boolean enabled, long started, PrintStream out) {
         this.enabled = enabled;
@@ -22,7 +23,10 @@ final class StartTrace {
             return;
         }
         long now = System.nanoTime();
-        out.printf("slipway: start trace %6d ms  +%5d ms  %s%n", (now - started) / 1_000_000, (now - last) / 1_000_000, step);
+        long cpu = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        out.printf("slipway: start trace %6d ms  +%5d ms  (main thread cpu +%5d ms)  %s%n", (now - started) / 1_000_000,
+                (now - last) / 1_000_000, (cpu - lastCpu) / 1_000_000, step);
         last = now;
+        lastCpu = cpu;
     }
 }
