@@ -192,17 +192,23 @@ public final class Main {
         return List.of("-XX:ArchiveClassesAtExit=" + archive, "-Xlog:cds=off", "-Xlog:cds+dynamic=off");
     }
 
-    /** Names, sizes and times of the class path's jars: an archive is only valid for exactly those. */
+    /**
+     * Names, sizes and times of the class path's and the bundles' jars: the archive holds classes
+     * of both (bundles are installed by reference, so their classes have a stable source), and the
+     * JVM ignores archived classes whose jar has changed.
+     */
     private String classPathStamp() throws IOException {
         java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        try (var jars = Files.newDirectoryStream(dist.resolve("lib"), "*.jar")) {
-            List<Path> sorted = new ArrayList<>();
-            jars.forEach(sorted::add);
-            sorted.sort(null);
-            for (Path jar : sorted) {
-                crc.update((jar.getFileName() + ":" + Files.size(jar) + ":" + Files.getLastModifiedTime(jar).toMillis() + "\n")
-                        .getBytes(StandardCharsets.UTF_8));
+        List<Path> sorted = new ArrayList<>();
+        for (String folder : List.of("lib", "bundles")) {
+            try (var jars = Files.newDirectoryStream(dist.resolve(folder), "*.jar")) {
+                jars.forEach(sorted::add);
             }
+        }
+        sorted.sort(null);
+        for (Path jar : sorted) {
+            crc.update((jar + ":" + Files.size(jar) + ":" + Files.getLastModifiedTime(jar).toMillis() + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
         }
         return Long.toHexString(crc.getValue());
     }

@@ -18,6 +18,7 @@ import java.util.jar.Manifest;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -174,19 +175,63 @@ class SlipwayCliEndToEndTest {
     @Test
     void aKilledRuntimeLeavesNothingThatBlocksTheNextStart() throws Exception {
         assertEquals(0, slipway("up", "-d", "--netns", NETNS).exitCode());
+        boolean root = "root".equals(System.getProperty("user.name"));
+        Path namespace = Path.of("/run/netns", NETNS);
+        Path owner = Path.of("/etc/netns", NETNS, "slipway.owner");
+        if (root) {
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(owner) && System.nanoTime() < until) {
+                Thread.sleep(100);
+            }
+            assertTrue(Files.exists(namespace) && Files.exists(owner), "as root, up creates the guest namespace " + NETNS);
+        }
         long pid = status().get("pid").getAsLong();
         ProcessHandle.of(pid).orElseThrow().destroyForcibly();
         ProcessHandle.of(pid).ifPresent(p -> p.onExit().join());
         assertTrue(Files.exists(home.resolve("run/control.sock")), "the killed runtime left its socket behind");
+        if (root) {
+            assertTrue(Files.exists(namespace), "the killed runtime left its namespace behind");
+        }
 
         Run status = slipway("status");
         assertEquals(3, status.exitCode(), status.out() + status.err());
 
-        if (Files.exists(Path.of("/run/netns", NETNS))) {
-            new ProcessBuilder("ip", "netns", "del", NETNS).inheritIO().start().waitFor(30, TimeUnit.SECONDS);
-        }
         Run up = slipway("up", "-d", "--netns", NETNS);
         assertEquals(0, up.exitCode(), up.out() + up.err());
-        assertNotEquals(pid, status().get("pid").getAsLong());
+        long next = status().get("pid").getAsLong();
+        assertNotEquals(pid, next);
+        if (root) {
+            // the leftover namespace is recognised by its owner file and made anew for the new runtime
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.readString(owner).startsWith(next + " ") && System.nanoTime() < until) {
+                Thread.sleep(100);
+            }
+            assertTrue(Files.readString(owner).startsWith(next + " "), "the new runtime owns the namespace");
+            String log = Files.readString(home.resolve("run/slipway.log"));
+            assertTrue(log.contains("removed the guest namespace '" + NETNS + "' left by a runtime that was killed"), log);
+        }
+    }
+
+    @Test
+    void aNamespaceSlipwayDidNotMakeIsLeftAlone() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+                "needs root: creating a network namespace (ip netns add)");
+        assertEquals(0, new ProcessBuilder("ip", "netns", "add", NETNS).inheritIO().start().waitFor());
+        try {
+            Run up = slipway("up", "-d", "--netns", NETNS);
+            assertEquals(0, up.exitCode(), "the runtime still serves VMs over its sockets: " + up.out() + up.err());
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            String log = "";
+            while (!log.contains("was not made by Slipway") && System.nanoTime() < until) {
+                Thread.sleep(100);
+                log = Files.readString(home.resolve("run/slipway.log"));
+            }
+            assertTrue(log.contains("a network namespace '" + NETNS + "' exists and was not made by Slipway"), log);
+            assertTrue(Files.exists(Path.of("/run/netns", NETNS)), "the foreign namespace is untouched");
+            assertEquals(0, slipway("down").exitCode());
+            assertTrue(Files.exists(Path.of("/run/netns", NETNS)), "down leaves the foreign namespace alone");
+        } finally {
+            new ProcessBuilder("ip", "netns", "del", NETNS).inheritIO().start().waitFor(30, TimeUnit.SECONDS);
+        }
     }
 }

@@ -22,6 +22,7 @@ import dev.slipway.net.transport.TapTransport;
  */
 public final class GuestNamespace implements AutoCloseable {
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(30);
+    private static final String OWNER_FILE = "slipway.owner";
     private static final String DHCP_SCRIPT = """
             #!/bin/sh
             # udhcpc calls this with the lease in its environment
@@ -47,6 +48,7 @@ public final class GuestNamespace implements AutoCloseable {
     private final List<Path> files = new ArrayList<>();
     private String address;
     private boolean created;
+    private boolean leftoverRemoved;
 
     public GuestNamespace(CommandRunner commands, String name, String device, NetConfig config) {
         this.commands = commands;
@@ -73,9 +75,11 @@ public final class GuestNamespace implements AutoCloseable {
      * and runs the namespace's DHCP client.
      */
     public void start(NetStack stack) throws IOException {
+        reclaimLeftover();
         run("ip", "netns", "add", name);
         created = true;
         writeResolvConf();
+        writeOwner();
         TapTransport tap = TapTransport.create(device, config.mtu());
         boolean attached = false;
         try {
@@ -102,6 +106,62 @@ public final class GuestNamespace implements AutoCloseable {
             throw new IOException("the namespace's DHCP client configured no address on " + device);
         }
         address = out.substring(at + 5).split("[/ ]")[0];
+    }
+
+    /**
+     * A namespace of this name left by a runtime that was killed (its owner file names a process
+     * that is gone) is removed; any other namespace of this name is not Slipway's to touch.
+     */
+    private void reclaimLeftover() throws IOException {
+        if (!Files.exists(Path.of("/run/netns", name))) {
+            return;
+        }
+        Path owner = ownerFile();
+        String recorded;
+        try {
+            recorded = Files.readString(owner, StandardCharsets.US_ASCII).strip();
+        } catch (IOException e) {
+            throw new IOException("a network namespace '" + name + "' exists and was not made by Slipway (no " + owner
+                    + "); remove it (ip netns del " + name + ") or choose another name with --netns NAME");
+        }
+        if (ownerAlive(recorded)) {
+            throw new IOException("the network namespace '" + name + "' belongs to a running Slipway (" + recorded
+                    + "); stop it first or choose another name with --netns NAME");
+        }
+        run("ip", "netns", "del", name);
+        leftoverRemoved = true;
+    }
+
+    /** Whether the namespace was a killed runtime's leftover that this start removed. */
+    public boolean leftoverRemoved() {
+        return leftoverRemoved;
+    }
+
+    private Path ownerFile() {
+        return Path.of("/etc/netns", name, OWNER_FILE);
+    }
+
+    private void writeOwner() throws IOException {
+        Path owner = ownerFile();
+        Files.writeString(owner, ownerStamp(ProcessHandle.current()) + "\n", StandardCharsets.US_ASCII);
+        files.add(0, owner);
+    }
+
+    /** "pid start-instant": a pid alone could have been reused by an unrelated process since. */
+    static String ownerStamp(ProcessHandle process) {
+        return process.pid() + " " + process.info().startInstant().map(Object::toString).orElse("?");
+    }
+
+    static boolean ownerAlive(String recorded) {
+        String[] parts = recorded.split(" ");
+        long pid;
+        try {
+            pid = Long.parseLong(parts[0]);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).map(GuestNamespace::ownerStamp)
+                .map(recorded::equals).orElse(false);
     }
 
     private void writeResolvConf() throws IOException {

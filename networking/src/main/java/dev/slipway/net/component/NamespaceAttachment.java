@@ -67,6 +67,9 @@ public final class NamespaceAttachment {
                 return;
             }
             namespace.start(host.stack());
+            if (namespace.leftoverRemoved()) {
+                LOG.info("removed the guest namespace '{}' left by a runtime that was killed", name);
+            }
             state = "attached " + namespace.address();
             LOG.info("guest namespace '{}' is up with {}: try ip netns exec {} curl http://{}:8000/ for a host server on port 8000",
                     name, namespace.address(), name, Ip4.toString(config.hostAlias()));
