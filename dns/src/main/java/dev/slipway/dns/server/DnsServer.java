@@ -102,7 +102,6 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
     private volatile ResponseCache cache;
     private volatile List<HostResolvers.Resolver> hostResolvers = List.of();
     private volatile Routes routes;
-    private HostResolvers hostResolversService;
     private final String frameworkListen;
     private final java.util.function.Supplier<Map<String, Object>> description = this::describe;
 
@@ -174,24 +173,6 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
         }
         rebuildRoutes();
         rebuildZone();
-    }
-
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    void setHostResolvers(HostResolvers service) {
-        synchronized (zoneLock) {
-            hostResolversService = service;
-        }
-        resolversChanged(service.resolvers());
-    }
-
-    /** The last known resolvers stay in use while the platform bundle is being replaced. */
-    void unsetHostResolvers(HostResolvers service) {
-        synchronized (zoneLock) {
-            if (hostResolversService == service) {
-                hostResolversService = null;
-            }
-        }
     }
 
     @Override

@@ -266,12 +266,10 @@ class ForwardingTest {
         FakeUpstream up = upstream(ForwardingTest::answer);
         server = new DnsServer(stats, Configs.dns(Map.of("cacheEntries", 0)));
         List<HostResolvers.Resolver> list = List.of(HostResolvers.Resolver.of(new InetSocketAddress("127.0.0.1", up.udp.getLocalPort())));
-        HostResolvers platform = () -> list;
-        server.setHostResolvers(platform);
-        server.unsetHostResolvers(platform);
+        server.resolversChanged(list); // the platform's service binds the server as its listener
+        // the platform bundle goes away: it only unbinds its listeners, so the server keeps the list
         assertEquals(Rcode.NOERROR, Client.ask(server, "www.example.test", Type.A).getRcode());
-        HostResolvers replacement = () -> list;
-        server.setHostResolvers(replacement);
+        server.resolversChanged(list); // the replacement binds it and tells it the same list
         assertEquals(Rcode.NOERROR, Client.ask(server, "www.example.test", Type.A).getRcode());
         assertEquals(2, up.udpQueries.get());
     }

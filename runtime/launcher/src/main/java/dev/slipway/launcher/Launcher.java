@@ -172,8 +172,26 @@ public final class Launcher {
         // once per bundle, each time over everything the bundle depends on.
         framework.adapt(FrameworkWiring.class).resolveBundles(installed);
         trace.mark("bundles resolved");
+        List<String> otherPlatforms = startAll(installed, trace);
+        long ms = (System.nanoTime() - started) / 1_000_000;
+        out.println("slipway: " + options.name() + " started in " + ms + " ms with " + installed.size() + " bundles"
+                + (otherPlatforms.isEmpty() ? "" : " (" + String.join(", ", otherPlatforms) + ": other platforms, not started)")
+                + "; runtime dir " + options.runtimeDir());
+        out.flush();
+        framework.waitForStop(0);
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // already shutting down through the hook
+        }
+        out.println("slipway: " + options.name() + " stopped");
+        return 0;
+    }
+
+    /** Starts every bundle that is not a fragment, in the bndrun's order; returns those that belong to another OS. */
+    private List<String> startAll(List<Bundle> bundles, StartTrace trace) {
         List<String> otherPlatforms = new ArrayList<>();
-        for (Bundle bundle : installed) {
+        for (Bundle bundle : bundles) {
             if (bundle.getHeaders("").get(Constants.FRAGMENT_HOST) != null) {
                 continue;
             }
@@ -188,19 +206,7 @@ public final class Launcher {
                 }
             }
         }
-        long ms = (System.nanoTime() - started) / 1_000_000;
-        out.println("slipway: " + options.name() + " started in " + ms + " ms with " + installed.size() + " bundles"
-                + (otherPlatforms.isEmpty() ? "" : " (" + String.join(", ", otherPlatforms) + ": other platforms, not started)")
-                + "; runtime dir " + options.runtimeDir());
-        out.flush();
-        framework.waitForStop(0);
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException e) {
-            // already shutting down through the hook
-        }
-        out.println("slipway: " + options.name() + " stopped");
-        return 0;
+        return otherPlatforms;
     }
 
     private static boolean requiresOtherPlatform(BundleException e) {

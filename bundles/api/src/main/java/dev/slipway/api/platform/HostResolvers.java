@@ -48,8 +48,10 @@ public interface HostResolvers {
     List<Resolver> resolvers();
 
     /**
-     * Whiteboard: register a {@code Listener} service to hear when the resolvers change. It is
-     * called on the platform bundle's own thread with the new list.
+     * Whiteboard: register a {@code Listener} service to hear the resolvers: it is called with the
+     * current list when the platform's service binds it, then on the platform bundle's own thread
+     * with each new list. (A listener needs no reference to {@link HostResolvers}, which would
+     * make the two services depend on each other.)
      */
     @ConsumerType
     interface Listener {

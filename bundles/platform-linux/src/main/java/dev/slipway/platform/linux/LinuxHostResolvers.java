@@ -29,7 +29,7 @@ import dev.slipway.api.platform.HostResolvers;
  * often a link that NetworkManager, systemd-resolved or a VPN client replaces, which file-change
  * notifications on the link's directory miss.
  */
-@Component(service = HostResolvers.class)
+@Component(service = HostResolvers.class, immediate = true)
 public final class LinuxHostResolvers implements HostResolvers {
 
     public static final String RESOLV_CONF_PROPERTY = "slipway.resolv-conf";
@@ -71,8 +71,9 @@ public final class LinuxHostResolvers implements HostResolvers {
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addListener(Listener listener) {
+    synchronized void addListener(Listener listener) {
         listeners.add(listener);
+        listener.resolversChanged(resolvers);
     }
 
     void removeListener(Listener listener) {
@@ -103,6 +104,11 @@ public final class LinuxHostResolvers implements HostResolvers {
         if (parsed.equals(resolvers)) {
             return;
         }
+        tell(parsed);
+    }
+
+    /** Under the lock addListener takes, so a new listener never hears an older list last. */
+    private synchronized void tell(List<Resolver> parsed) {
         resolvers = parsed;
         for (Listener listener : listeners) {
             try {

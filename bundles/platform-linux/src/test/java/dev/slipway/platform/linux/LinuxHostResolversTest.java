@@ -57,13 +57,15 @@ class LinuxHostResolversTest {
         LinuxHostResolvers hr = new LinuxHostResolvers(file, false);
         List<List<HostResolvers.Resolver>> heard = new ArrayList<>();
         hr.addListener(heard::add);
+        assertEquals(List.of(List.of(server("192.168.1.1"))), heard, "a listener hears the current list when it is bound");
         assertEquals(List.of(server("192.168.1.1")), hr.resolvers());
         hr.refresh();
-        assertEquals(0, heard.size());
+        assertEquals(1, heard.size());
         Files.writeString(file, "nameserver 10.8.0.1\nnameserver 192.168.1.1\n");
         hr.refresh();
         assertEquals(List.of(server("10.8.0.1"), server("192.168.1.1")), hr.resolvers());
-        assertEquals(1, heard.size());
+        assertEquals(2, heard.size());
+        assertEquals(hr.resolvers(), heard.get(1));
         Files.delete(file);
         hr.refresh();
         assertEquals(List.of(), hr.resolvers());

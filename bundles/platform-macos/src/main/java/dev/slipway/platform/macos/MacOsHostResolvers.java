@@ -20,7 +20,7 @@ import dev.slipway.process.poll.PolledCommand;
  * {@code scutil --dns}; asked again every {@value #POLL_SECONDS} seconds so that a VPN connecting
  * or a network change is noticed.
  */
-@Component(service = HostResolvers.class)
+@Component(service = HostResolvers.class, immediate = true)
 public final class MacOsHostResolvers implements HostResolvers {
 
     static final int POLL_SECONDS = 5;
@@ -49,8 +49,9 @@ public final class MacOsHostResolvers implements HostResolvers {
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addListener(Listener listener) {
+    synchronized void addListener(Listener listener) {
         listeners.add(listener);
+        listener.resolversChanged(resolvers());
     }
 
     void removeListener(Listener listener) {
@@ -67,7 +68,9 @@ public final class MacOsHostResolvers implements HostResolvers {
         system.refresh();
     }
 
-    private void tell(List<Resolver> resolvers) {
-        listeners.forEach(listener -> listener.resolversChanged(resolvers));
+    /** Under the lock addListener takes, with the latest list, so a new listener never hears an older one last. */
+    private synchronized void tell(List<Resolver> changed) {
+        List<Resolver> latest = resolvers();
+        listeners.forEach(listener -> listener.resolversChanged(latest));
     }
 }

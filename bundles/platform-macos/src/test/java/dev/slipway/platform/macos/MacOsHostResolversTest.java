@@ -116,11 +116,13 @@ class MacOsHostResolversTest {
         MacOsHostResolvers hr = new MacOsHostResolvers(fake, false);
         List<List<HostResolvers.Resolver>> heard = new ArrayList<>();
         hr.addListener(heard::add);
+        assertEquals(1, heard.size(), "a listener hears the current list when it is bound");
         assertEquals(5, hr.resolvers().size());
         assertEquals(List.of("/usr/sbin/scutil", "--dns"), ran.get(0));
         output[0] = SAMPLE.substring(0, SAMPLE.indexOf("resolver #5"));
         hr.refresh();
-        assertEquals(1, heard.size());
+        assertEquals(2, heard.size());
+        assertEquals(hr.resolvers(), heard.get(1));
         assertEquals(2, hr.resolvers().size());
     }
 

@@ -20,7 +20,7 @@ import dev.slipway.process.poll.PolledCommand;
  * PowerShell's DnsClient module; asked again every {@value #POLL_SECONDS} seconds (PowerShell
  * takes a while to start, so less often than on the other systems).
  */
-@Component(service = HostResolvers.class)
+@Component(service = HostResolvers.class, immediate = true)
 public final class WindowsHostResolvers implements HostResolvers {
 
     static final int POLL_SECONDS = 10;
@@ -59,8 +59,9 @@ public final class WindowsHostResolvers implements HostResolvers {
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addListener(Listener listener) {
+    synchronized void addListener(Listener listener) {
         listeners.add(listener);
+        listener.resolversChanged(resolvers());
     }
 
     void removeListener(Listener listener) {
@@ -77,7 +78,9 @@ public final class WindowsHostResolvers implements HostResolvers {
         system.refresh();
     }
 
-    private void tell(List<Resolver> resolvers) {
-        listeners.forEach(listener -> listener.resolversChanged(resolvers));
+    /** Under the lock addListener takes, with the latest list, so a new listener never hears an older one last. */
+    private synchronized void tell(List<Resolver> changed) {
+        List<Resolver> latest = resolvers();
+        listeners.forEach(listener -> listener.resolversChanged(latest));
     }
 }

@@ -74,6 +74,7 @@ class WindowsHostResolversTest {
         output[0] = "";
         hr.refresh();
         assertEquals(List.of(server("192.168.1.1")), hr.resolvers());
-        assertEquals(1, heard.size());
+        assertEquals(2, heard.size(), "the list when it was bound, then the one change");
+        assertEquals(List.of(server("192.168.1.1")), heard.get(1));
     }
 }
