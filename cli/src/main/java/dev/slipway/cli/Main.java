@@ -226,6 +226,13 @@ public final class Main {
      * runtime before that, and asking would only take CPU from its start), then asks the control
      * API until it says ready. OkHttp is loaded meanwhile on another thread.
      */
+    /** With SLIPWAY_TRACE_UP set, up -d says when it saw each step (for start-time work). */
+    private void trace(String step, long started) {
+        if (env.containsKey("SLIPWAY_TRACE_UP")) {
+            err.println("slipway: up trace " + (System.nanoTime() - started) / 1_000_000 + " ms " + step);
+        }
+    }
+
     /** What the launcher prints once every bundle of the run was started (see dev.slipway.launcher.Launcher). */
     private static final String STARTED_LINE = " started in ";
 
@@ -258,9 +265,11 @@ public final class Main {
                         Thread.sleep(10);
                         continue;
                     }
+                    trace("bundles started", started);
                 }
                 try {
                     last = client.status();
+                    trace("status answered", started);
                     if (last.get("ready").getAsBoolean()) {
                         long ms = (System.nanoTime() - started) / 1_000_000;
                         out.println("Slipway is up (pid " + process.pid() + ", ready in " + ms + " ms); log " + log);

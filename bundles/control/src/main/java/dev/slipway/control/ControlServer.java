@@ -16,6 +16,7 @@ import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.LocalConnector;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
@@ -101,6 +102,34 @@ public final class ControlServer {
         server.start();
         restrictToOwner(socket, "rw-------");
         LOG.info("control API listening on {}", socket);
+        warmUpStatusRoute();
+    }
+
+    /**
+     * Answers one status request in-process, on another thread, while the remaining bundles start:
+     * the first request runs a lot of cold code (Jetty's request path, the status snapshot, JSON),
+     * and the first real one is the CLI waiting for {@code ready}.
+     */
+    private void warmUpStatusRoute() {
+        Thread thread = new Thread(() -> {
+            LocalConnector local = new LocalConnector(server);
+            try {
+                server.addConnector(local);
+                local.start();
+                local.getResponse("GET /status HTTP/1.1\r\nHost: slipway\r\nConnection: close\r\n\r\n");
+            } catch (Exception e) {
+                LOG.debug("warming up the status route failed", e);
+            } finally {
+                try {
+                    local.stop();
+                } catch (Exception e) {
+                    LOG.debug("stopping the warm-up connector failed", e);
+                }
+                server.removeConnector(local);
+            }
+        }, "slipway-control-warm-up");
+        thread.setDaemon(true);
+        thread.start();
     }
 
     @Deactivate
