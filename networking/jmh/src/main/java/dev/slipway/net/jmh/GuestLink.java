@@ -75,18 +75,32 @@ final class GuestLink implements Transport {
 
     @Override
     public void send(ByteBuffer frame, int gsoSize) {
-        int p = frame.position();
-        int length = frame.remaining();
+        note(frame, frame.remaining());
+    }
+
+    /** Takes frames in two pieces exactly when the tap does: when it offloads segmentation. */
+    @Override
+    public boolean gathersFrames() {
+        return segmentationOffload;
+    }
+
+    @Override
+    public void send(ByteBuffer headers, ByteBuffer payload, int gsoSize) {
+        note(headers, headers.remaining() + payload.remaining());
+    }
+
+    private void note(ByteBuffer headers, int length) {
+        int p = headers.position();
         framesSent++;
         bytesSent += length;
-        if (length < TCP + 20 || frame.getShort(p + 12) != 0x0800 || frame.get(p + 14 + 9) != 6) {
+        if (length < TCP + 20 || headers.getShort(p + 12) != 0x0800 || headers.get(p + 14 + 9) != 6) {
             return;
         }
         int tcp = p + TCP;
-        int seq = frame.getInt(tcp + 4);
-        int flags = frame.get(tcp + 13) & 0x3f;
-        int payload = length - TCP - (frame.get(tcp + 12) >> 4 & 15) * 4;
-        lastAcknowledgement = frame.getInt(tcp + 8);
+        int seq = headers.getInt(tcp + 4);
+        int flags = headers.get(tcp + 13) & 0x3f;
+        int payload = length - TCP - (headers.get(tcp + 12) >> 4 & 15) * 4;
+        lastAcknowledgement = headers.getInt(tcp + 8);
         if ((flags & 0x12) == 0x12) {
             synAckSequence = seq;
             sentUpTo = seq + 1;
