@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # JFR profile of Slipway's stack under iperf3 load: the stack runs as in bench/net.sh (tap into a
 # namespace), is warmed up, then each direction at each MTU is recorded on its own (JFR "profile"
-# settings sampling every 1 ms, -XX:+DebugNonSafepoints) and turned into folded stacks and a flame graph (SVG) of the
-# CPU samples by bench/jfr-flame.py. Also prints Gbit/s and the stack's CPU split (user / system)
-# for each recording, since time inside system calls is not in JFR's samples.
+# settings sampling every 1 ms, -XX:+DebugNonSafepoints) and turned into folded stacks and flame
+# graphs (SVG) by bench/flame.py: Java CPU samples, and samples of threads in native code. Since
+# JFR does not see time inside system calls (most of the stack's CPU), the same runs are also
+# sampled by perf when it is installed (kernel included; Java frames named from the JVM's perf
+# map). Also prints Gbit/s and the stack's CPU split (user / system) for each recording.
 # Usage: bench/net-profile.sh [seconds=10] [mtus="1500 65520"] [outdir=bench/results/profile]   (root)
 # Maven flags such as -Dmaven.repo.local=... go in MAVEN_ARGS.
 set -euo pipefail
@@ -18,7 +20,8 @@ mkdir -p "$OUTDIR"
 ./mvnw -B -q -o install -pl networking -am -DskipTests >/dev/null
 ./mvnw -B -q -o dependency:build-classpath -pl networking -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-profile-cp.txt >/dev/null
 CP="networking/target/classes:networking/target/test-classes:$(cat /tmp/slw-profile-cp.txt)"
-JAVA="java -XX:+UseParallelGC -Xss512k -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints -cp $CP"
+JAVA="java -XX:+UseParallelGC -Xss512k -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints -XX:+PreserveFramePointer -XX:+DumpPerfMapAtExit -cp $CP"
+PERF=$(command -v perf || true)
 NS=slw-profile
 
 work=$(mktemp -d); pids=()
@@ -50,15 +53,25 @@ for mtu in $MTUS; do
     flag=""; [ "$dir" = host-to-guest ] && flag="-R"
     jcmd "$sp" JFR.start name="$name" settings="$work/sampling.jfc" filename="$work/$name.jfr" >/dev/null
     read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$sp/stat")
+    if [ -n "$PERF" ]; then
+      "$PERF" record -q -F 999 -g -p "$sp" -o "$work/$name.perf" -- sleep "$((DUR - 1))" >/dev/null 2>&1 & perf_pid=$!
+    fi
     gbit=$(ip netns exec "$NS" iperf3 -c 192.168.65.254 -p 15221 -t "$DUR" $flag -J \
       | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))')
     read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$sp/stat")
     jcmd "$sp" JFR.stop name="$name" >/dev/null
+    [ -n "$PERF" ] && wait "$perf_pid" || true
     cpu=$(python3 -c "u=($u1-$u0)/$HZ; s=($s1-$s0)/$HZ; print(f'CPU {u+s:.1f} s in {$DUR} s: user {u:.1f} s, system {s:.1f} s ({100*s/max(u+s,0.01):.0f} % system)')")
     echo "== $name: $gbit Gbit/s, stack $cpu" | tee -a "$summary"
-    bench/jfr-flame.py "$work/$name.jfr" "$OUTDIR/$name" "Slipway stack, iperf3 $dir, MTU $mtu: $gbit Gbit/s, $cpu" | tee -a "$summary"
-    bench/jfr-flame.py --native "$work/$name.jfr" "$OUTDIR/$name-native" "Slipway stack in native code (system calls, waits), iperf3 $dir, MTU $mtu" | tee -a "$summary"
+    bench/flame.py jfr "$work/$name.jfr" "$OUTDIR/$name-jfr" "Slipway stack, Java samples (JFR), iperf3 $dir, MTU $mtu: $gbit Gbit/s, $cpu" | tee -a "$summary"
+    bench/flame.py jfr-native "$work/$name.jfr" "$OUTDIR/$name-jfr-native" "Slipway stack, threads in native code (JFR: system calls and waits), iperf3 $dir, MTU $mtu" | tee -a "$summary"
   done
-  exec 7>&-; wait "$sp" 2>/dev/null || true
+  exec 7>&-; wait "$sp" 2>/dev/null || true   # the JVM writes its perf map as it exits
+  if [ -n "$PERF" ]; then
+    for dir in guest-to-host host-to-guest; do
+      name="slipway-$dir-mtu$mtu"
+      bench/flame.py perf "$work/$name.perf" "$OUTDIR/$name-perf" "Slipway stack, all CPU samples (perf, kernel included), iperf3 $dir, MTU $mtu" | tee -a "$summary"
+    done
+  fi
   ip netns del "$NS" 2>/dev/null || true
 done

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Turns a JFR recording's CPU samples into folded stacks and a flame graph (SVG).
+"""Turns profiler samples into folded stacks and a flame graph (SVG).
 
-Usage: bench/jfr-flame.py [--native] RECORDING.jfr OUT_PREFIX [TITLE]
+Usage: bench/flame.py jfr|jfr-native|perf INPUT OUT_PREFIX [TITLE]
+  jfr         INPUT is a JFR recording: its jdk.ExecutionSample events (threads running Java code;
+              time inside system calls is not in these samples). Needs the JDK's `jfr` tool.
+  jfr-native  the recording's jdk.NativeMethodSample events instead: threads inside native code,
+              in a system call or blocked waiting in one.
+  perf        INPUT is a `perf record -g` file: every CPU sample, kernel included (Java frames are
+              named when the JVM wrote /tmp/perf-PID.map, e.g. with -XX:+DumpPerfMapAtExit).
 Writes OUT_PREFIX.folded ("thread;outer;...;inner count" lines, the format flamegraph tools read)
-and OUT_PREFIX.svg, from the recording's jdk.ExecutionSample events (threads running Java code;
-time inside system calls is not in these samples). With --native, from jdk.NativeMethodSample
-instead: threads inside native code, i.e. in a system call or blocked waiting in one.
-Needs the JDK's `jfr` tool on the PATH.
+and OUT_PREFIX.svg, and prints the innermost frames with the largest shares.
 """
 import collections, html, json, subprocess, sys, zlib
 
@@ -23,6 +26,23 @@ def folded_stacks(recording, event):
             m = f["method"]
             cls = m["type"]["name"].replace("/", ".")
             names.append(f"{cls}.{m['name']}".replace(";", ":").replace(" ", "_"))
+        counts[";".join(names)] += 1
+    return counts
+
+def perf_folded_stacks(data):
+    out = subprocess.run(["perf", "script", "-i", data, "-F", "comm,ip,sym"], check=True, capture_output=True,
+                         text=True, errors="replace").stdout
+    counts = collections.Counter()
+    for sample in out.split("\n\n"):
+        lines = [l for l in sample.split("\n") if l.strip()]
+        if not lines:
+            continue
+        names = [lines[0].strip()]
+        for frame in reversed(lines[1:]):  # perf lists the innermost frame first
+            parts = frame.strip().split(None, 1)
+            name = parts[1] if len(parts) > 1 else parts[0]
+            name = name.split("(")[0].strip() if name.startswith(("void ", "int ", "long ", "boolean ")) else name
+            names.append(name.replace(";", ":").replace(" ", "_") or "?")
         counts[";".join(names)] += 1
     return counts
 
@@ -69,14 +89,14 @@ def flame_svg(counts, title, event, width=1200, row=16):
     return "\n".join(svg)
 
 def main():
-    args = sys.argv[1:]
-    event = "jdk.ExecutionSample"
-    if args and args[0] == "--native":
-        event = "jdk.NativeMethodSample"
-        args = args[1:]
-    recording, prefix = args[0], args[1]
-    title = args[2] if len(args) > 2 else recording
-    counts = folded_stacks(recording, event)
+    mode, source, prefix = sys.argv[1:4]
+    title = sys.argv[4] if len(sys.argv) > 4 else source
+    if mode == "perf":
+        event = "perf cpu-clock, kernel included"
+        counts = perf_folded_stacks(source)
+    else:
+        event = "jdk.NativeMethodSample" if mode == "jfr-native" else "jdk.ExecutionSample"
+        counts = folded_stacks(source, event)
     with open(prefix + ".folded", "w") as f:
         for stack, n in sorted(counts.items()):
             f.write(f"{stack} {n}\n")
