@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Network benchmark: Slipway's stack (tap into a namespace), slirp4netns and kernel veth, side by
 # side in the same run. iperf3 guest->host and host->guest per MTU, several runs, min/median/max
-# Gbit/s and Slipway's ratio to slirp4netns; then connection setup rate and connections held.
+# Gbit/s and Slipway's ratio to slirp4netns; the CPU time the network peer process itself spent per
+# GB moved (/proc/PID/stat utime+stime around each run; the iperf3 endpoints are not counted, their
+# own CPU is shown apart, and for veth, whose forwarding runs in the kernel inside the endpoints'
+# system calls, it is the only figure); then connection setup rate and connections held.
 # Usage: bench/net.sh [runs=3] [seconds=5] [mtus="1500 65520"]   (root; iproute2 iperf3 slirp4netns python3)
 # Env: CONNS (connections held, default 5000), RATE_SECONDS (default 5), OUT (also write the table there)
 set -euo pipefail
@@ -27,8 +30,27 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-gbit() { python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.3f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null || echo nan; }
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; printf '%-12s mtu %-6s %-11s %s Gbit/s\n' "$1" "$2" "$3" "$4" >&2; }
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { if [ "$1" = - ]; then echo 0; else awk '{print $14 + $15}' "/proc/$1/stat"; fi; }
+# iperf_run PEER MTU DIRECTION PEER_PID COMMAND...: runs one iperf3 client (-J) and records Gbit/s, bytes,
+# the peer process's CPU seconds (PEER_PID "-" for none) and the two iperf3 endpoints' CPU seconds
+iperf_run() {
+  local peer=$1 mtu=$2 dir=$3 pid=$4 before after line; shift 4
+  before=$(cpu_ticks "$pid")
+  "$@" >"$work/iperf.json" 2>/dev/null || true
+  after=$(cpu_ticks "$pid")
+  line=$(python3 - "$work/iperf.json" "$before" "$after" "$HZ" <<'PY' 2>/dev/null || printf 'nan\tnan\tnan\tnan'
+import json, sys
+end = json.load(open(sys.argv[1]))["end"]
+r, cpu = end["sum_received"], end["cpu_utilization_percent"]
+ticks = (float(sys.argv[3]) - float(sys.argv[2])) / float(sys.argv[4])
+endpoints = (cpu["host_total"] + cpu["remote_total"]) / 100 * r["seconds"]
+print("%.3f\t%d\t%.2f\t%.2f" % (r["bits_per_second"] / 1e9, r["bytes"], ticks, endpoints))
+PY
+)
+  printf '%s\t%s\t%s\t%s\n' "$peer" "$mtu" "$dir" "$line" >>"$results"
+  printf '%-12s mtu %-6s %-13s %s\n' "$peer" "$mtu" "$dir" "$(echo "$line" | awk -F'\t' '{printf "%s Gbit/s, %s GB, peer CPU %s s, endpoints CPU %s s", $1, $2/1e9, $3, $4}')" >&2
+}
 
 iperf3 -s -B 127.0.0.1 -p 15201 >/dev/null 2>&1 & pids+=($!)
 sleep 0.3
@@ -54,18 +76,18 @@ slipway_stop() { exec 7>&-; wait "$sp" 2>/dev/null || true; ip netns del slw-ben
 for run in $(seq 1 "$RUNS"); do
   for mtu in $MTUS; do
     ip link set slwbv0 mtu "$mtu"; ip -n slw-bench-veth link set slwbv1 mtu "$mtu"
-    record veth "$mtu" guest-to-host "$(ip netns exec slw-bench-veth iperf3 -c 10.77.0.1 -p 15202 -t "$DUR" -J | gbit)"
-    record veth "$mtu" host-to-guest "$(ip netns exec slw-bench-veth iperf3 -c 10.77.0.1 -p 15202 -t "$DUR" -R -J | gbit)"
+    iperf_run veth "$mtu" guest-to-host - ip netns exec slw-bench-veth iperf3 -c 10.77.0.1 -p 15202 -t "$DUR" -J
+    iperf_run veth "$mtu" host-to-guest - ip netns exec slw-bench-veth iperf3 -c 10.77.0.1 -p 15202 -t "$DUR" -R -J
 
     unshare --net sleep $((2 * DUR + 30)) & ns=$!; sleep 0.3
     slirp4netns --configure --mtu="$mtu" "$ns" tap0 >"$work/slirp.log" 2>&1 & slp=$!; sleep 1
-    record slirp4netns "$mtu" guest-to-host "$(nsenter -t "$ns" -n iperf3 -c 10.0.2.2 -p 15201 -t "$DUR" -J | gbit)"
-    record slirp4netns "$mtu" host-to-guest "$(nsenter -t "$ns" -n iperf3 -c 10.0.2.2 -p 15201 -t "$DUR" -R -J | gbit)"
+    iperf_run slirp4netns "$mtu" guest-to-host "$slp" nsenter -t "$ns" -n iperf3 -c 10.0.2.2 -p 15201 -t "$DUR" -J
+    iperf_run slirp4netns "$mtu" host-to-guest "$slp" nsenter -t "$ns" -n iperf3 -c 10.0.2.2 -p 15201 -t "$DUR" -R -J
     kill "$slp" "$ns" 2>/dev/null || true; wait "$slp" "$ns" 2>/dev/null || true
 
     slipway_start "$mtu"
-    record slipway "$mtu" guest-to-host "$(ip netns exec slw-bench-slipway iperf3 -c 192.168.65.254 -p 15201 -t "$DUR" -J | gbit)"
-    record slipway "$mtu" host-to-guest "$(ip netns exec slw-bench-slipway iperf3 -c 192.168.65.254 -p 15201 -t "$DUR" -R -J | gbit)"
+    iperf_run slipway "$mtu" guest-to-host "$sp" ip netns exec slw-bench-slipway iperf3 -c 192.168.65.254 -p 15201 -t "$DUR" -J
+    iperf_run slipway "$mtu" host-to-guest "$sp" ip netns exec slw-bench-slipway iperf3 -c 192.168.65.254 -p 15201 -t "$DUR" -R -J
     slipway_stop
   done
 done
@@ -96,14 +118,19 @@ kill "$slp" "$ns" 2>/dev/null || true; wait "$slp" "$ns" 2>/dev/null || true
 python3 - "$results" "$conn_results" "$RUNS" "$DUR" "$CONNS" <<'PY' | tee "${OUT:-/dev/null}"
 import sys, statistics, collections, math
 rows = collections.defaultdict(list)
+cpu = collections.defaultdict(list)        # the peer process's CPU seconds per GB moved
+endpoints = collections.defaultdict(list)  # the iperf3 client's and server's CPU seconds per GB
 for line in open(sys.argv[1]):
-    peer, mtu, d, v = line.rstrip("\n").split("\t")
+    peer, mtu, d, *fields = line.rstrip("\n").split("\t")
     try:
-        v = float(v)
+        gbit, moved, peer_cpu, endpoint_cpu = (float(x) for x in fields)
     except ValueError:
         continue
-    if not math.isnan(v):
-        rows[(peer, mtu, d)].append(v)
+    if math.isnan(gbit) or moved <= 0:
+        continue
+    rows[(peer, mtu, d)].append(gbit)
+    cpu[(peer, mtu, d)].append(peer_cpu / (moved / 1e9))
+    endpoints[(peer, mtu, d)].append(endpoint_cpu / (moved / 1e9))
 runs, dur, conns = sys.argv[3], sys.argv[4], sys.argv[5]
 print(f"iperf3, {runs} runs of {dur} s each, Gbit/s min / median / max (same run for every peer)\n")
 print("| direction | MTU | Slipway | slirp4netns | veth | Slipway / slirp4netns (median) |")
@@ -121,6 +148,23 @@ for d in ("guest-to-host", "host-to-guest"):
                 cells.append("n/a")
         ratio = f"{med['slipway'] / med['slirp4netns']:.2f}x" if med.get("slirp4netns") and "slipway" in med else "n/a"
         print(f"| {d} | {mtu} | {cells[0]} | {cells[1]} | {cells[2]} | {ratio} |")
+print(f"\nCPU seconds per GB moved, of the network peer's own process (Slipway's JVM, slirp4netns; veth has none), min / median / max; lower is better. The iperf3 endpoints' CPU per GB (client + server, medians) is shown apart: for veth it holds the kernel's forwarding.\n")
+print("| direction | MTU | Slipway | slirp4netns | slirp4netns / Slipway (median) | endpoints: Slipway / slirp4netns / veth |")
+print("|---|---|---|---|---|---|")
+for d in ("guest-to-host", "host-to-guest"):
+    for mtu in mtus:
+        cells, med = [], {}
+        for peer in ("slipway", "slirp4netns"):
+            v = cpu.get((peer, mtu, d), [])
+            if v:
+                med[peer] = statistics.median(v)
+                cells.append(f"{min(v):.2f} / {med[peer]:.2f} / {max(v):.2f}")
+            else:
+                cells.append("n/a")
+        ratio = f"{med['slirp4netns'] / med['slipway']:.2f}x" if med.get("slipway") and "slirp4netns" in med else "n/a"
+        ends = " / ".join(f"{statistics.median(endpoints[(p, mtu, d)]):.2f}" if endpoints.get((p, mtu, d)) else "n/a"
+                          for p in ("slipway", "slirp4netns", "veth"))
+        print(f"| {d} | {mtu} | {cells[0]} | {cells[1]} | {ratio} | {ends} |")
 conn = collections.defaultdict(list)
 for line in open(sys.argv[2]):
     peer, kind, v = line.rstrip("\n").split("\t")

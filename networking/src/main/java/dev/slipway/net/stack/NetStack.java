@@ -467,6 +467,41 @@ public final class NetStack implements AutoCloseable {
 
     /** Sends the IP packet at {@link #IP_OFF} of {@code b} to the guest owning its destination address. */
     void sendToGuest(ByteBuffer b, int frameLen) {
+        if (!addressToGuest(b)) {
+            return;
+        }
+        b.limit(frameLen).position(0);
+        output(b, frameLen);
+    }
+
+    /**
+     * Sends the TCP/IP headers at {@link #IP_OFF} of {@code headers} (ending at {@code headersEnd})
+     * followed by {@code payloadLength} bytes of {@code payload} from {@code payloadOffset}: from
+     * where the payload lies when the guest's link takes a frame in two pieces, else copied behind
+     * the headers (and always while a capture runs, which wants whole frames).
+     */
+    void sendToGuest(ByteBuffer headers, int headersEnd, ByteBuffer payload, int payloadOffset, int payloadLength) {
+        if (!addressToGuest(headers)) {
+            return;
+        }
+        int frameLen = headersEnd + payloadLength;
+        GuestPort to = capture == null ? lookup(getMac(headers, 0)) : null;
+        if (to == null || !to.gathersFrames()) {
+            payload.limit(payload.capacity());
+            headers.put(headersEnd, payload, payloadOffset, payloadLength);
+            headers.limit(frameLen).position(0);
+            output(headers, frameLen);
+            return;
+        }
+        stats.txFrames++;
+        stats.txBytes += frameLen;
+        headers.limit(headersEnd).position(0);
+        payload.limit(payloadOffset + payloadLength).position(payloadOffset);
+        to.send(headers, payload);
+    }
+
+    /** Fills in the Ethernet header towards the guest owning the packet's destination; false (and dropped) when none is known. */
+    private boolean addressToGuest(ByteBuffer b) {
         int dst = b.getInt(IP_OFF + 16);
         long mac;
         if (dst == -1 || dst == config.broadcast()) {
@@ -476,14 +511,13 @@ public final class NetStack implements AutoCloseable {
             if (mac < 0) {
                 stats.drop(Drop.NO_GUEST_MAC);
                 requestMac(dst);
-                return;
+                return false;
             }
         }
         putMac(b, 0, mac);
         putMac(b, 6, config.gatewayMac());
         b.putShort(12, (short) ETHERTYPE_IPV4);
-        b.limit(frameLen).position(0);
-        output(b, frameLen);
+        return true;
     }
 
     private final ByteBuffer macRequest = ByteBuffer.allocateDirect(ETH_HLEN + 28);
@@ -760,6 +794,27 @@ public final class NetStack implements AutoCloseable {
             }
             try {
                 transport.send(frame, gso);
+            } catch (IOException | RuntimeException e) {
+                stats.drop(Drop.TRANSPORT_ERROR);
+                if (sendErrorsLogged++ < 5) {
+                    LOG.warn("cannot send a frame to {}: {}", name(), e.toString());
+                }
+            }
+        }
+
+        boolean gathersFrames() {
+            return transport.gathersFrames();
+        }
+
+        /** Sends a frame in two pieces (see {@link Transport#send(ByteBuffer, ByteBuffer, int)}). */
+        void send(ByteBuffer headers, ByteBuffer payload) {
+            int gso = gsoSize;
+            if (gso > 0 && !transport.segmentationOffload()) {
+                stats.drop(Drop.OVERSIZED);
+                return;
+            }
+            try {
+                transport.send(headers, payload, gso);
             } catch (IOException | RuntimeException e) {
                 stats.drop(Drop.TRANSPORT_ERROR);
                 if (sendErrorsLogged++ < 5) {

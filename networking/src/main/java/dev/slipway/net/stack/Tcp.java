@@ -947,13 +947,23 @@ final class Tcp {
         int capacity = c.ring.capacity();
         int at = (c.ringStart + (seq - c.ringSeq)) % capacity;
         int first = Math.min(n, capacity - at);
+        segmentsToGuest++;
+        if (c.offload && first == n) {
+            // the checksum is left to the guest's link, so the payload need not pass through our frame buffer
+            fillHeaders(c, o, flags, seq, 20, n);
+            try {
+                stack.sendToGuest(o, data, c.ring, at, n);
+            } finally {
+                stack.gsoSize = 0;
+            }
+            return;
+        }
         c.ring.limit(capacity);
         o.put(data, c.ring, at, first);
         if (first < n) {
             o.put(data + first, c.ring, 0, n - first);
         }
         header(c, o, flags, seq, 20, n);
-        segmentsToGuest++;
     }
 
     private void sendFlags(Connection c, int flags, int seq) {
@@ -981,6 +991,20 @@ final class Tcp {
 
     /** Fills in the TCP and IP headers in front of {@code n} payload bytes and sends the frame. */
     private void header(Connection c, ByteBuffer o, int flags, int seq, int hlen, int n) {
+        int frameLength = fillHeaders(c, o, flags, seq, hlen, n);
+        try {
+            stack.sendToGuest(o, frameLength);
+        } finally {
+            stack.gsoSize = 0;
+        }
+    }
+
+    /**
+     * Fills in the TCP and IP headers in front of {@code n} payload bytes (summed from {@code o}
+     * unless the guest's link finishes the checksum, which also sets the stack's GSO size for the
+     * send); returns the frame's length.
+     */
+    private int fillHeaders(Connection c, ByteBuffer o, int flags, int seq, int hlen, int n) {
         int tcp = NetStack.IP_OFF + 20;
         o.putShort(tcp, (short) c.key.dstPort);
         o.putShort(tcp + 2, (short) c.key.guestPort);
@@ -1000,11 +1024,7 @@ final class Tcp {
         }
         stack.ipHeader(o, 20 + segment, NetStack.PROTO_TCP, c.key.dstIp, c.key.guestIp, true);
         c.ackPending = false;
-        try {
-            stack.sendToGuest(o, NetStack.ETH_HLEN + 20 + segment);
-        } finally {
-            stack.gsoSize = 0;
-        }
+        return NetStack.ETH_HLEN + 20 + segment;
     }
 
     /** A reset for a segment that has no connection (RFC 793 "reset generation"). */

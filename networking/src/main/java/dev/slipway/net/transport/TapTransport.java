@@ -1,6 +1,7 @@
 package dev.slipway.net.transport;
 
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -16,6 +17,7 @@ import com.sun.jna.Native;
  */
 public final class TapTransport implements Transport {
     private static final int POLL_MILLIS = 200;
+    private static final int ADDRESS_CACHE_SLOTS = 256;
     private static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
     private static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
     private final String name;
@@ -31,9 +33,12 @@ public final class TapTransport implements Transport {
     private volatile boolean open = true;
     private boolean reading;
     private boolean fdClosed;
-    private final ByteBuffer[] cached = new ByteBuffer[8];
-    private final long[] cachedAddress = new long[8];
-    private int nextCache;
+    /**
+     * Native addresses of the buffers frames are sent from, by identity hash: the stack's buffers are
+     * pooled, so they recur. Weak, so that a buffer the pool let go is not kept alive.
+     */
+    private final WeakReference<?>[] cached = new WeakReference<?>[ADDRESS_CACHE_SLOTS];
+    private final long[] cachedAddress = new long[ADDRESS_CACHE_SLOTS];
 
     private TapTransport(String name, int fd, int mtu) {
         this.name = name;
@@ -43,7 +48,8 @@ public final class TapTransport implements Transport {
         this.inAddress = LinuxTap.address(in);
         this.frame = in.slice(LinuxTap.VNET_HDR_LEN, in.capacity() - LinuxTap.VNET_HDR_LEN);
         this.vnetOut = ByteBuffer.allocateDirect(LinuxTap.VNET_HDR_LEN).order(ByteOrder.nativeOrder());
-        this.iov = ByteBuffer.allocateDirect(32).order(ByteOrder.nativeOrder());
+        // struct iovec[3]: the virtio-net header, then the frame (or its headers and its payload)
+        this.iov = ByteBuffer.allocateDirect(48).order(ByteOrder.nativeOrder());
         this.iovAddress = LinuxTap.address(iov);
         iov.putLong(0, LinuxTap.address(vnetOut));
         iov.putLong(8, LinuxTap.VNET_HDR_LEN);
@@ -130,35 +136,66 @@ public final class TapTransport implements Transport {
 
     @Override
     public void send(ByteBuffer frame, int gsoSize) throws IOException {
-        if (!open) {
-            throw new IOException(name + " is closed");
-        }
-        if (!frame.isDirect()) {
-            throw new IOException("frames must be in direct buffers");
-        }
+        checkSendable(frame);
         long n;
         synchronized (cached) {
-            long address = addressOf(frame) + frame.position();
-            if (gsoSize > 0) {
-                int p = frame.position();
-                int headers = 14 + 20 + (frame.get(p + 14 + 20 + 12) >> 4 & 15) * 4;
-                boolean segment = frame.remaining() - headers > gsoSize;
-                vnetOut.put(0, (byte) VIRTIO_NET_HDR_F_NEEDS_CSUM);
-                vnetOut.put(1, (byte) (segment ? VIRTIO_NET_HDR_GSO_TCPV4 : 0));
-                vnetOut.putShort(2, (short) headers);
-                vnetOut.putShort(4, (short) (segment ? gsoSize : 0));
-                vnetOut.putShort(6, (short) (14 + 20));
-                vnetOut.putShort(8, (short) 16);
-            } else {
-                vnetOut.putLong(0, 0);
-                vnetOut.putShort(8, (short) 0);
-            }
-            iov.putLong(16, address);
+            virtioHeader(frame, frame.remaining(), gsoSize);
+            iov.putLong(16, addressOf(frame) + frame.position());
             iov.putLong(24, frame.remaining());
             n = LinuxTap.writev(fd, iovAddress, 2);
         }
         if (n < 0) {
             throw new IOException("writing to " + name + " failed: errno " + Native.getLastError());
+        }
+    }
+
+    @Override
+    public boolean gathersFrames() {
+        return true;
+    }
+
+    @Override
+    public void send(ByteBuffer headers, ByteBuffer payload, int gsoSize) throws IOException {
+        checkSendable(headers);
+        checkSendable(payload);
+        long n;
+        synchronized (cached) {
+            virtioHeader(headers, headers.remaining() + payload.remaining(), gsoSize);
+            iov.putLong(16, addressOf(headers) + headers.position());
+            iov.putLong(24, headers.remaining());
+            iov.putLong(32, addressOf(payload) + payload.position());
+            iov.putLong(40, payload.remaining());
+            n = LinuxTap.writev(fd, iovAddress, 3);
+        }
+        if (n < 0) {
+            throw new IOException("writing to " + name + " failed: errno " + Native.getLastError());
+        }
+    }
+
+    private void checkSendable(ByteBuffer b) throws IOException {
+        if (!open) {
+            throw new IOException(name + " is closed");
+        }
+        if (!b.isDirect()) {
+            throw new IOException("frames must be in direct buffers");
+        }
+    }
+
+    /** Fills {@link #vnetOut} for a frame of {@code frameLength} bytes whose headers start at {@code headers}' position. */
+    private void virtioHeader(ByteBuffer headers, int frameLength, int gsoSize) {
+        if (gsoSize > 0) {
+            int p = headers.position();
+            int headerLength = 14 + 20 + (headers.get(p + 14 + 20 + 12) >> 4 & 15) * 4;
+            boolean segment = frameLength - headerLength > gsoSize;
+            vnetOut.put(0, (byte) VIRTIO_NET_HDR_F_NEEDS_CSUM);
+            vnetOut.put(1, (byte) (segment ? VIRTIO_NET_HDR_GSO_TCPV4 : 0));
+            vnetOut.putShort(2, (short) headerLength);
+            vnetOut.putShort(4, (short) (segment ? gsoSize : 0));
+            vnetOut.putShort(6, (short) (14 + 20));
+            vnetOut.putShort(8, (short) 16);
+        } else {
+            vnetOut.putLong(0, 0);
+            vnetOut.putShort(8, (short) 0);
         }
     }
 
@@ -184,17 +221,16 @@ public final class TapTransport implements Transport {
         }
     }
 
-    /** The native address of a direct buffer, remembered for the few buffers the stack sends from. */
+    /** The native address of a direct buffer (looking it up through JNA allocates, so it is remembered). */
     private long addressOf(ByteBuffer b) {
-        for (int i = 0; i < cached.length; i++) {
-            if (cached[i] == b) {
-                return cachedAddress[i];
-            }
+        int slot = System.identityHashCode(b) & (ADDRESS_CACHE_SLOTS - 1);
+        WeakReference<?> known = cached[slot];
+        if (known != null && known.get() == b) {
+            return cachedAddress[slot];
         }
         long a = LinuxTap.address(b);
-        cached[nextCache] = b;
-        cachedAddress[nextCache] = a;
-        nextCache = (nextCache + 1) % cached.length;
+        cached[slot] = new WeakReference<>(b);
+        cachedAddress[slot] = a;
         return a;
     }
 }

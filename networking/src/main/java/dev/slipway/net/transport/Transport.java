@@ -41,6 +41,24 @@ public interface Transport extends Closeable {
         send(frame);
     }
 
+    /**
+     * Whether the link can send a frame from two buffers, headers and payload, without joining them
+     * first ({@link #send(ByteBuffer, ByteBuffer, int)}): the stack then sends host data to the guest
+     * from where it already lies.
+     */
+    default boolean gathersFrames() {
+        return false;
+    }
+
+    /**
+     * Sends one frame made of {@code headers} (Ethernet, IPv4 and TCP) followed by {@code payload},
+     * each from its position to its limit; {@code gsoSize} as for {@link #send(ByteBuffer, int)}.
+     * Only called when {@link #gathersFrames()} is true.
+     */
+    default void send(ByteBuffer headers, ByteBuffer payload, int gsoSize) throws IOException {
+        throw new UnsupportedOperationException(name() + " sends whole frames only");
+    }
+
     /** Stops {@link #run} and releases the link. */
     @Override
     void close() throws IOException;

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.slipway.net.transport.FrameReceiver;
 import dev.slipway.net.transport.Transport;
@@ -15,6 +16,42 @@ public final class MemoryTransport implements Transport {
     private final BlockingQueue<ByteBuffer> toStack = new LinkedBlockingQueue<>();
     public final BlockingQueue<ByteBuffer> fromStack = new LinkedBlockingQueue<>();
     private final ByteBuffer frame = ByteBuffer.allocateDirect(65536 + 64);
+    private final boolean offloads;
+    /** Frames the stack handed over in two pieces. */
+    public final AtomicInteger gatheredFrames = new AtomicInteger();
+
+    /** A link that carries whole MTU-sized frames, like a QEMU stream. */
+    public MemoryTransport() {
+        this(false);
+    }
+
+    private MemoryTransport(boolean offloads) {
+        this.offloads = offloads;
+    }
+
+    /** A link like the tap: segmentation and checksum offload, frames taken in two pieces. */
+    public static MemoryTransport offloading() {
+        return new MemoryTransport(true);
+    }
+
+    @Override
+    public boolean segmentationOffload() {
+        return offloads;
+    }
+
+    @Override
+    public boolean gathersFrames() {
+        return offloads;
+    }
+
+    @Override
+    public void send(ByteBuffer headers, ByteBuffer payload, int gsoSize) {
+        ByteBuffer joined = ByteBuffer.allocateDirect(headers.remaining() + payload.remaining());
+        joined.put(0, headers, headers.position(), headers.remaining());
+        joined.put(headers.remaining(), payload, payload.position(), payload.remaining());
+        gatheredFrames.incrementAndGet();
+        fromStack.add(joined);
+    }
 
     @Override
     public String name() {
