@@ -841,6 +841,9 @@ public final class NetStack implements AutoCloseable {
         void run() {
             try {
                 transport.run(this);
+                if (running) {
+                    LOG.info("transport {} ended (the guest side closed it or its device went away)", name());
+                }
             } catch (IOException | RuntimeException e) {
                 if (running) {
                     LOG.warn("transport {} failed", name(), e);

@@ -18,6 +18,7 @@ final class LinuxTap {
     static final int O_CLOEXEC = 0x80000;
     static final int EAGAIN = 11;
     static final int EINTR = 4;
+    static final int EBADFD = 77;
     static final short POLLIN = 1;
     static final long TUNSETIFF = 0x400454caL;
     static final short IFF_TAP = 0x0002;

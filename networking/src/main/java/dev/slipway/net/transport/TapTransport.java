@@ -115,6 +115,8 @@ public final class TapTransport implements Transport {
                 if (r < 0 && Native.getLastError() != LinuxTap.EINTR) {
                     throw new IOException("poll on " + name + " failed: errno " + Native.getLastError());
                 }
+            } else if (errno == LinuxTap.EBADFD) {
+                return; // the device is gone (its namespace was deleted): the end of this link, not a failure
             } else if (errno != LinuxTap.EINTR) {
                 if (!open) {
                     return;
