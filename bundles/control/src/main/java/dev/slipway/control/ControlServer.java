@@ -76,7 +76,8 @@ public final class ControlServer {
     private final BundleContext context;
     private final RuntimeStatus runtimeStatus;
     private final Path socket;
-    private final Server server;
+    private final Thread starter;
+    private volatile Server server;
 
     @Activate
     public ControlServer(BundleContext context) throws Exception {
@@ -92,49 +93,64 @@ public final class ControlServer {
         socket = runtimeDir.resolve(SOCKET_NAME);
         removeStaleSocket(socket);
 
-        QueuedThreadPool threads = new QueuedThreadPool(8, 1);
-        threads.setName("slipway-control");
-        server = new Server(threads);
-        UnixDomainServerConnector connector = new UnixDomainServerConnector(server, 1, 1);
-        connector.setUnixDomainPath(socket);
-        server.addConnector(connector);
-        server.setHandler(new Router());
-        server.start();
-        restrictToOwner(socket, "rw-------");
-        LOG.info("control API listening on {}", socket);
-        warmUpStatusRoute();
+        starter = new Thread(this::startServer, "slipway-control-start");
+        starter.setDaemon(true);
+        starter.start();
     }
 
     /**
-     * Answers one status request in-process, on another thread, while the remaining bundles start:
-     * the first request runs a lot of cold code (Jetty's request path, the status snapshot, JSON),
-     * and the first real one is the CLI waiting for {@code ready}.
+     * Builds and starts Jetty on a thread of its own, so the rest of the runtime starts meanwhile
+     * (Jetty's start is one of the longest steps of a runtime start); the control socket exists
+     * once it is serving, which is what the CLI waits for. Then answers one status request
+     * in-process: the first request runs a lot of cold code (Jetty's request path, the status
+     * snapshot, JSON), and the first real one is the CLI waiting for {@code ready}.
      */
-    private void warmUpStatusRoute() {
-        Thread thread = new Thread(() -> {
-            LocalConnector local = new LocalConnector(server);
-            try {
-                server.addConnector(local);
-                local.start();
-                local.getResponse("GET /status HTTP/1.1\r\nHost: slipway\r\nConnection: close\r\n\r\n");
-            } catch (Exception e) {
-                LOG.debug("warming up the status route failed", e);
-            } finally {
-                try {
-                    local.stop();
-                } catch (Exception e) {
-                    LOG.debug("stopping the warm-up connector failed", e);
-                }
-                server.removeConnector(local);
-            }
-        }, "slipway-control-warm-up");
-        thread.setDaemon(true);
-        thread.start();
+    private void startServer() {
+        QueuedThreadPool threads = new QueuedThreadPool(8, 1);
+        threads.setName("slipway-control");
+        Server jetty = new Server(threads);
+        UnixDomainServerConnector connector = new UnixDomainServerConnector(jetty, 1, 1);
+        connector.setUnixDomainPath(socket);
+        jetty.addConnector(connector);
+        jetty.setHandler(new Router());
+        try {
+            jetty.start();
+            restrictToOwner(socket, "rw-------");
+        } catch (Exception e) {
+            LOG.error("the control API could not start on {}", socket, e);
+            stopQuietly(jetty);
+            return;
+        }
+        server = jetty;
+        LOG.info("control API listening on {}", socket);
+        LocalConnector local = new LocalConnector(jetty);
+        try {
+            jetty.addConnector(local);
+            local.start();
+            local.getResponse("GET /status HTTP/1.1\r\nHost: slipway\r\nConnection: close\r\n\r\n");
+        } catch (Exception e) {
+            LOG.debug("warming up the status route failed", e);
+        } finally {
+            stopQuietly(local);
+            jetty.removeConnector(local);
+        }
+    }
+
+    private static void stopQuietly(org.eclipse.jetty.util.component.LifeCycle component) {
+        try {
+            component.stop();
+        } catch (Exception e) {
+            LOG.debug("stopping {} failed", component, e);
+        }
     }
 
     @Deactivate
     void deactivate() throws Exception {
-        server.stop();
+        starter.join(30_000);
+        Server jetty = server;
+        if (jetty != null) {
+            jetty.stop();
+        }
         Files.deleteIfExists(socket);
     }
 
