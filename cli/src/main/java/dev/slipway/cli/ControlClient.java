@@ -58,6 +58,8 @@ final class ControlClient {
         if (http == null) {
             http = new OkHttpClient.Builder()
                     .socketFactory(new UnixDomainSocketFactory(socket))
+                    // plain HTTP over the socket only: OkHttp then never loads the TLS trust store
+                    .connectionSpecs(List.of(okhttp3.ConnectionSpec.CLEARTEXT))
                     .dns(hostname -> List.of(InetAddress.getLoopbackAddress()))
                     .retryOnConnectionFailure(false)
                     .connectTimeout(timeout)

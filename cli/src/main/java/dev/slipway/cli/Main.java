@@ -48,6 +48,9 @@ public final class Main {
         String distProperty = System.getProperty("slipway.dist");
         Path dist = distProperty != null ? Path.of(distProperty) : defaultDist();
         int code = new Main(System.out, System.err, System.getenv(), dist).run(List.of(args));
+        if (System.getenv("SLIPWAY_TRACE_UP") != null) {
+            System.err.println("slipway: up trace: exiting at epoch ms " + System.currentTimeMillis());
+        }
         System.out.flush();
         System.exit(code);
     }
@@ -163,11 +166,39 @@ public final class Main {
         Files.createDirectories(options.runtimeDir());
         Path log = options.runtimeDir().resolve("slipway.log");
         long started = System.nanoTime();
-        Process process = builder.redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .start();
-        return waitUntilReady(process, log, started);
+        if (env.containsKey("SLIPWAY_TRACE_UP")) {
+            err.println("slipway: up trace: starting the runtime at epoch ms " + System.currentTimeMillis());
+        }
+        return waitUntilReady(startDetached(command, log), log, started);
+    }
+
+    private static final Path SHELL = Path.of("/bin/sh");
+
+    /**
+     * Starts the runtime in the background with its output in {@code log}. Where there is a POSIX
+     * shell, the runtime is started by one that exits at once, so the runtime is no child of this
+     * JVM: a JVM with a thread waiting for a child (the process reaper) takes 300 ms longer to exit.
+     */
+    private static ProcessHandle startDetached(List<String> command, Path log) throws IOException, InterruptedException {
+        if (!Files.isExecutable(SHELL)) {
+            return new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()))
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start().toHandle();
+        }
+        List<String> wrapper = new ArrayList<>(List.of(SHELL.toString(), "-c",
+                "log=$1; shift; \"$@\" </dev/null >\"$log\" 2>&1 & echo $!", "slipway-up", log.toString()));
+        wrapper.addAll(command);
+        Process shell = new ProcessBuilder(wrapper).redirectErrorStream(true).start();
+        String output = new String(shell.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip();
+        int code = shell.waitFor();
+        long pid;
+        try {
+            pid = Long.parseLong(output);
+        } catch (NumberFormatException e) {
+            throw new IOException("could not start the runtime (" + SHELL + " exited with " + code + ": " + output + ")");
+        }
+        return ProcessHandle.of(pid).orElse(null); // null: it failed at once, reported like any early exit
     }
 
     /**
@@ -218,7 +249,11 @@ public final class Main {
         if (configured != null && !configured.isBlank()) {
             return Arrays.asList(configured.trim().split("\\s+"));
         }
-        return List.of("-XX:+UseSerialGC", "-Xss512k", "-XX:MaxMetaspaceSize=128m", "-Xshare:auto");
+        // C1 only, one compiler thread: on two cores the C2 compiler otherwise takes about a third of
+        // the start's CPU, while the data paths spend their time in the kernel, so throughput stays
+        // the same (bench/runtime-net.sh measures both). SLIPWAY_JAVA_OPTS replaces these.
+        return List.of("-XX:+UseSerialGC", "-Xss512k", "-XX:MaxMetaspaceSize=128m", "-Xshare:auto",
+                "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1");
     }
 
     /**
@@ -244,7 +279,7 @@ public final class Main {
         }
     }
 
-    private int waitUntilReady(Process process, Path log, long started) throws IOException, InterruptedException {
+    private int waitUntilReady(ProcessHandle process, Path log, long started) throws IOException, InterruptedException {
         ControlClient client = client(Duration.ofSeconds(5));
         Thread warmUp = new Thread(client::http, "slipway-cli-warm-up");
         warmUp.setDaemon(true);
@@ -254,10 +289,10 @@ public final class Main {
             JsonObject last = null;
             boolean bundlesStarted = false;
             while (System.nanoTime() < deadline) {
-                if (!process.isAlive()) {
-                    err.println("slipway: the runtime exited with code " + process.exitValue() + " before it was ready; its log (" + log + "):");
+                if (process == null || !process.isAlive()) {
+                    err.println("slipway: the runtime exited before it was ready; its log (" + log + "):");
                     err.println(tail(log, 30));
-                    return process.exitValue() == 0 ? 1 : process.exitValue();
+                    return 1;
                 }
                 if (!bundlesStarted) {
                     bundlesStarted = logContains(log, STARTED_LINE);
@@ -273,6 +308,7 @@ public final class Main {
                     if (last.get("ready").getAsBoolean()) {
                         long ms = (System.nanoTime() - started) / 1_000_000;
                         out.println("Slipway is up (pid " + process.pid() + ", ready in " + ms + " ms); log " + log);
+                        trace("printed at epoch ms " + System.currentTimeMillis(), started);
                         return 0;
                     }
                 } catch (ControlClient.NotRunningException e) {
