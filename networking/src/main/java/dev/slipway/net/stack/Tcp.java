@@ -43,6 +43,9 @@ final class Tcp {
     private final Key probe = new Key();
     private final ArrayList<Connection> dirty = new ArrayList<>();
     private final ArrayList<Connection> scratch = new ArrayList<>();
+    /** Connections with a retransmission or connect deadline armed (see {@link #watchTimers}). */
+    private Connection[] watched = new Connection[256];
+    private int watchedCount;
     /** Buffers start small (most connections carry little) and grow to the window size when a side falls behind. */
     private final BufferPool small;
     private final BufferPool large;
@@ -97,6 +100,7 @@ final class Tcp {
         boolean hostOutputShut;
         boolean ackPending;
         boolean inDirty;
+        boolean timersWatched;
         // host to guest
         final int iss;
         int sndUna;
@@ -352,10 +356,11 @@ final class Tcp {
                 c.connecting = true;
                 halfOpen++;
                 c.connectDeadline = System.nanoTime() + config.tcpConnectTimeoutMillis() * 1_000_000L;
+                watchTimers(c);
                 c.interest = SelectionKey.OP_CONNECT;
                 c.selectionKey = channel.register(stack.selector, c.interest, c);
             }
-            stack.selector.wakeup();
+            stack.wakeLoop();
         } catch (ConnectException e) {
             refused++;
             table.remove(probe.set(src, srcPort, dst, dstPort));
@@ -408,6 +413,7 @@ final class Tcp {
         c.sndNxt = c.iss + 1;
         sendSyn(c);
         c.rtoDeadline = System.nanoTime() + c.rtoMillis * 1_000_000L;
+        watchTimers(c);
         stack.selector.wakeup();
         return true;
     }
@@ -482,6 +488,7 @@ final class Tcp {
         c.sndNxt = c.iss + 1;
         sendSyn(c);
         c.rtoDeadline = System.nanoTime() + c.rtoMillis * 1_000_000L;
+        watchTimers(c);
     }
 
     private void segment(Connection c, int flags, int seq, int ack, int window, ByteBuffer f, int payload, int length) {
@@ -518,6 +525,9 @@ final class Tcp {
             c.retries = 0;
             c.rtoMillis = MIN_RTO_MILLIS;
             c.rtoDeadline = c.sndNxt != c.sndUna ? c.lastActive + c.rtoMillis * 1_000_000L : 0;
+            if (c.rtoDeadline != 0) {
+                watchTimers(c);
+            }
             if (c.ringLength == 0 && c.ring != null) {
                 give(c.ring);
                 c.ring = null;
@@ -894,8 +904,8 @@ final class Tcp {
             } catch (RuntimeException e) {
                 return;
             }
-            if (adding && !stack.onLoop()) {
-                stack.selector.wakeup();
+            if (adding) {
+                stack.wakeLoop();
             }
         }
     }
@@ -927,6 +937,7 @@ final class Tcp {
         }
         if (c.rtoDeadline == 0 && (c.sndNxt != c.sndUna || c.ringSeq + c.ringLength != c.sndNxt)) {
             c.rtoDeadline = System.nanoTime() + c.rtoMillis * 1_000_000L;
+            watchTimers(c);
         }
         closeIfDone(c);
     }
@@ -1052,16 +1063,37 @@ final class Tcp {
 
     // ---------------------------------------------------------------- timers and teardown
 
-    void timers(long now) {
-        if (table.isEmpty()) {
-            return;
+    /**
+     * Keeps {@code c} in the list the tick walks for due retransmissions and connect timeouts; a
+     * connection leaves it at the first tick after its timers are disarmed, so the tick costs the
+     * number of connections with data or a handshake in flight, not the number open.
+     */
+    private void watchTimers(Connection c) {
+        if (!c.timersWatched) {
+            c.timersWatched = true;
+            if (watchedCount == watched.length) {
+                watched = java.util.Arrays.copyOf(watched, watchedCount * 2);
+            }
+            watched[watchedCount++] = c;
         }
+    }
+
+    void timers(long now) {
         scratch.clear();
-        for (Connection c : table.values()) {
+        int kept = 0;
+        for (int i = 0; i < watchedCount; i++) {
+            Connection c = watched[i];
+            if (c.closed || (c.rtoDeadline == 0 && !c.connecting)) {
+                c.timersWatched = false;
+                continue;
+            }
+            watched[kept++] = c;
             if ((c.rtoDeadline != 0 && now - c.rtoDeadline >= 0) || (c.connecting && now - c.connectDeadline >= 0)) {
                 scratch.add(c);
             }
         }
+        java.util.Arrays.fill(watched, kept, watchedCount, null);
+        watchedCount = kept;
         for (int i = 0; i < scratch.size(); i++) {
             Connection c = scratch.get(i);
             if (c.closed) {
