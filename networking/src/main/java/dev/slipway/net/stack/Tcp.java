@@ -2,7 +2,9 @@ package dev.slipway.net.stack;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -320,7 +322,10 @@ final class Tcp {
         }
         SocketChannel channel = null;
         try {
-            channel = SocketChannel.open();
+            InetSocketAddress target = redirect != null ? redirect
+                    : new InetSocketAddress(dst == config.hostAlias() ? config.hostLoopback() : Ip4.toInet(dst), dstPort);
+            // an IPv4 socket rather than the default dual-stack one: shorter connect and close paths in the kernel
+            channel = target.getAddress() instanceof Inet4Address ? SocketChannel.open(StandardProtocolFamily.INET) : SocketChannel.open();
             channel.configureBlocking(false);
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             Key key = new Key().set(src, srcPort, dst, dstPort);
@@ -340,8 +345,7 @@ final class Tcp {
                     throw new ConnectException("outbound router failed: " + e);
                 }
             }
-            boolean connected = channel.connect(redirect != null ? redirect : new InetSocketAddress(
-                    dst == config.hostAlias() ? config.hostLoopback() : Ip4.toInet(dst), dstPort));
+            boolean connected = channel.connect(target);
             if (!connected) {
                 // loopback handshakes are usually done by now: saves a trip through the selector
                 connected = channel.finishConnect();

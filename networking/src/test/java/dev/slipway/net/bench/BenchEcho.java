@@ -9,7 +9,10 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.Iterator;
 
-/** An echo server on one thread for the benchmark: {@code BenchEcho ADDRESS PORT}; runs until killed. */
+/**
+ * An echo server on one thread for the benchmarks and the scale tests: {@code BenchEcho ADDRESS PORT}
+ * (port 0 for any); prints "ready PORT" and runs until killed.
+ */
 public final class BenchEcho {
     private BenchEcho() {}
 
@@ -20,7 +23,7 @@ public final class BenchEcho {
         Selector selector = Selector.open();
         server.register(selector, SelectionKey.OP_ACCEPT);
         ByteBuffer b = ByteBuffer.allocateDirect(16384);
-        System.out.println("ready");
+        System.out.println("ready " + server.socket().getLocalPort());
         System.out.flush();
         while (true) {
             selector.select();

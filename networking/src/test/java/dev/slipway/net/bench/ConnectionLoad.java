@@ -18,11 +18,12 @@ import java.util.Locale;
  * A guest-side connection load on one thread with non-blocking sockets, so that the client is not
  * what limits the measurement (the same client runs over a kernel veth pair as the reference).
  * Every connection connects, optionally echoes one byte, and closes with a reset (SO_LINGER 0), so
- * no TIME-WAIT is left in the guest to exhaust its ports.
+ * no TIME-WAIT is left in the guest to exhaust its ports; {@code cycle} can close every other one
+ * with a FIN after an echoed byte instead ({@code mixed}).
  *
  * <pre>
  * rate  HOST PORT SECONDS PARALLEL ECHO          prints "CONNECTIONS_PER_SECOND FAILED"
- * cycle HOST PORT COUNT PARALLEL PID CHECKPOINTS SECONDS
+ * cycle HOST PORT COUNT PARALLEL PID CHECKPOINTS SECONDS [reset|mixed]
  *       prints "CONNECTIONS RSS_KB FDS FAILED ELAPSED" of process PID at each checkpoint (comma-separated
  *       counts) and at the end; stops early (and says so in CONNECTIONS) after SECONDS
  * hold  HOST PORT COUNT                          prints "WORKING OPENED": all opened and held, then each echoes a byte
@@ -35,26 +36,34 @@ public final class ConnectionLoad {
     private final Selector selector;
     private final ByteBuffer oneByte = ByteBuffer.allocateDirect(1);
     private final boolean echo;
+    private final boolean everyOtherGraceful;
+    private long started;
     long completed;
     long failed;
     private int inFlight;
 
-    private ConnectionLoad(InetSocketAddress target, boolean echo) throws IOException {
+    private ConnectionLoad(InetSocketAddress target, boolean echo, boolean everyOtherGraceful) throws IOException {
         this.target = target;
         this.echo = echo;
+        this.everyOtherGraceful = everyOtherGraceful;
         this.selector = Selector.open();
     }
 
-    /** Per-connection state: when it started (for the timeout). */
+    /** Per-connection state: when it started (for the timeout) and whether it ends with a FIN after an echo. */
     private static final class Attempt {
         final long started = System.nanoTime();
+        final boolean graceful;
+
+        Attempt(boolean graceful) {
+            this.graceful = graceful;
+        }
     }
 
     public static void main(String[] args) throws Exception {
         InetSocketAddress target = new InetSocketAddress(args[1], Integer.parseInt(args[2]));
         switch (args[0]) {
             case "rate" -> {
-                ConnectionLoad load = new ConnectionLoad(target, Integer.parseInt(args[5]) != 0);
+                ConnectionLoad load = new ConnectionLoad(target, Integer.parseInt(args[5]) != 0, false);
                 long seconds = Long.parseLong(args[3]);
                 int parallel = Integer.parseInt(args[4]);
                 long start = System.nanoTime();
@@ -63,7 +72,7 @@ public final class ConnectionLoad {
                 System.out.printf(Locale.ROOT, "%.0f %d%n", load.completed / elapsed, load.failed);
             }
             case "cycle" -> {
-                ConnectionLoad load = new ConnectionLoad(target, false);
+                ConnectionLoad load = new ConnectionLoad(target, false, args.length > 8 && args[8].equals("mixed"));
                 long count = Long.parseLong(args[3]);
                 int parallel = Integer.parseInt(args[4]);
                 long pid = Long.parseLong(args[5]);
@@ -128,14 +137,17 @@ public final class ConnectionLoad {
     private void start() throws IOException {
         SocketChannel channel = SocketChannel.open();
         channel.configureBlocking(false);
-        channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+        Attempt attempt = new Attempt(everyOtherGraceful && (started++ & 1) == 1);
+        if (!attempt.graceful) {
+            channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+        }
         inFlight++;
         try {
             if (channel.connect(target)) {
-                SelectionKey key = channel.register(selector, 0, new Attempt());
+                SelectionKey key = channel.register(selector, 0, attempt);
                 connected(key);
             } else {
-                channel.register(selector, SelectionKey.OP_CONNECT, new Attempt());
+                channel.register(selector, SelectionKey.OP_CONNECT, attempt);
             }
         } catch (IOException e) {
             inFlight--;
@@ -170,7 +182,7 @@ public final class ConnectionLoad {
     }
 
     private boolean connected(SelectionKey key) throws IOException {
-        if (!echo) {
+        if (!echo && !((Attempt) key.attachment()).graceful) {
             finish(key, true);
             return true;
         }
