@@ -21,11 +21,15 @@ for t in ip slirp4netns python3 unshare nsenter java; do
   command -v "$t" >/dev/null || { echo "bench/net-scale.sh: missing $t (apt-get install -y iproute2 slirp4netns)" >&2; exit 2; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench/net-scale.sh: needs root (network namespaces, tap devices)" >&2; exit 2; }
-# each of the peer, the echo server and the guest client holds HOLD descriptors at once
-NOFILE=$((HOLD + 2048)); hard=$(ulimit -Hn)
-if [ "$hard" != unlimited ] && [ "$hard" -lt "$NOFILE" ]; then
-  ulimit -Hn "$NOFILE" 2>/dev/null || { echo "bench/net-scale.sh: needs $NOFILE descriptors per process, the hard limit is $hard (lower HOLD)" >&2; exit 2; }
+# each of the peer, the echo server and the guest client holds HOLD descriptors at once; take up to
+# four times that where the hard limit allows (slirp4netns keeps host sockets a while after a reset)
+NEED=$((HOLD + 2048)); hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] && hard=$((4 * NEED))
+if [ "$hard" -lt "$NEED" ]; then
+  ulimit -Hn "$NEED" 2>/dev/null || { echo "bench/net-scale.sh: needs $NEED descriptors per process, the hard limit is $hard (lower HOLD)" >&2; exit 2; }
+  hard=$NEED
 fi
+NOFILE=$(( hard < 4 * NEED ? hard : 4 * NEED ))
 ulimit -n "$NOFILE"
 
 work=$(mktemp -d); pids=()
@@ -46,13 +50,17 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$results"; printf '%-12s %-10s %s\n' "$1" "$2" "$3" >&2; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 wait_for() { for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "no '$2' in $1: $(cat "$1")" >&2; return 1; }
 
-# host echo servers: loopback (Slipway's host alias and slirp4netns's 10.0.2.2 lead there) and the veth address
+# host echo servers, one per peer so that one peer's leftovers cannot starve another's: on loopback
+# for Slipway (through its host alias) and slirp4netns (through 10.0.2.2), on its address for veth
 java -XX:+UseSerialGC -cp "$CP" dev.slipway.net.bench.BenchEcho 127.0.0.1 15303 >"$work/echo.out" 2>&1 & pids+=($!)
 wait_for "$work/echo.out" ready
+java -XX:+UseSerialGC -cp "$CP" dev.slipway.net.bench.BenchEcho 127.0.0.1 15305 >"$work/echo-slirp.out" 2>&1 & pids+=($!)
+wait_for "$work/echo-slirp.out" ready
 
 ip netns del "$NS_VETH" 2>/dev/null || true
 ip netns add "$NS_VETH"
@@ -103,7 +111,7 @@ slipway_start; slirp_start
 for run in $(seq 1 "$RUNS"); do
   measure_rate veth in_veth 10.78.0.1 15304 ""
   measure_rate slipway in_slipway 192.168.65.254 15303 "$sp"
-  measure_rate slirp4netns in_slirp 10.0.2.2 15303 "$slp"
+  measure_rate slirp4netns in_slirp 10.0.2.2 15305 "$slp"
 done
 
 # 2. connections held at once, then each echoes a byte (60 s to open them all, 30 s for the echoes)
@@ -115,20 +123,20 @@ hold() { # peer runner address port
 }
 hold veth in_veth 10.78.0.1 15304
 hold slipway in_slipway 192.168.65.254 15303
-hold slirp4netns in_slirp 10.0.2.2 15303
+hold slirp4netns in_slirp 10.0.2.2 15305
 slipway_stop; slirp_stop
 
 # 3. open and close in sequence, each peer fresh: its RSS and descriptors after 10,000 and at the end
-cycle() { # peer runner address pid count
-  $2 "$GUEST cycle $3 15303 $5 $PARALLEL $4 10000 $CYCLE_SECONDS" | while read -r n rss fds failed secs; do
+cycle() { # peer runner address port pid count
+  $2 "$GUEST cycle $3 $4 $6 $PARALLEL $5 10000 $CYCLE_SECONDS" | while read -r n rss fds failed secs; do
     record "$1" "cycle_$n" "$rss $fds $failed $secs"
   done
 }
 slipway_start
-cycle slipway in_slipway 192.168.65.254 "$sp" "$CYCLE"
+cycle slipway in_slipway 192.168.65.254 15303 "$sp" "$CYCLE"
 slipway_stop
 slirp_start
-cycle slirp4netns in_slirp 10.0.2.2 "$slp" "$SLIRP_CYCLE"
+cycle slirp4netns in_slirp 10.0.2.2 15305 "$slp" "$SLIRP_CYCLE"
 slirp_stop
 
 python3 - "$results" "$RUNS" "$DUR" "$PARALLEL" "$HOLD" <<'PY' | tee "${OUT:-/dev/null}"

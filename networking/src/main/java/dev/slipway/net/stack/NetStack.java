@@ -40,6 +40,7 @@ public final class NetStack implements AutoCloseable {
     static final int MAX_FRAME = ETH_HLEN + 65535;
     private static final int TICK_MILLIS = 20;
     private static final int LOCK_SPINS = 200;
+    private static final int KEYS_PER_LOCK_HOLD = 32;
     private static final int MAX_MAC_ENTRIES = 256;
     private static final Logger LOG = LoggerFactory.getLogger(NetStack.class);
 
@@ -680,6 +681,9 @@ public final class NetStack implements AutoCloseable {
             try {
                 for (int i = 0; i < readyKeys.size(); i++) {
                     ready(readyKeys.get(i));
+                    if ((i & (KEYS_PER_LOCK_HOLD - 1)) == KEYS_PER_LOCK_HOLD - 1 && lock.hasQueuedThreads()) {
+                        letReadersIn();
+                    }
                 }
                 for (Runnable t; (t = tasks.poll()) != null; ) {
                     t.run();
@@ -704,6 +708,17 @@ public final class NetStack implements AutoCloseable {
                 lock.unlock();
             }
         }
+    }
+
+    /**
+     * Lets a waiting transport reader take the lock between ready host sockets: the tap drops what
+     * its queue cannot hold, so a reader kept out while thousands of sockets are handled loses
+     * frames, and a lost reset leaves a connection open.
+     */
+    private void letReadersIn() {
+        lock.unlock();
+        Thread.yield();
+        lockQuickly();
     }
 
     /** Handles one ready host socket; called with the lock held. */

@@ -115,6 +115,7 @@ public final class ConnectionLoad {
                 start();
             }
             if (inFlight == 0) {
+                selector.selectNow(); // a closed channel's socket is released (and its reset sent) only when its selector next selects
                 return;
             }
             selector.select(100);
