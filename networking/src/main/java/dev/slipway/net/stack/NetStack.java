@@ -39,6 +39,8 @@ public final class NetStack implements AutoCloseable {
     static final int PROTO_UDP = 17;
     static final int MAX_FRAME = ETH_HLEN + 65535;
     private static final int TICK_MILLIS = 20;
+    private static final int LOCK_SPINS = 200;
+    private static final int KEYS_PER_LOCK_HOLD = 32;
     private static final int MAX_MAC_ENTRIES = 256;
     private static final Logger LOG = LoggerFactory.getLogger(NetStack.class);
 
@@ -60,6 +62,14 @@ public final class NetStack implements AutoCloseable {
     private int macCount;
     private final List<GuestPort> ports = new ArrayList<>();
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    /** The host sockets one select found ready; handled under one acquisition of the lock. */
+    private final ArrayList<SelectionKey> readyKeys = new ArrayList<>();
+    /**
+     * A host socket was registered, or its interest grew, while a transport delivered frames: the
+     * selector applies that only when it next selects, so the loop is woken once at the end of the
+     * batch rather than once per connection.
+     */
+    private boolean loopWakeupPending;
     private final Thread loop;
     private volatile boolean running = true;
     private volatile FrameTap capture;
@@ -145,7 +155,7 @@ public final class NetStack implements AutoCloseable {
 
     /** Receives one frame from {@code port} as if it came in on a transport (frame at index 0 to limit). */
     void receive(GuestPort port, ByteBuffer frame, boolean checksumPending) {
-        lock.lock();
+        lockQuickly();
         try {
             currentPort = port;
             l4ChecksumPending = checksumPending;
@@ -163,9 +173,13 @@ public final class NetStack implements AutoCloseable {
     }
 
     void endOfBatch() {
-        lock.lock();
+        lockQuickly();
         try {
             tcp.flush();
+            if (loopWakeupPending) {
+                loopWakeupPending = false;
+                selector.wakeup();
+            }
         } catch (RuntimeException e) {
             if (errorsLogged++ < 20) {
                 LOG.warn("flushing connections failed", e);
@@ -639,6 +653,36 @@ public final class NetStack implements AutoCloseable {
 
     // ---------------------------------------------------------------- event loop
 
+    /**
+     * Makes the loop's selector see a registration or a grown interest set soon; called with the
+     * lock held. During a transport's batch of frames the wake-up waits for the batch's end.
+     */
+    void wakeLoop() {
+        if (onLoop()) {
+            return;
+        }
+        if (currentPort != null) {
+            loopWakeupPending = true;
+        } else {
+            selector.wakeup();
+        }
+    }
+
+    /**
+     * Takes the lock, spinning briefly before parking: the critical sections of the transport's
+     * reader and of the loop are short, and parking a thread and waking it again costs several
+     * times more than they do (futex and scheduler round trips, dear on a virtual machine).
+     */
+    void lockQuickly() {
+        for (int i = 0; i < LOCK_SPINS; i++) {
+            if (lock.tryLock()) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        lock.lock();
+    }
+
     /** Runs {@code task} on the event loop with the lock held. */
     void execute(Runnable task) {
         tasks.add(task);
@@ -650,28 +694,43 @@ public final class NetStack implements AutoCloseable {
     }
 
     private void runLoop() {
-        Consumer<SelectionKey> ready = this::ready;
+        Consumer<SelectionKey> collect = readyKeys::add;
+        long lastTick = System.nanoTime();
         while (running) {
+            long sinceTick = System.nanoTime() - lastTick;
             try {
-                selector.select(ready, TICK_MILLIS);
+                selector.select(collect, Math.max(1, TICK_MILLIS - sinceTick / 1_000_000L));
             } catch (IOException | RuntimeException e) {
                 if (!running) {
                     break;
                 }
                 LOG.warn("selector failed", e);
             }
-            lock.lock();
+            long now = System.nanoTime();
+            boolean tick = now - lastTick >= TICK_MILLIS * 1_000_000L;
+            if (readyKeys.isEmpty() && tasks.isEmpty() && !tick) {
+                continue; // woken only so that the selector took new registrations: nothing needs the lock
+            }
+            lockQuickly();
             try {
+                for (int i = 0; i < readyKeys.size(); i++) {
+                    ready(readyKeys.get(i));
+                    if ((i & (KEYS_PER_LOCK_HOLD - 1)) == KEYS_PER_LOCK_HOLD - 1 && lock.hasQueuedThreads()) {
+                        letReadersIn();
+                    }
+                }
                 for (Runnable t; (t = tasks.poll()) != null; ) {
                     t.run();
                 }
-                long now = System.nanoTime();
-                tcp.timers(now);
-                if (now - lastSlowTick > 1_000_000_000L) {
-                    lastSlowTick = now;
-                    tcp.expire(now);
-                    udp.expire(now);
-                    reassembler.expire(now);
+                if (tick) {
+                    lastTick = now;
+                    tcp.timers(now);
+                    if (now - lastSlowTick > 1_000_000_000L) {
+                        lastSlowTick = now;
+                        tcp.expire(now);
+                        udp.expire(now);
+                        reassembler.expire(now);
+                    }
                 }
                 tcp.flush();
             } catch (RuntimeException e) {
@@ -679,13 +738,25 @@ public final class NetStack implements AutoCloseable {
                     LOG.warn("event loop step failed", e);
                 }
             } finally {
+                readyKeys.clear();
                 lock.unlock();
             }
         }
     }
 
+    /**
+     * Lets a waiting transport reader take the lock between ready host sockets: the tap drops what
+     * its queue cannot hold, so a reader kept out while thousands of sockets are handled loses
+     * frames, and a lost reset leaves a connection open.
+     */
+    private void letReadersIn() {
+        lock.unlock();
+        Thread.yield();
+        lockQuickly();
+    }
+
+    /** Handles one ready host socket; called with the lock held. */
     private void ready(SelectionKey key) {
-        lock.lock();
         try {
             Object a = key.attachment();
             if (a instanceof Tcp.Connection c) {
@@ -697,8 +768,6 @@ public final class NetStack implements AutoCloseable {
             if (errorsLogged++ < 20) {
                 LOG.warn("host socket event failed", e);
             }
-        } finally {
-            lock.unlock();
         }
     }
 

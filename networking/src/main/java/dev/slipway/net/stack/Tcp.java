@@ -2,7 +2,9 @@ package dev.slipway.net.stack;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -43,6 +45,9 @@ final class Tcp {
     private final Key probe = new Key();
     private final ArrayList<Connection> dirty = new ArrayList<>();
     private final ArrayList<Connection> scratch = new ArrayList<>();
+    /** Connections with a retransmission or connect deadline armed (see {@link #watchTimers}). */
+    private Connection[] watched = new Connection[256];
+    private int watchedCount;
     /** Buffers start small (most connections carry little) and grow to the window size when a side falls behind. */
     private final BufferPool small;
     private final BufferPool large;
@@ -97,6 +102,7 @@ final class Tcp {
         boolean hostOutputShut;
         boolean ackPending;
         boolean inDirty;
+        boolean timersWatched;
         // host to guest
         final int iss;
         int sndUna;
@@ -316,7 +322,10 @@ final class Tcp {
         }
         SocketChannel channel = null;
         try {
-            channel = SocketChannel.open();
+            InetSocketAddress target = redirect != null ? redirect
+                    : new InetSocketAddress(dst == config.hostAlias() ? config.hostLoopback() : Ip4.toInet(dst), dstPort);
+            // an IPv4 socket rather than the default dual-stack one: shorter connect and close paths in the kernel
+            channel = target.getAddress() instanceof Inet4Address ? SocketChannel.open(StandardProtocolFamily.INET) : SocketChannel.open();
             channel.configureBlocking(false);
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             Key key = new Key().set(src, srcPort, dst, dstPort);
@@ -336,8 +345,7 @@ final class Tcp {
                     throw new ConnectException("outbound router failed: " + e);
                 }
             }
-            boolean connected = channel.connect(redirect != null ? redirect : new InetSocketAddress(
-                    dst == config.hostAlias() ? config.hostLoopback() : Ip4.toInet(dst), dstPort));
+            boolean connected = channel.connect(target);
             if (!connected) {
                 // loopback handshakes are usually done by now: saves a trip through the selector
                 connected = channel.finishConnect();
@@ -352,10 +360,11 @@ final class Tcp {
                 c.connecting = true;
                 halfOpen++;
                 c.connectDeadline = System.nanoTime() + config.tcpConnectTimeoutMillis() * 1_000_000L;
+                watchTimers(c);
                 c.interest = SelectionKey.OP_CONNECT;
                 c.selectionKey = channel.register(stack.selector, c.interest, c);
             }
-            stack.selector.wakeup();
+            stack.wakeLoop();
         } catch (ConnectException e) {
             refused++;
             table.remove(probe.set(src, srcPort, dst, dstPort));
@@ -408,6 +417,7 @@ final class Tcp {
         c.sndNxt = c.iss + 1;
         sendSyn(c);
         c.rtoDeadline = System.nanoTime() + c.rtoMillis * 1_000_000L;
+        watchTimers(c);
         stack.selector.wakeup();
         return true;
     }
@@ -482,6 +492,7 @@ final class Tcp {
         c.sndNxt = c.iss + 1;
         sendSyn(c);
         c.rtoDeadline = System.nanoTime() + c.rtoMillis * 1_000_000L;
+        watchTimers(c);
     }
 
     private void segment(Connection c, int flags, int seq, int ack, int window, ByteBuffer f, int payload, int length) {
@@ -518,6 +529,9 @@ final class Tcp {
             c.retries = 0;
             c.rtoMillis = MIN_RTO_MILLIS;
             c.rtoDeadline = c.sndNxt != c.sndUna ? c.lastActive + c.rtoMillis * 1_000_000L : 0;
+            if (c.rtoDeadline != 0) {
+                watchTimers(c);
+            }
             if (c.ringLength == 0 && c.ring != null) {
                 give(c.ring);
                 c.ring = null;
@@ -894,8 +908,8 @@ final class Tcp {
             } catch (RuntimeException e) {
                 return;
             }
-            if (adding && !stack.onLoop()) {
-                stack.selector.wakeup();
+            if (adding) {
+                stack.wakeLoop();
             }
         }
     }
@@ -927,6 +941,7 @@ final class Tcp {
         }
         if (c.rtoDeadline == 0 && (c.sndNxt != c.sndUna || c.ringSeq + c.ringLength != c.sndNxt)) {
             c.rtoDeadline = System.nanoTime() + c.rtoMillis * 1_000_000L;
+            watchTimers(c);
         }
         closeIfDone(c);
     }
@@ -1072,16 +1087,37 @@ final class Tcp {
 
     // ---------------------------------------------------------------- timers and teardown
 
-    void timers(long now) {
-        if (table.isEmpty()) {
-            return;
+    /**
+     * Keeps {@code c} in the list the tick walks for due retransmissions and connect timeouts; a
+     * connection leaves it at the first tick after its timers are disarmed, so the tick costs the
+     * number of connections with data or a handshake in flight, not the number open.
+     */
+    private void watchTimers(Connection c) {
+        if (!c.timersWatched) {
+            c.timersWatched = true;
+            if (watchedCount == watched.length) {
+                watched = java.util.Arrays.copyOf(watched, watchedCount * 2);
+            }
+            watched[watchedCount++] = c;
         }
+    }
+
+    void timers(long now) {
         scratch.clear();
-        for (Connection c : table.values()) {
+        int kept = 0;
+        for (int i = 0; i < watchedCount; i++) {
+            Connection c = watched[i];
+            if (c.closed || (c.rtoDeadline == 0 && !c.connecting)) {
+                c.timersWatched = false;
+                continue;
+            }
+            watched[kept++] = c;
             if ((c.rtoDeadline != 0 && now - c.rtoDeadline >= 0) || (c.connecting && now - c.connectDeadline >= 0)) {
                 scratch.add(c);
             }
         }
+        java.util.Arrays.fill(watched, kept, watchedCount, null);
+        watchedCount = kept;
         for (int i = 0; i < scratch.size(); i++) {
             Connection c = scratch.get(i);
             if (c.closed) {

@@ -226,7 +226,7 @@ final class Udp {
             FlowKey key = new FlowKey().set(src, srcPort, dst, dstPort);
             Flow flow = new Flow(key, channel);
             flow.selectionKey = channel.register(stack.selector, SelectionKey.OP_READ, flow);
-            stack.selector.wakeup();
+            stack.wakeLoop();
             flows.put(key, flow);
             created++;
             return flow;

@@ -9,7 +9,10 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.Iterator;
 
-/** An echo server on one thread for the benchmark: {@code BenchEcho ADDRESS PORT}; runs until killed. */
+/**
+ * An echo server on one thread for the benchmarks and the scale tests: {@code BenchEcho ADDRESS PORT}
+ * (port 0 for any); prints "ready PORT" and runs until killed.
+ */
 public final class BenchEcho {
     private BenchEcho() {}
 
@@ -20,7 +23,8 @@ public final class BenchEcho {
         Selector selector = Selector.open();
         server.register(selector, SelectionKey.OP_ACCEPT);
         ByteBuffer b = ByteBuffer.allocateDirect(16384);
-        System.out.println("ready");
+        long refusals = 0;
+        System.out.println("ready " + server.socket().getLocalPort());
         System.out.flush();
         while (true) {
             selector.select();
@@ -31,9 +35,17 @@ public final class BenchEcho {
                     continue;
                 }
                 if (k.isAcceptable()) {
-                    for (SocketChannel c; (c = server.accept()) != null; ) {
-                        c.configureBlocking(false);
-                        c.register(selector, SelectionKey.OP_READ);
+                    try {
+                        for (SocketChannel c; (c = server.accept()) != null; ) {
+                            c.configureBlocking(false);
+                            c.register(selector, SelectionKey.OP_READ);
+                        }
+                    } catch (java.io.IOException e) {
+                        // out of descriptors: the connection waits in the backlog until a client closes one
+                        if (refusals++ % 1000 == 0) {
+                            System.err.println("accept failed: " + e.getMessage());
+                        }
+                        Thread.sleep(10);
                     }
                 } else if (k.isReadable()) {
                     SocketChannel c = (SocketChannel) k.channel();
