@@ -29,7 +29,7 @@ done
 stats() { python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[1:]]; print("%g | %g | %g" % (min(v), s.median(v), max(v)))' "$@"; }
 echo "| measure ($RUNS runs, $(nproc) cores) | min | median | max |"
 echo "|---|---|---|---|"
-echo "| \`up -d\` to ready:true, runtime's own clock (ms) | $(stats "${ready[@]}") |"
+echo "| \`up -d\`: runtime process started to ready:true (ms) | $(stats "${ready[@]}") |"
 echo "| \`up -d\` wall clock incl. CLI JVM (ms) | $(stats "${wall[@]}") |"
 echo "| runtime CPU time to ready (ms) | $(stats "${cpu[@]}") |"
 echo "| heap in use after start, after GC (MB) | $(stats "${heap[@]}") |"

@@ -70,6 +70,19 @@ final class ControlClient {
         return http;
     }
 
+    /**
+     * Runs OkHttp's and Gson's code once before it is needed (while {@code up} waits for the
+     * runtime): one request that may well find nothing listening yet, and one JSON document.
+     */
+    void warmUp() {
+        try (Response response = http().newCall(new Request.Builder().url("http://slipway/status").get().build()).execute()) {
+            response.body().string();
+        } catch (IOException | RuntimeException e) {
+            // expected while the runtime starts
+        }
+        JsonParser.parseString("{\"ready\":false,\"bundles\":[{\"id\":1,\"state\":\"ACTIVE\"}],\"memory\":{\"heapUsedBytes\":1.5}}");
+    }
+
     /** Whether something accepts connections on the control socket (a plain connect, no HTTP). */
     boolean accepting() {
         if (!Files.exists(socket)) {

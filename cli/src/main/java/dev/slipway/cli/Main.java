@@ -252,7 +252,9 @@ public final class Main {
         // C1 only, one compiler thread: on two cores the C2 compiler otherwise takes about a third of
         // the start's CPU, while the data paths spend their time in the kernel, so throughput stays
         // the same (bench/runtime-net.sh measures both). SLIPWAY_JAVA_OPTS replaces these.
-        return List.of("-XX:+UseSerialGC", "-Xss512k", "-XX:MaxMetaspaceSize=128m", "-Xshare:auto",
+        // A small initial heap keeps the resident size flat under connection churn (bench/net-scale.sh's
+        // million connections ran with these bounds); the runtime needs ~20 MB of heap after start.
+        return List.of("-XX:+UseSerialGC", "-Xss512k", "-Xms32m", "-Xmx256m", "-XX:MaxMetaspaceSize=128m", "-Xshare:auto",
                 "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1");
     }
 
@@ -281,7 +283,7 @@ public final class Main {
 
     private int waitUntilReady(ProcessHandle process, Path log, long started) throws IOException, InterruptedException {
         ControlClient client = client(Duration.ofSeconds(5));
-        Thread warmUp = new Thread(client::http, "slipway-cli-warm-up");
+        Thread warmUp = new Thread(client::warmUp, "slipway-cli-warm-up");
         warmUp.setDaemon(true);
         warmUp.start();
         try {
@@ -304,7 +306,7 @@ public final class Main {
                 }
                 try {
                     last = client.status();
-                    trace("status answered", started);
+                    trace("status answered, ready " + last.get("ready"), started);
                     if (last.get("ready").getAsBoolean()) {
                         long ms = (System.nanoTime() - started) / 1_000_000;
                         out.println("Slipway is up (pid " + process.pid() + ", ready in " + ms + " ms); log " + log);
@@ -312,7 +314,7 @@ public final class Main {
                         return 0;
                     }
                 } catch (ControlClient.NotRunningException e) {
-                    // not listening yet
+                    trace("control socket not answering yet", started);
                 }
                 Thread.sleep(20);
             }
