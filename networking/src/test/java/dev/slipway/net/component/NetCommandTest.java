@@ -38,17 +38,7 @@ class NetCommandTest {
         stack = new NetStack(NetConfig.defaults());
         link = new MemoryTransport();
         stack.attach(link);
-        guest = new MiniGuest(new MiniGuest.Pipe() {
-            @Override
-            public void send(java.nio.ByteBuffer frame) {
-                link.inject(frame);
-            }
-
-            @Override
-            public java.nio.ByteBuffer next(long millis) throws InterruptedException {
-                return link.next(millis);
-            }
-        }, Frames.GUEST_MAC);
+        guest = MiniGuest.on(link, Frames.GUEST_MAC);
         command = new NetCommand(() -> stack);
     }
 

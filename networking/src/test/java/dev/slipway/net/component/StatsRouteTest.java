@@ -59,17 +59,7 @@ class StatsRouteTest {
         try {
             MemoryTransport link = new MemoryTransport();
             stack.attach(link);
-            MiniGuest guest = new MiniGuest(new MiniGuest.Pipe() {
-                @Override
-                public void send(ByteBuffer frame) {
-                    link.inject(frame);
-                }
-
-                @Override
-                public ByteBuffer next(long millis) throws InterruptedException {
-                    return link.next(millis);
-                }
-            }, Frames.GUEST_MAC);
+            MiniGuest guest = MiniGuest.on(link, Frames.GUEST_MAC);
             guest.dhcp();
             ControlRoute.Response r = new StatsRoute(() -> stack).handle(new ControlRoute.Request("GET", Map.of(), new byte[0]));
             assertEquals(200, r.status());

@@ -37,17 +37,7 @@ class GatheredSendTest {
         stack = new NetStack(NetConfig.defaults());
         link = MemoryTransport.offloading();
         stack.attach(link);
-        guest = new MiniGuest(new MiniGuest.Pipe() {
-            @Override
-            public void send(ByteBuffer frame) {
-                link.inject(frame);
-            }
-
-            @Override
-            public ByteBuffer next(long millis) throws InterruptedException {
-                return link.next(millis);
-            }
-        }, Frames.GUEST_MAC);
+        guest = MiniGuest.on(link, Frames.GUEST_MAC);
         guest.dhcp();
         host = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         reply = new byte[REPLY_BYTES];

@@ -25,6 +25,21 @@ public final class MiniGuest {
         this.mac = mac;
     }
 
+    /** A guest whose frames go through {@code link}, a stack's in-memory transport. */
+    public static MiniGuest on(MemoryTransport link, long mac) {
+        return new MiniGuest(new Pipe() {
+            @Override
+            public void send(ByteBuffer frame) {
+                link.inject(frame);
+            }
+
+            @Override
+            public ByteBuffer next(long millis) throws InterruptedException {
+                return link.next(millis);
+            }
+        }, mac);
+    }
+
     public ByteBuffer await(Predicate<ByteBuffer> match, long millis) throws Exception {
         long until = System.currentTimeMillis() + millis;
         while (System.currentTimeMillis() < until) {

@@ -36,17 +36,7 @@ class OutboundRouterTest {
         stack = new NetStack(NetConfig.defaults());
         link = new MemoryTransport();
         stack.attach(link);
-        guest = new MiniGuest(new MiniGuest.Pipe() {
-            @Override
-            public void send(ByteBuffer frame) {
-                link.inject(frame);
-            }
-
-            @Override
-            public ByteBuffer next(long millis) throws InterruptedException {
-                return link.next(millis);
-            }
-        }, Frames.GUEST_MAC);
+        guest = MiniGuest.on(link, Frames.GUEST_MAC);
         guest.dhcp();
         interceptor = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     }

@@ -36,17 +36,7 @@ class StackTest {
                 .build());
         link = new MemoryTransport();
         stack.attach(link);
-        guest = new MiniGuest(new MiniGuest.Pipe() {
-            @Override
-            public void send(ByteBuffer frame) {
-                link.inject(frame);
-            }
-
-            @Override
-            public ByteBuffer next(long millis) throws InterruptedException {
-                return link.next(millis);
-            }
-        }, Frames.GUEST_MAC);
+        guest = MiniGuest.on(link, Frames.GUEST_MAC);
         guest.dhcp();
     }
 
@@ -86,17 +76,7 @@ class StackTest {
     @Test
     void dhcpGivesPoolAddressesFromDotThreeAndStaticLeasesByMac() throws Exception {
         assertEquals(Frames.GUEST, guest.address);
-        MiniGuest fixed = new MiniGuest(new MiniGuest.Pipe() {
-            @Override
-            public void send(ByteBuffer frame) {
-                link.inject(frame);
-            }
-
-            @Override
-            public ByteBuffer next(long millis) throws InterruptedException {
-                return link.next(millis);
-            }
-        }, 0x02_00_00_00_00_99L);
+        MiniGuest fixed = MiniGuest.on(link, 0x02_00_00_00_00_99L);
         assertEquals(Ip4.parse("192.168.65.50"), fixed.dhcp());
     }
 

@@ -31,17 +31,7 @@ class TimeoutsTest {
         stack = new NetStack(NetConfig.builder().tcpIdleTimeoutSeconds(1).udpIdleTimeoutSeconds(1).build());
         link = new MemoryTransport();
         stack.attach(link);
-        guest = new MiniGuest(new MiniGuest.Pipe() {
-            @Override
-            public void send(ByteBuffer frame) {
-                link.inject(frame);
-            }
-
-            @Override
-            public ByteBuffer next(long millis) throws InterruptedException {
-                return link.next(millis);
-            }
-        }, Frames.GUEST_MAC);
+        guest = MiniGuest.on(link, Frames.GUEST_MAC);
         guest.dhcp();
     }
 
