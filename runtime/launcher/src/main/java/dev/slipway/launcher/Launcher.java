@@ -162,8 +162,9 @@ public final class Launcher {
         Runtime.getRuntime().addShutdownHook(hook);
         trace.mark("framework initialised");
         List<Bundle> installed = new ArrayList<>();
+        BundleMirror mirror = new BundleMirror(options.home().resolve("cache/" + options.name() + "-bundles"));
         for (BundleRepository.Entry entry : entries) {
-            installed.add(framework.getBundleContext().installBundle("reference:" + entry.jar().toUri()));
+            installed.add(framework.getBundleContext().installBundle("reference:" + mirror.mirror(entry.jar()).toUri()));
         }
         trace.mark("bundles installed");
         framework.start();
