@@ -99,6 +99,9 @@ public final class Launcher {
                 Files.deleteIfExists(pidFile());
                 lock.release();
             }
+        } catch (java.nio.file.NoSuchFileException e) {
+            System.err.println("slipway: no such file: " + e.getMessage());
+            return 1;
         } catch (IOException | BundleException e) {
             System.err.println("slipway: " + e.getMessage());
             return 1;
