@@ -130,16 +130,13 @@ final class PortServices {
 
         @Override
         public Response handle(Request request) {
-            if (!"POST".equals(request.method())) {
-                return error(400, "post only");
-            }
             Map<String, String> req;
             try {
-                req = fields(request.body(), "local", "remote", "protocol");
+                req = posted(request, "local", "remote", "protocol");
             } catch (IllegalArgumentException e) {
                 return error(400, e.getMessage());
             }
-            String protocol = req.get("protocol").isEmpty() ? PublishedPort.TCP : req.get("protocol");
+            String protocol = req.get("protocol");
             PublishedPort port = new PublishedPort(protocol, req.get("local"), req.get("remote"));
             if (PublishedPort.TCP.equals(protocol) || PublishedPort.UDP.equals(protocol)) {
                 try {
@@ -168,16 +165,13 @@ final class PortServices {
 
         @Override
         public Response handle(Request request) {
-            if (!"POST".equals(request.method())) {
-                return error(400, "post only");
-            }
             Map<String, String> req;
             try {
-                req = fields(request.body(), "local", "protocol");
+                req = posted(request, "local", "protocol");
             } catch (IllegalArgumentException e) {
                 return error(400, e.getMessage());
             }
-            String protocol = req.get("protocol").isEmpty() ? PublishedPort.TCP : req.get("protocol");
+            String protocol = req.get("protocol");
             try {
                 forwarder.unexpose(protocol, req.get("local"));
             } catch (Exception e) {
@@ -190,6 +184,21 @@ final class PortServices {
     /** Go's {@code http.Error}: the message and a newline, plain text. */
     static ControlRoute.Response error(int status, String message) {
         return new ControlRoute.Response(status, TEXT, (message + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The fields of a forwarder request: POST only, then {@link #fields}, with an empty protocol
+     * meaning tcp as in gvisor-tap-vsock. Refusals carry Go's error text.
+     */
+    static Map<String, String> posted(ControlRoute.Request request, String... names) {
+        if (!"POST".equals(request.method())) {
+            throw new IllegalArgumentException("post only");
+        }
+        Map<String, String> fields = fields(request.body(), names);
+        if (fields.containsKey("protocol") && fields.get("protocol").isEmpty()) {
+            fields.put("protocol", PublishedPort.TCP);
+        }
+        return fields;
     }
 
     /** The string fields of a JSON object (missing ones empty, as Go decodes them); other fields are ignored. */
