@@ -41,8 +41,8 @@ final class Tcp {
 
     private final NetStack stack;
     private final NetConfig config;
-    private final HashMap<Key, Connection> table = new HashMap<>();
-    private final Key probe = new Key();
+    private final HashMap<FlowKey, Connection> table = new HashMap<>();
+    private final FlowKey probe = new FlowKey();
     private final ArrayList<Connection> dirty = new ArrayList<>();
     private final ArrayList<Connection> scratch = new ArrayList<>();
     /** Connections with a retransmission or connect deadline armed (see {@link #watchTimers}). */
@@ -60,29 +60,8 @@ final class Tcp {
     private int nextActivePort = 49152 + new SplittableRandom().nextInt(16384);
     private final int isnSecret = new SplittableRandom().nextInt();
 
-    static final class Key {
-        int guestIp, guestPort, dstIp, dstPort;
-
-        Key set(int gi, int gp, int di, int dp) {
-            guestIp = gi; guestPort = gp; dstIp = di; dstPort = dp;
-            return this;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && k.guestIp == guestIp && k.guestPort == guestPort
-                    && k.dstIp == dstIp && k.dstPort == dstPort;
-        }
-
-        @Override
-        public int hashCode() {
-            int h = ((guestIp * 31 + guestPort) * 31 + dstIp) * 31 + dstPort;
-            return h ^ h >>> 16;
-        }
-    }
-
     final class Connection {
-        final Key key;
+        final FlowKey key;
         final SocketChannel channel;
         SelectionKey selectionKey;
         int interest;
@@ -132,7 +111,7 @@ final class Tcp {
         boolean dns;
         int dnsPending;
 
-        Connection(Key key, SocketChannel channel, int irs, int iss) {
+        Connection(FlowKey key, SocketChannel channel, int irs, int iss) {
             this.key = key;
             this.channel = channel;
             this.irs = irs;
@@ -306,7 +285,7 @@ final class Tcp {
         int mss = options & 0xffff;
         int scale = (options >>> 16) - 1;
         if (dst == config.gateway() && redirect == null) {
-            Key key = new Key().set(src, srcPort, dst, dstPort);
+            FlowKey key = new FlowKey().set(src, srcPort, dst, dstPort);
             Connection c = new Connection(key, null, seq, random.nextInt());
             c.dns = true;
             c.mss = Math.max(64, Math.min(mss, config.mss()));
@@ -328,7 +307,7 @@ final class Tcp {
             channel = target.getAddress() instanceof Inet4Address ? SocketChannel.open(StandardProtocolFamily.INET) : SocketChannel.open();
             channel.configureBlocking(false);
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            Key key = new Key().set(src, srcPort, dst, dstPort);
+            FlowKey key = new FlowKey().set(src, srcPort, dst, dstPort);
             Connection c = new Connection(key, channel, seq, random.nextInt());
             c.mss = Math.max(64, Math.min(mss, config.mss()));
             c.segmentLimit = segmentLimit(c.mss);
@@ -390,7 +369,7 @@ final class Tcp {
             stack.stats.drop(Drop.TCP_CONNECTION_LIMIT);
             return false;
         }
-        Key key = new Key();
+        FlowKey key = new FlowKey();
         for (int tries = 0; ; tries++) {
             // ports in turn, so one comes back as late as possible (the guest may keep the last use in TIME-WAIT)
             nextActivePort = nextActivePort >= 65535 ? 49152 : nextActivePort + 1;
@@ -427,7 +406,7 @@ final class Tcp {
      * 4-microsecond counter plus a secret function of the 4-tuple. A port used again starts above
      * where its last connection ended, so a guest still holding that one in TIME-WAIT accepts the SYN.
      */
-    private int activeIss(Key key) {
+    private int activeIss(FlowKey key) {
         int h = key.hashCode() * 0x9E3779B9 ^ isnSecret;
         return (int) (System.nanoTime() / 4000) + (h ^ h >>> 15);
     }

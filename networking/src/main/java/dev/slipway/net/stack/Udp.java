@@ -116,26 +116,6 @@ final class Udp {
         return true;
     }
 
-    static final class FlowKey {
-        int guestIp, guestPort, dstIp, dstPort;
-
-        FlowKey set(int gi, int gp, int di, int dp) {
-            guestIp = gi; guestPort = gp; dstIp = di; dstPort = dp;
-            return this;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof FlowKey k && k.guestIp == guestIp && k.guestPort == guestPort
-                    && k.dstIp == dstIp && k.dstPort == dstPort;
-        }
-
-        @Override
-        public int hashCode() {
-            return ((guestIp * 31 + guestPort) * 31 + dstIp) * 31 + dstPort;
-        }
-    }
-
     final class Flow {
         final FlowKey key;
         final DatagramChannel channel;
