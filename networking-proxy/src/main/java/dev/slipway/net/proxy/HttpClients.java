@@ -1,13 +1,8 @@
 package dev.slipway.net.proxy;
 
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.function.Supplier;
 
-import okhttp3.Dns;
 import okhttp3.OkHttpClient;
 
 /**
@@ -18,11 +13,13 @@ import okhttp3.OkHttpClient;
 final class HttpClients {
 
     private final Duration connectTimeout;
+    private final MetadataFilter metadata;
     private final Supplier<OkHttpClient> base = new Memo<>(this::buildBase);
     private final Supplier<OkHttpClient> direct = new Memo<>(this::buildDirect);
 
-    HttpClients(Duration connectTimeout) {
+    HttpClients(Duration connectTimeout, MetadataFilter metadata) {
         this.connectTimeout = connectTimeout;
+        this.metadata = metadata;
     }
 
     /** The client every proxied request derives from. */
@@ -31,8 +28,9 @@ final class HttpClients {
     }
 
     /**
-     * The client for requests that go straight to their origin: its name lookup drops link-local
-     * addresses (see {@link Interceptor#refusedDirect}).
+     * The client for requests that go straight to their origin: its name lookup drops refused
+     * addresses (cloud metadata) and its sockets will not connect to one, which also covers
+     * address literals (OkHttp does not look those up).
      */
     OkHttpClient direct() {
         return direct.get();
@@ -59,20 +57,8 @@ final class HttpClients {
     }
 
     private OkHttpClient buildDirect() {
-        return base().newBuilder().proxy(java.net.Proxy.NO_PROXY).dns(HttpClients::lookupReachable).build();
-    }
-
-    private static List<InetAddress> lookupReachable(String hostname) throws UnknownHostException {
-        List<InetAddress> usable = new ArrayList<>();
-        for (InetAddress a : Dns.SYSTEM.lookup(hostname)) {
-            if (!Interceptor.refusedDirect(a)) {
-                usable.add(a);
-            }
-        }
-        if (usable.isEmpty()) {
-            throw new UnknownHostException(hostname + " has no address the guest may reach (link-local is refused)");
-        }
-        return usable;
+        return base().newBuilder().proxy(java.net.Proxy.NO_PROXY).dns(metadata::lookup)
+                .socketFactory(metadata.socketFactory()).build();
     }
 
     /** A value computed once, on first use, by whichever thread asks first. */

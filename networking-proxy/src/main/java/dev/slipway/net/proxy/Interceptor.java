@@ -64,6 +64,7 @@ final class Interceptor implements AutoCloseable {
 
     private final ProxyRouter router;
     private final InetAddress hostAlias;
+    private final MetadataFilter metadata;
     private final Limits limits;
     private final ServerSocket server;
     private final HttpClients httpClients;
@@ -71,12 +72,15 @@ final class Interceptor implements AutoCloseable {
     private final Thread acceptor;
     private volatile boolean open = true;
     final AtomicLong intercepted = new AtomicLong(), viaProxy = new AtomicLong(), direct = new AtomicLong(),
-            refusedByPolicy = new AtomicLong(), failures = new AtomicLong(), rejectedBusy = new AtomicLong();
+            refusedByPolicy = new AtomicLong(), refusedMetadata = new AtomicLong(), failures = new AtomicLong(),
+            rejectedBusy = new AtomicLong();
     final AtomicInteger active = new AtomicInteger();
     volatile String lastFailure = "";
 
-    Interceptor(ProxyRouter router, InetAddress hostAlias, Limits limits, ServerSocket server, HttpClients httpClients) {
+    Interceptor(ProxyRouter router, InetAddress hostAlias, MetadataFilter metadata, Limits limits, ServerSocket server,
+                HttpClients httpClients) {
         this.router = router;
+        this.metadata = metadata;
         this.httpClients = httpClients;
         this.hostAlias = hostAlias;
         this.limits = limits;
@@ -179,7 +183,9 @@ final class Interceptor implements AutoCloseable {
         try {
             upstream = open(name, origin.ip(), origin.port(), routing.tlsProxy(name, origin.ip(), origin.port()));
         } catch (ProxyFailure e) {
-            fail("TLS connection to " + name + ":" + origin.port() + " closed: " + e.getMessage());
+            if (e.status != 403) {
+                fail("TLS connection to " + name + ":" + origin.port() + " closed: " + e.getMessage());
+            }
             return;
         }
         try (upstream) {
@@ -198,6 +204,21 @@ final class Interceptor implements AutoCloseable {
         }
     }
 
+    /** The answer to a destination on the refused list; counted, and not a failure of the proxy. */
+    private ProxyFailure refusedMetadata(String destination) {
+        refusedMetadata.incrementAndGet();
+        String reason = destination + " is a cloud metadata destination; the guest may not reach it";
+        LOG.warn("refused: {}", reason);
+        return new ProxyFailure(403, reason);
+    }
+
+    /** Records a failure to reach a destination, unless it was a refusal of a metadata destination. */
+    private void failed(ProxyFailure e) {
+        if (e.status != 403) {
+            fail(e.getMessage());
+        }
+    }
+
     /**
      * A socket to {@code name:port}: through a CONNECT tunnel of {@code proxy}, or directly to the
      * original address ({@code ip}, or {@code name} resolved on the host when 0) when proxy is null.
@@ -207,10 +228,18 @@ final class Interceptor implements AutoCloseable {
         try {
             s.setTcpNoDelay(true);
             s.setSoTimeout((int) limits.head().toMillis());
+            if (ip != 0 && metadata.refuses(toInet(ip))) {
+                throw refusedMetadata(ipText(ip));
+            }
+            if (metadata.refusesLiteral(name)) {
+                throw refusedMetadata(name);
+            }
             if (proxy == null) {
-                InetAddress address = ip != 0 ? toInet(ip) : InetAddress.getByName(name);
-                if (refusedDirect(address)) {
-                    throw new ProxyFailure(403, name + " is a link-local address (cloud metadata); the guest may not reach it");
+                InetAddress address;
+                try {
+                    address = ip != 0 ? toInet(ip) : metadata.lookup(name).get(0);
+                } catch (MetadataFilter.Refused e) {
+                    throw refusedMetadata(name);
                 }
                 s.connect(new InetSocketAddress(address.equals(hostAlias) ? InetAddress.getLoopbackAddress() : address, port),
                         (int) limits.connect().toMillis());
@@ -290,11 +319,13 @@ final class Interceptor implements AutoCloseable {
             http(guest, null, in, head);
             return;
         }
-        String host = RequestHead.stripPort(head.target);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
+        int bracket = head.target.startsWith("[") ? head.target.indexOf(']') : -1;
+        String host = bracket > 0 ? head.target.substring(1, bracket) : RequestHead.stripPort(head.target);
         int port = portOf(head.target);
+        if (metadata.refusesLiteral(host)) {
+            respond(guest.getOutputStream(), 403, refusedMetadata(host).getMessage(), true);
+            return;
+        }
         int[] literal = NoProxy.cidr(host);
         String name = literal != null ? host : ClientHello.hostName(host);
         if (name == null || port <= 0) {
@@ -312,7 +343,7 @@ final class Interceptor implements AutoCloseable {
         try {
             upstream = open(name, literal == null ? 0 : literal[0], port, routing.tlsProxy(name, literal == null ? 0 : literal[0], port));
         } catch (ProxyFailure e) {
-            fail(e.getMessage());
+            failed(e);
             respond(guest.getOutputStream(), e.status, e.getMessage(), true);
             return;
         }
@@ -361,6 +392,11 @@ final class Interceptor implements AutoCloseable {
             String name = url.host().toLowerCase(Locale.ROOT);
             int[] literal = NoProxy.cidr(name);
             int ip = origin != null ? origin.ip() : literal != null ? literal[0] : 0;
+            String refusedAs = metadata.refusesLiteral(name) ? name : ip != 0 && metadata.refuses(toInet(ip)) ? ipText(ip) : null;
+            if (refusedAs != null) {
+                respond(out, 403, refusedMetadata(refusedAs).getMessage(), true);
+                return;
+            }
             Routing routing = router.routing();
             String refusal = routing.refusal(name, ip == 0 ? null : toInet(ip), url.port(), ConnectionPolicy.Source.HTTP_HOST);
             if (refusal != null) {
@@ -376,7 +412,7 @@ final class Interceptor implements AutoCloseable {
                 try {
                     upstream = open(name, origin.ip(), origin.port(), null);
                 } catch (ProxyFailure e) {
-                    fail(e.getMessage());
+                    failed(e);
                     respond(out, e.status, e.getMessage(), true);
                     return;
                 }
@@ -391,15 +427,6 @@ final class Interceptor implements AutoCloseable {
             }
             head = null;
         }
-    }
-
-    /**
-     * Link-local destinations (169.254.0.0/16, fe80::/10: cloud metadata services) are refused on
-     * every direct path of the interceptor, as the stack refuses them for the guest's own packets;
-     * a name in an explicit-proxy request must not be a way around that.
-     */
-    static boolean refusedDirect(InetAddress address) {
-        return address.isLinkLocalAddress();
     }
 
     private HttpUrl urlOf(RequestHead head, Origin origin) {
@@ -478,6 +505,10 @@ final class Interceptor implements AutoCloseable {
             }
             writeResponse(head, response, out, close);
         } catch (IOException e) {
+            if (MetadataFilter.refusal(e) != null) {
+                respond(out, 403, refusedMetadata(url.host()).getMessage(), true);
+                return false;
+            }
             String where = proxy != null ? "through the proxy " + proxy.host() + ":" + proxy.port() : "directly";
             String reason = "cannot get " + url.redact() + " " + where + ": " + e.getMessage();
             fail(reason);

@@ -77,11 +77,12 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
         this.httpPorts = httpPorts;
         this.tlsPorts = tlsPorts;
         this.explicitPort = explicitPort;
-        clients = new HttpClients(limits.connect());
+        MetadataFilter metadata = new MetadataFilter(network.refusedDestinations(), okhttp3.Dns.SYSTEM);
+        clients = new HttpClients(limits.connect(), metadata);
         var server = Interceptor.listen();
         router = new ProxyRouter(server.getInetAddress() == null ? null : new java.net.InetSocketAddress(server.getInetAddress(), server.getLocalPort()),
                 toInt(network.gateway()), explicitPort, httpPorts, tlsPorts, new Routing(ProxyConfig.none("none"), clients, List.of(), null));
-        interceptor = new Interceptor(router, network.hostAlias(), limits, server, clients);
+        interceptor = new Interceptor(router, network.hostAlias(), metadata, limits, server, clients);
     }
 
     @Deactivate
@@ -263,6 +264,7 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
         m.put("viaProxy", interceptor.viaProxy.get());
         m.put("direct", interceptor.direct.get());
         m.put("refusedByPolicy", interceptor.refusedByPolicy.get());
+        m.put("refusedMetadata", interceptor.refusedMetadata.get());
         m.put("failures", interceptor.failures.get());
         m.put("rejectedBusy", interceptor.rejectedBusy.get());
         return m;

@@ -16,4 +16,15 @@ public interface GuestNetwork {
 
     /** The link MTU offered to guests. */
     int mtu();
+
+    /**
+     * The destinations no guest traffic may reach, by any path (the stack's own connections, the
+     * proxy's interception and explicit proxy): cloud metadata services unless configured
+     * otherwise, less link-local when that is allowed.
+     *
+     * @since 1.2
+     */
+    default CidrList refusedDestinations() {
+        return CidrList.cloudMetadata();
+    }
 }

@@ -1,6 +1,6 @@
 /** Slipway's network stack as seen by other bundles. */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package dev.slipway.net.api;
 
 import org.osgi.annotation.bundle.Export;

@@ -20,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.slipway.dns.api.DnsService;
+import dev.slipway.net.api.CidrList;
 import dev.slipway.net.api.DatagramReceiver;
 import dev.slipway.net.api.GuestConnector;
 import dev.slipway.net.api.GuestDatagramFlow;
@@ -41,6 +42,7 @@ import dev.slipway.net.transport.StreamTransport;
 public final class NetworkService implements GuestNetwork, GuestConnector, StackHost {
     private static final Logger LOG = LoggerFactory.getLogger(NetworkService.class);
     private final NetConfig config;
+    private final CidrList refused;
     private final NetStack stack;
     private final List<SocketListener> listeners = new ArrayList<>();
 
@@ -48,6 +50,7 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     public NetworkService(BundleContext context, Map<String, Object> properties) throws IOException {
         NetworkSettings settings = new NetworkSettings(properties, context::getProperty);
         config = settings.netConfig();
+        refused = config.refusedDestinations();
         stack = new NetStack(config);
         stack.dns(dns);
         stack.router(router);
@@ -66,8 +69,9 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
             deactivate();
             throw e;
         }
-        LOG.info("guest network {}/{}: gateway {}, host alias {}, MTU {}", Ip4.toString(config.subnet()), config.prefixLength(),
-                Ip4.toString(config.gateway()), Ip4.toString(config.hostAlias()), config.mtu());
+        LOG.info("guest network {}/{}: gateway {}, host alias {}, MTU {}, refused destinations {}", Ip4.toString(config.subnet()),
+                config.prefixLength(), Ip4.toString(config.gateway()), Ip4.toString(config.hostAlias()), config.mtu(),
+                refused.isEmpty() ? "none" : refused);
     }
 
     private volatile DnsService dns;
@@ -140,6 +144,11 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     @Override
     public int mtu() {
         return config.mtu();
+    }
+
+    @Override
+    public CidrList refusedDestinations() {
+        return refused;
     }
 
     @Override

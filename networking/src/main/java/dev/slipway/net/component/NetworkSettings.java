@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
+import dev.slipway.net.api.CidrList;
 import dev.slipway.net.stack.Ip4;
 import dev.slipway.net.stack.Mac;
 import dev.slipway.net.stack.NetConfig;
@@ -76,6 +77,10 @@ public final class NetworkSettings {
         String linkLocal = get("linkLocalAllowed", "link-local");
         if (linkLocal != null) {
             b.linkLocalAllowed(Boolean.parseBoolean(linkLocal.trim()));
+        }
+        String metadataRefused = get("metadataRefused", "metadata-refused");
+        if (metadataRefused != null) {
+            b.metadataRefused(CidrList.parse(metadataRefused));
         }
         integer(b::tcpConnectTimeoutMillis, get("tcpConnectTimeoutMillis", null));
         integer(b::tcpIdleTimeoutSeconds, get("tcpIdleTimeoutSeconds", null));

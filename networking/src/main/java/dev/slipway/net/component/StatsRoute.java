@@ -40,7 +40,7 @@ public final class StatsRoute implements ControlRoute {
         Map<String, Object> ip = new LinkedHashMap<>();
         ip.put("PacketsReceived", 0L);
         ip.put("InvalidDestinationAddressesReceived", n(drops, "not-for-us"));
-        ip.put("InvalidSourceAddressesReceived", n(drops, "link-local-refused"));
+        ip.put("InvalidSourceAddressesReceived", n(drops, "metadata-refused"));
         ip.put("PacketsDelivered", 0L);
         ip.put("PacketsSent", 0L);
         ip.put("OutgoingPacketErrors", n(drops, "no-guest-mac"));

@@ -19,7 +19,8 @@ public enum Drop {
     NOT_FOR_US("not-for-us"),
     NO_GUEST_MAC("no-guest-mac"),
     ICMP_IGNORED("icmp-ignored"),
-    LINK_LOCAL_REFUSED("link-local-refused"),
+    /** A destination of {@link NetConfig#refusedDestinations()} (cloud metadata): answered with a reset or ICMP prohibited. */
+    METADATA_REFUSED("metadata-refused"),
     BROADCAST_IGNORED("broadcast-ignored"),
     TCP_NO_CONNECTION("tcp-no-connection"),
     TCP_OUT_OF_ORDER("tcp-out-of-order"),

@@ -49,10 +49,6 @@ public final class Ip4 {
         }
     }
 
-    public static boolean isLinkLocal(int a) {
-        return (a >>> 16) == (169 << 8 | 254);
-    }
-
     public static boolean isMulticastOrBroadcast(int a) {
         return (a >>> 28) == 14 || a == -1;
     }

@@ -5,6 +5,8 @@ import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Map;
 
+import dev.slipway.net.api.CidrList;
+
 /**
  * Everything the stack needs to know about its guest network. IPv4 addresses are plain ints in
  * network byte order (the first octet in the high byte), MAC addresses longs holding 48 bits.
@@ -23,6 +25,7 @@ public record NetConfig(
         int leaseSeconds,
         Map<Long, Integer> staticLeases,
         boolean linkLocalAllowed,
+        CidrList metadataRefused,
         int tcpConnectTimeoutMillis,
         int tcpIdleTimeoutSeconds,
         int udpIdleTimeoutSeconds,
@@ -49,6 +52,9 @@ public record NetConfig(
         }
         if (tcpBufferBytes < 64 * 1024 || tcpBufferBytes > 64 << 20) {
             throw new IllegalArgumentException("the TCP buffer size must be 64 KiB..64 MiB, not " + tcpBufferBytes);
+        }
+        if (metadataRefused == null) {
+            throw new IllegalArgumentException("the refused metadata destinations must be a list (empty for none)");
         }
         searchDomains = List.copyOf(searchDomains);
         staticLeases = Map.copyOf(staticLeases);
@@ -80,6 +86,16 @@ public record NetConfig(
         return (address & mask) == (subnet & mask);
     }
 
+    /**
+     * What no guest packet may reach: {@link #metadataRefused} less the link-local blocks when
+     * {@link #linkLocalAllowed}, the documented switch for link-local.
+     */
+    public CidrList refusedDestinations() {
+        return linkLocalAllowed ? metadataRefused.without(LINK_LOCAL) : metadataRefused;
+    }
+
+    private static final CidrList LINK_LOCAL = CidrList.parse(CidrList.LINK_LOCAL);
+
     /** The TCP maximum segment size for this MTU. */
     public int mss() {
         return mtu - 40;
@@ -90,7 +106,7 @@ public record NetConfig(
         b.subnet = subnet; b.prefixLength = prefixLength; b.gateway = gateway; b.hostAlias = hostAlias;
         b.firstGuest = firstGuest; b.hostLoopback = hostLoopback; b.gatewayMac = gatewayMac; b.mtu = mtu;
         b.domain = domain; b.searchDomains = searchDomains; b.leaseSeconds = leaseSeconds;
-        b.staticLeases = staticLeases; b.linkLocalAllowed = linkLocalAllowed;
+        b.staticLeases = staticLeases; b.linkLocalAllowed = linkLocalAllowed; b.metadataRefused = metadataRefused;
         b.tcpConnectTimeoutMillis = tcpConnectTimeoutMillis; b.tcpIdleTimeoutSeconds = tcpIdleTimeoutSeconds;
         b.udpIdleTimeoutSeconds = udpIdleTimeoutSeconds; b.maxTcpConnections = maxTcpConnections;
         b.maxHalfOpenConnections = maxHalfOpenConnections; b.maxUdpFlows = maxUdpFlows;
@@ -112,6 +128,7 @@ public record NetConfig(
         private int leaseSeconds = 7 * 24 * 3600;
         private Map<Long, Integer> staticLeases = Map.of();
         private boolean linkLocalAllowed;
+        private CidrList metadataRefused = CidrList.cloudMetadata();
         private int tcpConnectTimeoutMillis = 10_000;
         private int tcpIdleTimeoutSeconds = 7200;
         private int udpIdleTimeoutSeconds = 60;
@@ -150,6 +167,7 @@ public record NetConfig(
         public Builder leaseSeconds(int v) { leaseSeconds = v; return this; }
         public Builder staticLeases(Map<Long, Integer> v) { staticLeases = v; return this; }
         public Builder linkLocalAllowed(boolean v) { linkLocalAllowed = v; return this; }
+        public Builder metadataRefused(CidrList v) { metadataRefused = v; return this; }
         public Builder tcpConnectTimeoutMillis(int v) { tcpConnectTimeoutMillis = v; return this; }
         public Builder tcpIdleTimeoutSeconds(int v) { tcpIdleTimeoutSeconds = v; return this; }
         public Builder udpIdleTimeoutSeconds(int v) { udpIdleTimeoutSeconds = v; return this; }
@@ -160,7 +178,7 @@ public record NetConfig(
 
         public NetConfig build() {
             return new NetConfig(subnet, prefixLength, gateway, hostAlias, firstGuest, hostLoopback, gatewayMac,
-                    mtu, domain, searchDomains, leaseSeconds, staticLeases, linkLocalAllowed,
+                    mtu, domain, searchDomains, leaseSeconds, staticLeases, linkLocalAllowed, metadataRefused,
                     tcpConnectTimeoutMillis, tcpIdleTimeoutSeconds, udpIdleTimeoutSeconds, maxTcpConnections,
                     maxHalfOpenConnections, maxUdpFlows, tcpBufferBytes);
         }

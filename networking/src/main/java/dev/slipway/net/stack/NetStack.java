@@ -17,6 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.slipway.dns.api.DnsService;
+import dev.slipway.net.api.CidrList;
 import dev.slipway.net.transport.FrameReceiver;
 import dev.slipway.net.transport.Transport;
 
@@ -45,6 +46,8 @@ public final class NetStack implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NetStack.class);
 
     final NetConfig config;
+    /** Cloud metadata and the like: refused for every protocol, as early as the destination is known. */
+    final CidrList refused;
     final ReentrantLock lock = new ReentrantLock();
     final Selector selector;
     final Stats stats = new Stats();
@@ -86,6 +89,7 @@ public final class NetStack implements AutoCloseable {
 
     public NetStack(NetConfig config) {
         this.config = config;
+        this.refused = config.refusedDestinations();
         try {
             selector = Selector.open();
         } catch (IOException e) {
@@ -299,7 +303,8 @@ public final class NetStack implements AutoCloseable {
         switch (type) {
             case ETHERTYPE_ARP -> arp(from, f, len);
             case ETHERTYPE_IPV4 -> ipv4(f, len);
-            case ETHERTYPE_IPV6 -> stats.drop(Drop.IPV6_UNSUPPORTED);
+            case ETHERTYPE_IPV6 -> stats.drop(len >= IP_OFF + 40 && refused.containsIpv6(f.getLong(IP_OFF + 24), f.getLong(IP_OFF + 32))
+                    ? Drop.METADATA_REFUSED : Drop.IPV6_UNSUPPORTED);
             default -> stats.drop(Drop.UNKNOWN_ETHERTYPE);
         }
     }
@@ -398,8 +403,8 @@ public final class NetStack implements AutoCloseable {
                 icmpError(f, ihl, totalLen, 11, 0, config.gateway());
                 return;
             }
-            if (Ip4.isLinkLocal(dst) && !config.linkLocalAllowed()) {
-                stats.drop(Drop.LINK_LOCAL_REFUSED);
+            if (refused.containsIpv4(dst)) {
+                stats.drop(Drop.METADATA_REFUSED);
                 if (protocol == PROTO_TCP) {
                     tcp.refuse(f, ihl, totalLen, src, dst);
                 } else {

@@ -201,7 +201,7 @@ final class Tcp {
         segment(c, flags, seq, ack, window, f, payload, payloadLength);
     }
 
-    /** Answers a SYN to a refused destination (link-local) with a reset. */
+    /** Answers a segment to a refused destination (cloud metadata) with a reset. */
     void refuse(ByteBuffer f, int ihl, int totalLen, int src, int dst) {
         int off = NetStack.IP_OFF + ihl;
         if (totalLen - ihl < 20) {

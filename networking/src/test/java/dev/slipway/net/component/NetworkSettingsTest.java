@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -35,6 +36,21 @@ class NetworkSettingsTest {
         assertEquals(65520, o.mtu());
         assertEquals(Ip4.parse("10.9.0.10"), o.staticLeases().get(Mac.parse("02:00:00:00:00:01")));
         assertTrue(o.linkLocalAllowed());
+    }
+
+    @Test
+    void metadataRefusedIsTheCloudListByDefaultAndConfigurable() {
+        NetConfig d = new NetworkSettings(Map.of(), k -> null).netConfig();
+        assertEquals("169.254.0.0/16,100.100.100.200,fd00:ec2::254,168.63.129.16,fe80::/10", d.refusedDestinations().toString());
+        NetConfig c = new NetworkSettings(Map.of("metadataRefused", "169.254.169.254, 10.0.0.0/8 fd00::/8"), k -> null).netConfig();
+        assertEquals(List.of("169.254.169.254", "10.0.0.0/8", "fd00::/8"), c.refusedDestinations().entries());
+        NetConfig none = new NetworkSettings(Map.of("metadataRefused", ""), k -> null).netConfig();
+        assertTrue(none.refusedDestinations().isEmpty());
+        NetConfig fw = new NetworkSettings(Map.of(), Map.of("slipway.metadata-refused", "192.0.2.1")::get).netConfig();
+        assertEquals("192.0.2.1", fw.refusedDestinations().toString());
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> new NetworkSettings(Map.of("metadataRefused", "metadata.google.internal"), k -> null).netConfig());
+        assertTrue(e.getMessage().contains("metadata.google.internal"), e.getMessage());
     }
 
     @Test

@@ -30,7 +30,7 @@ class StatsRouteTest {
         status.put("traffic", Map.of("fromGuestBytes", 1000L, "toGuestBytes", 2000L));
         status.put("drops", Map.of("unsupported-protocol", 1L, "bad-tcp-checksum", 2L, "bad-udp-checksum", 3L,
                 "not-for-us", 4L, "bad-ip-header", 5L, "fragment-overlap", 6L, "tcp-half-open-limit", 7L,
-                "udp-send-failed", 8L, "no-guest-mac", 9L, "link-local-refused", 10L));
+                "udp-send-failed", 8L, "no-guest-mac", 9L, "metadata-refused", 10L));
         status.put("tcp", Map.ofEntries(Map.entry("connections", 3), Map.entry("byState", Map.of("established", 2, "syn-sent", 1)),
                 Map.entry("opened", 20L), Map.entry("openedToGuest", 5L), Map.entry("refused", 1L),
                 Map.entry("refusedByGuest", 2L), Map.entry("timedOut", 3L), Map.entry("resetByGuest", 4L),

@@ -250,14 +250,83 @@ class StackTest {
         assertEquals(101, rst.getInt(42));
     }
 
+    /** One IPv4 address in each IPv4 entry of the default list. */
+    private static final String[] METADATA_V4 = {"169.254.169.254", "169.254.0.1", "100.100.100.200", "168.63.129.16"};
+    /** One IPv6 address in each IPv6 entry of the default list. */
+    private static final String[] METADATA_V6 = {"fd00:ec2::254", "fe80::a9fe:a9fe"};
+
     @Test
-    void linkLocalDestinationsAreRefusedUnlessEnabled() throws Exception {
-        int metadata = Ip4.parse("169.254.169.254");
-        link.inject(Frames.ip(Frames.GATEWAY_MAC, Frames.GUEST_MAC, 6, Frames.GUEST, metadata,
-                Frames.tcp(Frames.GUEST, metadata, 33334, 80, 100, 0, Tcp.SYN, 1000, new byte[0], new byte[0]), 64, 1, 0));
-        ByteBuffer rst = guest.await(f -> MiniGuest.isTcp(f, 80) && (f.get(47) & Tcp.RST) != 0, 3000);
-        assertNotNull(rst);
-        assertEquals(1, drops(Drop.LINK_LOCAL_REFUSED));
+    void everyDefaultMetadataDestinationIsRefusedOverTcpWithAResetAndOverUdpWithProhibited() throws Exception {
+        int sport = 33400;
+        for (String address : METADATA_V4) {
+            int metadata = Ip4.parse(address);
+            int port = ++sport;
+            link.inject(Frames.ip(Frames.GATEWAY_MAC, Frames.GUEST_MAC, 6, Frames.GUEST, metadata,
+                    Frames.tcp(Frames.GUEST, metadata, port, 80, 100, 0, Tcp.SYN, 1000, new byte[0], new byte[0]), 64, 1, 0));
+            ByteBuffer rst = guest.await(f -> MiniGuest.isTcp(f, 80) && (f.getShort(36) & 0xffff) == port
+                    && (f.get(47) & Tcp.RST) != 0, 3000);
+            assertNotNull(rst, "a reset from " + address);
+            assertEquals(metadata, rst.getInt(26));
+            assertEquals(101, rst.getInt(42), "the reset acknowledges the SYN");
+
+            link.inject(Frames.ip(Frames.GATEWAY_MAC, Frames.GUEST_MAC, 17, Frames.GUEST, metadata,
+                    Frames.udp(Frames.GUEST, metadata, port, 53, new byte[12]), 64, 2, 0));
+            ByteBuffer prohibited = guest.await(f -> f.limit() > 34 + 8 + 20 && f.get(23) == 1 && f.get(34) == 3
+                    && f.get(35) == 13 && f.getInt(34 + 8 + 16) == metadata, 3000);
+            assertNotNull(prohibited, "ICMP administratively prohibited for UDP to " + address);
+        }
+        for (String address : METADATA_V6) {
+            link.inject(ipv6(InetAddress.getByName(address), 6));
+        }
+        assertEquals(METADATA_V4.length * 2L + METADATA_V6.length, drops(Drop.METADATA_REFUSED));
+        stack.lock.lock();
+        try {
+            assertEquals(0, stack.tcp.size(), "no connection was opened");
+        } finally {
+            stack.lock.unlock();
+        }
+        assertEquals(0, drops(Drop.IPV6_UNSUPPORTED), "IPv6 to metadata is counted as refused");
+    }
+
+    @Test
+    void ordinaryDestinationsStillConnectBesideTheMetadataFilter() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 4, InetAddress.getLoopbackAddress())) {
+            Thread echo = new Thread(() -> {
+                try (java.net.Socket s = server.accept()) {
+                    s.getOutputStream().write(s.getInputStream().readNBytes(5));
+                } catch (Exception e) {
+                    // the assertion below reports it
+                }
+            });
+            echo.start();
+            assertEquals("hello", guest.tcpEcho(Frames.HOST_ALIAS, server.getLocalPort(), "hello"));
+            echo.join(3000);
+        }
+        link.inject(ipv6(InetAddress.getByName("2001:db8::1"), 6));
+        assertEquals(0, drops(Drop.METADATA_REFUSED));
+        assertEquals(1, drops(Drop.IPV6_UNSUPPORTED));
+    }
+
+    @Test
+    void theLinkLocalSwitchAllowsLinkLocalOnlyAndTheListIsConfigurable() {
+        NetConfig allowed = NetConfig.builder().linkLocalAllowed(true).build();
+        assertEquals("100.100.100.200,fd00:ec2::254,168.63.129.16", allowed.refusedDestinations().toString());
+        assertTrue(NetConfig.defaults().refusedDestinations().containsIpv4(Ip4.parse("169.254.169.254")));
+        NetConfig custom = NetConfig.builder().metadataRefused(dev.slipway.net.api.CidrList.parse("10.20.30.0/24")).build();
+        assertTrue(custom.refusedDestinations().containsIpv4(Ip4.parse("10.20.30.40")));
+        assertTrue(!custom.refusedDestinations().containsIpv4(Ip4.parse("169.254.169.254")));
+    }
+
+    /** An IPv6 frame from the guest's link-local address to {@code dst} with an empty payload. */
+    private static ByteBuffer ipv6(InetAddress dst, int nextHeader) throws Exception {
+        ByteBuffer b = Frames.eth(Frames.GATEWAY_MAC, Frames.GUEST_MAC, 0x86dd, 40 + 20);
+        b.putInt(14, 0x6000_0000);
+        b.putShort(18, (short) 20);
+        b.put(20, (byte) nextHeader);
+        b.put(21, (byte) 64);
+        b.put(22, InetAddress.getByName("fe80::7").getAddress());
+        b.put(38, dst.getAddress());
+        return b;
     }
 
     @Test
