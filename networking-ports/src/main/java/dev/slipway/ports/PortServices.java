@@ -1,11 +1,16 @@
 package dev.slipway.ports;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 
 import org.osgi.service.component.annotations.Activate;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 
 import com.google.gson.Gson;
@@ -18,179 +23,125 @@ import com.google.gson.JsonParser;
 import dev.slipway.api.control.CommandResult;
 import dev.slipway.api.control.ControlCommand;
 import dev.slipway.api.control.ControlRoute;
+import dev.slipway.api.control.ControlRoute.Request;
+import dev.slipway.api.control.ControlRoute.Response;
 import dev.slipway.api.control.StatusContributor;
 
-/** The whiteboard services of published ports: commands, gvisor-tap-vsock's forwarder routes, status. */
-final class PortServices {
-    /** gvisor-tap-vsock answers with Go's defaults: {@code http.Error} text and sniffed JSON are both plain text. */
-    static final String TEXT = "text/plain; charset=utf-8";
+/**
+ * The whiteboard services of published ports: commands, gvisor-tap-vsock's forwarder routes, status. They
+ * all serve the one forwarder, so one component registers them all rather than one component each.
+ */
+@Component(service = {})
+public final class PortServices {
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
+    private final PortForwarder forwarder;
+    private final List<ServiceRegistration<?>> registrations = new ArrayList<>();
 
-    private PortServices() {
+    /** The routes' handlers alone, registered nowhere. */
+    PortServices(PortForwarder forwarder) {
+        this.forwarder = forwarder;
     }
 
-    @Component(property = {ControlCommand.NAME + "=expose",
-            ControlCommand.SUMMARY + "=publish a host port or socket into the guest: expose tcp|udp [HOSTIP:]PORT GUESTIP:PORT"})
-    public static final class Expose implements ControlCommand {
-        private final PortForwarder forwarder;
-
-        @Activate
-        public Expose(@Reference PortForwarder forwarder) {
-            this.forwarder = forwarder;
-        }
-
-        @Override
-        public CommandResult execute(List<String> args) {
-            return PortCommands.expose(forwarder, args);
-        }
+    @Activate
+    public PortServices(@Reference PortForwarder forwarder, BundleContext context) {
+        this(forwarder);
+        command(context, "expose", "publish a host port or socket into the guest: expose tcp|udp [HOSTIP:]PORT GUESTIP:PORT",
+                args -> PortCommands.expose(forwarder, args));
+        command(context, "unexpose", "stop publishing a host port: unexpose tcp|udp [HOSTIP:]PORT",
+                args -> PortCommands.unexpose(forwarder, args));
+        command(context, "ports", "list the published ports", args -> PortCommands.list(forwarder));
+        register(context, StatusContributor.class, forwarder::status, Map.of(StatusContributor.KEY, "ports"));
+        route(context, "/services/forwarder/all", this::all);
+        route(context, "/services/forwarder/expose", this::expose);
+        route(context, "/services/forwarder/unexpose", this::unexpose);
     }
 
-    @Component(property = {ControlCommand.NAME + "=unexpose",
-            ControlCommand.SUMMARY + "=stop publishing a host port: unexpose tcp|udp [HOSTIP:]PORT"})
-    public static final class Unexpose implements ControlCommand {
-        private final PortForwarder forwarder;
-
-        @Activate
-        public Unexpose(@Reference PortForwarder forwarder) {
-            this.forwarder = forwarder;
-        }
-
-        @Override
-        public CommandResult execute(List<String> args) {
-            return PortCommands.unexpose(forwarder, args);
-        }
+    @Deactivate
+    void deactivate() {
+        registrations.forEach(ServiceRegistration::unregister);
+        registrations.clear();
     }
 
-    @Component(property = {ControlCommand.NAME + "=ports", ControlCommand.SUMMARY + "=list the published ports"})
-    public static final class Ports implements ControlCommand {
-        private final PortForwarder forwarder;
-
-        @Activate
-        public Ports(@Reference PortForwarder forwarder) {
-            this.forwarder = forwarder;
-        }
-
-        @Override
-        public CommandResult execute(List<String> args) {
-            return PortCommands.list(forwarder);
-        }
+    private void command(BundleContext context, String name, String summary, ControlCommand command) {
+        register(context, ControlCommand.class, command, Map.of(ControlCommand.NAME, name, ControlCommand.SUMMARY, summary));
     }
 
-    @Component(property = StatusContributor.KEY + "=ports")
-    public static final class Status implements StatusContributor {
-        private final PortForwarder forwarder;
+    private void route(BundleContext context, String path, ControlRoute route) {
+        register(context, ControlRoute.class, route, Map.of(ControlRoute.PATH, path));
+    }
 
-        @Activate
-        public Status(@Reference PortForwarder forwarder) {
-            this.forwarder = forwarder;
-        }
-
-        @Override
-        public Object status() {
-            return forwarder.status();
-        }
+    private <S> void register(BundleContext context, Class<S> type, S service, Map<String, Object> properties) {
+        registrations.add(context.registerService(type, service, new Hashtable<>(properties)));
     }
 
     /** {@code GET /services/forwarder/all}: a JSON array of {local, remote, protocol}, newline-terminated like Go's encoder. */
-    @Component(property = ControlRoute.PATH + "=/services/forwarder/all")
-    public static final class All implements ControlRoute {
-        private final PortForwarder forwarder;
-
-        @Activate
-        public All(@Reference PortForwarder forwarder) {
-            this.forwarder = forwarder;
-        }
-
-        @Override
-        public Response handle(Request request) {
-            StringBuilder s = new StringBuilder("[");
-            for (PublishedPort p : forwarder.list()) {
-                if (s.length() > 1) {
-                    s.append(',');
-                }
-                JsonObject o = new JsonObject();
-                o.addProperty("local", p.local());
-                o.addProperty("remote", p.remote());
-                o.addProperty("protocol", p.protocol());
-                s.append(GSON.toJson(o));
+    Response all(Request request) {
+        StringBuilder s = new StringBuilder("[");
+        for (PublishedPort p : forwarder.list()) {
+            if (s.length() > 1) {
+                s.append(',');
             }
-            s.append("]\n");
-            return new Response(200, TEXT, s.toString().getBytes(StandardCharsets.UTF_8));
+            JsonObject o = new JsonObject();
+            o.addProperty("local", p.local());
+            o.addProperty("remote", p.remote());
+            o.addProperty("protocol", p.protocol());
+            s.append(GSON.toJson(o));
         }
+        s.append("]\n");
+        return Response.plainText(200, s.toString());
     }
 
-    @Component(property = ControlRoute.PATH + "=/services/forwarder/expose")
-    public static final class ExposeRoute implements ControlRoute {
-        private final PortForwarder forwarder;
-
-        @Activate
-        public ExposeRoute(@Reference PortForwarder forwarder) {
-            this.forwarder = forwarder;
+    /** {@code POST /services/forwarder/expose}. */
+    Response expose(Request request) {
+        Map<String, String> req;
+        try {
+            req = posted(request, "local", "remote", "protocol");
+        } catch (IllegalArgumentException e) {
+            return error(400, e.getMessage());
         }
-
-        @Override
-        public Response handle(Request request) {
-            Map<String, String> req;
+        String protocol = req.get("protocol");
+        PublishedPort port = new PublishedPort(protocol, req.get("local"), req.get("remote"));
+        if (PublishedPort.TCP.equals(protocol) || PublishedPort.UDP.equals(protocol)) {
             try {
-                req = posted(request, "local", "remote", "protocol");
+                port.remoteAddress();
             } catch (IllegalArgumentException e) {
                 return error(400, e.getMessage());
             }
-            String protocol = req.get("protocol");
-            PublishedPort port = new PublishedPort(protocol, req.get("local"), req.get("remote"));
-            if (PublishedPort.TCP.equals(protocol) || PublishedPort.UDP.equals(protocol)) {
-                try {
-                    port.remoteAddress();
-                } catch (IllegalArgumentException e) {
-                    return error(400, e.getMessage());
-                }
-            }
-            try {
-                forwarder.expose(port, forwarder.allowAllAddresses());
-            } catch (Exception e) {
-                return error(500, e.getMessage());
-            }
-            return new Response(200, TEXT, new byte[0]);
         }
+        try {
+            forwarder.expose(port, forwarder.allowAllAddresses());
+        } catch (Exception e) {
+            return error(500, e.getMessage());
+        }
+        return Response.plainText(200, "");
     }
 
-    @Component(property = ControlRoute.PATH + "=/services/forwarder/unexpose")
-    public static final class UnexposeRoute implements ControlRoute {
-        private final PortForwarder forwarder;
-
-        @Activate
-        public UnexposeRoute(@Reference PortForwarder forwarder) {
-            this.forwarder = forwarder;
+    /** {@code POST /services/forwarder/unexpose}. */
+    Response unexpose(Request request) {
+        Map<String, String> req;
+        try {
+            req = posted(request, "local", "protocol");
+        } catch (IllegalArgumentException e) {
+            return error(400, e.getMessage());
         }
-
-        @Override
-        public Response handle(Request request) {
-            Map<String, String> req;
-            try {
-                req = posted(request, "local", "protocol");
-            } catch (IllegalArgumentException e) {
-                return error(400, e.getMessage());
-            }
-            String protocol = req.get("protocol");
-            try {
-                forwarder.unexpose(protocol, req.get("local"));
-            } catch (Exception e) {
-                return error(500, e.getMessage());
-            }
-            return new Response(200, TEXT, new byte[0]);
+        try {
+            forwarder.unexpose(req.get("protocol"), req.get("local"));
+        } catch (Exception e) {
+            return error(500, e.getMessage());
         }
+        return Response.plainText(200, "");
     }
 
     /** Go's {@code http.Error}: the message and a newline, plain text. */
-    static ControlRoute.Response error(int status, String message) {
-        return new ControlRoute.Response(status, TEXT, (message + "\n").getBytes(StandardCharsets.UTF_8));
+    static Response error(int status, String message) {
+        return Response.plainText(status, message + "\n");
     }
 
     /**
      * The fields of a forwarder request: POST only, then {@link #fields}, with an empty protocol
      * meaning tcp as in gvisor-tap-vsock. Refusals carry Go's error text.
      */
-    static Map<String, String> posted(ControlRoute.Request request, String... names) {
+    static Map<String, String> posted(Request request, String... names) {
         if (!"POST".equals(request.method())) {
             throw new IllegalArgumentException("post only");
         }

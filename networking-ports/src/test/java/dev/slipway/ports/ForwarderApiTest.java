@@ -31,9 +31,10 @@ class ForwarderApiTest {
         network = Fakes.network();
         forwarder = new PortForwarder(Fakes.configAdmin(store));
         forwarder.bindConnector(network);
-        all = new PortServices.All(forwarder);
-        expose = new PortServices.ExposeRoute(forwarder);
-        unexpose = new PortServices.UnexposeRoute(forwarder);
+        PortServices routes = new PortServices(forwarder);
+        all = routes::all;
+        expose = routes::expose;
+        unexpose = routes::unexpose;
     }
 
     @AfterEach
@@ -209,15 +210,15 @@ class ForwarderApiTest {
     @Test
     void commandsPublishOnLoopbackByDefaultAndAnswerUsageErrorsWithExitCode2() throws Exception {
         int p = freePort();
-        var out = new PortServices.Expose(forwarder).execute(java.util.List.of("tcp", Integer.toString(p), "192.168.65.3:80"));
+        var out = PortCommands.expose(forwarder, java.util.List.of("tcp", Integer.toString(p), "192.168.65.3:80"));
         assertEquals(0, out.exitCode(), out.err());
-        assertTrue(new PortServices.Ports(forwarder).execute(java.util.List.of()).out().contains("127.0.0.1:" + p), "listed");
-        assertEquals(2, new PortServices.Expose(forwarder).execute(java.util.List.of("tcp")).exitCode());
-        assertEquals(2, new PortServices.Unexpose(forwarder).execute(java.util.List.of()).exitCode());
-        var any = new PortServices.Expose(forwarder).execute(java.util.List.of("tcp", "0.0.0.0:" + freePort(), "192.168.65.3:80"));
+        assertTrue(PortCommands.list(forwarder).out().contains("127.0.0.1:" + p), "listed");
+        assertEquals(2, PortCommands.expose(forwarder, java.util.List.of("tcp")).exitCode());
+        assertEquals(2, PortCommands.unexpose(forwarder, java.util.List.of()).exitCode());
+        var any = PortCommands.expose(forwarder, java.util.List.of("tcp", "0.0.0.0:" + freePort(), "192.168.65.3:80"));
         assertEquals(1, any.exitCode());
         assertTrue(any.err().contains("--all-addresses"), any.err());
-        assertEquals(0, new PortServices.Unexpose(forwarder).execute(java.util.List.of("tcp", Integer.toString(p))).exitCode());
-        assertEquals(1, new PortServices.Unexpose(forwarder).execute(java.util.List.of("tcp", Integer.toString(p))).exitCode());
+        assertEquals(0, PortCommands.unexpose(forwarder, java.util.List.of("tcp", Integer.toString(p))).exitCode());
+        assertEquals(1, PortCommands.unexpose(forwarder, java.util.List.of("tcp", Integer.toString(p))).exitCode());
     }
 }

@@ -1,6 +1,5 @@
 package dev.slipway.dns.server;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -41,7 +40,7 @@ public final class DnsZonesRoute implements ControlRoute {
 
     @Override
     public Response handle(Request request) {
-        return new Response(200, "text/plain; charset=utf-8", json(dns.localRecords(), dns.localZones()).getBytes(StandardCharsets.UTF_8));
+        return Response.plainText(200, json(dns.localRecords(), dns.localZones()));
     }
 
     static String json(List<DnsEntry> records, List<String> zones) {

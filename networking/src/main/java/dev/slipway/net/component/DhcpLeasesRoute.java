@@ -1,6 +1,5 @@
 package dev.slipway.net.component;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -43,6 +42,6 @@ public final class DhcpLeasesRoute implements ControlRoute {
             s.append('"').append(ip).append("\":\"").append(mac).append('"');
         });
         s.append("}\n");
-        return new Response(200, "text/plain; charset=utf-8", s.toString().getBytes(StandardCharsets.UTF_8));
+        return Response.plainText(200, s.toString());
     }
 }

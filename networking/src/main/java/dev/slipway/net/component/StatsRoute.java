@@ -1,6 +1,5 @@
 package dev.slipway.net.component;
 
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -27,8 +26,7 @@ public final class StatsRoute implements ControlRoute {
 
     @Override
     public Response handle(Request request) {
-        return new Response(200, "text/plain; charset=utf-8",
-                json(host.stack().status()).getBytes(StandardCharsets.UTF_8));
+        return Response.plainText(200, json(host.stack().status()));
     }
 
     static String json(Map<String, Object> status) {

@@ -1,5 +1,6 @@
 package dev.slipway.api.control;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 import org.osgi.annotation.versioning.ConsumerType;
@@ -19,7 +20,16 @@ public interface ControlRoute {
     record Request(String method, Map<String, String> query, byte[] body) {}
 
     /** A response: HTTP status, content type and body. */
-    record Response(int status, String contentType, byte[] body) {}
+    record Response(int status, String contentType, byte[] body) {
+
+        /** The content type gvisor-tap-vsock's routes answer with: Go's {@code http.Error} text, and the JSON its encoder writes, sniffed as text. */
+        public static final String PLAIN_TEXT = "text/plain; charset=utf-8";
+
+        /** A {@value #PLAIN_TEXT} response. */
+        public static Response plainText(int status, String text) {
+            return new Response(status, PLAIN_TEXT, text.getBytes(StandardCharsets.UTF_8));
+        }
+    }
 
     Response handle(Request request) throws Exception;
 }

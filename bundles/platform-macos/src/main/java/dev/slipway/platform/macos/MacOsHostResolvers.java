@@ -2,7 +2,6 @@ package dev.slipway.platform.macos;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -13,7 +12,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 
 import dev.slipway.api.platform.CommandRunner;
 import dev.slipway.api.platform.HostResolvers;
-import dev.slipway.process.poll.PolledCommand;
+import dev.slipway.process.poll.PolledSetting;
 
 /**
  * The resolvers macOS uses, per domain included (split DNS of VPN clients), from
@@ -25,8 +24,7 @@ public final class MacOsHostResolvers implements HostResolvers {
 
     static final int POLL_SECONDS = 5;
     static final List<String> COMMAND = List.of("/usr/sbin/scutil", "--dns");
-    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
-    private final PolledCommand<List<Resolver>> system;
+    private final PolledSetting<List<Resolver>, Listener> system;
 
     @Activate
     public MacOsHostResolvers(@Reference CommandRunner commands) {
@@ -34,13 +32,8 @@ public final class MacOsHostResolvers implements HostResolvers {
     }
 
     MacOsHostResolvers(CommandRunner commands, boolean poll) {
-        system = new PolledCommand<>("the DNS servers from scutil --dns", commands, COMMAND, Duration.ofSeconds(10), List.of(), ScutilDns::parse, this::tell);
-        if (poll) {
-            // the first run happens on the poller too: activation must not wait for the command
-            system.every(Duration.ofSeconds(POLL_SECONDS), "slipway-scutil-dns");
-        } else {
-            system.refresh();
-        }
+        system = new PolledSetting<List<Resolver>, Listener>("the DNS servers from scutil --dns", commands, COMMAND, Duration.ofSeconds(10), List.of(), ScutilDns::parse, Listener::resolversChanged)
+                .start(poll, Duration.ofSeconds(POLL_SECONDS), "slipway-scutil-dns");
     }
 
     @Deactivate
@@ -49,13 +42,12 @@ public final class MacOsHostResolvers implements HostResolvers {
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    synchronized void addListener(Listener listener) {
-        listeners.add(listener);
-        listener.resolversChanged(resolvers());
+    void addListener(Listener listener) {
+        system.addAndTell(listener);
     }
 
     void removeListener(Listener listener) {
-        listeners.remove(listener);
+        system.remove(listener);
     }
 
     @Override
@@ -66,11 +58,5 @@ public final class MacOsHostResolvers implements HostResolvers {
     /** Asks the system again; keeps the last resolvers when that fails. */
     void refresh() {
         system.refresh();
-    }
-
-    /** Under the lock addListener takes, with the latest list, so a new listener never hears an older one last. */
-    private synchronized void tell(List<Resolver> changed) {
-        List<Resolver> latest = resolvers();
-        listeners.forEach(listener -> listener.resolversChanged(latest));
     }
 }

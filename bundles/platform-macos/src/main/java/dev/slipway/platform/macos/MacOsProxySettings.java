@@ -2,7 +2,6 @@ package dev.slipway.platform.macos;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Logger;
 
 import org.osgi.service.component.annotations.Activate;
@@ -16,7 +15,7 @@ import dev.slipway.api.platform.CommandRunner;
 import dev.slipway.api.proxy.ProxyConfig;
 import dev.slipway.api.proxy.ProxyEnvironment;
 import dev.slipway.api.proxy.ProxySettings;
-import dev.slipway.process.poll.PolledCommand;
+import dev.slipway.process.poll.PolledSetting;
 
 /**
  * The system proxy settings of macOS, from {@code scutil --proxy}. The environment's proxy variables win when they set a proxy (a shell that exports them
@@ -27,9 +26,8 @@ public final class MacOsProxySettings implements ProxySettings {
 
     static final int POLL_SECONDS = 5;
     static final List<String> COMMAND = List.of("/usr/sbin/scutil", "--proxy");
-    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final ProxyConfig environment;
-    private final PolledCommand<ProxyConfig> system;
+    private final PolledSetting<ProxyConfig, Listener> system;
 
     @Activate
     public MacOsProxySettings(@Reference CommandRunner commands) {
@@ -39,14 +37,9 @@ public final class MacOsProxySettings implements ProxySettings {
 
     MacOsProxySettings(CommandRunner commands, ProxyConfig environment, boolean poll) {
         this.environment = environment;
-        system = new PolledCommand<>("the proxy settings from scutil --proxy", commands, COMMAND, Duration.ofSeconds(10), environment, ScutilProxy::parse, this::tell);
-        if (!environment.isEmpty()) {
-            return; // the environment's proxy variables win: nothing to watch
-        }
-        if (poll) {
-            system.every(Duration.ofSeconds(POLL_SECONDS), "slipway-proxy-settings");
-        } else {
-            system.refresh();
+        system = new PolledSetting<>("the proxy settings from scutil --proxy", commands, COMMAND, Duration.ofSeconds(10), environment, ScutilProxy::parse, Listener::proxySettingsChanged);
+        if (environment.isEmpty()) { // otherwise the environment's proxy variables win: nothing to watch
+            system.start(poll, Duration.ofSeconds(POLL_SECONDS), "slipway-proxy-settings");
         }
     }
 
@@ -57,11 +50,11 @@ public final class MacOsProxySettings implements ProxySettings {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addListener(Listener listener) {
-        listeners.add(listener);
+        system.add(listener);
     }
 
     void removeListener(Listener listener) {
-        listeners.remove(listener);
+        system.remove(listener);
     }
 
     @Override
@@ -72,9 +65,5 @@ public final class MacOsProxySettings implements ProxySettings {
     /** Reads the system's settings again; keeps the last ones when that fails. */
     void refresh() {
         system.refresh();
-    }
-
-    private void tell(ProxyConfig settings) {
-        listeners.forEach(listener -> listener.proxySettingsChanged(settings));
     }
 }

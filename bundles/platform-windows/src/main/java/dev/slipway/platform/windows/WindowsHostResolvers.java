@@ -2,7 +2,6 @@ package dev.slipway.platform.windows;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -13,7 +12,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 
 import dev.slipway.api.platform.CommandRunner;
 import dev.slipway.api.platform.HostResolvers;
-import dev.slipway.process.poll.PolledCommand;
+import dev.slipway.process.poll.PolledSetting;
 
 /**
  * The DNS servers of the connected network adapters and the NRPT's per-domain servers, from
@@ -35,8 +34,7 @@ public final class WindowsHostResolvers implements HostResolvers {
             "Get-DnsClientNrptPolicy | ForEach-Object {"
                     + " 'nrpt|{0}|{1}' -f ($_.Namespace -join ','), ($_.NameServers -join ',') }");
     static final List<String> COMMAND = List.of("powershell.exe", "-NoProfile", "-NonInteractive", "-Command", SCRIPT);
-    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
-    private final PolledCommand<List<Resolver>> system;
+    private final PolledSetting<List<Resolver>, Listener> system;
 
     @Activate
     public WindowsHostResolvers(@Reference CommandRunner commands) {
@@ -44,13 +42,8 @@ public final class WindowsHostResolvers implements HostResolvers {
     }
 
     WindowsHostResolvers(CommandRunner commands, boolean poll) {
-        system = new PolledCommand<>("the DNS servers from PowerShell", commands, COMMAND, Duration.ofSeconds(20), List.of(), DnsClientOutput::parse, this::tell);
-        if (poll) {
-            // the first run happens on the poller too: activation must not wait for the command
-            system.every(Duration.ofSeconds(POLL_SECONDS), "slipway-dns-client");
-        } else {
-            system.refresh();
-        }
+        system = new PolledSetting<List<Resolver>, Listener>("the DNS servers from PowerShell", commands, COMMAND, Duration.ofSeconds(20), List.of(), DnsClientOutput::parse, Listener::resolversChanged)
+                .start(poll, Duration.ofSeconds(POLL_SECONDS), "slipway-dns-client");
     }
 
     @Deactivate
@@ -59,13 +52,12 @@ public final class WindowsHostResolvers implements HostResolvers {
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    synchronized void addListener(Listener listener) {
-        listeners.add(listener);
-        listener.resolversChanged(resolvers());
+    void addListener(Listener listener) {
+        system.addAndTell(listener);
     }
 
     void removeListener(Listener listener) {
-        listeners.remove(listener);
+        system.remove(listener);
     }
 
     @Override
@@ -76,11 +68,5 @@ public final class WindowsHostResolvers implements HostResolvers {
     /** Asks the system again; keeps the last resolvers when that fails. */
     void refresh() {
         system.refresh();
-    }
-
-    /** Under the lock addListener takes, with the latest list, so a new listener never hears an older one last. */
-    private synchronized void tell(List<Resolver> changed) {
-        List<Resolver> latest = resolvers();
-        listeners.forEach(listener -> listener.resolversChanged(latest));
     }
 }

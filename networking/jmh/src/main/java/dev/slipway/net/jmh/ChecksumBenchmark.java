@@ -2,30 +2,15 @@ package dev.slipway.net.jmh;
 
 import java.nio.ByteBuffer;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 import dev.slipway.net.stack.Checksum;
 
 /** The Internet checksum of the stack against the textbook one (RFC 1071, 16 bits at a time), over a direct buffer. */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class ChecksumBenchmark {
+public class ChecksumBenchmark extends BenchmarkDefaults {
 
     /** An IPv4 header, a 1500-MTU TCP payload, a 64 KiB TSO segment. */
     @Param({"20", "1460", "65536"})

@@ -2,34 +2,19 @@ package dev.slipway.net.jmh;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One guest frame through the switch and the gateway: Ethernet and IPv4 parsing, checksum checks
  * and dispatch, up to the answer handed to the guest's link. The frame is first copied into the
  * link's buffer, as a transport's read would, since handling may rewrite it in place.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class FrameDispatchBenchmark {
+public class FrameDispatchBenchmark extends BenchmarkDefaults {
 
     /**
      * {@code arp}: a who-has for the gateway, answered; {@code icmpEcho}: a 64-byte ping of the

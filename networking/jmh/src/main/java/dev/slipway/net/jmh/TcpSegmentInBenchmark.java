@@ -3,21 +3,12 @@ package dev.slipway.net.jmh;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * A guest data segment on an established connection, from the link to the host socket: parse,
@@ -26,13 +17,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * host side reads everything, so every write finds room. The next segment starts where the stack's
  * ACK says.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class TcpSegmentInBenchmark {
+public class TcpSegmentInBenchmark extends BenchmarkDefaults {
 
     /**
      * 1460: one MTU-1500 segment whose checksum the stack verifies (QEMU stream, vpnkit); 64240:

@@ -3,21 +3,12 @@ package dev.slipway.net.jmh;
 import java.io.IOException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Host data to guest frames, one 64240-byte window per operation: the guest's ACK of the last
@@ -30,13 +21,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * of it as the socket takes), so every operation finds a window to read: the host sender's own cost
  * is not measured. Each iteration prints the bytes and frames sent per operation as a check.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class TcpSegmentOutBenchmark {
+public class TcpSegmentOutBenchmark extends BenchmarkDefaults {
     private static final int WINDOW = 44 * StackWithGuest.MSS;
 
     @Param({"true", "false"})
