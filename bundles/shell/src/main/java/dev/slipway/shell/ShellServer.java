@@ -53,7 +53,7 @@ public final class ShellServer {
     private final Thread acceptor;
 
     @Activate
-    public ShellServer(BundleContext context, @Reference CommandProcessor processor) throws IOException {
+    public ShellServer(BundleContext context, @Reference(name = "processor") CommandProcessor processor) throws IOException {
         this(runtimeDir(context), processor);
     }
 
