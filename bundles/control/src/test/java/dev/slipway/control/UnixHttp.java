@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
@@ -59,6 +60,11 @@ final class UnixHttp {
      * answer before it has read all of it) and reads the response until the server closes.
      */
     static Reply exchange(Path socket, Writer writer) throws IOException {
+        return exchange(socket, writer, new CountDownLatch(1));
+    }
+
+    /** Like {@link #exchange(Path, Writer)}; {@code answered} opens when the first bytes of the response arrive. */
+    static Reply exchange(Path socket, Writer writer, CountDownLatch answered) throws IOException {
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(socket));
             Thread sender = new Thread(() -> {
@@ -74,6 +80,7 @@ final class UnixHttp {
             while (channel.read(buffer) >= 0) {
                 received.write(buffer.array(), 0, buffer.position());
                 buffer.clear();
+                answered.countDown();
             }
             try {
                 sender.join(10_000);
