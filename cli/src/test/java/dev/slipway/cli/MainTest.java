@@ -414,6 +414,20 @@ class MainTest {
     }
 
     @Test
+    void downStopsARuntimeThatNoLongerAnswersOnItsSocket() throws Exception {
+        Process hung = new ProcessBuilder("sleep", "120").start();
+        try {
+            Files.createDirectories(runtimeDir);
+            Files.writeString(runtimeDir.resolve("slipway.pid"), hung.pid() + "\n");
+            assertEquals(0, run("down"));
+            assertFalse(hung.isAlive());
+            assertEquals("slipway: the runtime (pid " + hung.pid() + ") does not answer on its control socket; stopping it\n", err());
+        } finally {
+            hung.destroyForcibly();
+        }
+    }
+
+    @Test
     void shellWithoutARuntimeSaysItIsNotRunning() {
         assertEquals(Main.NOT_RUNNING, run("shell"));
         assertTrue(err().contains("no shell socket at " + runtimeDir.resolve("shell.sock")), err());

@@ -260,6 +260,37 @@ class ShellServerTest {
     }
 
     @Test
+    void clientsThatVanishWithoutExitFreeTheirPlaces() throws Exception {
+        for (int i = 0; i < 4; i++) {
+            try (ShellClient client = ShellClient.connect(socket)) {
+                client.untilPrompt();
+                client.send("test:echo half a sess"); // and gone, without reading the answer or saying exit
+            }
+        }
+        // each session notices its client is gone and frees its thread: four new ones fit again, within a bounded number of tries
+        List<ShellClient> fresh = new ArrayList<>();
+        try {
+            for (int attempt = 0; attempt < 400 && fresh.size() < 4; attempt++) {
+                ShellClient client = ShellClient.connect(socket);
+                if (client.until(" ").equals(ShellClient.PROMPT)) {
+                    fresh.add(client);
+                } else {
+                    client.close();
+                    Thread.sleep(10);
+                }
+            }
+            assertEquals(4, fresh.size());
+            for (ShellClient client : fresh) {
+                assertEquals("fine\n", client.run("test:echo fine"));
+            }
+        } finally {
+            for (ShellClient client : fresh) {
+                client.close();
+            }
+        }
+    }
+
+    @Test
     void concurrentSessionsEachGetTheirOwnAnswers() throws Exception {
         ExecutorService users = Executors.newFixedThreadPool(4);
         try {
