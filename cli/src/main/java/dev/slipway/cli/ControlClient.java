@@ -14,6 +14,7 @@ import java.util.Map;
 import com.google.gson.Gson;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 
 import okhttp3.MediaType;
@@ -125,7 +126,13 @@ final class ControlClient {
         }
         try (Response response = http().newCall(request).execute()) {
             String text = response.body().string();
-            JsonElement body = text.isEmpty() ? new JsonObject() : JsonParser.parseString(text);
+            JsonElement body;
+            try {
+                body = text.isEmpty() ? new JsonObject() : JsonParser.parseString(text);
+            } catch (JsonParseException e) {
+                throw new IOException("the control API answered " + response.code() + " with something that is not JSON: "
+                        + (text.length() > 200 ? text.substring(0, 200) + "..." : text));
+            }
             return new Answer(response.code(), body);
         } catch (java.net.ConnectException e) {
             throw new NotRunningException("nothing accepts on " + socket + " (" + e.getMessage() + ")");

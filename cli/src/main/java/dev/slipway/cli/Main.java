@@ -32,12 +32,15 @@ public final class Main {
 
     static final int NOT_RUNNING = 3;
 
+    private final InputStream in;
     private final PrintStream out;
     private final PrintStream err;
     private final Map<String, String> env;
     private final Path dist;
 
-    Main(PrintStream out, PrintStream err, Map<String, String> env, Path dist) {
+    /** @param in what {@code shell} sends to the runtime's shell */
+    Main(InputStream in, PrintStream out, PrintStream err, Map<String, String> env, Path dist) {
+        this.in = in;
         this.out = out;
         this.err = err;
         this.env = env;
@@ -47,7 +50,7 @@ public final class Main {
     public static void main(String[] args) {
         String distProperty = System.getProperty("slipway.dist");
         Path dist = distProperty != null ? Path.of(distProperty) : defaultDist();
-        int code = new Main(System.out, System.err, System.getenv(), dist).run(List.of(args));
+        int code = new Main(System.in, System.out, System.err, System.getenv(), dist).run(List.of(args));
         if (System.getenv("SLIPWAY_TRACE_UP") != null) {
             System.err.println("slipway: up trace: exiting at epoch ms " + System.currentTimeMillis());
         }
@@ -552,7 +555,7 @@ public final class Main {
         }
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(socket));
-            Thread input = new Thread(() -> pump(System.in, channel), "slipway-shell-input");
+            Thread input = new Thread(() -> pump(in, channel), "slipway-shell-input");
             input.setDaemon(true);
             input.start();
             ByteBuffer buffer = ByteBuffer.allocate(8192);

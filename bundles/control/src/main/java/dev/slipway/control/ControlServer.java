@@ -37,7 +37,6 @@ import org.slf4j.LoggerFactory;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -60,17 +59,19 @@ public final class ControlServer {
 
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
 
+    // Package-private for tests, which set them as DS does. The dynamic lists start empty: the
+    // server starts on its own thread in the constructor, before DS injects the fields.
     @Reference
-    private ServiceComponentRuntime scr;
+    ServiceComponentRuntime scr;
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    private volatile List<Map.Entry<Map<String, Object>, ControlCommand>> commands;
+    volatile List<Map.Entry<Map<String, Object>, ControlCommand>> commands = List.of();
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    private volatile List<Map.Entry<Map<String, Object>, ControlRoute>> routes;
+    volatile List<Map.Entry<Map<String, Object>, ControlRoute>> routes = List.of();
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    private volatile List<Map.Entry<Map<String, Object>, StatusContributor>> contributors;
+    volatile List<Map.Entry<Map<String, Object>, StatusContributor>> contributors = List.of();
 
     private final Gson gson = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
     private final BundleContext context;
@@ -144,9 +145,14 @@ public final class ControlServer {
         }
     }
 
+    /** Waits until the start on the server's own thread has finished (served or failed). */
+    void awaitStart() throws InterruptedException {
+        starter.join(30_000);
+    }
+
     @Deactivate
     void deactivate() throws Exception {
-        starter.join(30_000);
+        awaitStart();
         Server jetty = server;
         if (jetty != null) {
             jetty.stop();
@@ -178,31 +184,43 @@ public final class ControlServer {
         public boolean handle(Request request, Response response, Callback callback) {
             String path = request.getHttpURI().getPath();
             String method = request.getMethod();
+            Reply reply;
             try {
-                byte[] body = readBody(request);
-                Reply reply = route(method, path, request, body);
-                response.setStatus(reply.status());
-                response.getHeaders().put(HttpHeader.CONTENT_TYPE, reply.contentType());
-                response.write(true, ByteBuffer.wrap(reply.body()), callback);
+                reply = route(method, path, request, readBody(request));
+            } catch (BodyTooLargeException e) {
+                reply = error(413, e.getMessage());
             } catch (Exception e) {
                 LOG.warn("control API: {} {} failed", method, path, e);
-                Response.writeError(request, response, callback, 500, String.valueOf(e));
+                reply = error(500, String.valueOf(e));
             }
+            response.setStatus(reply.status());
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, reply.contentType());
+            response.write(true, ByteBuffer.wrap(reply.body()), callback);
             return true;
         }
     }
 
     private record Reply(int status, String contentType, byte[] body) {}
 
-    private static final int MAX_BODY = 1 << 20;
+    static final int MAX_BODY = 1 << 20;
 
+    private static final class BodyTooLargeException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        BodyTooLargeException() {
+            super("request body larger than " + MAX_BODY + " bytes");
+        }
+    }
+
+    /** The body, at most {@link #MAX_BODY} bytes whether its length is declared or it comes in chunks. */
     private static byte[] readBody(Request request) throws IOException {
         if (request.getLength() > MAX_BODY) {
-            throw new IOException("request body larger than " + MAX_BODY + " bytes");
+            throw new BodyTooLargeException();
         }
-        ByteBuffer buffer = Content.Source.asByteBuffer(request);
-        byte[] bytes = new byte[buffer.remaining()];
-        buffer.get(bytes);
+        byte[] bytes = Content.Source.asInputStream(request).readNBytes(MAX_BODY + 1);
+        if (bytes.length > MAX_BODY) {
+            throw new BodyTooLargeException();
+        }
         return bytes;
     }
 
@@ -268,8 +286,11 @@ public final class ControlServer {
         try {
             JsonElement parsed = body.length == 0 ? new JsonObject() : JsonParser.parseString(new String(body, StandardCharsets.UTF_8));
             if (parsed.isJsonObject() && parsed.getAsJsonObject().has("args")) {
-                JsonArray array = parsed.getAsJsonObject().getAsJsonArray("args");
-                array.forEach(element -> args.add(element.getAsString()));
+                JsonElement array = parsed.getAsJsonObject().get("args");
+                if (!array.isJsonArray()) {
+                    throw new IllegalStateException("args is not an array");
+                }
+                array.getAsJsonArray().forEach(element -> args.add(element.getAsString()));
             }
         } catch (JsonParseException | IllegalStateException | UnsupportedOperationException e) {
             return error(400, "the body must be {\"args\":[\"...\"]}: " + e.getMessage());

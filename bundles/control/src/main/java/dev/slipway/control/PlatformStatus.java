@@ -24,7 +24,7 @@ import dev.slipway.api.platform.Platform;
 public final class PlatformStatus implements StatusContributor {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile Map.Entry<Map<String, Object>, Platform> platform;
+    volatile Map.Entry<Map<String, Object>, Platform> platform; // package-private for tests
 
     private final BundleContext context;
 

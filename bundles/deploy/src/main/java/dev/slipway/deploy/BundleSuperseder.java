@@ -37,15 +37,20 @@ public final class BundleSuperseder implements BundleListener {
 
     private final BundleContext context;
     private final String deployLocationPrefix;
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> new Thread(r, "slipway-deploy"));
+    private final ExecutorService worker;
     /** Replaced bundles by symbolic name: the location to restore when the replacement is removed. */
     private final Map<String, String> replacedLocations = new ConcurrentHashMap<>();
 
     @Activate
     public BundleSuperseder(BundleContext context) {
+        this(context, Executors.newSingleThreadExecutor(r -> new Thread(r, "slipway-deploy")));
+    }
+
+    /** @param worker runs the swaps one at a time, off the framework's event thread */
+    BundleSuperseder(BundleContext context, ExecutorService worker) {
         this.context = context;
-        String dir = context.getProperty("felix.fileinstall.dir");
-        this.deployLocationPrefix = dir == null ? null : new File(dir).getAbsoluteFile().toURI().toString();
+        this.worker = worker;
+        this.deployLocationPrefix = deployLocationPrefix(context.getProperty("felix.fileinstall.dir"));
         context.addBundleListener(this);
         for (Bundle bundle : context.getBundles()) {
             if (isDeployed(bundle)) {
@@ -72,6 +77,19 @@ public final class BundleSuperseder implements BundleListener {
             case BundleEvent.UNINSTALLED -> worker.execute(() -> restoreReplaced(bundle.getSymbolicName()));
             default -> { }
         }
+    }
+
+    /**
+     * The location prefix of the bundles fileinstall installs from {@code dir}. It ends with a slash
+     * whether or not the directory exists yet, so a sibling such as {@code deploy-old/} is not taken
+     * for it.
+     */
+    static String deployLocationPrefix(String dir) {
+        if (dir == null) {
+            return null;
+        }
+        String uri = new File(dir).getAbsoluteFile().toURI().toString();
+        return uri.endsWith("/") ? uri : uri + "/";
     }
 
     private boolean isDeployed(Bundle bundle) {

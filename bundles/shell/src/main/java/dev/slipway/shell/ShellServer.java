@@ -45,9 +45,7 @@ public final class ShellServer {
     private static final int MAX_SESSIONS = 4;
     private static final Logger LOG = LoggerFactory.getLogger(ShellServer.class);
 
-    @Reference
-    private CommandProcessor processor;
-
+    private final CommandProcessor processor;
     private final Path socket;
     private final ServerSocketChannel server;
     private final ExecutorService sessions = new ThreadPoolExecutor(0, MAX_SESSIONS, 30, TimeUnit.SECONDS,
@@ -55,13 +53,15 @@ public final class ShellServer {
     private final Thread acceptor;
 
     @Activate
-    public ShellServer(BundleContext context) throws IOException {
-        String dir = context.getProperty("slipway.runtime.dir");
-        if (dir == null) {
-            throw new IllegalStateException("framework property slipway.runtime.dir is not set");
-        }
-        Path runtimeDir = Path.of(dir);
+    public ShellServer(BundleContext context, @Reference(name = "processor") CommandProcessor processor) throws IOException {
+        this(runtimeDir(context), processor);
+    }
+
+    /** Serves sessions of {@code processor} on {@value #SOCKET_NAME} in {@code runtimeDir}. */
+    ShellServer(Path runtimeDir, CommandProcessor processor) throws IOException {
+        this.processor = processor;
         Files.createDirectories(runtimeDir);
+        restrictToOwner(runtimeDir, "rwx------");
         socket = runtimeDir.resolve(SOCKET_NAME);
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             if (Files.isRegularFile(socket, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS)
@@ -72,14 +72,26 @@ public final class ShellServer {
         }
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
-        try {
-            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
-        } catch (UnsupportedOperationException e) {
-            // not a POSIX file system: the user profile's own ACLs apply
-        }
+        restrictToOwner(socket, "rw-------");
         acceptor = new Thread(this::acceptLoop, "slipway-shell-accept");
         acceptor.setDaemon(true);
         acceptor.start();
+    }
+
+    private static void restrictToOwner(Path path, String permissions) throws IOException {
+        try {
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(permissions));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: the user profile's own ACLs apply
+        }
+    }
+
+    private static Path runtimeDir(BundleContext context) {
+        String dir = context.getProperty("slipway.runtime.dir");
+        if (dir == null) {
+            throw new IllegalStateException("framework property slipway.runtime.dir is not set");
+        }
+        return Path.of(dir);
     }
 
     @Deactivate
