@@ -1,5 +1,8 @@
 package dev.slipway.platform.linux;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,8 +13,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -34,7 +35,7 @@ public final class LinuxHostResolvers implements HostResolvers {
 
     public static final String RESOLV_CONF_PROPERTY = "slipway.resolv-conf";
     static final int POLL_SECONDS = 2;
-    private static final Logger LOG = Logger.getLogger(LinuxHostResolvers.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LinuxHostResolvers.class);
 
     private final Path file;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
@@ -93,7 +94,7 @@ public final class LinuxHostResolvers implements HostResolvers {
         } catch (NoSuchFileException e) {
             text = "";
         } catch (IOException | RuntimeException e) {
-            LOG.log(Level.WARNING, "cannot read " + file + "; keeping the last resolvers", e);
+            LOG.warn("cannot read " + file + "; keeping the last resolvers", e);
             return;
         }
         if (text.equals(lastText)) {
@@ -114,7 +115,7 @@ public final class LinuxHostResolvers implements HostResolvers {
             try {
                 listener.resolversChanged(parsed);
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "a resolver listener failed", e);
+                LOG.warn("a resolver listener failed", e);
             }
         }
     }

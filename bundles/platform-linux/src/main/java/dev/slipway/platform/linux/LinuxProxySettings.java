@@ -1,6 +1,8 @@
 package dev.slipway.platform.linux;
 
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -15,12 +17,12 @@ import dev.slipway.api.proxy.ProxySettings;
  */
 @Component(service = ProxySettings.class)
 public final class LinuxProxySettings implements ProxySettings {
-    private static final Logger LOG = Logger.getLogger(LinuxProxySettings.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LinuxProxySettings.class);
     private final ProxyConfig config;
 
     @Activate
     public LinuxProxySettings() {
-        config = ProxyEnvironment.parse(System.getenv(), problem -> LOG.warning("ignoring " + problem));
+        config = ProxyEnvironment.parse(System.getenv(), problem -> LOG.warn("ignoring " + problem));
     }
 
     @Override

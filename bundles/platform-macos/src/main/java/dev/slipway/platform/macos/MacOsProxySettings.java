@@ -1,8 +1,9 @@
 package dev.slipway.platform.macos;
 
+import org.slf4j.LoggerFactory;
+
 import java.time.Duration;
 import java.util.List;
-import java.util.logging.Logger;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -31,8 +32,8 @@ public final class MacOsProxySettings implements ProxySettings {
 
     @Activate
     public MacOsProxySettings(@Reference CommandRunner commands) {
-        this(commands, ProxyEnvironment.parse(System.getenv(), problem -> Logger.getLogger(MacOsProxySettings.class.getName())
-                .warning("ignoring " + problem)), true);
+        this(commands, ProxyEnvironment.parse(System.getenv(), problem -> LoggerFactory.getLogger(MacOsProxySettings.class)
+                .warn("ignoring " + problem)), true);
     }
 
     MacOsProxySettings(CommandRunner commands, ProxyConfig environment, boolean poll) {

@@ -1,8 +1,9 @@
 package dev.slipway.platform.windows;
 
+import org.slf4j.LoggerFactory;
+
 import java.time.Duration;
 import java.util.List;
-import java.util.logging.Logger;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -31,8 +32,8 @@ public final class WindowsProxySettings implements ProxySettings {
 
     @Activate
     public WindowsProxySettings(@Reference CommandRunner commands) {
-        this(commands, ProxyEnvironment.parse(System.getenv(), problem -> Logger.getLogger(WindowsProxySettings.class.getName())
-                .warning("ignoring " + problem)), true);
+        this(commands, ProxyEnvironment.parse(System.getenv(), problem -> LoggerFactory.getLogger(WindowsProxySettings.class)
+                .warn("ignoring " + problem)), true);
     }
 
     WindowsProxySettings(CommandRunner commands, ProxyConfig environment, boolean poll) {

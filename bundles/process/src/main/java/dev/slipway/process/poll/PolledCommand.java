@@ -1,5 +1,8 @@
 package dev.slipway.process.poll;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -8,8 +11,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 import dev.slipway.api.platform.CommandRunner;
 
@@ -21,7 +22,7 @@ import dev.slipway.api.platform.CommandRunner;
  */
 public final class PolledCommand<T> implements AutoCloseable {
 
-    private static final Logger LOG = Logger.getLogger(PolledCommand.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(PolledCommand.class);
 
     private final CommandRunner commands;
     private final List<String> command;
@@ -72,12 +73,12 @@ public final class PolledCommand<T> implements AutoCloseable {
         try {
             CommandRunner.Result result = commands.run(command, timeout);
             if (!result.succeeded()) {
-                LOG.warning("reading " + what + " failed (" + result.exitCode() + "): " + result.stderr().strip());
+                LOG.warn("reading " + what + " failed (" + result.exitCode() + "): " + result.stderr().strip());
                 return;
             }
             next = parse.apply(result.stdout());
         } catch (Exception e) {
-            LOG.log(Level.WARNING, "cannot read " + what + "; keeping the last ones", e);
+            LOG.warn("cannot read " + what + "; keeping the last ones", e);
             return;
         }
         if (Objects.equals(next, current)) {
@@ -87,7 +88,7 @@ public final class PolledCommand<T> implements AutoCloseable {
         try {
             changed.accept(next);
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "a listener to " + what + " failed", e);
+            LOG.warn("a listener to " + what + " failed", e);
         }
     }
 
