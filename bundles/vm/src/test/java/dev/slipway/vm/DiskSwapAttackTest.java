@@ -27,7 +27,9 @@ import org.junit.jupiter.api.Timeout;
 
 import dev.slipway.api.helper.AccountDirectory;
 import dev.slipway.api.helper.HelperCall.Caller;
+import dev.slipway.api.helper.HelperErrors;
 import dev.slipway.api.helper.HelperException;
+import dev.slipway.api.helper.HelperSettings;
 
 /**
  * {@code vm.move-disk} as a member of slipway-users attacks it: park the disk in a directory of
@@ -74,7 +76,7 @@ class DiskSwapAttackTest {
         TestUsers.own(aliceTmpfs, users.alice);
         cronD = TestRoot.dir(root, "etc/cron.d");
         manager = manager(p -> { });
-        manager.create();
+        manager.create(alice);
     }
 
     @AfterEach
@@ -89,8 +91,12 @@ class DiskSwapAttackTest {
     }
 
     VmManager manager(Consumer<Path> betweenChecks) {
+        return manager(betweenChecks, List.of());
+    }
+
+    VmManager manager(Consumer<Path> betweenChecks, List<Path> diskDirectories) {
         var settings = new VmManager.Settings(vmDir, Optional.empty(), Optional.empty(), "console=ttyS0", 64, 1,
-                1L << 20, "tcg", ".slipway/run/vm.sock", "root", Optional.empty());
+                1L << 20, "tcg", ".slipway/run/vm.sock", "root", Optional.empty(), diskDirectories);
         AccountDirectory accounts = new AccountDirectory() {
             @Override public Set<String> groupMembers(String group) { return Set.of(); }
             @Override public boolean groupExists(String group) { return true; }
@@ -108,7 +114,10 @@ class DiskSwapAttackTest {
 
     @Test
     void aMemberCannotMoveTheDiskIntoARootOwnedDirectory() throws Exception {
-        assertThrows(HelperException.class, () -> manager.moveDisk(cronD, alice));
+        HelperException e = assertThrows(HelperException.class, () -> manager.moveDisk(cronD, alice));
+        assertEquals(HelperErrors.REFUSED, e.code());
+        assertTrue(e.getMessage().contains("is owned by root") && e.getMessage().contains(HelperSettings.VM_DISK_DIRS),
+                e.getMessage());
         assertNothingIn(cronD);
         assertTrue(Files.exists(vmDir.resolve(VmManager.DISK)), "the disk stays where it was");
     }
@@ -118,7 +127,8 @@ class DiskSwapAttackTest {
         manager.moveDisk(aliceDir, alice);
         plant(aliceDir.resolve(VmManager.DISK));
         assertThrows(HelperException.class, () -> manager.moveDisk(cronD, alice));
-        assertThrows(HelperException.class, () -> manager.moveDisk(vmDir, alice));
+        assertNotTheDisk(() -> manager.moveDisk(vmDir, alice));
+        assertNotTheDisk(() -> manager.moveDisk(TestRoot.dir(aliceDir, "deeper"), alice));
         assertNothingIn(cronD);
         assertFalse(Files.exists(vmDir.resolve(VmManager.DISK), LinkOption.NOFOLLOW_LINKS), "nothing entered the VM directory");
         assertEquals(PLANTED, Files.readString(aliceDir.resolve(VmManager.DISK)), "the member's own file is left as it was");
@@ -129,8 +139,8 @@ class DiskSwapAttackTest {
         manager.moveDisk(aliceTmpfs, alice);
         plant(aliceTmpfs.resolve(VmManager.DISK));
         assertThrows(HelperException.class, () -> manager.moveDisk(cronD, alice));
-        assertThrows(HelperException.class, () -> manager.moveDisk(vmDir, alice));
-        assertThrows(HelperException.class, () -> manager.moveDisk(aliceDir, alice));
+        assertNotTheDisk(() -> manager.moveDisk(vmDir, alice));
+        assertNotTheDisk(() -> manager.moveDisk(aliceDir, alice));
         assertNothingIn(cronD);
         assertNothingIn(aliceDir);
         assertFalse(Files.exists(vmDir.resolve(VmManager.DISK), LinkOption.NOFOLLOW_LINKS));
@@ -145,8 +155,8 @@ class DiskSwapAttackTest {
         Files.delete(aliceDir.resolve(VmManager.DISK));
         // fs.protected_hardlinks stops a member here on most systems; root makes the link to stand for one without it
         Files.createLink(aliceDir.resolve(VmManager.DISK), shadow);
-        assertThrows(HelperException.class, () -> manager.moveDisk(vmDir, alice));
-        assertThrows(HelperException.class, () -> manager.moveDisk(TestRoot.dir(aliceDir, "deeper"), alice));
+        assertNotTheDisk(() -> manager.moveDisk(vmDir, alice));
+        assertNotTheDisk(() -> manager.moveDisk(TestRoot.dir(aliceDir, "deeper"), alice));
         assertFalse(Files.exists(vmDir.resolve(VmManager.DISK), LinkOption.NOFOLLOW_LINKS));
         assertEquals(2, Files.getAttribute(shadow, "unix:nlink"), "the root file keeps exactly its two names");
         assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(shadow)));
@@ -157,7 +167,9 @@ class DiskSwapAttackTest {
         manager.moveDisk(aliceTmpfs, alice);
         Files.delete(aliceTmpfs.resolve(VmManager.DISK));
         TestUsers.run("mkfifo", aliceTmpfs.resolve(VmManager.DISK).toString());
-        assertThrows(HelperException.class, () -> manager.moveDisk(vmDir, alice));
+        HelperException e = assertThrows(HelperException.class, () -> manager.moveDisk(vmDir, alice));
+        assertEquals(HelperErrors.REFUSED, e.code());
+        assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
         assertFalse(Files.exists(vmDir.resolve(VmManager.DISK), LinkOption.NOFOLLOW_LINKS));
     }
 
@@ -183,6 +195,24 @@ class DiskSwapAttackTest {
     }
 
     @Test
+    void evenAnAllowListedRootDirectoryGetsOnlyTheRealDisk() throws Exception {
+        manager = manager(p -> { }, List.of(cronD));
+        manager.moveDisk(aliceTmpfs, alice);
+        plant(aliceTmpfs.resolve(VmManager.DISK));
+        assertNotTheDisk(() -> manager.moveDisk(cronD, alice));
+        assertNothingIn(cronD);
+    }
+
+    @Test
+    void aDiskWithASecondNameIsNotMoved() throws Exception {
+        manager.moveDisk(aliceDir, alice);
+        Files.createLink(aliceDir.resolve("keep.img"), aliceDir.resolve(VmManager.DISK));
+        HelperException e = assertThrows(HelperException.class, () -> manager.moveDisk(vmDir, alice));
+        assertTrue(e.getMessage().contains("2 names"), e.getMessage());
+        assertFalse(Files.exists(vmDir.resolve(VmManager.DISK), LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
     void theRealDiskStillMovesBetweenFileSystemsAndBack() throws Exception {
         manager.moveDisk(aliceTmpfs, alice);
         assertEquals("root", Files.getOwner(aliceTmpfs.resolve(VmManager.DISK), LinkOption.NOFOLLOW_LINKS).getName());
@@ -191,6 +221,12 @@ class DiskSwapAttackTest {
         manager.moveDisk(vmDir, alice);
         assertEquals(1L << 20, Files.size(vmDir.resolve(VmManager.DISK)));
         assertNothingIn(aliceDir);
+    }
+
+    private static void assertNotTheDisk(org.junit.jupiter.api.function.Executable move) {
+        HelperException e = assertThrows(HelperException.class, move);
+        assertEquals(HelperErrors.REFUSED, e.code(), e.getMessage());
+        assertTrue(e.getMessage().contains("not the disk the helper created"), e.getMessage());
     }
 
     /** The member's move: their own file, their own mode, in place of the disk. */
