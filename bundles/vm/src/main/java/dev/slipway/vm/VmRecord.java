@@ -35,20 +35,15 @@ record VmRecord(String owner, Path diskDirectory, long device, long inode, long 
      */
     void requireTheDisk(DescriptorFiles.Opened file, int helperUid) throws HelperException {
         DescriptorFiles.Identity seen = file.identity;
-        if (!seen.sameFile(device, inode)) {
-            throw new HelperException(HelperErrors.REFUSED, file.where + " is not the disk the helper created"
-                    + " (another file was put in its place); the helper moves and boots only its own disk");
-        }
-        if (seen.links() != 1) {
-            throw new HelperException(HelperErrors.REFUSED, file.where + " has " + seen.links()
-                    + " names; the helper moves and boots its disk only while it has one");
-        }
-        if (seen.uid() != 0 && seen.uid() != helperUid) {
-            throw new HelperException(HelperErrors.REFUSED, file.where + " is no longer owned by the helper");
-        }
-        if (seen.size() != size) {
-            throw new HelperException(HelperErrors.REFUSED, file.where + " is " + seen.size() + " bytes, not the "
-                    + size + " the helper recorded; it was changed outside the helper");
+        String problem = !seen.sameFile(device, inode) ? "another file was put in its place"
+                // an inode number is reused once a file is deleted: the owner tells a member's new file apart
+                : seen.uid() != 0 && seen.uid() != helperUid ? "another file was put in its place (owned by uid " + seen.uid() + ")"
+                : seen.links() != 1 ? "it has " + seen.links() + " names, and the helper uses its disk only while it has one"
+                : seen.size() != size ? "it is " + seen.size() + " bytes, not the " + size + " the helper recorded"
+                : null;
+        if (problem != null) {
+            throw new HelperException(HelperErrors.REFUSED, file.where + " is not the disk the helper created: " + problem
+                    + "; the helper moves and boots only its own disk");
         }
     }
 

@@ -128,7 +128,7 @@ class DiskSwapAttackTest {
         plant(aliceDir.resolve(VmManager.DISK));
         assertThrows(HelperException.class, () -> manager.moveDisk(cronD, alice));
         assertNotTheDisk(() -> manager.moveDisk(vmDir, alice));
-        assertNotTheDisk(() -> manager.moveDisk(TestRoot.dir(aliceDir, "deeper"), alice));
+        assertNotTheDisk(() -> manager.moveDisk(aliceSubdirectory(), alice));
         assertNothingIn(cronD);
         assertFalse(Files.exists(vmDir.resolve(VmManager.DISK), LinkOption.NOFOLLOW_LINKS), "nothing entered the VM directory");
         assertEquals(PLANTED, Files.readString(aliceDir.resolve(VmManager.DISK)), "the member's own file is left as it was");
@@ -156,7 +156,7 @@ class DiskSwapAttackTest {
         // fs.protected_hardlinks stops a member here on most systems; root makes the link to stand for one without it
         Files.createLink(aliceDir.resolve(VmManager.DISK), shadow);
         assertNotTheDisk(() -> manager.moveDisk(vmDir, alice));
-        assertNotTheDisk(() -> manager.moveDisk(TestRoot.dir(aliceDir, "deeper"), alice));
+        assertNotTheDisk(() -> manager.moveDisk(aliceSubdirectory(), alice));
         assertFalse(Files.exists(vmDir.resolve(VmManager.DISK), LinkOption.NOFOLLOW_LINKS));
         assertEquals(2, Files.getAttribute(shadow, "unix:nlink"), "the root file keeps exactly its two names");
         assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(shadow)));
@@ -221,6 +221,12 @@ class DiskSwapAttackTest {
         manager.moveDisk(vmDir, alice);
         assertEquals(1L << 20, Files.size(vmDir.resolve(VmManager.DISK)));
         assertNothingIn(aliceDir);
+    }
+
+    private Path aliceSubdirectory() throws IOException {
+        Path deeper = TestRoot.dir(aliceDir, "deeper");
+        TestUsers.own(deeper, users.alice);
+        return deeper;
     }
 
     private static void assertNotTheDisk(org.junit.jupiter.api.function.Executable move) {

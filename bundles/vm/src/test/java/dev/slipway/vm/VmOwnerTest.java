@@ -87,7 +87,7 @@ class VmOwnerTest {
         assertEquals("absent", manager.status().get("state"));
         manager.create(BOB);
         assertEquals("bob", manager.status().get("owner"), "the next VM belongs to its new creator");
-        refused(() -> manager.destroy(ALICE), "bob", "alice", "destroy it");
+        refused(() -> manager.destroy(ALICE), "bob", "destroy it");
     }
 
     @Test
