@@ -426,7 +426,7 @@ final class VmManager implements AutoCloseable {
             return TrustedDirectory.open(destination, chain);
         }
         Set<String> own = trusted(caller.user());
-        if ("root".equals(caller.user()) || "0".equals(caller.user())) {
+        if (Ownership.root(caller)) {
             own.add("root");
             own.add(helperUser);
             settings.installingUser().ifPresent(own::add);

@@ -19,7 +19,11 @@ public record Ownership(Optional<String> installedUser) {
 
     /** Root or the installed user: may act on anything any member made. */
     public boolean privileged(Caller caller) {
-        return "root".equals(caller.user()) || "0".equals(caller.user()) || installedUser.map(caller.user()::equals).orElse(false);
+        return root(caller) || installedUser.map(caller.user()::equals).orElse(false);
+    }
+
+    public static boolean root(Caller caller) {
+        return "root".equals(caller.user()) || "0".equals(caller.user());
     }
 
     /**
@@ -32,7 +36,8 @@ public record Ownership(Optional<String> installedUser) {
         if (privileged(caller) || owner.equals(caller.user())) {
             return;
         }
-        throw new HelperException(HelperErrors.REFUSED, thing + " belongs to " + owner + "; only " + owner
-                + ", root or the installed user may " + action);
+        String who = owner.equals("root") ? "root" : owner + ", root";
+        throw new HelperException(HelperErrors.REFUSED, thing + " belongs to " + owner + "; only " + who
+                + " or the installed user may " + action);
     }
 }
