@@ -56,7 +56,8 @@ final class DescriptorFiles {
         int close(int fd) throws LastErrorException;
     }
 
-    private final C c = Native.load("c", C.class);
+    // the flag values and /proc/self/fd above are Linux's: elsewhere the helper moves and boots nothing
+    private final C c = System.getProperty("os.name", "").equals("Linux") ? Native.load("c", C.class) : null;
 
     /** What an opened descriptor is, from fstat (through /proc/self/fd). */
     record Identity(long device, long inode, long size, int links, int uid, int mode) {
@@ -199,6 +200,9 @@ final class DescriptorFiles {
      * checked descriptor, so a directory swapped in meanwhile is refused rather than used.
      */
     private int openDirectory(TrustedDirectory dir) throws HelperException, IOException {
+        if (c == null) {
+            throw new HelperException(HelperErrors.UNAVAILABLE, "the helper checks the VM's disk by descriptor on Linux only");
+        }
         int fd;
         try {
             fd = c.open(dir.path().toString(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);

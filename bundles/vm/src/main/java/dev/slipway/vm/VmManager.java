@@ -279,10 +279,10 @@ final class VmManager implements AutoCloseable {
     }
 
     synchronized Map<String, Object> moveDisk(Path destination, Caller caller) throws HelperException {
+        requireMayChange(caller, "move its disk");
         if (alive().isPresent()) {
             throw new HelperException(HelperErrors.CONFLICT, "stop the VM before moving its disk");
         }
-        requireMayChange(caller, "move its disk");
         // first check: a clear refusal before anything is touched
         destinationDirectory(destination, caller).close();
         betweenDestinationChecks.accept(destination);
