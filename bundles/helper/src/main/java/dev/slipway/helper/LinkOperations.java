@@ -20,6 +20,7 @@ import dev.slipway.api.helper.HelperOperationHandler;
 import dev.slipway.api.helper.HelperSchema;
 import dev.slipway.api.helper.HelperServiceDefinitions;
 import dev.slipway.api.helper.HelperSettings;
+import dev.slipway.api.helper.Ownership;
 import dev.slipway.api.helper.SystemPlan;
 import dev.slipway.api.helper.SystemPlanRunner;
 import dev.slipway.api.platform.Platform;
@@ -43,6 +44,7 @@ public final class LinkOperations implements HelperOperationHandler {
     private final AccountDirectory accounts;
     private final HelperServiceDefinitions definitions;
     private final SystemPlanRunner plans;
+    private final Ownership ownership;
 
     @Activate
     public LinkOperations(@Reference HelperSettings settings, @Reference Platform platform,
@@ -64,6 +66,7 @@ public final class LinkOperations implements HelperOperationHandler {
         this.accounts = accounts;
         this.definitions = definitions;
         this.plans = plans;
+        this.ownership = new Ownership(onlyUser);
     }
 
     @Override
@@ -77,7 +80,7 @@ public final class LinkOperations implements HelperOperationHandler {
                 case HelperSchema.DOCKERSOCK_LINK:
                     return linkDockerSock(call);
                 case HelperSchema.DOCKERSOCK_UNLINK:
-                    return unlinkDockerSock();
+                    return unlinkDockerSock(call);
                 default:
                     throw new HelperException(HelperErrors.UNAVAILABLE, call.operation() + " is not a link operation");
             }
@@ -89,6 +92,7 @@ public final class LinkOperations implements HelperOperationHandler {
     }
 
     private Map<String, Object> linkDockerSock(HelperCall call) throws IOException, HelperException {
+        requireMayChangeDockerSock(call, "replace it");
         String user = onlyUser.orElse(call.caller().user());
         Path home = accounts.homeDirectory(user).orElseThrow(
                 () -> new HelperException(HelperErrors.FAILED, "user " + user + " has no home directory"));
@@ -105,7 +109,16 @@ public final class LinkOperations implements HelperOperationHandler {
         return result;
     }
 
-    private Map<String, Object> unlinkDockerSock() throws IOException {
+    /** A member's docker.sock link is theirs: another member may neither point it elsewhere nor remove it. */
+    private void requireMayChangeDockerSock(HelperCall call, String action) throws IOException, HelperException {
+        Optional<String> owner = dockerSock.owner();
+        if (owner.isPresent()) {
+            ownership.requireMayChange(call.caller(), "the docker.sock link", owner.get(), action);
+        }
+    }
+
+    private Map<String, Object> unlinkDockerSock(HelperCall call) throws IOException, HelperException {
+        requireMayChangeDockerSock(call, "remove it");
         String outcome = dockerSock.unlink();
         plans.apply(definitions.removeDockerSockBootLink());
         return Map.of("link", outcome);

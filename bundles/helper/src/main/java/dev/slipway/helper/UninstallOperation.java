@@ -21,13 +21,15 @@ import dev.slipway.api.helper.HelperSchema;
 import dev.slipway.api.helper.HelperServiceDefinitions;
 import dev.slipway.api.helper.HelperSettings;
 import dev.slipway.api.helper.InstallOptions;
+import dev.slipway.api.helper.Ownership;
 import dev.slipway.api.helper.SystemPlanRunner;
 import dev.slipway.api.platform.Platform;
 
 /**
  * {@code uninstall}: undoes the helper's changes (hosts block, system CLI links, docker.sock link)
  * through their own operations, then removes the helper service. The service removal runs after
- * the reply is sent, because its last step stops the helper.
+ * the reply is sent, because its last step stops the helper. Root only: a member may not undo
+ * what the others rely on.
  */
 @Component(property = HelperOperationHandler.OPERATION + "=" + HelperSchema.UNINSTALL)
 public final class UninstallOperation implements HelperOperationHandler {
@@ -58,6 +60,11 @@ public final class UninstallOperation implements HelperOperationHandler {
 
     @Override
     public Map<String, Object> handle(HelperCall call) throws HelperException {
+        // it undoes what every member set up and removes the helper for all of them
+        if (!Ownership.root(call.caller())) {
+            throw new HelperException(HelperErrors.REFUSED, "only root may uninstall the helper; run it as root"
+                    + " (sudo slipway helper uninstall)");
+        }
         Map<String, Object> undone = new LinkedHashMap<>();
         undo(undone, hosts, call, HelperSchema.HOSTS_REMOVE, Map.of());
         undo(undone, links, call, HelperSchema.SYMLINKS_REMOVE, Map.of(HelperSchema.PARAM_LOCATION, HelperSchema.LOCATION_SYSTEM));

@@ -1,6 +1,7 @@
 package dev.slipway.helper;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -49,7 +50,7 @@ class UninstallOperationTest {
             }
             return Map.of();
         };
-        Map<String, Object> result = uninstall.handle(new HelperCall(1, "uninstall", Map.of(), new HelperCall.Caller("alice", "users")));
+        Map<String, Object> result = uninstall.handle(new HelperCall(1, "uninstall", Map.of(), new HelperCall.Caller("root", "root")));
         assertEquals(List.of("hosts.remove", "symlinks.remove{location=system}", "dockersock.unlink{}"), undone);
         assertEquals("removing", result.get("service"));
         assertEquals("not Slipway's link; left alone", ((Map<?, ?>) result.get("undone")).get("dockersock.unlink"));
@@ -57,6 +58,27 @@ class UninstallOperationTest {
         assertTrue(removed.await(5, TimeUnit.SECONDS));
         assertEquals(List.of(servicePlan), applied);
         assertEquals(Optional.of("alice"), seen[0].user());
+    }
+
+    @Test
+    void aMemberIsRefusedAndNothingIsUndone() {
+        List<String> undone = new ArrayList<>();
+        List<SystemPlan> applied = new ArrayList<>();
+        UninstallOperation uninstall = new UninstallOperation(key -> key.equals("user") ? Optional.of("alice") : Optional.empty(),
+                platform(), definitions(SystemPlan.of(List.of()), new InstallOptions[1]), applied::add);
+        uninstall.hosts = call -> {
+            undone.add(call.operation());
+            return Map.of();
+        };
+        uninstall.links = uninstall.hosts;
+        for (String member : List.of("bob", "alice")) {
+            HelperException e = assertThrows(HelperException.class, () -> uninstall.handle(new HelperCall(1, "uninstall",
+                    Map.of(), new HelperCall.Caller(member, "slipway-users"))));
+            assertEquals(HelperErrors.REFUSED, e.code());
+            assertTrue(e.getMessage().contains("only root may uninstall"), e.getMessage());
+        }
+        assertEquals(List.of(), undone);
+        assertEquals(List.of(), applied);
     }
 
     private static Platform platform() {

@@ -48,6 +48,17 @@ final class TrustedDirectory implements Closeable {
      * not a directory, owned by someone else or writable by group or others.
      */
     static TrustedDirectory open(Path dir, Set<String> owners) throws HelperException {
+        return open(dir, owners, owners, "");
+    }
+
+    /**
+     * Like {@link #open(Path, Set)}, with a narrower set of owners for {@code dir} itself than for
+     * the directories above it.
+     *
+     * @param leafHint appended to the refusal of a {@code dir} of another owner: what would be accepted
+     */
+    static TrustedDirectory open(Path dir, Set<String> owners, Set<String> leafOwners, String leafHint)
+            throws HelperException {
         if (!dir.isAbsolute() || !dir.normalize().equals(dir)) {
             throw new HelperException(HelperErrors.INVALID, dir + " is not an absolute, normal path");
         }
@@ -89,6 +100,7 @@ final class TrustedDirectory implements Closeable {
                 // checked on the opened descriptor: what was looked at is what is used
                 check(walked, current.getFileAttributeView(PosixFileAttributeView.class).readAttributes(), owners);
             }
+            checkLeaf(dir, current.getFileAttributeView(PosixFileAttributeView.class).readAttributes(), leafOwners, leafHint);
             return new TrustedDirectory(dir, current);
         } catch (HelperException e) {
             closeQuietly(current);
@@ -103,6 +115,14 @@ final class TrustedDirectory implements Closeable {
         Optional<String> problem = problem(dir, attributes, owners);
         if (problem.isPresent()) {
             throw new HelperException(HelperErrors.REFUSED, problem.get());
+        }
+    }
+
+    private static void checkLeaf(Path dir, PosixFileAttributes attributes, Set<String> owners, String hint)
+            throws HelperException {
+        String owner = attributes.owner().getName();
+        if (!owners.contains(owner)) {
+            throw new HelperException(HelperErrors.REFUSED, dir + " is owned by " + owner + (hint.isEmpty() ? "" : "; " + hint));
         }
     }
 

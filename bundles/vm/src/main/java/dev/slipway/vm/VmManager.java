@@ -5,8 +5,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileSystemException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -21,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -32,30 +31,41 @@ import dev.slipway.api.helper.HelperCall.Caller;
 import dev.slipway.api.helper.HelperErrors;
 import dev.slipway.api.helper.HelperException;
 import dev.slipway.api.helper.HelperSchema;
+import dev.slipway.api.helper.HelperSettings;
+import dev.slipway.api.helper.Ownership;
 
 /**
  * The one VM, {@value HelperSchema#VM_NAME}. Its state lives in a fixed directory of the helper
- * (disk, console log, emulator log, pid file, and where the disk lives when it was moved). Every
- * file is reached through directories opened without following links ({@link TrustedDirectory}),
- * so no client can redirect a write, a delete or the emulator's disk to another file.
+ * (disk, console log, emulator log, pid file, and its {@link VmRecord}: who made it, where its disk
+ * is and which file that is). Every file is reached through directories opened without following
+ * links ({@link TrustedDirectory}), and the disk by a descriptor checked against the record
+ * ({@link DescriptorFiles}), so no client can redirect a write, a delete, a move or the emulator's
+ * disk to another file. The member who made the VM, root and the installed user may change it;
+ * every member may read its status.
  */
 final class VmManager implements AutoCloseable {
 
     static final String DISK = "slipway-vm.img";
-    static final String DISK_LOCATION = "disk.location";
     static final String CONSOLE_LOG = "console.log";
     static final String EMULATOR_LOG = "emulator.log";
     static final String PID_FILE = "emulator.pid";
 
     /** Where the VM's files live and how it boots; all from the helper's install configuration. */
     record Settings(Path vmDir, Optional<Path> kernel, Optional<Path> initrd, String cmdline, int memoryMb, int cpus,
-            long diskBytes, String accelerator, String userVmSocket, String group, Optional<String> installingUser) {}
+            long diskBytes, String accelerator, String userVmSocket, String group, Optional<String> installingUser,
+            List<Path> diskDirectories) {
+        Settings {
+            diskDirectories = List.copyOf(diskDirectories);
+        }
+    }
 
     private final Settings settings;
     private final VmBackend backend;
     private final AccountDirectory accounts;
     private final Consumer<Path> betweenDestinationChecks;
     private final String helperUser = System.getProperty("user.name");
+    private final DescriptorFiles files = new DescriptorFiles();
+    private final Ownership ownership;
 
     private Running running;
 
@@ -72,28 +82,39 @@ final class VmManager implements AutoCloseable {
         this.backend = backend;
         this.accounts = accounts;
         this.betweenDestinationChecks = betweenDestinationChecks;
+        this.ownership = new Ownership(settings.installingUser());
     }
 
     // ------------------------------------------------------------------ operations
 
-    synchronized Map<String, Object> create() throws HelperException {
+    synchronized Map<String, Object> create(Caller caller) throws HelperException {
         try (TrustedDirectory dir = stateDirectory(true)) {
-            Optional<Path> disk = diskDirectory(dir);
+            Optional<VmRecord> existing = record(dir);
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("name", HelperSchema.VM_NAME);
-            if (disk.isPresent()) {
+            if (existing.isPresent()) {
                 result.put("created", false);
-                result.put("disk", disk.get().resolve(DISK).toString());
+                result.put("owner", existing.get().owner());
+                result.put("disk", existing.get().diskDirectory().resolve(DISK).toString());
                 return result;
             }
-            try (SeekableByteChannel c = dir.stream().newByteChannel(Path.of(DISK), Set.of(StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(
-                            PosixFilePermissions.fromString("rw-------")))) {
-                // sparse: only the last byte is written
-                c.position(settings.diskBytes() - 1);
-                c.write(ByteBuffer.wrap(new byte[1]));
+            boolean made = dir.entry(DISK).isEmpty();
+            if (made) {
+                try (DescriptorFiles.Opened disk = files.create(dir, DISK); FileChannel c = disk.channel(true)) {
+                    // sparse: only the last byte is written
+                    c.write(ByteBuffer.wrap(new byte[1]), settings.diskBytes() - 1);
+                }
             }
-            result.put("created", true);
+            // a disk an earlier helper left in its own directory, without a record, is adopted as it is
+            try (DescriptorFiles.Opened disk = files.open(dir, DISK, false)) {
+                DescriptorFiles.Identity identity = disk.current();
+                if (identity.links() != 1 || (identity.uid() != 0 && identity.uid() != helperUid())) {
+                    throw new HelperException(HelperErrors.REFUSED, disk.where + " is not a disk the helper made");
+                }
+                writeRecord(dir, VmRecord.of(caller.user(), dir.path(), identity));
+            }
+            result.put("created", made);
+            result.put("owner", caller.user());
             result.put("disk", dir.path().resolve(DISK).toString());
             result.put("sizeBytes", settings.diskBytes());
             return result;
@@ -103,6 +124,7 @@ final class VmManager implements AutoCloseable {
     }
 
     synchronized Map<String, Object> start(Caller caller) throws HelperException {
+        requireMayChange(caller, "start it");
         Optional<Running> alive = alive();
         if (alive.isPresent()) {
             Map<String, Object> result = status();
@@ -167,6 +189,11 @@ final class VmManager implements AutoCloseable {
         }
     }
 
+    synchronized Map<String, Object> stop(Caller caller) throws HelperException {
+        requireMayChange(caller, "stop it");
+        return stop();
+    }
+
     synchronized Map<String, Object> stop() throws HelperException {
         Optional<Running> alive = alive();
         Map<String, Object> result = new LinkedHashMap<>();
@@ -193,21 +220,26 @@ final class VmManager implements AutoCloseable {
     }
 
     synchronized Map<String, Object> destroy(Caller caller) throws HelperException {
+        requireMayChange(caller, "destroy it");
         stop();
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("name", HelperSchema.VM_NAME);
         try (TrustedDirectory state = stateDirectory(false)) {
-            Optional<Path> diskDir = diskDirectory(state);
-            if (diskDir.isPresent()) {
-                try (TrustedDirectory dir = diskDir.get().equals(settings.vmDir())
-                        ? stateDirectory(false) : TrustedDirectory.open(diskDir.get(), owners(Optional.of(caller.user())))) {
-                    deleteIfRegular(dir, DISK);
+            Optional<VmRecord> record = record(state);
+            if (record.isPresent()) {
+                try (TrustedDirectory dir = diskDirectory(record.get())) {
+                    deleteIfTheDisk(dir, record.get()).ifPresent(left -> result.put("left", left));
+                } catch (HelperException e) {
+                    result.put("left", e.getMessage());
                 }
+            } else {
+                // an earlier helper's disk, in the helper's own directory
+                deleteIfRegular(state, DISK);
             }
-            for (String f : new String[] {DISK_LOCATION, CONSOLE_LOG, EMULATOR_LOG, PID_FILE}) {
+            for (String f : new String[] {VmRecord.FILE, CONSOLE_LOG, EMULATOR_LOG, PID_FILE}) {
                 deleteIfRegular(state, f);
             }
-            result.put("destroyed", diskDir.isPresent());
+            result.put("destroyed", record.isPresent());
             return result;
         } catch (IOException e) {
             throw failed("deleting the VM", e);
@@ -231,6 +263,7 @@ final class VmManager implements AutoCloseable {
             throw failed("reading the VM's state", e);
         }
         result.put("state", alive.isPresent() ? "running" : diskDir.isPresent() ? "stopped" : "absent");
+        owner().ifPresent(o -> result.put("owner", o));
         diskDir.ifPresent(d -> result.put("disk", d.resolve(DISK).toString()));
         result.put("consoleLog", settings.vmDir().resolve(CONSOLE_LOG).toString());
         alive.ifPresent(r -> {
@@ -246,42 +279,37 @@ final class VmManager implements AutoCloseable {
     }
 
     synchronized Map<String, Object> moveDisk(Path destination, Caller caller) throws HelperException {
+        requireMayChange(caller, "move its disk");
         if (alive().isPresent()) {
             throw new HelperException(HelperErrors.CONFLICT, "stop the VM before moving its disk");
         }
-        Set<String> owners = owners(Optional.of(caller.user()));
         // first check: a clear refusal before anything is touched
-        TrustedDirectory.open(destination, owners).close();
+        destinationDirectory(destination, caller).close();
         betweenDestinationChecks.accept(destination);
         try (TrustedDirectory state = stateDirectory(false)) {
-            Path from = diskDirectory(state).orElseThrow(() -> new HelperException(HelperErrors.INVALID,
-                    HelperSchema.VM_NAME + " has no disk to move"));
+            VmRecord record = record(state).orElseThrow(() -> new HelperException(HelperErrors.INVALID,
+                    HelperSchema.VM_NAME + " has no disk to move; create it first (vm.create)"));
+            Path from = record.diskDirectory();
             if (from.equals(destination)) {
                 throw new HelperException(HelperErrors.INVALID, "the disk is already in " + destination);
             }
             // the re-check the move relies on: from here on only the opened descriptors are used
-            try (TrustedDirectory source = from.equals(settings.vmDir()) ? stateDirectory(false)
-                    : TrustedDirectory.open(from, owners(Optional.of(caller.user())));
-                    TrustedDirectory target = TrustedDirectory.open(destination, owners)) {
-                PosixFileAttributes disk = source.entry(DISK).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
-                        "the disk is missing from " + from));
-                if (!disk.isRegularFile()) {
-                    throw new HelperException(HelperErrors.REFUSED, from.resolve(DISK) + " is not a regular file");
-                }
+            try (TrustedDirectory source = diskDirectory(record);
+                    TrustedDirectory target = destinationDirectory(destination, caller);
+                    DescriptorFiles.Opened disk = files.open(source, DISK, false)) {
+                record.requireTheDisk(disk, helperUid());
                 if (target.entry(DISK).isPresent()) {
                     throw new HelperException(HelperErrors.CONFLICT, destination.resolve(DISK)
                             + " already exists; the helper overwrites nothing");
                 }
-                boolean copied = move(source, target);
-                if (destination.equals(settings.vmDir())) {
-                    deleteIfRegular(state, DISK_LOCATION);
-                } else {
-                    writeState(state, DISK_LOCATION, destination.toString());
-                }
+                boolean linked = disk.linkInto(target, DISK);
+                DescriptorFiles.Identity moved = linked ? disk.identity : copy(disk, target, record.size());
+                writeRecord(state, record.movedTo(destination, moved));
+                files.removeIfStill(source, DISK, disk.identity);
                 Map<String, Object> result = new LinkedHashMap<>();
                 result.put("name", HelperSchema.VM_NAME);
                 result.put("disk", destination.resolve(DISK).toString());
-                result.put("copied", copied);
+                result.put("copied", !linked);
                 return result;
             }
         } catch (IOException e) {
@@ -300,50 +328,35 @@ final class VmManager implements AutoCloseable {
 
     // ------------------------------------------------------------------ pieces
 
-    /** renameat between the two opened directories, or a copy when they are on different file systems. */
-    private static boolean move(TrustedDirectory source, TrustedDirectory target) throws IOException {
-        Path name = Path.of(DISK);
-        try {
-            source.stream().move(name, target.stream(), name);
-            return false;
-        } catch (AtomicMoveNotSupportedException e) {
-            // another file system: copied below
-        } catch (FileSystemException e) {
-            if (e.getReason() == null || !e.getReason().contains("cross-device")) {
-                throw e;
+    /**
+     * Copies exactly {@code size} bytes of the checked disk into a new file of the target directory
+     * (another file system), then names it; the copy never reads past the recorded size.
+     *
+     * @return the new disk file
+     */
+    private DescriptorFiles.Identity copy(DescriptorFiles.Opened disk, TrustedDirectory target, long size)
+            throws HelperException, IOException {
+        String partial = "." + DISK + ".partial";
+        try (DescriptorFiles.Opened copy = files.create(target, partial)) {
+            try (FileChannel in = disk.channel(false); FileChannel out = copy.channel(true)) {
+                long done = 0;
+                while (done < size) {
+                    long n = in.transferTo(done, size - done, out);
+                    if (n <= 0) {
+                        throw new HelperException(HelperErrors.REFUSED, disk.where + " ended at byte " + done
+                                + " of the recorded " + size + "; it was changed outside the helper");
+                    }
+                    done += n;
+                }
+                out.force(true);
+                if (!copy.linkInto(target, DISK)) {
+                    throw new IOException("the copy of the disk is on another file system than its directory");
+                }
+                return copy.current();
+            } finally {
+                files.removeIfStill(target, partial, copy.identity);
             }
         }
-        Path partial = Path.of("." + DISK + ".partial");
-        try (SeekableByteChannel in = source.stream().newByteChannel(name, Set.of(StandardOpenOption.READ,
-                LinkOption.NOFOLLOW_LINKS));
-                SeekableByteChannel out = target.stream().newByteChannel(partial, Set.of(StandardOpenOption.CREATE_NEW,
-                        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(
-                                PosixFilePermissions.fromString("rw-------")))) {
-            copy((FileChannel) in, (FileChannel) out);
-        } catch (IOException | RuntimeException e) {
-            try {
-                target.stream().deleteFile(partial);
-            } catch (IOException ignored) {
-                // nothing was created
-            }
-            throw e;
-        }
-        target.stream().move(partial, target.stream(), name);
-        source.stream().deleteFile(name);
-        return true;
-    }
-
-    private static void copy(FileChannel in, FileChannel out) throws IOException {
-        long size = in.size();
-        long done = 0;
-        while (done < size) {
-            long n = in.transferTo(done, size - done, out);
-            if (n <= 0) {
-                throw new IOException("copy stalled at byte " + done + " of " + size);
-            }
-            done += n;
-        }
-        out.force(true);
     }
 
     /** The state directory, created root-owned 0755 when asked and missing, then opened and checked. */
@@ -359,17 +372,71 @@ final class VmManager implements AutoCloseable {
         return TrustedDirectory.open(settings.vmDir(), trusted("root", helperUser));
     }
 
-    /** Where the disk is: the state directory, the directory it was moved to, or nowhere yet. */
+    /** Where the disk is: where the record says, the helper's own directory for an earlier helper's disk, or nowhere. */
     private Optional<Path> diskDirectory(TrustedDirectory state) throws IOException, HelperException {
-        Optional<String> moved = readState(state, DISK_LOCATION);
-        if (moved.isPresent()) {
-            Path p = Path.of(moved.get().trim());
-            if (!p.isAbsolute()) {
-                throw new HelperException(HelperErrors.FAILED, "the VM's state names a relative disk directory");
-            }
-            return Optional.of(p);
+        Optional<VmRecord> record = record(state);
+        if (record.isPresent()) {
+            return Optional.of(record.get().diskDirectory());
         }
         return state.entry(DISK).isPresent() ? Optional.of(state.path()) : Optional.empty();
+    }
+
+    private Optional<VmRecord> record(TrustedDirectory state) throws IOException, HelperException {
+        Optional<String> text = readState(state, VmRecord.FILE);
+        return text.isEmpty() ? Optional.empty() : Optional.of(VmRecord.parse(text.get()));
+    }
+
+    private void writeRecord(TrustedDirectory state, VmRecord record) throws IOException {
+        writeState(state, VmRecord.FILE, record.serialize());
+    }
+
+    private Optional<String> owner() {
+        try (TrustedDirectory state = stateDirectory(false)) {
+            return record(state).map(VmRecord::owner);
+        } catch (HelperException | IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Refuses a caller who may not change the VM; a VM without a record is left to the operation to report. */
+    private void requireMayChange(Caller caller, String action) throws HelperException {
+        Optional<String> owner = owner();
+        if (owner.isPresent()) {
+            ownership.requireMayChange(caller, "the VM", owner.get(), action);
+        }
+    }
+
+    /** The disk's directory: the helper's own, or one its owner chose, whose chain may also be the owner's. */
+    private TrustedDirectory diskDirectory(VmRecord record) throws HelperException {
+        return record.diskDirectory().equals(settings.vmDir()) ? stateDirectory(false)
+                : TrustedDirectory.open(record.diskDirectory(), owners(Optional.of(record.owner())));
+    }
+
+    /**
+     * Where a caller may move the disk: the helper's own directory; a directory on the install's
+     * allow-list; or a directory of the caller's own (root's also of the installed user's) and
+     * never, for a member, a directory root owns.
+     */
+    private TrustedDirectory destinationDirectory(Path destination, Caller caller) throws HelperException {
+        if (destination.equals(settings.vmDir())) {
+            return stateDirectory(false);
+        }
+        Set<String> chain = owners(Optional.of(caller.user()));
+        if (settings.diskDirectories().contains(destination)) {
+            return TrustedDirectory.open(destination, chain);
+        }
+        Set<String> own = trusted(caller.user());
+        if (Ownership.root(caller)) {
+            own.add("root");
+            own.add(helperUser);
+            settings.installingUser().ifPresent(own::add);
+        }
+        return TrustedDirectory.open(destination, chain, own, "the disk moves only into a directory of "
+                + caller.user() + "'s own or one listed in " + HelperSettings.VM_DISK_DIRS + " at install");
+    }
+
+    private static int helperUid() throws IOException {
+        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
     }
 
     private boolean exists() throws HelperException {
@@ -382,18 +449,22 @@ final class VmManager implements AutoCloseable {
         }
     }
 
+    /** The recorded disk, opened read-write by a descriptor that was checked to be that very file. */
     private FileChannel openDisk(Path diskDir, Caller caller) throws HelperException, IOException {
-        try (TrustedDirectory dir = diskDir.equals(settings.vmDir()) ? stateDirectory(false)
-                : TrustedDirectory.open(diskDir, owners(Optional.of(caller.user())))) {
-            return (FileChannel) dir.stream().newByteChannel(Path.of(DISK), Set.of(StandardOpenOption.READ,
-                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS));
+        try (TrustedDirectory state = stateDirectory(false)) {
+            VmRecord record = record(state).orElseThrow(() -> new HelperException(HelperErrors.INVALID,
+                    "the VM has no record of its disk; run vm.create once to adopt it"));
+            try (TrustedDirectory dir = diskDirectory(record); DescriptorFiles.Opened disk = files.open(dir, DISK, true)) {
+                record.requireTheDisk(disk, helperUid());
+                return disk.channel(true);
+            }
         }
     }
 
     /** The disk's device/inode key, checked as a regular file owned by the helper's side. */
     private Object diskKey(Path diskDir, Caller caller) throws HelperException, IOException {
         try (TrustedDirectory dir = diskDir.equals(settings.vmDir()) ? stateDirectory(false)
-                : TrustedDirectory.open(diskDir, owners(Optional.of(caller.user())))) {
+                : TrustedDirectory.open(diskDir, owners(owner()))) {
             PosixFileAttributes a = dir.entry(DISK).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
                     "the disk disappeared from " + diskDir));
             if (!a.isRegularFile()) {
@@ -448,9 +519,7 @@ final class VmManager implements AutoCloseable {
         owners.add("root");
         owners.add(helperUser);
         settings.installingUser().ifPresent(owners::add);
-        if (settings.installingUser().isEmpty()) {
-            caller.ifPresent(owners::add);
-        }
+        caller.ifPresent(owners::add);
         return owners;
     }
 
@@ -542,6 +611,19 @@ final class VmManager implements AutoCloseable {
             c.force(true);
         }
         state.stream().move(partial, state.stream(), Path.of(name));
+    }
+
+    /** Deletes the recorded disk; anything else at its name stays. @return why something stayed */
+    private Optional<String> deleteIfTheDisk(TrustedDirectory dir, VmRecord record) throws IOException {
+        try (DescriptorFiles.Opened disk = files.open(dir, DISK, false)) {
+            if (!disk.identity.sameFile(record.device(), record.inode())) {
+                return Optional.of(disk.where + " is not the VM's disk; left as it is");
+            }
+            files.removeIfStill(dir, DISK, disk.identity);
+            return Optional.empty();
+        } catch (HelperException e) {
+            return Optional.of(e.getMessage() + "; left as it is");
+        }
     }
 
     private static void deleteIfRegular(TrustedDirectory dir, String name) throws IOException {

@@ -1,6 +1,8 @@
 package dev.slipway.vm;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -54,7 +56,25 @@ public final class VmOperations implements HelperOperationHandler {
                 s.get(HelperSettings.VM_ACCEL, "auto"),
                 s.get(HelperSettings.USER_VM_SOCKET, HelperSettings.DEFAULT_USER_VM_SOCKET),
                 s.get(HelperSettings.GROUP, InstallOptions.DEFAULT_GROUP),
-                s.get(HelperSettings.USER));
+                s.get(HelperSettings.USER),
+                diskDirectories(s.get(HelperSettings.VM_DISK_DIRS, "")));
+    }
+
+    /** The install's allow-list of disk directories: absolute, normal paths, comma-separated. */
+    static List<Path> diskDirectories(String value) {
+        List<Path> dirs = new ArrayList<>();
+        for (String part : value.split(",")) {
+            if (part.isBlank()) {
+                continue;
+            }
+            Path dir = Path.of(part.strip());
+            if (!dir.isAbsolute() || !dir.normalize().equals(dir) || dir.getParent() == null) {
+                throw new IllegalArgumentException(HelperSettings.VM_DISK_DIRS + ": " + part.strip()
+                        + " is not an absolute, normal directory below /");
+            }
+            dirs.add(dir);
+        }
+        return dirs;
     }
 
     @Override
@@ -64,9 +84,9 @@ public final class VmOperations implements HelperOperationHandler {
             throw new HelperException(HelperErrors.INVALID, "the helper manages only " + HelperSchema.VM_NAME);
         }
         return switch (call.operation()) {
-            case HelperSchema.VM_CREATE -> manager.create();
+            case HelperSchema.VM_CREATE -> manager.create(call.caller());
             case HelperSchema.VM_START -> manager.start(call.caller());
-            case HelperSchema.VM_STOP -> manager.stop();
+            case HelperSchema.VM_STOP -> manager.stop(call.caller());
             case HelperSchema.VM_DESTROY -> manager.destroy(call.caller());
             case HelperSchema.VM_STATUS -> manager.status();
             case HelperSchema.VM_MOVE_DISK -> manager.moveDisk(destination(call), call.caller());

@@ -122,7 +122,7 @@ final class RealGuest implements AutoCloseable {
         }
         var settings = new VmManager.Settings(vmDir, Optional.of(kernel.image()), Optional.of(initrd),
                 ("console=ttyS0 quiet panic=-1 " + extraCmdline).strip(), memoryMb, 1, 64L << 20, "auto", ".slipway/run/vm.sock", "root",
-                Optional.empty());
+                Optional.empty(), List.of());
         AccountDirectory accounts = new AccountDirectory() {
             @Override public Set<String> groupMembers(String group) { return Set.of(); }
             @Override public boolean groupExists(String group) { return true; }
@@ -218,8 +218,9 @@ final class RealGuest implements AutoCloseable {
 
     /** Creates the VM and boots it through the manager, as {@code vm.create} and {@code vm.start} do. */
     Map<String, Object> boot() throws Exception {
-        manager.create();
-        return manager.start(new Caller(System.getProperty("user.name"), System.getProperty("user.name")));
+        Caller me = new Caller(System.getProperty("user.name"), System.getProperty("user.name"));
+        manager.create(me);
+        return manager.start(me);
     }
 
     Path console() {

@@ -60,7 +60,7 @@ class VmCommandTest {
                 new Helper.Limits(16, 2, Duration.ofSeconds(2))), accounts, Clock.systemUTC());
         Path kernel = Files.writeString(root.resolve("vmlinuz"), "k");
         var settings = new VmManager.Settings(vmDir, Optional.of(kernel), Optional.of(kernel), "console=ttyS0", 64, 1,
-                1L << 20, "tcg", ".slipway/run/vm.sock", group, Optional.empty());
+                1L << 20, "tcg", ".slipway/run/vm.sock", group, Optional.empty(), List.of());
         QemuBackend real = new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent"));
         VmBackend standIn = new VmBackend() {
             @Override public String accelerator(String configured) { return "tcg"; }

@@ -86,7 +86,7 @@ class VmManagerTest {
 
     VmManager manager(Consumer<Path> betweenChecks, Optional<String> installingUser) {
         var settings = new VmManager.Settings(vmDir, Optional.of(kernel), Optional.of(initrd), "console=ttyS0", 64, 1,
-                1L << 30, "tcg", ".slipway/run/vm.sock", "root", installingUser);
+                1L << 30, "tcg", ".slipway/run/vm.sock", "root", installingUser, List.of());
         AccountDirectory accounts = new AccountDirectory() {
             @Override public Set<String> groupMembers(String group) { return Set.of(); }
             @Override public boolean groupExists(String group) { return true; }
@@ -111,20 +111,20 @@ class VmManagerTest {
 
     @Test
     void createMakesOneSparseDiskOnlyRootCanReadAndIsIdempotent() throws Exception {
-        Map<String, Object> first = manager.create();
+        Map<String, Object> first = manager.create(CALLER);
         assertEquals(true, first.get("created"));
         PosixFileAttributes a = Files.readAttributes(disk(), PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         assertEquals(1L << 30, a.size());
         assertEquals("rw-------", PosixFilePermissions.toString(a.permissions()));
         assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(vmDir)));
-        assertEquals(false, manager.create().get("created"));
+        assertEquals(false, manager.create(CALLER).get("created"));
         assertEquals("stopped", manager.status().get("state"));
     }
 
     @Test
     void startStatusStopRunTheEmulatorOnTheCheckedDiskAndTheCallersSocket() throws Exception {
         assertEquals("absent", manager.status().get("state"));
-        manager.create();
+        manager.create(CALLER);
         Map<String, Object> started = manager.start(CALLER);
         assertEquals(true, started.get("started"));
         assertEquals("running", manager.status().get("state"));
@@ -141,7 +141,7 @@ class VmManagerTest {
 
     @Test
     void startRefusesAVmSocketThatIsALinkOrMissing() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         Path socket = home.resolve(".slipway/run/vm.sock");
         Files.delete(socket);
         HelperException missing = assertThrows(HelperException.class, () -> manager.start(CALLER));
@@ -155,7 +155,7 @@ class VmManagerTest {
 
     @Test
     void startRefusesWhenADirectoryAboveTheSocketIsALink() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         Path real = TestRoot.dir(root, "elsewhere");
         Path runLink = home.resolve(".slipway/run");
         Files.move(runLink, real.resolve("run"));
@@ -167,7 +167,7 @@ class VmManagerTest {
 
     @Test
     void moveDiskMovesIntoATrustedDirectoryAndTheVmFollowsIt() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         Path dest = TestRoot.dir(root, "data/disks");
         Map<String, Object> moved = manager.moveDisk(dest, CALLER);
         assertEquals(dest.resolve(VmManager.DISK).toString(), moved.get("disk"));
@@ -181,12 +181,12 @@ class VmManagerTest {
         manager.stop();
         manager.moveDisk(vmDir, CALLER);
         assertTrue(Files.exists(disk()));
-        assertFalse(Files.exists(vmDir.resolve(VmManager.DISK_LOCATION)));
+        assertEquals(disk().toString(), manager.status().get("disk"));
     }
 
     @Test
     void moveDiskRefusesADestinationThatIsALink() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         Path target = TestRoot.dir(root, "target");
         Path link = root.resolve("link");
         Files.createSymbolicLink(link, target);
@@ -195,7 +195,7 @@ class VmManagerTest {
 
     @Test
     void moveDiskRefusesALinkAnywhereInTheChain() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         Path target = TestRoot.dir(root, "real/inner");
         Files.createSymbolicLink(root.resolve("alias"), root.resolve("real"));
         assertRefusedAndNothingMoved(root.resolve("alias/inner"), target);
@@ -203,7 +203,7 @@ class VmManagerTest {
 
     @Test
     void moveDiskRefusesADestinationThatBecomesALinkAfterTheCheck() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         Path dest = TestRoot.dir(root, "checked");
         Path victim = TestRoot.dir(root, "victim");
         manager = manager(checked -> {
@@ -222,7 +222,7 @@ class VmManagerTest {
 
     @Test
     void moveDiskRefusesAParentThatBecomesALinkAfterTheCheck() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         Path dest = TestRoot.dir(root, "parent/child");
         Path victimParent = TestRoot.dir(root, "victim-parent");
         Path victim = TestRoot.dir(root, "victim-parent/child");
@@ -243,7 +243,7 @@ class VmManagerTest {
 
     @Test
     void moveDiskRefusesDirectoriesOthersCanWrite() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         Path groupWritable = TestRoot.dir(root, "group");
         Files.setPosixFilePermissions(groupWritable, PosixFilePermissions.fromString("rwxrwxr-x"));
         assertRefusedAndNothingMoved(groupWritable, groupWritable);
@@ -256,7 +256,7 @@ class VmManagerTest {
     @Test
     void moveDiskRefusesADirectoryOfAnotherOwner() throws Exception {
         Assumptions.assumeTrue(ME.equals("root"), "needs root to give a directory to another owner: run the tests as root (CI does)");
-        manager.create();
+        manager.create(CALLER);
         Path foreign = TestRoot.dir(root, "foreign");
         Files.setOwner(foreign, foreign.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
         assertRefusedAndNothingMoved(foreign, foreign);
@@ -266,7 +266,7 @@ class VmManagerTest {
     void moveDiskAcceptsTheInstallingUsersDirectoryAndNoOtherUsers() throws Exception {
         Assumptions.assumeTrue(ME.equals("root"), "needs root to give directories to other owners: run the tests as root (CI does)");
         manager = manager(p -> { }, Optional.of("nobody"));
-        manager.create();
+        manager.create(CALLER);
         var users = root.getFileSystem().getUserPrincipalLookupService();
         Path others = TestRoot.dir(root, "daemons");
         Files.setOwner(others, users.lookupPrincipalByName("daemon"));
@@ -280,7 +280,7 @@ class VmManagerTest {
 
     @Test
     void moveDiskNeverOverwritesAFileAtTheDestination() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         Path dest = TestRoot.dir(root, "occupied");
         Files.writeString(dest.resolve(VmManager.DISK), "precious");
         HelperException e = assertThrows(HelperException.class, () -> manager.moveDisk(dest, CALLER));
@@ -291,7 +291,7 @@ class VmManagerTest {
 
     @Test
     void moveDiskRefusesRelativeAndMissingDestinations() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         assertEquals(HelperErrors.INVALID, assertThrows(HelperException.class,
                 () -> manager.moveDisk(Path.of("relative"), CALLER)).code());
         assertEquals(HelperErrors.INVALID, assertThrows(HelperException.class,
@@ -303,7 +303,7 @@ class VmManagerTest {
 
     @Test
     void startRefusesAMovedDiskSwappedForALink() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         Path dest = TestRoot.dir(root, "disks");
         manager.moveDisk(dest, CALLER);
         Path victim = Files.writeString(root.resolve("victim.img"), "system file");
@@ -315,8 +315,24 @@ class VmManagerTest {
     }
 
     @Test
+    void startRefusesAMovedDiskSwappedForAHardLinkToARootFile() throws Exception {
+        manager.create(CALLER);
+        Path dest = TestRoot.dir(root, "disks");
+        manager.moveDisk(dest, CALLER);
+        Path victim = Files.writeString(root.resolve("victim.img"), "system file");
+        Files.delete(dest.resolve(VmManager.DISK));
+        Files.createLink(dest.resolve(VmManager.DISK), victim);
+        HelperException e = assertThrows(HelperException.class, () -> manager.start(CALLER));
+        assertEquals(HelperErrors.REFUSED, e.code(), e.getMessage());
+        assertTrue(launched.isEmpty(), "no emulator was launched");
+        assertEquals("system file", Files.readString(victim));
+        manager.destroy(CALLER);
+        assertEquals("system file", Files.readString(victim), "destroy deletes only the disk it made");
+    }
+
+    @Test
     void destroyDeletesTheDiskWhereverItIsButNotThroughALink() throws Exception {
-        manager.create();
+        manager.create(CALLER);
         Path dest = TestRoot.dir(root, "disks");
         manager.moveDisk(dest, CALLER);
         Path victim = Files.writeString(root.resolve("victim.img"), "system file");
@@ -326,7 +342,7 @@ class VmManagerTest {
         assertEquals("system file", Files.readString(victim), "a link's target is never deleted");
         assertEquals("absent", manager.status().get("state"));
 
-        manager.create();
+        manager.create(CALLER);
         manager.moveDisk(TestRoot.dir(root, "disks2"), CALLER);
         manager.destroy(CALLER);
         assertFalse(Files.exists(root.resolve("disks2").resolve(VmManager.DISK)));

@@ -39,7 +39,8 @@ public final class HelperSchema {
     /**
      * Parameter of {@code vm.move-disk}: the directory the disk moves into. The only client path the
      * protocol has; the handler re-checks the whole chain (no link, trusted owner, not writable by
-     * others) on opened directories immediately before moving.
+     * others) on opened directories immediately before moving, and the directory itself must be the
+     * caller's own or on the install's allow-list ({@link HelperSettings#VM_DISK_DIRS}).
      */
     public static final String PARAM_DESTINATION = "destination";
     public static final String POLICY_STORE = "policy.store";

@@ -53,6 +53,11 @@ public interface HelperSettings {
     String VM_ACCEL = "vm-accel";
     /** The emulator binary (default qemu-system-x86_64 from PATH). */
     String VM_EMULATOR = "vm-emulator";
+    /**
+     * Comma-separated absolute directories, written at install, that {@code vm.move-disk} may move
+     * the disk into whoever owns them; otherwise a destination must be the caller's own directory.
+     */
+    String VM_DISK_DIRS = "vm-disk-dirs";
     /** The user's Slipway VM network socket, relative to the user's home. */
     String USER_VM_SOCKET = "user-vm-socket";
     /** The root-owned directory of stored policies (default: the platform's, e.g. /etc/slipway/policy). */

@@ -2,13 +2,17 @@ package dev.slipway.symlinks.links;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Optional;
 
 /**
  * The system docker.sock as a link to a user's Slipway socket. A link is Slipway's when it points
  * at {@code <some home>/<userSocket>} (e.g. {@code ~/.slipway/run/docker.sock}); a real socket or
- * another product's link at that place is left alone and reported.
+ * another product's link at that place is left alone and reported. The link belongs to the user
+ * whose home it points into ({@link #owner()}): the target is the record, and it survives the boot
+ * rule that recreates the link.
  */
 public final class DockerSockLink {
 
@@ -57,6 +61,24 @@ public final class DockerSockLink {
         }
         Links.replaceAtomically(real, target);
         return existing instanceof Links.Absent ? "created" : "replaced";
+    }
+
+    /**
+     * Whose Slipway link it is: the owner of the home directory it points into. Empty when there is
+     * no Slipway link, or its home is gone (a stale link anyone may replace).
+     */
+    public Optional<String> owner() throws IOException {
+        if (Links.inspect(realLink()) instanceof Links.Link current && isSlipways(current.target())
+                && current.target().getNameCount() > userSocket.getNameCount()) {
+            Path home = current.target().getRoot().resolve(
+                    current.target().subpath(0, current.target().getNameCount() - userSocket.getNameCount()));
+            try {
+                return Optional.of(Files.getOwner(home, LinkOption.NOFOLLOW_LINKS).getName());
+            } catch (NoSuchFileException gone) {
+                return Optional.empty();
+            }
+        }
+        return Optional.empty();
     }
 
     /**

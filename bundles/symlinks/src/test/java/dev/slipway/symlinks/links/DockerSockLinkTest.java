@@ -48,6 +48,16 @@ class DockerSockLinkTest {
     }
 
     @Test
+    void theLinkBelongsToTheOwnerOfTheHomeItPointsInto() throws IOException {
+        assertEquals(java.util.Optional.empty(), link.owner());
+        Files.createDirectories(alice);
+        link.link(alice);
+        assertEquals(java.util.Optional.of(Files.getOwner(alice).getName()), link.owner());
+        link.link(root.resolve("home/gone"));
+        assertEquals(java.util.Optional.empty(), link.owner(), "a link into a home that is gone is nobody's");
+    }
+
+    @Test
     void aRealDockerSocketIsLeftAloneWithAClearError() throws IOException {
         try (ServerSocketChannel docker = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             docker.bind(UnixDomainSocketAddress.of(run.resolve("docker.sock")));
