@@ -3,7 +3,6 @@ package dev.slipway.platform.linux;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 
