@@ -19,7 +19,11 @@ public final class Helper implements Closeable {
      * @param onlyUser the user of {@code --user} mode; empty for group mode
      */
     public record Config(Path socket, String group, Optional<String> onlyUser, Path auditLog, String version,
-            Limits limits) {
+            Limits limits, AuditRotation auditRotation) {
+
+        public Config(Path socket, String group, Optional<String> onlyUser, Path auditLog, String version, Limits limits) {
+            this(socket, group, onlyUser, auditLog, version, limits, AuditRotation.DEFAULT);
+        }
 
         static Config from(HelperSettings settings, Path defaultSocket, Path defaultAuditLog, String version) {
             Limits limits = new Limits(
@@ -28,7 +32,31 @@ public final class Helper implements Closeable {
                     HelperComponent.millis(settings, HelperSettings.IDLE_TIMEOUT_MS, 5000));
             return new Config(HelperComponent.path(settings, HelperSettings.SOCKET).orElse(defaultSocket),
                     HelperComponent.group(settings), settings.get(HelperSettings.USER),
-                    HelperComponent.path(settings, HelperSettings.AUDIT_LOG).orElse(defaultAuditLog), version, limits);
+                    HelperComponent.path(settings, HelperSettings.AUDIT_LOG).orElse(defaultAuditLog), version, limits,
+                    new AuditRotation(
+                            Long.parseLong(settings.get(HelperSettings.AUDIT_LOG_FILE_BYTES, Long.toString(AuditRotation.DEFAULT.fileBytes()))),
+                            Integer.parseInt(settings.get(HelperSettings.AUDIT_LOG_FILES, Integer.toString(AuditRotation.DEFAULT.files())))));
+        }
+    }
+
+    /**
+     * How much audit log is kept: {@code files} files (the current one and its rotations) of at most
+     * {@code fileBytes} each.
+     */
+    public record AuditRotation(long fileBytes, int files) {
+
+        public static final AuditRotation DEFAULT = new AuditRotation(8L * 1024 * 1024, 10);
+
+        public AuditRotation {
+            if (fileBytes < 4096 || files < 1 || files > 1000) {
+                throw new IllegalArgumentException("audit log rotation needs files of at least 4096 bytes and 1 to 1000 files, not "
+                        + fileBytes + " bytes x " + files);
+            }
+        }
+
+        /** The most the audit log ever takes on disk, give or take one record. */
+        public long bound() {
+            return fileBytes * files;
         }
     }
 
@@ -44,7 +72,7 @@ public final class Helper implements Closeable {
     private final HelperServer server;
 
     public Helper(Config config, AccountDirectory accounts, Clock clock) throws IOException {
-        audit = new AuditLog(config.auditLog(), replies, clock);
+        audit = new AuditLog(config.auditLog(), replies, clock, config.auditRotation());
         PeerPolicy policy = new PeerPolicy(config.group(), config.onlyUser(), accounts, clock);
         dispatcher = new OperationDispatcher(replies, audit, config.version(), policy.describe());
         server = new HelperServer(config.socket(), config.group(), policy, dispatcher, replies, audit, config.limits());

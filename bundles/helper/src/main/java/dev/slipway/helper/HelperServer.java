@@ -33,8 +33,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 
+import dev.slipway.api.helper.CallerConnection;
 import dev.slipway.api.helper.HelperCall.Caller;
 import dev.slipway.api.helper.HelperErrors;
+import dev.slipway.api.helper.HelperException;
 import dev.slipway.api.helper.HelperProtocol;
 
 /**
@@ -57,6 +59,7 @@ final class HelperServer implements Closeable {
     private final Replies replies;
     private final AuditLog audit;
     private final Helper.Limits limits;
+    private final DescriptorPassing descriptors = new DescriptorPassing();
     private final System.Logger log = System.getLogger(HelperServer.class.getName());
 
     private final ConcurrentLinkedQueue<Completion> completions = new ConcurrentLinkedQueue<>();
@@ -262,7 +265,7 @@ final class HelperServer implements Closeable {
             closeQuietly(channel);
             return;
         }
-        Connection c = new Connection(channel, caller);
+        Connection c = new Connection(channel, caller, descriptors);
         try {
             c.key = channel.register(selector, SelectionKey.OP_READ, c);
         } catch (ClosedChannelException e) {
@@ -317,7 +320,7 @@ final class HelperServer implements Closeable {
                     // version and health answer from memory: served on this thread, which saves two
                     // thread hand-offs on the health checks clients poll; only their audit record
                     // (a file write) goes to a worker.
-                    OperationDispatcher.Dispatched dispatched = dispatcher.dispatch(request, c.caller);
+                    OperationDispatcher.Dispatched dispatched = dispatcher.dispatch(request, c.caller, c);
                     served.incrementAndGet();
                     auditWriter.execute(dispatched.audit());
                     c.out = dispatched.reply();
@@ -344,7 +347,7 @@ final class HelperServer implements Closeable {
                 close = rejected.close();
                 record = () -> audit.protocolError(c.caller, rejected.code(), rejected.message());
             } else {
-                OperationDispatcher.Dispatched dispatched = dispatcher.dispatch((RequestParser.Request) parsed, c.caller);
+                OperationDispatcher.Dispatched dispatched = dispatcher.dispatch((RequestParser.Request) parsed, c.caller, c);
                 reply = dispatched.reply();
                 record = dispatched.audit();
                 served.incrementAndGet();
@@ -432,7 +435,7 @@ final class HelperServer implements Closeable {
         if (c.key != null) {
             c.key.cancel();
         }
-        closeQuietly(c.channel);
+        c.close();
     }
 
     private static void closeQuietly(SocketChannel channel) {
@@ -468,7 +471,7 @@ final class HelperServer implements Closeable {
             }
         }
         List<Connection> all = new ArrayList<>(connections);
-        all.forEach(c -> closeQuietly(c.channel));
+        all.forEach(Connection::close);
         connections.clear();
         if (selector != null) {
             selector.close();
@@ -481,9 +484,14 @@ final class HelperServer implements Closeable {
 
     private record Completion(Connection connection, ByteBuffer reply, boolean close) {}
 
-    private static final class Connection {
+    /**
+     * One accepted connection. Its handler may pass a descriptor on it while its request is in flight;
+     * closing waits for that, so the descriptor number never belongs to another connection by then.
+     */
+    private static final class Connection implements CallerConnection {
         final SocketChannel channel;
         final Caller caller;
+        final DescriptorPassing descriptors;
         final ByteBuffer header = ByteBuffer.allocate(HelperProtocol.HEADER_BYTES);
         ByteBuffer body;
         ByteBuffer out;
@@ -493,9 +501,22 @@ final class HelperServer implements Closeable {
         long lastActivity = System.nanoTime();
         long messageStarted;
 
-        Connection(SocketChannel channel, Caller caller) {
+        Connection(SocketChannel channel, Caller caller, DescriptorPassing descriptors) {
             this.channel = channel;
             this.caller = caller;
+            this.descriptors = descriptors;
+        }
+
+        @Override
+        public synchronized void sendDescriptor(int descriptor) throws HelperException {
+            if (!channel.isOpen()) {
+                throw new HelperException(HelperErrors.FAILED, "the caller's connection is closed");
+            }
+            descriptors.send(channel, descriptor);
+        }
+
+        synchronized void close() {
+            closeQuietly(channel);
         }
     }
 }

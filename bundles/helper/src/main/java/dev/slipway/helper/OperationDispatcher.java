@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
+import dev.slipway.api.helper.CallerConnection;
 import dev.slipway.api.helper.HelperCall;
 import dev.slipway.api.helper.HelperCall.Caller;
 import dev.slipway.api.helper.HelperErrors;
@@ -52,14 +53,14 @@ final class OperationDispatcher {
     record Dispatched(ByteBuffer reply, Runnable audit) {}
 
     /** Runs one request; never throws. */
-    Dispatched dispatch(RequestParser.Request request, Caller caller) {
+    Dispatched dispatch(RequestParser.Request request, Caller caller, CallerConnection connection) {
         long started = System.nanoTime();
         String op = request.operation().name();
         String result = "ok";
         String detail = null;
         ByteBuffer reply;
         try {
-            Map<String, Object> value = run(request, caller);
+            Map<String, Object> value = run(request, caller, connection);
             reply = replies.ok(request.id(), value);
         } catch (HelperException e) {
             result = e.code();
@@ -81,7 +82,7 @@ final class OperationDispatcher {
         return new Dispatched(reply, record);
     }
 
-    private Map<String, Object> run(RequestParser.Request request, Caller caller) throws HelperException {
+    private Map<String, Object> run(RequestParser.Request request, Caller caller, CallerConnection connection) throws HelperException {
         String op = request.operation().name();
         if (op.equals(HelperSchema.VERSION)) {
             return Map.of("protocol", HelperProtocol.VERSION, "helper", helperVersion);
@@ -98,7 +99,7 @@ final class OperationDispatcher {
         if (handler == null) {
             throw new HelperException(HelperErrors.UNAVAILABLE, op + " is not served by this helper installation");
         }
-        HelperCall call = new HelperCall(request.id(), op, request.params(), caller);
+        HelperCall call = new HelperCall(request.id(), op, request.params(), caller, connection);
         if (!request.operation().mutating()) {
             return handler.handle(call);
         }

@@ -98,7 +98,7 @@ public final class UninstallOperation implements HelperOperationHandler {
             return;
         }
         try {
-            undone.put(op, handler.handle(new HelperCall(call.id(), op, params, call.caller())));
+            undone.put(op, handler.handle(new HelperCall(call.id(), op, params, call.caller(), call.connection())));
         } catch (HelperException e) {
             undone.put(op, Optional.ofNullable(e.getMessage()).orElse(HelperErrors.FAILED));
         }

@@ -1,12 +1,10 @@
 package dev.slipway.portsbind;
 
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
-import java.util.OptionalInt;
 import java.util.Set;
 
 import org.osgi.service.component.annotations.Activate;
@@ -26,15 +24,13 @@ import dev.slipway.api.helper.HelperSettings;
  * {@code ports.bind}: binds a port below 1024 for the caller and hands the bound socket over; the helper
  * keeps no copy and never sees the port's traffic.
  *
- * <p>The schema has already checked the shapes (tcp|udp, an address literal, 1–1023, a 32-hex token).
+ * <p>The schema has already checked the shapes (tcp|udp, an address literal, 1–1023).
  * Here the address must be loopback, one of {@value HelperSettings#PORTS_BIND_ADDRESSES} from the install
  * configuration, or the all-addresses address with {@code allAddresses=true}; anything else is refused.
  *
- * <p>The descriptor travels on the caller's own connection: the caller binds its end to the abstract
- * address {@code \0slipway-ports-TOKEN} before connecting and sends TOKEN; the helper finds its end of
- * that connection among its sockets by the peer's address (getpeername is the kernel's word, not the
- * caller's) and sends one marker byte with the socket as SCM_RIGHTS, before the JSON reply. Java's
- * channels expose no descriptor, hence this lookup instead of using the connection object directly.
+ * <p>The descriptor travels on the connection the request came in on, and only there
+ * ({@link dev.slipway.api.helper.CallerConnection}): one marker byte carries it as SCM_RIGHTS, before the
+ * JSON reply. Nothing in the request names a connection, so no caller can have a socket land on another's.
  */
 @Component(property = HelperOperationHandler.OPERATION + "=" + HelperSchema.PORTS_BIND)
 public final class PortsBindOperation implements HelperOperationHandler {
@@ -71,16 +67,6 @@ public final class PortsBindOperation implements HelperOperationHandler {
         boolean allAddresses = "true".equals(p.get(HelperSchema.PARAM_ALL_ADDRESSES));
         InetAddress address = allowed(text, allAddresses);
 
-        OptionalInt connection;
-        try {
-            connection = sockets.connectionOf((String) p.get(HelperSchema.PARAM_REPLY));
-        } catch (IOException e) {
-            throw new HelperException(HelperErrors.FAILED, "cannot list the helper's connections: " + e.getMessage());
-        }
-        if (connection.isEmpty()) {
-            throw new HelperException(HelperErrors.REFUSED,
-                    "no connection of the caller is bound to the reply address it named; nothing was bound");
-        }
         String what = (tcp ? "tcp " : "udp ") + literal(address) + ":" + port;
         int bound;
         try {
@@ -89,9 +75,9 @@ public final class PortsBindOperation implements HelperOperationHandler {
             throw new HelperException(HelperErrors.FAILED, "cannot bind " + what + ": " + reason(e.getErrorCode()));
         }
         try {
-            sockets.sendDescriptor(connection.getAsInt(), bound);
-        } catch (LastErrorException e) {
-            throw new HelperException(HelperErrors.FAILED, "cannot pass the socket of " + what + " to the caller: errno " + e.getErrorCode());
+            call.connection().sendDescriptor(bound);
+        } catch (HelperException e) {
+            throw new HelperException(e.code(), "cannot pass the socket of " + what + " to the caller: " + e.getMessage());
         } finally {
             sockets.close(bound);
         }

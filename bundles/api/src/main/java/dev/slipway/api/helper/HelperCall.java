@@ -10,13 +10,22 @@ import java.util.Objects;
  * @param operation an operation of {@link HelperSchema}
  * @param params the parameters, already checked against the schema
  * @param caller who asked, from the socket's peer credentials
+ * @param connection the connection the request came in on, for replies that pass a descriptor
  */
-public record HelperCall(long id, String operation, Map<String, Object> params, Caller caller) {
+public record HelperCall(long id, String operation, Map<String, Object> params, Caller caller, CallerConnection connection) {
 
     public HelperCall {
         Objects.requireNonNull(operation, "operation");
         params = Map.copyOf(params);
         Objects.requireNonNull(caller, "caller");
+        Objects.requireNonNull(connection, "connection");
+    }
+
+    /** A call whose connection cannot pass descriptors (calls made inside the helper, tests). */
+    public HelperCall(long id, String operation, Map<String, Object> params, Caller caller) {
+        this(id, operation, params, caller, descriptor -> {
+            throw new HelperException(HelperErrors.UNAVAILABLE, operation + " was not called on a connection that can pass descriptors");
+        });
     }
 
     /**

@@ -32,7 +32,7 @@ public interface HelperClient {
 
     /**
      * Sends one request whose reply passes a descriptor, such as {@link HelperSchema#PORTS_BIND}, on a
-     * connection of its own. The client fills in {@link HelperSchema#PARAM_REPLY} itself.
+     * connection of its own; the helper passes the descriptor on that connection and no other.
      *
      * @throws HelperException the helper's error reply (then no descriptor was received), or
      *         {@link HelperErrors#UNAVAILABLE} when this client or platform cannot receive descriptors

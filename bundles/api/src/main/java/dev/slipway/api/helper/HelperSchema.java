@@ -67,12 +67,6 @@ public final class HelperSchema {
     public static final String PARAM_PORT = "port";
     /** Parameter of {@code ports.bind}: {@code true} to allow the all-addresses address (0.0.0.0 or ::). */
     public static final String PARAM_ALL_ADDRESSES = "allAddresses";
-    /**
-     * Parameter of {@code ports.bind}: the token naming the abstract Unix address the caller's
-     * connection is bound to ({@code \0slipway-ports-TOKEN}); the descriptor is sent to the helper's
-     * end of that connection only.
-     */
-    public static final String PARAM_REPLY = "reply";
     public static final int MAX_PRIVILEGED_PORT = 1023;
 
     /** Parameter of {@code symlinks.*}: which bin dir. */
@@ -276,8 +270,7 @@ public final class HelperSchema {
                     new Param(PARAM_PROTOCOL, new OneOf(Set.of("tcp", "udp"), ""), true),
                     new Param(PARAM_ADDRESS, new AddressLiteral(), true),
                     new Param(PARAM_PORT, new IntegerRange(1, MAX_PRIVILEGED_PORT), true),
-                    new Param(PARAM_ALL_ADDRESSES, new OneOf(Set.of("true", "false"), ""), false),
-                    new Param(PARAM_REPLY, new HexToken(32), true)),
+                    new Param(PARAM_ALL_ADDRESSES, new OneOf(Set.of("true", "false"), ""), false)),
             op(UNINSTALL, true, "undo every change the helper made and remove the helper service"));
 
     private HelperSchema() {

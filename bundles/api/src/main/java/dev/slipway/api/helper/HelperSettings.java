@@ -26,6 +26,10 @@ public interface HelperSettings {
     /** Comma-separated IP literals, besides loopback, that {@code ports.bind} may bind for callers. */
     String PORTS_BIND_ADDRESSES = "ports-bind-addresses";
     String AUDIT_LOG = "audit-log";
+    /** Bytes an audit log file may reach before it is rotated (default 8 MiB). */
+    String AUDIT_LOG_FILE_BYTES = "audit-log-file-bytes";
+    /** How many audit log files are kept, the current one included (default 10). */
+    String AUDIT_LOG_FILES = "audit-log-files";
     String HOSTS_FILE = "hosts-file";
     /** {@code true}/{@code false}: keep host.docker.internal / gateway.docker.internal in the hosts file. */
     String HOSTS_HOST_GATEWAY = "hosts-host-gateway";

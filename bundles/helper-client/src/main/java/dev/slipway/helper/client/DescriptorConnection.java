@@ -18,9 +18,8 @@ import dev.slipway.api.helper.HelperProtocol;
 
 /**
  * One helper connection opened through JNA, for replies that carry a descriptor: Java's Unix channels
- * can neither bind a client socket to an address nor receive SCM_RIGHTS. The connection is bound to
- * the abstract address {@code \0slipway-ports-TOKEN} before it connects, so the helper can tell which
- * of its connections to send the descriptor on. Linux LP64 ABI (x86_64, aarch64).
+ * cannot receive SCM_RIGHTS. The helper sends the descriptor on this connection, the one the request
+ * came in on. Linux LP64 ABI (x86_64, aarch64).
  */
 final class DescriptorConnection {
 
@@ -39,8 +38,6 @@ final class DescriptorConnection {
 
     interface C extends Library {
         int socket(int domain, int type, int protocol) throws LastErrorException;
-
-        int bind(int fd, byte[] address, int length) throws LastErrorException;
 
         int connect(int fd, byte[] address, int length) throws LastErrorException;
 
@@ -65,12 +62,10 @@ final class DescriptorConnection {
     private static final C LIBC = Native.load("c", C.class);
 
     private final Path socket;
-    private final String token;
     private final Duration timeout;
 
-    DescriptorConnection(Path socket, String token, Duration timeout) {
+    DescriptorConnection(Path socket, Duration timeout) {
         this.socket = socket;
-        this.token = token;
         this.timeout = timeout;
     }
 
@@ -87,11 +82,6 @@ final class DescriptorConnection {
             long[] timeval = {Math.max(1, timeout.toSeconds()), 0};
             LIBC.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, 16);
             LIBC.setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, timeval, 16);
-            byte[] name = ("slipway-ports-" + token).getBytes(StandardCharsets.US_ASCII);
-            byte[] local = new byte[3 + name.length];
-            local[0] = AF_UNIX;
-            System.arraycopy(name, 0, local, 3, name.length);
-            LIBC.bind(fd, local, local.length);
             connect(fd);
             ByteBuffer frame = ByteBuffer.allocate(HelperProtocol.HEADER_BYTES + request.length).putInt(request.length).put(request);
             byte[] out = frame.array();

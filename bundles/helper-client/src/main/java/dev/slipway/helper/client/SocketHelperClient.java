@@ -51,7 +51,6 @@ public final class SocketHelperClient implements HelperClient {
     private final Duration timeout;
     private final AtomicLong ids = new AtomicLong();
     private final Gson gson = new Gson();
-    private final java.security.SecureRandom tokens = new java.security.SecureRandom();
 
     @Activate
     public SocketHelperClient(BundleContext context, @Reference Platform platform) {
@@ -101,15 +100,10 @@ public final class SocketHelperClient implements HelperClient {
 
     @Override
     public DescriptorReply callForDescriptor(String operation, Map<String, String> params) throws HelperException {
-        byte[] random = new byte[16];
-        tokens.nextBytes(random);
-        String token = java.util.HexFormat.of().formatHex(random);
-        Map<String, String> withReply = new LinkedHashMap<>(params);
-        withReply.put(HelperSchema.PARAM_REPLY, token);
-        byte[] body = request(operation, withReply);
+        byte[] body = request(operation, params);
         DescriptorConnection.Received received;
         try {
-            received = new DescriptorConnection(socket, token, timeout).exchange(body);
+            received = new DescriptorConnection(socket, timeout).exchange(body);
         } catch (IOException e) {
             throw new HelperException(HelperErrors.UNAVAILABLE, "the helper on " + socket + " did not answer: " + e.getMessage(), e);
         }

@@ -53,6 +53,38 @@ class PeerCredentialRootTest {
             }
             """;
 
+    /** Another member's connection, bound to the abstract name the earlier ports.bind reply token named. */
+    private static final String VICTIM = """
+            import com.sun.jna.*; import java.nio.charset.*;
+            public class Victim {
+                public interface C extends Library {
+                    int socket(int domain, int type, int protocol) throws LastErrorException;
+                    int bind(int fd, byte[] address, int length) throws LastErrorException;
+                    int connect(int fd, byte[] address, int length) throws LastErrorException;
+                    long recv(int fd, byte[] buffer, long length, int flags) throws LastErrorException;
+                }
+                static byte[] address(byte[] name, int offset) {
+                    byte[] a = new byte[offset + name.length + 1]; a[0] = 1; System.arraycopy(name, 0, a, offset, name.length); return a;
+                }
+                public static void main(String[] a) throws Exception {
+                    C c = Native.load("c", C.class);
+                    int fd = c.socket(1, 1, 0);
+                    byte[] local = address(("slipway-ports-" + a[1]).getBytes(StandardCharsets.US_ASCII), 3);
+                    c.bind(fd, local, local.length - 1);
+                    byte[] remote = address(a[0].getBytes(StandardCharsets.UTF_8), 2);
+                    c.connect(fd, remote, remote.length);
+                    System.out.println("CONNECTED");
+                    System.out.flush();
+                    new java.io.BufferedReader(new java.io.InputStreamReader(System.in)).readLine();
+                    try {
+                        System.out.println("RECEIVED " + c.recv(fd, new byte[16], 16, 0x2 | 0x40)); // MSG_PEEK | MSG_DONTWAIT
+                    } catch (LastErrorException e) {
+                        System.out.println(e.getErrorCode() == 11 ? "NOTHING" : "ERRNO " + e.getErrorCode());
+                    }
+                }
+            }
+            """;
+
     private static final String SUFFIX = Integer.toString(ThreadLocalRandom.current().nextInt(10_000, 99_999));
     private static final String GROUP = "slwtg" + SUFFIX;
     private static final String MEMBER = "slwtm" + SUFFIX;
@@ -78,6 +110,11 @@ class PeerCredentialRootTest {
         Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.writeString(root.resolve("Probe.java"), PROBE);
         Files.setPosixFilePermissions(root.resolve("Probe.java"), PosixFilePermissions.fromString("rw-r--r--"));
+        Files.writeString(root.resolve("Victim.java"), VICTIM);
+        Files.setPosixFilePermissions(root.resolve("Victim.java"), PosixFilePermissions.fromString("rw-r--r--"));
+        // the test users cannot read root's ~/.m2: they get a copy of JNA
+        Files.copy(Path.of(com.sun.jna.Native.class.getProtectionDomain().getCodeSource().getLocation().toURI()), root.resolve("jna.jar"));
+        Files.setPosixFilePermissions(root.resolve("jna.jar"), PosixFilePermissions.fromString("rw-r--r--"));
     }
 
     @AfterAll
@@ -111,6 +148,14 @@ class PeerCredentialRootTest {
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         return out.lines().filter(l -> l.startsWith("REPLY") || l.startsWith("DENIED") || l.startsWith("CLOSED"))
                 .findFirst().orElse("NO OUTPUT: " + out);
+    }
+
+    private static ProcessBuilder asUser(String user, String... command) {
+        List<String> line = new ArrayList<>(List.of("setpriv", "--reuid=" + user, "--regid=users", "--init-groups", "--"));
+        line.addAll(List.of(command));
+        ProcessBuilder builder = new ProcessBuilder(line).directory(root.toFile());
+        builder.environment().put("HOME", root.toString());
+        return builder;
     }
 
     private static InJvmHelper helper(String dir, Optional<String> onlyUser) throws IOException {
@@ -165,6 +210,34 @@ class PeerCredentialRootTest {
             String served = as(MEMBER, helper.socket, "{\"v\":1,\"id\":2,\"op\":\"hosts.ensure\"}");
             assertTrue(served.contains("\"ok\":true"), served);
             assertTrue(Files.readString(helper.auditLog).contains("\"user\":\"" + MEMBER + "\""));
+        }
+    }
+
+    @Test
+    void aMemberCannotLandASocketOnAnotherMembersConnection() throws Exception {
+        try (InJvmHelper helper = helper("ports-mode", Optional.empty())) {
+            helper.helper.register(dev.slipway.api.helper.HelperSchema.PORTS_BIND,
+                    new dev.slipway.portsbind.PortsBindOperation(key -> Optional.empty()));
+            String token = "0123456789abcdef0123456789abcdef";
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process victim = asUser(OTHER_MEMBER, java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", root.resolve("jna.jar").toString(),
+                    root.resolve("Victim.java").toString(), helper.socket.toString(), token).redirectErrorStream(true).start();
+            try {
+                java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(victim.getInputStream(), StandardCharsets.UTF_8));
+                String line = out.readLine();
+                assertEquals("CONNECTED", line, "the other member's connection is open");
+                int port = PortsBindConnectionRootTest.freePrivilegedPort();
+                String attack = as(MEMBER, helper.socket, "{\"v\":1,\"id\":1,\"op\":\"ports.bind\",\"params\":{\"protocol\":\"udp\","
+                        + "\"address\":\"127.0.0.1\",\"port\":\"" + port + "\",\"reply\":\"" + token + "\"}}");
+                victim.getOutputStream().write('\n');
+                victim.getOutputStream().flush();
+                String landed = out.readLine();
+                assertEquals("NOTHING", landed, "nothing reached " + OTHER_MEMBER + "'s connection; " + MEMBER + " was answered " + attack);
+                assertTrue(attack.contains("\"code\":\"unknown-field\""), attack);
+            } finally {
+                victim.destroy();
+                victim.waitFor(10, TimeUnit.SECONDS);
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.PublicKey;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
@@ -33,7 +34,8 @@ import dev.slipway.api.helper.HelperSettings;
  * {@code policy.store} and {@code policy.read}: one file per policy in a directory the helper
  * owns (root, 0755; files 0644), so users can read a policy but not change it. The helper stores
  * only documents signed with the organisation's key from the install configuration: a user who
- * may talk to the helper still cannot store a policy of their own.
+ * may talk to the helper still cannot store a policy of their own, nor bring back an older signed
+ * policy: once one is stored, a new one must be {@code issued} strictly later.
  */
 @Component(property = {HelperOperationHandler.OPERATION + "=" + HelperSchema.POLICY_STORE,
         HelperOperationHandler.OPERATION + "=" + HelperSchema.POLICY_READ})
@@ -85,19 +87,45 @@ public final class PolicyStoreOperations implements HelperOperationHandler {
         }
     }
 
+    /** A signed policy is only ever replaced by one issued later, so an old one cannot be replayed. */
+    private static void refuseUnlessNewer(Optional<Instant> issued, Optional<Instant> stored) throws HelperException {
+        if (issued.isEmpty()) {
+            throw new HelperException(HelperErrors.INVALID, "refused: the policy has no \"issued\" time, so it cannot be"
+                    + " shown newer than the stored one; nothing was stored");
+        }
+        if (stored.isPresent() && !issued.get().isAfter(stored.get())) {
+            throw new HelperException(HelperErrors.INVALID, "refused: the policy was issued " + issued.get()
+                    + ", not after the stored one (issued " + stored.get() + "); nothing was stored");
+        }
+    }
+
+    /** The stored policy's issued time; empty when it has none or cannot be read (then any newer policy may replace it). */
+    private static Optional<Instant> storedIssued(byte[] stored) {
+        try {
+            return SignedEnvelope.parse(stored).issued();
+        } catch (GeneralSecurityException e) {
+            return Optional.empty();
+        }
+    }
+
     private Map<String, Object> store(Path file, byte[] document) throws IOException, HelperException {
         if (key.isEmpty()) {
             throw new HelperException(HelperErrors.FAILED, "no policy key was set at install ("
                     + HelperSettings.POLICY_PUBLIC_KEY + "); nothing was stored");
         }
+        Optional<Instant> issued;
         try {
             PublicKey publicKey = SignedEnvelope.publicKey(key.get());
-            SignedEnvelope.verify(document, publicKey);
+            issued = SignedEnvelope.verify(document, publicKey).issued();
         } catch (GeneralSecurityException e) {
             throw new HelperException(HelperErrors.INVALID, "refused: " + e.getMessage() + "; nothing was stored");
         }
-        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS) && java.util.Arrays.equals(Files.readAllBytes(file), document)) {
-            return Map.of("changed", false);
+        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            byte[] stored = Files.readAllBytes(file);
+            if (java.util.Arrays.equals(stored, document)) {
+                return Map.of("changed", false);
+            }
+            refuseUnlessNewer(issued, storedIssued(stored));
         }
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(DIR));

@@ -85,6 +85,38 @@ class PolicyStoreOperationsTest {
     }
 
     @Test
+    void anOlderOrEquallyOldSignedPolicyCannotReplaceTheStoredOne() throws Exception {
+        KeyPair org = keys();
+        var ops = new PolicyStoreOperations(tmp, Optional.of(Base64.getEncoder().encodeToString(org.getPublic().getEncoded())));
+        byte[] old = envelope(org, "{\"version\":1,\"issued\":\"2026-01-10\",\"allow\":[\"*\"]}");
+        byte[] current = envelope(org, "{\"version\":1,\"issued\":\"2026-03-01T09:00:00Z\",\"allow\":[\"registry.corp.example\"]}");
+        byte[] sameTime = envelope(org, "{\"version\":1,\"issued\":\"2026-03-01T10:00:00+01:00\",\"allow\":[\"*\"]}");
+        byte[] undated = envelope(org, "{\"version\":1,\"allow\":[\"*\"]}");
+        byte[] garbled = envelope(org, "{\"version\":1,\"issued\":\"yesterday\",\"allow\":[\"*\"]}");
+        assertEquals(true, ops.handle(call(HelperSchema.POLICY_STORE, old)).get("changed"));
+        assertEquals(true, ops.handle(call(HelperSchema.POLICY_STORE, current)).get("changed"));
+
+        HelperException rollback = assertThrows(HelperException.class, () -> ops.handle(call(HelperSchema.POLICY_STORE, old)));
+        assertEquals(HelperErrors.INVALID, rollback.code());
+        assertTrue(rollback.getMessage().contains("not after the stored one") && rollback.getMessage().contains("nothing was stored"),
+                rollback.getMessage());
+        HelperException replay = assertThrows(HelperException.class, () -> ops.handle(call(HelperSchema.POLICY_STORE, sameTime)));
+        assertTrue(replay.getMessage().contains("not after the stored one"), replay.getMessage());
+        HelperException noTime = assertThrows(HelperException.class, () -> ops.handle(call(HelperSchema.POLICY_STORE, undated)));
+        assertTrue(noTime.getMessage().contains("no \"issued\""), noTime.getMessage());
+        HelperException badTime = assertThrows(HelperException.class, () -> ops.handle(call(HelperSchema.POLICY_STORE, garbled)));
+        assertTrue(badTime.getMessage().contains("not an ISO-8601"), badTime.getMessage());
+
+        assertArrayEquals(current, Files.readAllBytes(tmp.resolve("registry-access.json")), "the stored policy is untouched");
+        assertEquals(false, ops.handle(call(HelperSchema.POLICY_STORE, current)).get("changed"), "storing it again is no change");
+        byte[] newer = envelope(org, "{\"version\":1,\"issued\":\"2026-03-01T09:00:01Z\",\"allow\":[]}");
+        assertEquals(true, ops.handle(call(HelperSchema.POLICY_STORE, newer)).get("changed"));
+        try (var files = Files.list(tmp)) {
+            assertEquals(1, files.count(), "no temporary files are left behind");
+        }
+    }
+
+    @Test
     void withoutAnInstallKeyNothingIsStored() throws Exception {
         var ops = new PolicyStoreOperations(tmp, Optional.empty());
         HelperException e = assertThrows(HelperException.class, () -> ops.handle(call(HelperSchema.POLICY_STORE, envelope(keys(), "{}"))));
