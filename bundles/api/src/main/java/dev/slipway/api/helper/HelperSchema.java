@@ -209,17 +209,6 @@ public final class HelperSchema {
         }
     }
 
-    /** Exactly {@code length} lowercase hexadecimal characters. */
-    public record HexToken(int length) implements ParamType {
-        @Override
-        public Optional<String> problem(Object value) {
-            if (!(value instanceof String s) || s.length() != length || !s.matches("[0-9a-f]+")) {
-                return Optional.of("must be " + length + " lowercase hexadecimal characters");
-            }
-            return Optional.empty();
-        }
-    }
-
     /** One parameter of an operation. */
     public record Param(String name, ParamType type, boolean required) {}
 
