@@ -21,6 +21,8 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import dev.slipway.api.helper.HelperCall.Caller;
 import dev.slipway.api.helper.HelperSchema;
 
@@ -49,7 +51,7 @@ final class AuditLog implements Closeable {
     private final Replies json;
     private final Clock clock;
     private final Helper.AuditRotation rotation;
-    private final System.Logger log = System.getLogger(AuditLog.class.getName());
+    private final Logger log = LoggerFactory.getLogger(AuditLog.class);
 
     private FileChannel channel;
     private boolean healthy = true;
@@ -188,7 +190,7 @@ final class AuditLog implements Closeable {
             healthy = true;
         } catch (IOException e) {
             healthy = false;
-            log.log(System.Logger.Level.ERROR, "cannot write the audit log " + file + ": " + e.getMessage());
+            log.error("cannot write the audit log " + file + ": " + e.getMessage());
         }
     }
 

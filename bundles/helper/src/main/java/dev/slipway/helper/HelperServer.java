@@ -33,6 +33,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import dev.slipway.api.helper.CallerConnection;
 import dev.slipway.api.helper.HelperCall.Caller;
 import dev.slipway.api.helper.HelperErrors;
@@ -60,7 +62,7 @@ final class HelperServer implements Closeable {
     private final AuditLog audit;
     private final Helper.Limits limits;
     private final DescriptorPassing descriptors = new DescriptorPassing();
-    private final System.Logger log = System.getLogger(HelperServer.class.getName());
+    private final Logger log = LoggerFactory.getLogger(HelperServer.class);
 
     private final ConcurrentLinkedQueue<Completion> completions = new ConcurrentLinkedQueue<>();
     private final Set<Connection> connections = new HashSet<>();
@@ -114,7 +116,7 @@ final class HelperServer implements Closeable {
         loop = new Thread(this::run, "slipway-helper-io");
         loop.setDaemon(true);
         loop.start();
-        log.log(System.Logger.Level.INFO, "helper serving on " + socket + " for " + policy.describe());
+        log.info("helper serving on " + socket + " for " + policy.describe());
     }
 
     Path socket() {
@@ -194,7 +196,7 @@ final class HelperServer implements Closeable {
                 }
             } catch (IOException | RuntimeException e) {
                 // One bad connection must not stop the helper: log and keep looping.
-                log.log(System.Logger.Level.WARNING, "helper event loop: " + e);
+                log.warn("helper event loop: " + e);
             }
         }
     }
@@ -226,7 +228,7 @@ final class HelperServer implements Closeable {
             try {
                 channel = server.accept();
             } catch (IOException e) {
-                log.log(System.Logger.Level.WARNING, "accept failed: " + e);
+                log.warn("accept failed: " + e);
                 return;
             }
             if (channel == null) {
@@ -254,7 +256,7 @@ final class HelperServer implements Closeable {
         PeerPolicy.Decision decision = policy.check(caller);
         if (!decision.allowed()) {
             refused.incrementAndGet();
-            log.log(System.Logger.Level.WARNING, "refused " + caller.user() + ": " + decision.reason());
+            log.warn("refused " + caller.user() + ": " + decision.reason());
             audit.refused(caller, decision.reason());
             try {
                 // Best effort: a short reply fits the socket buffer of a fresh connection.

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import org.slf4j.LoggerFactory;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -77,8 +78,7 @@ public final class UninstallOperation implements HelperOperationHandler {
                 Thread.sleep(REMOVAL_DELAY_MILLIS);
                 plans.apply(definitions.uninstall(options));
             } catch (IOException e) {
-                System.getLogger(UninstallOperation.class.getName()).log(System.Logger.Level.ERROR,
-                        "removing the helper service failed: " + e.getMessage());
+                LoggerFactory.getLogger(UninstallOperation.class).error("removing the helper service failed: " + e.getMessage());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
