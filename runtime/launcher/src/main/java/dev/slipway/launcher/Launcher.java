@@ -61,6 +61,14 @@ public final class Launcher {
             System.exit(EXIT_USAGE);
             return;
         }
+        try {
+            LoggingConfiguration.apply(options.dist().resolve("conf").resolve(options.name() + ".logging.properties"),
+                    System.getenv(LoggingConfiguration.ENVIRONMENT));
+        } catch (IllegalArgumentException | IOException e) {
+            System.err.println("slipway: " + e.getMessage());
+            System.exit(EXIT_USAGE);
+            return;
+        }
         System.exit(new Launcher(options, System.out).run());
     }
 
