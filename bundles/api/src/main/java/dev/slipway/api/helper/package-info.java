@@ -5,7 +5,7 @@
  * service definitions).
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package dev.slipway.api.helper;
 
 import org.osgi.annotation.bundle.Export;
