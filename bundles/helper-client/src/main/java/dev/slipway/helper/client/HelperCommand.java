@@ -246,7 +246,8 @@ public final class HelperCommand implements ControlCommand {
         out.append(new DistributionCopy(installedDir).remove()).append('\n');
         out.append("helper removed\n");
         if (!removeDisk) {
-            out.append("the VM's disk is kept; remove it with: slipway helper uninstall --remove-disk (before uninstalling)\n");
+            out.append("the VM's disk, if there is one, is kept in ").append(installed.getProperty(HelperSettings.VM_DIR, "the helper's VM directory"))
+                    .append(" (slipway helper uninstall --remove-disk removes it with the helper)\n");
         }
         plan.notes().forEach(n -> out.append(n).append('\n'));
         return CommandResult.ok(out.toString());
