@@ -109,7 +109,7 @@ class HelperInstallEndToEndTest {
             try {
                 assertEquals(0, up.exitCode(), up.all());
                 int port = privilegedPort();
-                Run expose = slipway(asMember, memberHome, "expose", "tcp", "127.0.0.1:" + port, "192.168.127.2:80");
+                Run expose = slipway(asMember, memberHome, "expose", "tcp", "127.0.0.1:" + port, "192.168.65.3:80");
                 assertEquals(0, expose.exitCode(), expose.all());
                 try (Socket socket = new Socket()) {
                     socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000); // accepted by the user's runtime

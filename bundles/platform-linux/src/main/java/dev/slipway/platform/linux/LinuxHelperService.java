@@ -268,8 +268,10 @@ public final class LinuxHelperService implements HelperServiceDefinitions {
             steps.add(new RunCommand(List.of("systemctl", "stop", UNIT), true));
         }
         steps.addAll(stopDetached());
-        // What the helper's own runs left: the launcher's lock and bundle cache; the VM's disk stays unless it was destroyed.
+        // What the helper's own runs left: the launcher's lock, its pid file (a helper stopped by a signal exits
+        // before the launcher removes it) and bundle cache; the VM's disk stays unless it was destroyed.
         steps.add(new RemoveFile(RUN_DIR.resolve("helper.lock")));
+        steps.add(new RemoveFile(pidFile));
         steps.add(new RunCommand(List.of("rm", "-rf", "--one-file-system", STATE_DIR.resolve("cache").toString()), true));
         for (Path dir : List.of(RUN_DIR, STATE_DIR, CONFIG_DIR, LOG_DIR)) {
             steps.add(new RunCommand(List.of("rmdir", "--ignore-fail-on-non-empty", dir.toString()), true));
