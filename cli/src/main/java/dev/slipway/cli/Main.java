@@ -583,10 +583,26 @@ public final class Main {
         }
     }
 
-    private int forward(String command, List<String> args) throws IOException {
+    /**
+     * Commands that work with no runtime running: the CLI serves them itself in a one-shot run of
+     * the bundles that serve them ({@code conf/install.bndrun}). {@code helper} is the administrator's:
+     * {@code sudo slipway helper install} on a machine where no runtime runs.
+     */
+    static final List<String> ONE_SHOT_COMMANDS = List.of("helper");
+    static final String ONE_SHOT_BNDRUN = "conf/install.bndrun";
+
+    private int forward(String command, List<String> args) throws IOException, InterruptedException {
         ControlClient client = client(Duration.ofMinutes(10));
         try {
-            ControlClient.Answer answer = client.command(command, args);
+            ControlClient.Answer answer;
+            try {
+                answer = client.command(command, args);
+            } catch (ControlClient.NotRunningException e) {
+                if (ONE_SHOT_COMMANDS.contains(command) && Files.isRegularFile(dist.resolve(ONE_SHOT_BNDRUN))) {
+                    return oneShot(command, args);
+                }
+                throw e;
+            }
             if (answer.status() == 404) {
                 err.println("slipway: unknown command '" + command + "' (see ./slipway help)");
                 return 2;
@@ -601,6 +617,37 @@ public final class Main {
             return body.get("exitCode").getAsInt();
         } finally {
             client.close();
+        }
+    }
+
+    /**
+     * Boots the launcher with {@link #ONE_SHOT_BNDRUN} in a home and runtime dir of its own (made
+     * for this run and removed after it), runs {@code command} there and returns its exit code. The
+     * user who ran sudo ({@code SUDO_USER}) is passed on as the installing user.
+     */
+    private int oneShot(String command, List<String> args) throws IOException, InterruptedException {
+        Path work = Files.createTempDirectory("slipway-" + command + "-");
+        try {
+            List<String> launch = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", dist.resolve("lib") + "/*",
+                    "dev.slipway.launcher.Launcher", "--dist", dist.toString(), "--bndrun", dist.resolve(ONE_SHOT_BNDRUN).toString(),
+                    "--name", command, "--no-watch", "--home", work.resolve("home").toString(),
+                    "--runtime-dir", work.resolve("run").toString()));
+            String sudoUser = env.get("SUDO_USER");
+            if (sudoUser != null && !sudoUser.isBlank()) {
+                launch.addAll(List.of("--installing-user", sudoUser));
+            }
+            launch.add("--");
+            launch.add(command);
+            launch.addAll(args);
+            Process process = new ProcessBuilder(launch).inheritIO().start();
+            return process.waitFor();
+        } finally {
+            try (var files = Files.walk(work)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
         }
     }
 

@@ -25,7 +25,11 @@ import dev.slipway.api.helper.HelperSettings;
 import dev.slipway.api.helper.InstallOptions;
 import dev.slipway.api.platform.Platform;
 
-/** The helper process's main component: serves the protected socket while the bundle is active. */
+/**
+ * The helper process's main component: serves the protected socket while the bundle is active.
+ * It first checks the distribution it runs from ({@code slipway.dist}): a helper whose jars or
+ * launcher someone other than root could change is not started, and the process ends.
+ */
 @Component(immediate = true, service = {})
 public final class HelperComponent {
 
@@ -35,6 +39,7 @@ public final class HelperComponent {
     @Activate
     public HelperComponent(BundleContext context, @Reference HelperSettings settings, @Reference Platform platform,
             @Reference HelperServiceDefinitions definitions, @Reference AccountDirectory accounts) throws IOException {
+        requireTrustedDistribution(context, definitions);
         Helper.Config config = Helper.Config.from(settings, platform.helperSocket(), definitions.auditLog(),
                 context.getBundle().getVersion().toString());
         synchronized (handlers) {
@@ -42,6 +47,27 @@ public final class HelperComponent {
             handlers.forEach((handler, ops) -> ops.forEach(op -> helper.register(op, handler)));
         }
         helper.start();
+    }
+
+    private static void requireTrustedDistribution(BundleContext context, HelperServiceDefinitions definitions) throws IOException {
+        String dist = context.getProperty("slipway.dist");
+        if (dist == null) {
+            return; // not started by the launcher (tests that assemble the bundles themselves)
+        }
+        try {
+            definitions.requireTrusted(Path.of(dist));
+        } catch (IOException e) {
+            System.err.println("slipway-helper: refusing to start: " + e.getMessage());
+            Thread stop = new Thread(() -> {
+                try {
+                    context.getBundle(0).stop();
+                } catch (org.osgi.framework.BundleException | IllegalStateException ignored) {
+                    // already stopping
+                }
+            }, "slipway-helper-refused");
+            stop.start();
+            throw e;
+        }
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)

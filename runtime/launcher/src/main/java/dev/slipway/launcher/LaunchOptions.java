@@ -2,11 +2,21 @@ package dev.slipway.launcher;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
-/** The launcher's command line, resolved against the environment into absolute locations. */
+/**
+ * The launcher's command line, resolved against the environment into absolute locations.
+ *
+ * @param command empty for a run that lasts until stopped; else what follows {@code --}: the name of a
+ *        command served by the run's bundles and its arguments, run once before the framework stops
+ */
 public record LaunchOptions(String name, Path home, Path runtimeDir, Path dist, Path bndrun,
-                            boolean watchDirectories, Map<String, String> frameworkProperties) {
+                            boolean watchDirectories, Map<String, String> frameworkProperties, List<String> command) {
+
+    public LaunchOptions {
+        command = List.copyOf(command);
+    }
 
     /**
      * @param env         the process environment ({@code SLIPWAY_HOME}, {@code SLIPWAY_RUNTIME_DIR},
@@ -16,8 +26,16 @@ public record LaunchOptions(String name, Path home, Path runtimeDir, Path dist, 
     public static LaunchOptions parse(String[] args, Map<String, String> env, Path defaultDist) {
         Map<String, String> values = new LinkedHashMap<>();
         Map<String, String> properties = new LinkedHashMap<>();
+        List<String> command = List.of();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
+            if (arg.equals("--")) {
+                command = List.of(args).subList(i + 1, args.length);
+                if (command.isEmpty()) {
+                    throw new IllegalArgumentException("'--' must be followed by a command");
+                }
+                break;
+            }
             if (!arg.startsWith("--") || arg.length() == 2) {
                 throw new IllegalArgumentException("unexpected argument '" + arg + "' (options are --key value)");
             }
@@ -58,7 +76,7 @@ public record LaunchOptions(String name, Path home, Path runtimeDir, Path dist, 
         Path bndrun = values.containsKey("bndrun") ? absolute(values.get("bndrun")) : dist.resolve("conf/slipway.bndrun");
         String name = values.getOrDefault("name", "slipway");
         boolean watch = !"true".equals(values.get("no-watch"));
-        return new LaunchOptions(name, home, runtimeDir, dist, bndrun, watch, Map.copyOf(properties));
+        return new LaunchOptions(name, home, runtimeDir, dist, bndrun, watch, Map.copyOf(properties), command);
     }
 
     private static Path absolute(String path) {

@@ -33,7 +33,9 @@ import org.osgi.framework.wiring.FrameworkWiring;
  *
  * <p>Options: {@code --home DIR}, {@code --dist DIR}, {@code --bndrun FILE},
  * {@code --runtime-dir DIR}; any other {@code --key value} (or {@code --flag}) becomes the
- * framework property {@code slipway.key}.
+ * framework property {@code slipway.key}. {@code -- NAME ARGS...} makes a one-shot run: the
+ * command the bundles serve under {@code NAME} runs once, its output is printed, its exit code is
+ * the launcher's, and the framework stops.
  */
 public final class Launcher {
 
@@ -185,6 +187,18 @@ public final class Launcher {
         framework.adapt(FrameworkWiring.class).resolveBundles(installed);
         trace.mark("bundles resolved");
         List<String> otherPlatforms = startAll(installed, trace);
+        if (!options.command().isEmpty()) {
+            try {
+                return new OneShotCommand(framework.getBundleContext(), out, System.err).run(options.command());
+            } finally {
+                stopQuietly(framework);
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // already shutting down through the hook
+                }
+            }
+        }
         long ms = (System.nanoTime() - started) / 1_000_000;
         out.println("slipway: " + options.name() + " started in " + ms + " ms with " + installed.size() + " bundles"
                 + (otherPlatforms.isEmpty() ? "" : " (" + String.join(", ", otherPlatforms) + ": other platforms, not started)")

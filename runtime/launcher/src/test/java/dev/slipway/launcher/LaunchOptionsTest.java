@@ -3,6 +3,7 @@ package dev.slipway.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -40,6 +41,16 @@ class LaunchOptionsTest {
         assertEquals("helper", helper.name());
         assertEquals(Path.of("/x/helper.bndrun"), helper.bndrun());
         assertFalse(helper.watchDirectories());
+    }
+
+    @Test
+    void whatFollowsTheDoubleDashIsAOneShotCommandWithItsOwnArguments() {
+        LaunchOptions once = LaunchOptions.parse(new String[] {"--no-watch", "--installing-user", "alice", "--", "helper", "install",
+                "--user", "bob"}, Map.of("HOME", "/home/a"), DIST);
+        assertEquals(java.util.List.of("helper", "install", "--user", "bob"), once.command());
+        assertEquals("alice", once.frameworkProperties().get("slipway.installing-user"));
+        assertFalse(once.frameworkProperties().containsKey("slipway.user"), "options after -- are the command's");
+        assertTrue(LaunchOptions.parse(new String[] {"--no-watch"}, Map.of("HOME", "/home/a"), DIST).command().isEmpty());
     }
 
     @Test

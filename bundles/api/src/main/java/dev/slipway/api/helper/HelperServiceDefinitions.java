@@ -35,6 +35,19 @@ public interface HelperServiceDefinitions {
     /** A command whose exit code 0 means the helper service is running. */
     List<String> statusCommand();
 
+    /** Whether the helper runs, its process id where known, and what started it (a service manager or install itself). */
+    HelperServiceStatus serviceStatus() throws IOException;
+
+    /**
+     * Refuses a location the helper would run code from or read trusted files in (the install dir,
+     * the JDK) unless nobody but the administrator can change it: {@code path} and every directory
+     * above it up to the root, and for a directory everything below it, must be owned by the
+     * administrator (or the user this process runs as) and closed to writes by anyone else.
+     *
+     * @throws IOException naming the first offending file or directory and what is wrong with it
+     */
+    void requireTrusted(Path path) throws IOException;
+
     /**
      * The boot-time rule that re-creates {@code link} -> {@code target} (a systemd-tmpfiles rule, a
      * launchd startup task); empty where the OS has no such link (Windows uses a named pipe).

@@ -1,9 +1,12 @@
 package dev.slipway.api.helper;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * What {@code slipway helper install} was asked for.
@@ -17,11 +20,28 @@ import java.util.Optional;
  *        the hosts file (makes the Windows service start at boot under WSL 2)
  * @param installDir where Slipway is installed (its {@code bin} holds the CLI tools and the helper launcher)
  * @param members users to add to the group (the installing user; the {@code --user} user)
+ * @param settings further helper settings written into the configuration file, by {@link HelperSettings} key;
+ *        only the keys of {@link #INSTALL_TIME_SETTINGS} (the helper's locations and its allowed bind addresses)
  */
 public record InstallOptions(Mode mode, Optional<String> user, String group, Engine engine,
-        boolean maintainHostGatewayNames, Path installDir, List<String> members) {
+        boolean maintainHostGatewayNames, Path installDir, List<String> members, Map<String, String> settings) {
 
     public static final String DEFAULT_GROUP = "slipway-users";
+
+    /** The settings an administrator may give at install time ({@code --setting KEY=VALUE}). */
+    public static final Set<String> INSTALL_TIME_SETTINGS = Set.of(HelperSettings.HOSTS_FILE, HelperSettings.BIN_DIR,
+            HelperSettings.DOCKER_SOCK, HelperSettings.AUDIT_LOG, HelperSettings.VM_DIR, HelperSettings.POLICY_DIR,
+            HelperSettings.PORTS_BIND_ADDRESSES, HelperSettings.CLI_TOOLS);
+
+    /** The settings among {@link #INSTALL_TIME_SETTINGS} that are absolute paths the helper writes. */
+    public static final Set<String> PATH_SETTINGS = Set.of(HelperSettings.HOSTS_FILE, HelperSettings.BIN_DIR,
+            HelperSettings.DOCKER_SOCK, HelperSettings.AUDIT_LOG, HelperSettings.VM_DIR, HelperSettings.POLICY_DIR);
+
+    /** Without install-time settings. */
+    public InstallOptions(Mode mode, Optional<String> user, String group, Engine engine, boolean maintainHostGatewayNames,
+            Path installDir, List<String> members) {
+        this(mode, user, group, engine, maintainHostGatewayNames, installDir, members, Map.of());
+    }
 
     public InstallOptions {
         Objects.requireNonNull(mode, "mode");
@@ -33,6 +53,27 @@ public record InstallOptions(Mode mode, Optional<String> user, String group, Eng
         requireAccountName(group);
         user.ifPresent(InstallOptions::requireAccountName);
         members.forEach(InstallOptions::requireAccountName);
+        settings = Map.copyOf(new LinkedHashMap<>(settings));
+        settings.forEach(InstallOptions::requireInstallTimeSetting);
+    }
+
+    private static void requireInstallTimeSetting(String key, String value) {
+        if (!INSTALL_TIME_SETTINGS.contains(key)) {
+            throw new IllegalArgumentException("not a setting for install time: " + key.replaceAll("\\p{Cntrl}", "?")
+                    + " (one of " + String.join(", ", new java.util.TreeSet<>(INSTALL_TIME_SETTINGS)) + ")");
+        }
+        if (value.isBlank() || !value.equals(value.strip()) || value.chars().anyMatch(c -> c < 0x20 || c == 0x7f || c == '\\')) {
+            throw new IllegalArgumentException("setting " + key + ": the value must be non-blank, without surrounding spaces, "
+                    + "control characters or backslashes");
+        }
+        if (PATH_SETTINGS.contains(key) && !Path.of(value).isAbsolute()) {
+            throw new IllegalArgumentException("setting " + key + " needs an absolute path, not " + value);
+        }
+    }
+
+    /** The install-time setting {@code key}, if given. */
+    public Optional<String> setting(String key) {
+        return Optional.ofNullable(settings.get(key));
     }
 
     /** User and group names end up in configuration files and commands: letters, digits, {@code _ . -} only. */
@@ -49,6 +90,7 @@ public record InstallOptions(Mode mode, Optional<String> user, String group, Eng
         user.ifPresent(u -> out.append(HelperSettings.USER).append('=').append(u).append('\n'));
         out.append(HelperSettings.INSTALL_DIR).append('=').append(installDir.toString().replace("\\", "\\\\")).append('\n');
         out.append(HelperSettings.HOSTS_HOST_GATEWAY).append('=').append(maintainHostGatewayNames).append('\n');
+        new java.util.TreeMap<>(settings).forEach((key, value) -> out.append(key).append('=').append(value).append('\n'));
         return out.toString();
     }
 

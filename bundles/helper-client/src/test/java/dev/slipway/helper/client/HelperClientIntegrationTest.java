@@ -117,8 +117,7 @@ class HelperClientIntegrationTest {
 
     @Test
     void statusReportsTheServingHelperAndItsOperations() throws Exception {
-        HelperCommand command = new HelperCommand(client, definitions(false), plan -> { }, (c, t) -> new CommandRunner.Result(0, "", ""),
-                helper.install, Duration.ofSeconds(1));
+        HelperCommand command = new HelperCommand(client, definitions(false), plan -> { }, helper.install, Duration.ofSeconds(1));
         CommandResult status = command.execute(List.of("status"));
         assertEquals(0, status.exitCode(), status.out());
         assertTrue(status.out().contains("helper: serving on " + helper.socket), status.out());
@@ -128,8 +127,7 @@ class HelperClientIntegrationTest {
     @Test
     void installWithoutElevationRefusesAndChangesNothing() throws Exception {
         List<SystemPlan> applied = new java.util.ArrayList<>();
-        HelperCommand command = new HelperCommand(client, definitions(false), applied::add,
-                (c, t) -> new CommandRunner.Result(0, "", ""), helper.install, Duration.ofSeconds(1));
+        HelperCommand command = new HelperCommand(client, definitions(false), applied::add, helper.install, Duration.ofSeconds(1));
         CommandResult result = command.execute(List.of("install", "--user", "alice"));
         assertEquals(1, result.exitCode());
         assertTrue(result.err().contains("sudo"), result.err());
@@ -139,8 +137,7 @@ class HelperClientIntegrationTest {
     @Test
     void userModeInstallAppliesThePrivilegedConfigurationAtInstallTime() throws Exception {
         List<SystemPlan> applied = new java.util.ArrayList<>();
-        HelperCommand command = new HelperCommand(client, definitions(true), applied::add,
-                (c, t) -> new CommandRunner.Result(0, "", ""), helper.install, Duration.ofSeconds(5));
+        HelperCommand command = new HelperCommand(client, definitions(true), applied::add, helper.install, Duration.ofSeconds(5));
         CommandResult result = command.execute(List.of("install", "--user", "alice"));
         assertEquals(0, result.exitCode(), result.err());
         assertTrue(((SystemPlan.WriteFile) applied.get(0).steps().stream().filter(s -> s instanceof SystemPlan.WriteFile)
@@ -152,7 +149,7 @@ class HelperClientIntegrationTest {
     @Test
     void perUserInstallNeedsNoElevationAndListsWhatIsUnavailable() throws Exception {
         HelperCommand command = new HelperCommand(client, definitions(false), plan -> { throw new AssertionError("no plan"); },
-                (c, t) -> new CommandRunner.Result(0, "", ""), helper.install, Duration.ofSeconds(1));
+                helper.install, Duration.ofSeconds(1));
         CommandResult result = command.execute(List.of("install", "--per-user"));
         assertEquals(0, result.exitCode(), result.err());
         assertTrue(result.out().contains("unavailable"), result.out());
@@ -173,9 +170,22 @@ class HelperClientIntegrationTest {
                 assertThrows(HelperException.class, () -> client.call("hosts.ensure", Map.of("file", "x"))).code());
     }
 
+    /** Linux's definitions, except that the test's install dir (under /tmp, which anyone may write) counts as trusted. */
     private HelperServiceDefinitions definitions(boolean elevated) {
         dev.slipway.platform.linux.LinuxHelperService linux = new dev.slipway.platform.linux.LinuxHelperService(
                 (c, t) -> new CommandRunner.Result(0, elevated ? "0\n" : "1000\n", ""));
-        return linux;
+        return new HelperServiceDefinitions() {
+            @Override public Path configFile() { return linux.configFile(); }
+            @Override public Path auditLog() { return linux.auditLog(); }
+            @Override public SystemPlan install(dev.slipway.api.helper.InstallOptions options) { return linux.install(options); }
+            @Override public SystemPlan reconfigure(dev.slipway.api.helper.InstallOptions options) { return linux.reconfigure(options); }
+            @Override public SystemPlan uninstall(dev.slipway.api.helper.InstallOptions options) { return linux.uninstall(options); }
+            @Override public List<String> statusCommand() { return linux.statusCommand(); }
+            @Override public dev.slipway.api.helper.HelperServiceStatus serviceStatus() throws java.io.IOException { return linux.serviceStatus(); }
+            @Override public void requireTrusted(Path path) { }
+            @Override public java.util.Optional<SystemPlan> dockerSockBootLink(Path link, Path target) { return linux.dockerSockBootLink(link, target); }
+            @Override public SystemPlan removeDockerSockBootLink() { return linux.removeDockerSockBootLink(); }
+            @Override public boolean elevated() throws java.io.IOException { return linux.elevated(); }
+        };
     }
 }

@@ -131,6 +131,17 @@ public final class MacOsHelperService implements HelperServiceDefinitions {
     }
 
     @Override
+    public dev.slipway.api.helper.HelperServiceStatus serviceStatus() throws IOException {
+        boolean loaded = commands.run(statusCommand(), Duration.ofSeconds(10)).succeeded();
+        return new dev.slipway.api.helper.HelperServiceStatus(loaded, java.util.OptionalLong.empty(), "launchd daemon " + LABEL);
+    }
+
+    @Override
+    public void requireTrusted(Path path) throws IOException {
+        new TrustedLocation(System.getProperty("user.name")).require(path);
+    }
+
+    @Override
     public boolean elevated() throws IOException {
         CommandRunner.Result result = commands.run(List.of("id", "-u"), Duration.ofSeconds(5));
         return result.succeeded() && result.stdout().strip().equals("0");

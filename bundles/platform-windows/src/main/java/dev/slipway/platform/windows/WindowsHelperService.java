@@ -136,6 +136,51 @@ public final class WindowsHelperService implements HelperServiceDefinitions {
     }
 
     @Override
+    public dev.slipway.api.helper.HelperServiceStatus serviceStatus() throws IOException {
+        CommandRunner.Result query = commands.run(statusCommand(), Duration.ofSeconds(10));
+        boolean running = query.succeeded() && query.stdout().contains("RUNNING");
+        return new dev.slipway.api.helper.HelperServiceStatus(running, java.util.OptionalLong.empty(), "Windows service " + SERVICE);
+    }
+
+    /** Principals that may write to the install dir: the administrators, the system and the installer service. */
+    private static final java.util.Set<String> ADMINISTRATORS = java.util.Set.of("BUILTIN\\Administrators",
+            "NT AUTHORITY\\SYSTEM", "NT SERVICE\\TrustedInstaller", "CREATOR OWNER");
+
+    private static final java.util.Set<java.nio.file.attribute.AclEntryPermission> WRITES = java.util.EnumSet.of(
+            java.nio.file.attribute.AclEntryPermission.WRITE_DATA, java.nio.file.attribute.AclEntryPermission.APPEND_DATA,
+            java.nio.file.attribute.AclEntryPermission.DELETE_CHILD, java.nio.file.attribute.AclEntryPermission.DELETE,
+            java.nio.file.attribute.AclEntryPermission.WRITE_ACL, java.nio.file.attribute.AclEntryPermission.WRITE_OWNER);
+
+    /** Every directory from the drive root down to {@code path}, and everything below it: no write access for anyone but the administrators. */
+    @Override
+    public void requireTrusted(Path path) throws IOException {
+        Path absolute = path.toAbsolutePath().normalize();
+        java.util.List<Path> all = new ArrayList<>();
+        for (Path p = absolute; p != null; p = p.getParent()) {
+            all.add(p);
+        }
+        if (java.nio.file.Files.isDirectory(absolute)) {
+            try (var below = java.nio.file.Files.walk(absolute)) {
+                below.skip(1).forEach(all::add);
+            }
+        }
+        for (Path p : all) {
+            var view = java.nio.file.Files.getFileAttributeView(p, java.nio.file.attribute.AclFileAttributeView.class);
+            if (view == null) {
+                throw new IOException("cannot read the access list of " + p);
+            }
+            for (var entry : view.getAcl()) {
+                String who = entry.principal().getName();
+                if (entry.type() == java.nio.file.attribute.AclEntryType.ALLOW && !ADMINISTRATORS.contains(who)
+                        && entry.permissions().stream().anyMatch(WRITES::contains)) {
+                    throw new IOException(p + " is writable by " + who + "; Slipway's helper is installed and run only from "
+                            + "locations that only administrators can change");
+                }
+            }
+        }
+    }
+
+    @Override
     public boolean elevated() throws IOException {
         // "net session" succeeds only in an elevated administrator's process.
         return commands.run(List.of("net.exe", "session"), Duration.ofSeconds(10)).succeeded();
