@@ -238,7 +238,8 @@ final class QemuBackend implements VmBackend {
         c.addAll(List.of("-sandbox", SANDBOX));
         c.addAll(List.of("-kernel", l.kernel().toString(), "-initrd", l.initrd().toString(), "-append", l.cmdline()));
         // the helper's descriptors: QEMU opens none of the VM's files by name
-        c.addAll(List.of("-add-fd", "fd=" + DISK_FD + ",set=1", "-drive", "file=/dev/fdset/1,format=raw,if=virtio"));
+        c.addAll(List.of("-add-fd", "fd=" + DISK_FD + ",set=1", "-add-fd", "fd=" + DISK_READ_FD + ",set=1",
+                "-drive", "file=/dev/fdset/1,format=raw,if=virtio"));
         c.addAll(List.of("-add-fd", "fd=" + CONSOLE_FD + ",set=2", "-chardev", "file,id=console,path=/dev/fdset/2,append=on",
                 "-serial", "chardev:console"));
         c.addAll(List.of("-netdev", "stream,id=n0,addr.type=fd,addr.str=" + NET_FD));

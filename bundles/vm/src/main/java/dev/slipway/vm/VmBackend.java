@@ -10,6 +10,8 @@ interface VmBackend {
     int NET_FD = 3;
     int DISK_FD = 4;
     int CONSOLE_FD = 5;
+    /** The disk once more, read-only: QEMU's block layer asks its descriptor set for that access mode too. */
+    int DISK_READ_FD = 6;
 
     /** The unprivileged account the emulator runs as. */
     record Account(String name, int uid, int gid) {}

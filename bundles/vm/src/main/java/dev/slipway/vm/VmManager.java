@@ -204,15 +204,17 @@ final class VmManager implements AutoCloseable {
                     | LinuxNative.O_NOFOLLOW);
             int console = open(opened, stateFd, CONSOLE_LOG, LinuxNative.O_WRONLY | LinuxNative.O_APPEND
                     | LinuxNative.O_NOFOLLOW);
-            int disk = openDisk(diskDir, caller);
-            opened.add(disk);
+            int[] disk = openDisk(diskDir, caller);
+            opened.add(disk[0]);
+            opened.add(disk[1]);
             int net = runtimeSocket.connect(socket, trusted("root", caller.user()), callerUid);
             opened.add(net);
             descriptors.put(0, devNull);
             descriptors.put(1, emulatorLog);
             descriptors.put(2, emulatorLog);
             descriptors.put(VmBackend.NET_FD, net);
-            descriptors.put(VmBackend.DISK_FD, disk);
+            descriptors.put(VmBackend.DISK_FD, disk[0]);
+            descriptors.put(VmBackend.DISK_READ_FD, disk[1]);
             descriptors.put(VmBackend.CONSOLE_FD, console);
             pid = linux.spawn(backend.command(launch), EMULATOR_ENVIRONMENT, descriptors);
         } catch (com.sun.jna.LastErrorException e) {
@@ -506,9 +508,9 @@ final class VmManager implements AutoCloseable {
 
     /**
      * The disk, opened read-write through its checked directory: never through a link, only a
-     * regular file owned by the helper's side (the helper made it).
+     * regular file owned by the helper's side (the helper made it). Read-write, and read-only.
      */
-    private int openDisk(Path diskDir, Caller caller) throws HelperException {
+    private int[] openDisk(Path diskDir, Caller caller) throws HelperException {
         Set<String> owners = diskDir.equals(settings.vmDir()) ? trusted("root", helperUser) : owners(Optional.of(caller.user()));
         int dir = walk.directory(diskDir, owners);
         Optional<DescriptorWalk.Held> entry = Optional.empty();
@@ -525,7 +527,13 @@ final class VmManager implements AutoCloseable {
             }
             try {
                 // reopened through the checked descriptor itself, never by name
-                return linux.openat(LinuxNative.AT_FDCWD, held.procPath(), LinuxNative.O_RDWR);
+                int readWrite = linux.openat(LinuxNative.AT_FDCWD, held.procPath(), LinuxNative.O_RDWR);
+                try {
+                    return new int[] {readWrite, linux.openat(LinuxNative.AT_FDCWD, held.procPath(), LinuxNative.O_RDONLY)};
+                } catch (com.sun.jna.LastErrorException e) {
+                    linux.close(readWrite);
+                    throw e;
+                }
             } catch (com.sun.jna.LastErrorException e) {
                 throw new HelperException(HelperErrors.FAILED, "cannot open the disk: " + e.getMessage());
             }

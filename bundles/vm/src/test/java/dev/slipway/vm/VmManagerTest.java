@@ -135,7 +135,7 @@ class VmManagerTest {
         assertEquals("tcg", manager.status().get("accelerator"));
         String command = String.join(" ", launched.get(0));
         assertTrue(command.contains("-netdev stream,id=n0,addr.type=fd,addr.str=3"), "the network goes by descriptor: " + command);
-        assertTrue(command.contains("-add-fd fd=4,set=1 -drive file=/dev/fdset/1,format=raw"), "so does the disk: " + command);
+        assertTrue(command.contains("-add-fd fd=4,set=1 -add-fd fd=6,set=1 -drive file=/dev/fdset/1,format=raw"), "so does the disk: " + command);
         assertTrue(command.contains("-add-fd fd=5,set=2 -chardev file,id=console,path=/dev/fdset/2"), command);
         assertFalse(command.contains(vmDir.toString()), "the emulator opens nothing in the state directory by name: " + command);
         assertTrue(command.contains("-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"), command);
