@@ -546,6 +546,8 @@ final class VmManager implements AutoCloseable {
     /**
      * The caller's Slipway VM socket ({@code ~/.slipway/run/vm.sock}): every directory up to it
      * belongs to root or the caller and nobody else may write it, and it is a socket of the caller.
+     * A clear refusal before the VM's logs are reset; {@link RuntimeSocket} checks again on the
+     * descriptors it connects through, which is what counts.
      */
     private Path userSocket(Caller caller) throws HelperException {
         Path home;
