@@ -15,8 +15,8 @@ for t in qemu-system-x86_64 iperf3 ldd; do
 done
 CP_FILE="$(mktemp)"
 trap 'rm -f "$CP_FILE"' EXIT
-./mvnw -B -q -o install -DskipTests -pl bundles/vm -am
-./mvnw -B -q -o dependency:build-classpath -pl bundles/vm -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE"
+# one reactor run: the sibling modules resolve to their target/classes (nothing is installed)
+./mvnw -B -q -o -pl bundles/vm -am test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE"
 CP="$PWD/bundles/vm/target/test-classes:$PWD/bundles/vm/target/classes:$(cat "$CP_FILE")"
 echo "# Slipway VM benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(qemu-system-x86_64 --version | head -1), accel $( [ -w /dev/kvm ] && echo kvm || echo tcg ))"
 cd bundles/vm

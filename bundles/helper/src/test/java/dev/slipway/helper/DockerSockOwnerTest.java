@@ -119,6 +119,8 @@ class DockerSockOwnerTest {
             @Override public List<String> statusCommand() { return List.of(); }
             @Override public Optional<SystemPlan> dockerSockBootLink(Path link, Path target) { return Optional.empty(); }
             @Override public SystemPlan removeDockerSockBootLink() { return SystemPlan.of(List.of()); }
+            @Override public dev.slipway.api.helper.HelperServiceStatus serviceStatus() { throw new AssertionError(); }
+            @Override public void requireTrusted(Path path) { }
             @Override public boolean elevated() { return true; }
         };
     }

@@ -88,6 +88,11 @@ final class DescriptorFiles {
         }
 
         /** A channel on this file: opening /proc/self/fd/N reaches the opened inode, not a name. */
+        /** A path that opens this very file (through the descriptor), whatever its name is now. */
+        Path path() {
+            return procPath(fd);
+        }
+
         FileChannel channel(boolean write) throws IOException {
             return write ? FileChannel.open(procPath(fd), StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(procPath(fd), StandardOpenOption.READ);

@@ -17,12 +17,15 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -53,11 +56,14 @@ final class VmManager implements AutoCloseable {
     /** Where the VM's files live and how it boots; all from the helper's install configuration. */
     record Settings(Path vmDir, Optional<Path> kernel, Optional<Path> initrd, String cmdline, int memoryMb, int cpus,
             long diskBytes, String accelerator, String userVmSocket, String group, Optional<String> installingUser,
-            List<Path> diskDirectories) {
+            List<Path> diskDirectories, Optional<String> vmUser) {
         Settings {
             diskDirectories = List.copyOf(diskDirectories);
         }
     }
+
+    /** The emulator's whole environment: nothing of the helper's. */
+    static final Map<String, String> EMULATOR_ENVIRONMENT = QemuBackend.ENVIRONMENT;
 
     private final Settings settings;
     private final VmBackend backend;
@@ -66,23 +72,40 @@ final class VmManager implements AutoCloseable {
     private final String helperUser = System.getProperty("user.name");
     private final DescriptorFiles files = new DescriptorFiles();
     private final Ownership ownership;
+    private final LinuxNative linux;
+    private final DescriptorWalk walk;
+    private final RuntimeSocket runtimeSocket;
+    private final boolean helperIsRoot;
 
     private Running running;
 
-    /** A VM this helper started: its process, and the disk descriptor QEMU re-opened through /proc. */
-    private record Running(ProcessHandle process, Optional<Process> child, Optional<FileChannel> disk, Instant started,
-            String accelerator) {}
+    /**
+     * A running VM: its process, when it ended (this helper's own child, reaped by its thread; or a VM
+     * a previous helper left), since when and with which accelerator (when known).
+     */
+    private record Running(ProcessHandle process, CompletableFuture<?> exited, Instant started,
+            VmBackend.Accelerator accelerator) {}
 
     /**
      * @param betweenDestinationChecks runs after {@code vm.move-disk}'s first check of the destination
      *        and before the re-check that the move relies on (tests swap directories for links there)
      */
     VmManager(Settings settings, VmBackend backend, AccountDirectory accounts, Consumer<Path> betweenDestinationChecks) {
+        this(settings, backend, accounts, betweenDestinationChecks, new LinuxNative(), () -> { });
+    }
+
+    /** @param betweenSocketCheckAndConnect runs after the runtime socket's check, before the connect (tests) */
+    VmManager(Settings settings, VmBackend backend, AccountDirectory accounts, Consumer<Path> betweenDestinationChecks,
+            LinuxNative linux, Runnable betweenSocketCheckAndConnect) {
         this.settings = settings;
         this.backend = backend;
         this.accounts = accounts;
         this.betweenDestinationChecks = betweenDestinationChecks;
         this.ownership = new Ownership(settings.installingUser());
+        this.linux = linux;
+        this.walk = new DescriptorWalk(linux);
+        this.runtimeSocket = new RuntimeSocket(linux, betweenSocketCheckAndConnect);
+        this.helperIsRoot = linux.effectiveUid() == 0;
     }
 
     // ------------------------------------------------------------------ operations
@@ -136,54 +159,33 @@ final class VmManager implements AutoCloseable {
         Path initrd = settings.initrd().orElseThrow(() -> new HelperException(HelperErrors.UNAVAILABLE,
                 "no guest initramfs is configured (vm-initrd in the helper's install configuration)"));
         Path socket = userSocket(caller);
+        VmBackend.Account account = emulatorAccount(caller);
+        int callerUid = uidOf(caller.user());
         try (TrustedDirectory state = stateDirectory(false)) {
             Path diskDir = diskDirectory(state).orElseThrow(() -> new HelperException(HelperErrors.INVALID,
                     HelperSchema.VM_NAME + " does not exist; create it first (vm.create)"));
-            FileChannel disk = openDisk(diskDir, caller);
+            VmBackend.Accelerator accelerator = backend.accelerator(settings.accelerator(), account);
+            VmBackend.Launch launch = new VmBackend.Launch(HelperSchema.VM_NAME, kernel, initrd, settings.cmdline(),
+                    settings.memoryMb(), settings.cpus(), accelerator, account);
             try {
-                prepareLog(state, CONSOLE_LOG);
-                prepareLog(state, EMULATOR_LOG);
-                state.stream().deleteFile(Path.of(PID_FILE));
-            } catch (java.nio.file.NoSuchFileException noPidFile) {
-                // first start
-            } catch (IOException | RuntimeException e) {
-                closeQuietly(disk);
-                throw e;
-            }
-            try {
-                String accelerator = backend.accelerator(settings.accelerator());
-                Path heldDisk = backend.heldFile(diskKey(diskDir, caller));
-                VmBackend.Launch launch = new VmBackend.Launch(HelperSchema.VM_NAME, kernel, initrd, settings.cmdline(),
-                        heldDisk, socket, settings.vmDir().resolve(CONSOLE_LOG), settings.vmDir().resolve(PID_FILE),
-                        settings.memoryMb(), settings.cpus(), accelerator);
-                ProcessBuilder builder = new ProcessBuilder(backend.command(launch))
-                        .redirectErrorStream(true)
-                        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                        .redirectOutput(ProcessBuilder.Redirect.appendTo(settings.vmDir().resolve(EMULATOR_LOG).toFile()));
-                Process process = builder.start();
-                Running started = new Running(process.toHandle(), Optional.of(process), Optional.of(disk), Instant.now(),
-                        accelerator);
-                process.onExit().thenRun(() -> closeQuietly(disk));
-                // a wrong option or an unusable socket ends QEMU at once; say so instead of "running"
-                if (process.waitFor(300, TimeUnit.MILLISECONDS)) {
-                    throw new HelperException(HelperErrors.FAILED, "the emulator exited at once (exit " + process.exitValue()
-                            + "): " + tail(state, EMULATOR_LOG));
+                running = launch(state, diskDir, socket, caller, callerUid, launch);
+            } catch (ExitedAtOnce e) {
+                if (!settings.accelerator().equals("auto") || !accelerator.name().equals("kvm")) {
+                    throw e.failure;
                 }
-                running = started;
-                Map<String, Object> result = status();
-                result.put("started", true);
-                return result;
-            } catch (HelperException e) {
-                closeQuietly(disk);
-                throw e;
-            } catch (IOException e) {
-                closeQuietly(disk);
-                throw failed("starting the emulator", e);
-            } catch (InterruptedException e) {
-                closeQuietly(disk);
-                Thread.currentThread().interrupt();
-                throw new HelperException(HelperErrors.FAILED, "interrupted while starting the VM");
+                // auto must never fail: KVM that passed the probe but not a real start means TCG from now on
+                backend.kvmFailedAtStart(account, e.summary);
+                VmBackend.Launch tcg = new VmBackend.Launch(launch.name(), kernel, initrd, launch.cmdline(),
+                        launch.memoryMb(), launch.cpus(), backend.accelerator("auto", account), account);
+                try {
+                    running = launch(state, diskDir, socket, caller, callerUid, tcg);
+                } catch (ExitedAtOnce again) {
+                    throw again.failure;
+                }
             }
+            Map<String, Object> result = status();
+            result.put("started", true);
+            return result;
         } catch (IOException e) {
             throw failed("preparing the VM's files", e);
         }
@@ -192,6 +194,130 @@ final class VmManager implements AutoCloseable {
     synchronized Map<String, Object> stop(Caller caller) throws HelperException {
         requireMayChange(caller, "stop it");
         return stop();
+    }
+
+    /** The emulator ended within moments of its start. */
+    private static final class ExitedAtOnce extends Exception {
+        private static final long serialVersionUID = 1L;
+        final transient HelperException failure;
+        final String summary;
+
+        ExitedAtOnce(int exit, String log) {
+            super(null, null, false, false);
+            this.summary = "exit " + exit + QemuBackend.firstError(log.lines().toList());
+            this.failure = new HelperException(HelperErrors.FAILED, "the emulator exited at once (exit " + exit + "): " + log);
+        }
+    }
+
+    /**
+     * One start of the emulator: fresh logs, then every descriptor it gets opened here (the logs
+     * through the checked state directory, the disk and the runtime's socket through checked
+     * descriptors), and the emulator spawned with exactly those as its account.
+     */
+    private Running launch(TrustedDirectory state, Path diskDir, Path socket, Caller caller, int callerUid,
+            VmBackend.Launch launch) throws HelperException, IOException, ExitedAtOnce {
+        prepareLog(state, CONSOLE_LOG);
+        prepareLog(state, EMULATOR_LOG);
+        deleteIfRegular(state, PID_FILE);
+        Map<Integer, Integer> descriptors = new LinkedHashMap<>();
+        List<Integer> opened = new ArrayList<>();
+        int pid;
+        try {
+            int stateFd = walk.directory(settings.vmDir(), trusted("root", helperUser));
+            opened.add(stateFd);
+            int devNull = open(opened, LinuxNative.AT_FDCWD, "/dev/null", LinuxNative.O_RDONLY);
+            int emulatorLog = open(opened, stateFd, EMULATOR_LOG, LinuxNative.O_WRONLY | LinuxNative.O_APPEND
+                    | LinuxNative.O_NOFOLLOW);
+            int console = open(opened, stateFd, CONSOLE_LOG, LinuxNative.O_WRONLY | LinuxNative.O_APPEND
+                    | LinuxNative.O_NOFOLLOW);
+            int[] disk = openDisk(diskDir, caller);
+            opened.add(disk[0]);
+            opened.add(disk[1]);
+            int net = runtimeSocket.connect(socket, trusted("root", caller.user()), callerUid);
+            opened.add(net);
+            descriptors.put(0, devNull);
+            descriptors.put(1, emulatorLog);
+            descriptors.put(2, emulatorLog);
+            descriptors.put(VmBackend.NET_FD, net);
+            descriptors.put(VmBackend.DISK_FD, disk[0]);
+            descriptors.put(VmBackend.DISK_READ_FD, disk[1]);
+            descriptors.put(VmBackend.CONSOLE_FD, console);
+            pid = linux.spawn(backend.command(launch), EMULATOR_ENVIRONMENT, descriptors);
+        } catch (com.sun.jna.LastErrorException e) {
+            throw new HelperException(HelperErrors.FAILED, "starting the emulator failed: " + e.getMessage());
+        } finally {
+            // the emulator holds its own copies
+            opened.forEach(linux::close);
+        }
+        ProcessHandle process = ProcessHandle.of(pid).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
+                "the emulator (pid " + pid + ") vanished at once"));
+        Instant processStart = process.info().startInstant().orElse(null);
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        Thread reaper = new Thread(() -> {
+            try {
+                exit.complete(linux.awaitExit(pid));
+            } catch (RuntimeException e) {
+                exit.completeExceptionally(e);
+            }
+        }, "vm-emulator-" + pid);
+        reaper.setDaemon(true);
+        reaper.start();
+        // a wrong option or an unusable accelerator ends QEMU at once; say so instead of "running"
+        try {
+            int code = exit.get(300, TimeUnit.MILLISECONDS);
+            throw new ExitedAtOnce(code, tail(state, EMULATOR_LOG));
+        } catch (java.util.concurrent.TimeoutException stillRunning) {
+            // the usual case
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new HelperException(HelperErrors.FAILED, "cannot watch the emulator: " + e.getCause());
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new HelperException(HelperErrors.FAILED, "interrupted while starting the VM");
+        }
+        writeState(state, PID_FILE, pid + "\n" + (processStart == null ? "" : processStart.toEpochMilli()) + "\n"
+                + launch.accelerator().name() + "\n" + launch.accelerator().reason() + "\n");
+        return new Running(process, exit, Instant.now(), launch.accelerator());
+    }
+
+    private int open(List<Integer> opened, int dirfd, String name, int flags) throws HelperException {
+        try {
+            int fd = linux.openat(dirfd, name, flags);
+            opened.add(fd);
+            return fd;
+        } catch (com.sun.jna.LastErrorException e) {
+            throw new HelperException(HelperErrors.FAILED, "cannot open " + name + " for the emulator: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Whom the emulator runs as: the install's {@code vm-user}, else the caller; never root. A
+     * helper that is not root itself cannot switch, so the emulator keeps the helper's own account.
+     */
+    private VmBackend.Account emulatorAccount(Caller caller) throws HelperException {
+        if (!helperIsRoot) {
+            return new VmBackend.Account(helperUser, linux.effectiveUid(), -1);
+        }
+        String name = settings.vmUser().orElse(caller.user());
+        LinuxNative.Account a = linux.account(name).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
+                "no account " + name + " to run the emulator as"));
+        if (a.uid() == 0) {
+            throw new HelperException(HelperErrors.REFUSED, "the emulator never runs as root: " + (settings.vmUser().isPresent()
+                    ? "vm-user names root" : "the caller is root; set vm-user in the helper's install configuration"));
+        }
+        return new VmBackend.Account(a.name(), a.uid(), a.gid());
+    }
+
+    private int uidOf(String user) throws HelperException {
+        Optional<LinuxNative.Account> a = linux.account(user);
+        if (a.isPresent()) {
+            return a.get().uid();
+        }
+        // Caller.user is the numeric uid when the account has no name
+        if (user.matches("[0-9]{1,10}")) {
+            return Integer.parseInt(user);
+        }
+        throw new HelperException(HelperErrors.FAILED, "no account " + user);
     }
 
     synchronized Map<String, Object> stop() throws HelperException {
@@ -206,12 +332,11 @@ final class VmManager implements AutoCloseable {
         ProcessHandle p = alive.get().process();
         // SIGTERM: QEMU flushes the disk and exits; the guest gets no say in it
         p.destroy();
-        boolean ended = waitForExit(p, Duration.ofSeconds(10));
+        boolean ended = waitForExit(alive.get().exited(), Duration.ofSeconds(10));
         if (!ended) {
             p.destroyForcibly();
-            waitForExit(p, Duration.ofSeconds(5));
+            waitForExit(alive.get().exited(), Duration.ofSeconds(5));
         }
-        alive.get().disk().ifPresent(VmManager::closeQuietly);
         running = null;
         result.put("stopped", true);
         result.put("forced", !ended);
@@ -269,7 +394,8 @@ final class VmManager implements AutoCloseable {
         alive.ifPresent(r -> {
             result.put("pid", r.process().pid());
             if (r.accelerator() != null) {
-                result.put("accelerator", r.accelerator());
+                result.put("accelerator", r.accelerator().name());
+                result.put("acceleratorReason", r.accelerator().reason());
             }
             if (r.started() != null) {
                 result.put("uptimeSeconds", Duration.between(r.started(), Instant.now()).toSeconds());
@@ -320,10 +446,7 @@ final class VmManager implements AutoCloseable {
     @Override
     public synchronized void close() {
         // the VM outlives a restart of the helper: its pid file lets the next helper find it again
-        Running r = running;
-        if (r != null) {
-            r.disk().ifPresent(VmManager::closeQuietly);
-        }
+        running = null;
     }
 
     // ------------------------------------------------------------------ pieces
@@ -449,39 +572,36 @@ final class VmManager implements AutoCloseable {
         }
     }
 
-    /** The recorded disk, opened read-write by a descriptor that was checked to be that very file. */
-    private FileChannel openDisk(Path diskDir, Caller caller) throws HelperException, IOException {
+    /**
+     * The recorded disk for the emulator: opened through its checked directory by a descriptor that
+     * was checked to be that very file, then reopened through that descriptor, read-write and read-only
+     * (QEMU's block layer wants both).
+     */
+    private int[] openDisk(Path diskDir, Caller caller) throws HelperException, IOException {
         try (TrustedDirectory state = stateDirectory(false)) {
             VmRecord record = record(state).orElseThrow(() -> new HelperException(HelperErrors.INVALID,
                     "the VM has no record of its disk; run vm.create once to adopt it"));
             try (TrustedDirectory dir = diskDirectory(record); DescriptorFiles.Opened disk = files.open(dir, DISK, true)) {
                 record.requireTheDisk(disk, helperUid());
-                return disk.channel(true);
+                String checked = disk.path().toString();
+                int readWrite = linux.openat(LinuxNative.AT_FDCWD, checked, LinuxNative.O_RDWR);
+                try {
+                    return new int[] {readWrite, linux.openat(LinuxNative.AT_FDCWD, checked, LinuxNative.O_RDONLY)};
+                } catch (com.sun.jna.LastErrorException e) {
+                    linux.close(readWrite);
+                    throw e;
+                }
+            } catch (com.sun.jna.LastErrorException e) {
+                throw new HelperException(HelperErrors.FAILED, "cannot open the disk in " + diskDir + ": " + e.getMessage());
             }
-        }
-    }
-
-    /** The disk's device/inode key, checked as a regular file owned by the helper's side. */
-    private Object diskKey(Path diskDir, Caller caller) throws HelperException, IOException {
-        try (TrustedDirectory dir = diskDir.equals(settings.vmDir()) ? stateDirectory(false)
-                : TrustedDirectory.open(diskDir, owners(owner()))) {
-            PosixFileAttributes a = dir.entry(DISK).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
-                    "the disk disappeared from " + diskDir));
-            if (!a.isRegularFile()) {
-                throw new HelperException(HelperErrors.REFUSED, diskDir.resolve(DISK) + " is not a regular file");
-            }
-            String owner = a.owner().getName();
-            if (!owner.equals("root") && !owner.equals(helperUser)) {
-                throw new HelperException(HelperErrors.REFUSED, diskDir.resolve(DISK) + " is owned by " + owner
-                        + "; the helper boots only a disk it made");
-            }
-            return a.fileKey();
         }
     }
 
     /**
      * The caller's Slipway VM socket ({@code ~/.slipway/run/vm.sock}): every directory up to it
      * belongs to root or the caller and nobody else may write it, and it is a socket of the caller.
+     * A clear refusal before the VM's logs are reset; {@link RuntimeSocket} checks again on the
+     * descriptors it connects through, which is what counts.
      */
     private Path userSocket(Caller caller) throws HelperException {
         Path home;
@@ -527,20 +647,25 @@ final class VmManager implements AutoCloseable {
     private Optional<Running> alive() {
         Running r = running;
         if (r != null) {
-            if (r.process().isAlive()) {
+            if (!r.exited().isDone()) {
                 return Optional.of(r);
             }
             running = null;
         }
         try (TrustedDirectory state = stateDirectory(false)) {
-            Optional<String> pid = readState(state, PID_FILE);
-            if (pid.isEmpty()) {
+            Optional<String> written = readState(state, PID_FILE);
+            if (written.isEmpty()) {
                 return Optional.empty();
             }
-            Optional<ProcessHandle> p = ProcessHandle.of(Long.parseLong(pid.get().trim()));
-            if (p.isPresent() && p.get().isAlive() && p.get().info().commandLine().map(c -> c.contains(
-                    settings.vmDir().resolve(PID_FILE).toString())).orElse(false)) {
-                return Optional.of(new Running(p.get(), Optional.empty(), Optional.empty(), null, null));
+            // pid, the process's start (so a reused pid is not taken for the VM), accelerator, reason
+            List<String> lines = written.get().lines().toList();
+            Optional<ProcessHandle> p = ProcessHandle.of(Long.parseLong(lines.get(0).trim()));
+            boolean same = p.isPresent() && p.get().isAlive() && lines.size() >= 2 && p.get().info().startInstant()
+                    .map(i -> Long.toString(i.toEpochMilli()).equals(lines.get(1).trim())).orElse(false);
+            if (same) {
+                VmBackend.Accelerator accelerator = lines.size() >= 4
+                        ? new VmBackend.Accelerator(lines.get(2), lines.get(3)) : null;
+                return Optional.of(new Running(p.get(), p.get().onExit(), null, accelerator));
             }
         } catch (HelperException | IOException | NumberFormatException e) {
             return Optional.empty();
@@ -655,25 +780,17 @@ final class VmManager implements AutoCloseable {
         }
     }
 
-    private static boolean waitForExit(ProcessHandle p, Duration timeout) {
+    private static boolean waitForExit(CompletableFuture<?> exited, Duration timeout) {
         try {
-            p.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            exited.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             return true;
         } catch (java.util.concurrent.TimeoutException e) {
             return false;
         } catch (java.util.concurrent.ExecutionException e) {
-            return !p.isAlive();
+            return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return !p.isAlive();
-        }
-    }
-
-    private static void closeQuietly(FileChannel c) {
-        try {
-            c.close();
-        } catch (IOException e) {
-            // the emulator holds its own descriptor; ours only pinned the checked file
+            return exited.isDone();
         }
     }
 

@@ -36,8 +36,12 @@ public final class VmOperations implements HelperOperationHandler {
 
     @Activate
     public VmOperations(@Reference HelperSettings settings, @Reference AccountDirectory accounts) {
+        this(settings, accounts, new LinuxNative());
+    }
+
+    private VmOperations(HelperSettings settings, AccountDirectory accounts, LinuxNative linux) {
         this(new VmManager(settings(settings), new QemuBackend(settings.get(HelperSettings.VM_EMULATOR, "qemu-system-x86_64"),
-                Path.of("/dev/kvm")), accounts, destination -> { }));
+                Path.of("/dev/kvm"), linux.effectiveUid() == 0), accounts, destination -> { }, linux, () -> { }));
     }
 
     VmOperations(VmManager manager) {
@@ -57,7 +61,8 @@ public final class VmOperations implements HelperOperationHandler {
                 s.get(HelperSettings.USER_VM_SOCKET, HelperSettings.DEFAULT_USER_VM_SOCKET),
                 s.get(HelperSettings.GROUP, InstallOptions.DEFAULT_GROUP),
                 s.get(HelperSettings.USER),
-                diskDirectories(s.get(HelperSettings.VM_DISK_DIRS, "")));
+                diskDirectories(s.get(HelperSettings.VM_DISK_DIRS, "")),
+                s.get(HelperSettings.VM_USER));
     }
 
     /** The install's allow-list of disk directories: absolute, normal paths, comma-separated. */

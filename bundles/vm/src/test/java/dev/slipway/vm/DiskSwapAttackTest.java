@@ -96,13 +96,14 @@ class DiskSwapAttackTest {
 
     VmManager manager(Consumer<Path> betweenChecks, List<Path> diskDirectories) {
         var settings = new VmManager.Settings(vmDir, Optional.empty(), Optional.empty(), "console=ttyS0", 64, 1,
-                1L << 20, "tcg", ".slipway/run/vm.sock", "root", Optional.empty(), diskDirectories);
+                1L << 20, "tcg", ".slipway/run/vm.sock", "root", Optional.empty(), diskDirectories,
+                Optional.of("nobody"));
         AccountDirectory accounts = new AccountDirectory() {
             @Override public Set<String> groupMembers(String group) { return Set.of(); }
             @Override public boolean groupExists(String group) { return true; }
             @Override public Optional<Path> homeDirectory(String user) { return Optional.of(root); }
         };
-        return new VmManager(settings, new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent/kvm")), accounts,
+        return new VmManager(settings, new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent/kvm"), true), accounts,
                 betweenChecks);
     }
 

@@ -105,9 +105,9 @@ class MemberAgainstMemberRootTest {
         helper = new Helper(new Helper.Config(socket, users.group, Optional.empty(), root.resolve("audit.log"), "test",
                 new Helper.Limits(16, 2, Duration.ofSeconds(5))), accounts, Clock.systemUTC());
         var settings = new VmManager.Settings(vmDir, Optional.empty(), Optional.empty(), "console=ttyS0", 64, 1, 1L << 20,
-                "tcg", ".slipway/run/vm.sock", users.group, Optional.empty(), List.of());
+                "tcg", ".slipway/run/vm.sock", users.group, Optional.empty(), List.of(), Optional.of("nobody"));
         VmOperations vm = new VmOperations(new VmManager(settings,
-                new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent")), accounts, p -> { }));
+                new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent"), true), accounts, p -> { }));
         for (String op : List.of(HelperSchema.VM_CREATE, HelperSchema.VM_START, HelperSchema.VM_STOP,
                 HelperSchema.VM_DESTROY, HelperSchema.VM_STATUS, HelperSchema.VM_MOVE_DISK)) {
             helper.register(op, vm);
@@ -210,6 +210,8 @@ class MemberAgainstMemberRootTest {
             @Override public List<String> statusCommand() { return List.of(); }
             @Override public Optional<SystemPlan> dockerSockBootLink(Path link, Path target) { return Optional.empty(); }
             @Override public SystemPlan removeDockerSockBootLink() { return SystemPlan.of(List.of()); }
+            @Override public dev.slipway.api.helper.HelperServiceStatus serviceStatus() { throw new AssertionError(); }
+            @Override public void requireTrusted(Path path) { }
             @Override public boolean elevated() { return true; }
         };
     }

@@ -41,6 +41,8 @@ final class RealGuest implements AutoCloseable {
 
     static final String PACKAGES = "apt-get install -y qemu-system-x86 linux-image-amd64 busybox-static";
     static final String EMULATOR = "qemu-system-x86_64";
+    /** The emulator's account when the tests run as root (as the helper does): vm-user. */
+    static final String EMULATOR_USER = "nobody";
 
     final Path root;
     final Path home;
@@ -122,13 +124,14 @@ final class RealGuest implements AutoCloseable {
         }
         var settings = new VmManager.Settings(vmDir, Optional.of(kernel.image()), Optional.of(initrd),
                 ("console=ttyS0 quiet panic=-1 " + extraCmdline).strip(), memoryMb, 1, 64L << 20, "auto", ".slipway/run/vm.sock", "root",
-                Optional.empty(), List.of());
+                Optional.empty(), List.of(), Optional.of(EMULATOR_USER));
         AccountDirectory accounts = new AccountDirectory() {
             @Override public Set<String> groupMembers(String group) { return Set.of(); }
             @Override public boolean groupExists(String group) { return true; }
             @Override public Optional<Path> homeDirectory(String user) { return Optional.of(home); }
         };
-        manager = new VmManager(settings, new QemuBackend(EMULATOR, Path.of("/dev/kvm")), accounts, p -> { });
+        manager = new VmManager(settings, new QemuBackend(EMULATOR, Path.of("/dev/kvm"),
+                System.getProperty("user.name").equals("root")), accounts, p -> { });
     }
 
     static String prologue() {

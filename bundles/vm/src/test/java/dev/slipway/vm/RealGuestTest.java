@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -61,6 +64,43 @@ class RealGuestTest {
             assertTrue(((Number) tcp.get("opened")).longValue() >= 1, tcp.toString());
             assertTrue(String.valueOf(during.get("transports")).contains("qemu"), String.valueOf(during.get("transports")));
             assertFalse(console.contains("Kernel panic") && !console.contains("SLIPWAY-DONE"), console);
+        }
+    }
+
+    @Test
+    void theEmulatorRunsUnprivilegedInItsSandboxHoldingOnlyTheDescriptorsItWasGiven() throws Exception {
+        GuestImage.Kernel kernel = RealGuest.assumeAvailable();
+        try (RealGuest guest = new RealGuest(kernel, "echo SLIPWAY-READY\nsleep 120\n", image -> { }, 128)) {
+            Map<String, Object> started = guest.boot();
+            long pid = ((Number) started.get("pid")).longValue();
+            assertTrue(guest.awaitConsole("SLIPWAY-READY", Duration.ofSeconds(150)), "the guest came up on its descriptors;"
+                    + " console:\n" + guest.consoleText() + "\nemulator:\n" + guest.emulatorLog());
+            assertTrue(guest.consoleText().contains("SLIPWAY-LEASE"), "the network descriptor works: " + guest.consoleText());
+
+            String status = Files.readString(Path.of("/proc", Long.toString(pid), "status"));
+            assertTrue(status.contains("Seccomp:\t2"), "QEMU's seccomp filter is on: " + status);
+            assertTrue(status.contains("NoNewPrivs:\t1"), status);
+            String uid = status.lines().filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow();
+            assertFalse(uid.matches("Uid:.*\\b0\\b.*"), "QEMU never runs as root: " + uid);
+            if (System.getProperty("user.name").equals("root")) {
+                assertTrue(uid.startsWith("Uid:\t65534\t65534\t65534"), uid);
+            }
+
+            Map<Integer, String> fds = VmEmulatorIsolationTest.descriptors(pid);
+            String net = fds.get(VmBackend.NET_FD);
+            Path vmDir = guest.vmDir;
+            Set<String> expectedFiles = Set.of("/dev/null", vmDir.resolve(VmManager.EMULATOR_LOG).toString(),
+                    vmDir.resolve(VmManager.CONSOLE_LOG).toString(), vmDir.resolve(VmManager.DISK).toString());
+            for (Map.Entry<Integer, String> fd : fds.entrySet()) {
+                String target = fd.getValue();
+                boolean expected = expectedFiles.contains(target) || target.equals(net)
+                        // QEMU's own event descriptors and internal pipes
+                        || target.startsWith("anon_inode:") || target.startsWith("pipe:");
+                assertTrue(expected, "descriptor " + fd.getKey() + " -> " + target + " was not given to QEMU; all: " + fds);
+            }
+            assertTrue(net.startsWith("socket:["), fds.toString());
+            assertEquals(1, fds.values().stream().filter(t -> t.startsWith("socket:")).count(), "one socket, the network: " + fds);
+            System.out.println("QEMU " + pid + " descriptors: " + fds);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.slipway.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -60,11 +61,12 @@ class VmCommandTest {
                 new Helper.Limits(16, 2, Duration.ofSeconds(2))), accounts, Clock.systemUTC());
         Path kernel = Files.writeString(root.resolve("vmlinuz"), "k");
         var settings = new VmManager.Settings(vmDir, Optional.of(kernel), Optional.of(kernel), "console=ttyS0", 64, 1,
-                1L << 20, "tcg", ".slipway/run/vm.sock", group, Optional.empty(), List.of());
-        QemuBackend real = new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent"));
+                1L << 20, "tcg", ".slipway/run/vm.sock", group, Optional.empty(), List.of(), Optional.of("nobody"));
         VmBackend standIn = new VmBackend() {
-            @Override public String accelerator(String configured) { return "tcg"; }
-            @Override public Path heldFile(Object fileKey) throws IOException { return real.heldFile(fileKey); }
+            @Override public Accelerator accelerator(String configured, Account account) {
+                return new Accelerator("tcg", "no /dev/kvm");
+            }
+            @Override public void kvmFailedAtStart(Account account, String why) { }
             @Override public List<String> command(Launch launch) { return List.of("sleep", "120"); }
         };
         manager = new VmManager(settings, standIn, accounts, p -> { });
@@ -98,7 +100,10 @@ class VmCommandTest {
         assertEquals(0, started.exitCode(), started.err());
         assertTrue(started.out().contains("created"), started.out());
         assertTrue(started.out().contains("running"), started.out());
-        assertTrue(command.execute(List.of("status")).out().contains("running"));
+        String running = command.execute(List.of("status")).out();
+        assertTrue(running.contains("running"), running);
+        assertTrue(running.contains("accelerator:   tcg (no /dev/kvm)"), "the accelerator and why: " + running);
+        assertFalse(running.contains("acceleratorReason"), running);
 
         Files.writeString(vmDir.resolve("console.log"), "line 1\nline 2\nline 3\n");
         assertEquals("line 2\nline 3\n", command.execute(List.of("logs", "2")).out());

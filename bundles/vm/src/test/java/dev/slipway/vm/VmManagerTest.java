@@ -43,6 +43,8 @@ class VmManagerTest {
 
     static final String ME = System.getProperty("user.name");
     static final Caller CALLER = new Caller(ME, ME);
+    /** The tests run as root on CI: the emulator then runs as this account (vm-user). */
+    static final String EMULATOR_USER = "nobody";
 
     Path root;
     Path vmDir;
@@ -86,16 +88,18 @@ class VmManagerTest {
 
     VmManager manager(Consumer<Path> betweenChecks, Optional<String> installingUser) {
         var settings = new VmManager.Settings(vmDir, Optional.of(kernel), Optional.of(initrd), "console=ttyS0", 64, 1,
-                1L << 30, "tcg", ".slipway/run/vm.sock", "root", installingUser, List.of());
+                1L << 30, "tcg", ".slipway/run/vm.sock", "root", installingUser, List.of(), Optional.of(EMULATOR_USER));
         AccountDirectory accounts = new AccountDirectory() {
             @Override public Set<String> groupMembers(String group) { return Set.of(); }
             @Override public boolean groupExists(String group) { return true; }
             @Override public Optional<Path> homeDirectory(String user) { return Optional.of(home); }
         };
-        QemuBackend real = new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent/kvm"));
+        QemuBackend real = new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent/kvm"), ME.equals("root"));
         VmBackend standIn = new VmBackend() {
-            @Override public String accelerator(String configured) { return real.accelerator(configured); }
-            @Override public Path heldFile(Object fileKey) throws IOException { return real.heldFile(fileKey); }
+            @Override public Accelerator accelerator(String configured, Account account) {
+                return real.accelerator(configured, account);
+            }
+            @Override public void kvmFailedAtStart(Account account, String why) { }
             @Override public List<String> command(Launch launch) {
                 launched.add(real.command(launch));
                 // stands in for the emulator: alive until stopped, holding nothing
@@ -130,9 +134,16 @@ class VmManagerTest {
         assertEquals("running", manager.status().get("state"));
         assertEquals("tcg", manager.status().get("accelerator"));
         String command = String.join(" ", launched.get(0));
-        assertTrue(command.contains("addr.path=" + home.resolve(".slipway/run/vm.sock")), command);
-        assertTrue(command.matches(".*file=/proc/\\d+/fd/\\d+,format=raw.*"), "the disk goes by the held descriptor: " + command);
-        assertTrue(command.contains("-serial file:" + vmDir.resolve("console.log")), command);
+        assertTrue(command.contains("-netdev stream,id=n0,addr.type=fd,addr.str=3"), "the network goes by descriptor: " + command);
+        assertTrue(command.contains("-add-fd fd=4,set=1 -add-fd fd=6,set=1 -drive file=/dev/fdset/1,format=raw"), "so does the disk: " + command);
+        assertTrue(command.contains("-add-fd fd=5,set=2 -chardev file,id=console,path=/dev/fdset/2"), command);
+        assertFalse(command.contains(vmDir.toString()), "the emulator opens nothing in the state directory by name: " + command);
+        assertTrue(command.contains("-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"), command);
+        assertTrue(command.startsWith("setpriv "), command);
+        if (ME.equals("root")) {
+            assertTrue(command.contains("--reuid=65534 --regid=65534 --clear-groups"), command);
+        }
+        assertEquals("configured", manager.status().get("acceleratorReason"));
         assertEquals(false, manager.start(CALLER).get("started"), "a second start is a no-op");
         assertEquals(true, manager.stop().get("stopped"));
         assertEquals("stopped", manager.status().get("state"));

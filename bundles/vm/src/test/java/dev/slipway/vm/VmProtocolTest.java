@@ -62,9 +62,9 @@ class VmProtocolTest {
         helper = new Helper(new Helper.Config(socket, group, Optional.empty(), root.resolve("audit.log"), "test",
                 new Helper.Limits(16, 2, Duration.ofSeconds(2))), accounts, Clock.systemUTC());
         var settings = new VmManager.Settings(vmDir, Optional.empty(), Optional.empty(), "console=ttyS0", 64, 1, 1L << 20,
-                "tcg", ".slipway/run/vm.sock", group, Optional.empty(), List.of());
+                "tcg", ".slipway/run/vm.sock", group, Optional.empty(), List.of(), Optional.of("nobody"));
         VmOperations operations = new VmOperations(new VmManager(settings,
-                new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent")), accounts, p -> { }));
+                new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent"), false), accounts, p -> { }));
         for (String op : List.of(HelperSchema.VM_CREATE, HelperSchema.VM_START, HelperSchema.VM_STOP,
                 HelperSchema.VM_DESTROY, HelperSchema.VM_STATUS, HelperSchema.VM_MOVE_DISK)) {
             helper.register(op, operations);

@@ -53,7 +53,7 @@ public interface HelperSettings {
     String VM_MEMORY_MB = "vm-memory-mb";
     String VM_CPUS = "vm-cpus";
     String VM_DISK_GB = "vm-disk-gb";
-    /** {@code auto} (KVM when usable, else TCG), {@code kvm} or {@code tcg}. */
+    /** {@code auto} (KVM when a probe emulator runs a vCPU with it, else TCG), {@code kvm} or {@code tcg}. */
     String VM_ACCEL = "vm-accel";
     /** The emulator binary (default qemu-system-x86_64 from PATH). */
     String VM_EMULATOR = "vm-emulator";
@@ -62,6 +62,11 @@ public interface HelperSettings {
      * the disk into whoever owns them; otherwise a destination must be the caller's own directory.
      */
     String VM_DISK_DIRS = "vm-disk-dirs";
+    /**
+     * The unprivileged account the emulator runs as (default: the calling member; the emulator never
+     * runs as root).
+     */
+    String VM_USER = "vm-user";
     /** The user's Slipway VM network socket, relative to the user's home. */
     String USER_VM_SOCKET = "user-vm-socket";
     /** The root-owned directory of stored policies (default: the platform's, e.g. /etc/slipway/policy). */

@@ -140,8 +140,17 @@ public final class VmCommand implements ControlCommand {
 
     static String format(Map<String, Object> result) {
         StringBuilder out = new StringBuilder();
-        result.forEach((k, v) -> out.append(String.format("%-14s %s%n", k + ":", v instanceof Double d && d == Math.rint(d)
-                ? Long.toString(d.longValue()) : v)));
+        result.forEach((k, v) -> {
+            if (k.equals("acceleratorReason")) {
+                return;
+            }
+            if (k.equals("accelerator") && result.get("acceleratorReason") instanceof String why && !why.isEmpty()) {
+                // e.g. "tcg (kvm probe failed: exit 134: failed to set MSR 0x10a)"
+                v = v + " (" + why + ")";
+            }
+            out.append(String.format("%-14s %s%n", k + ":", v instanceof Double d && d == Math.rint(d)
+                    ? Long.toString(d.longValue()) : v));
+        });
         return out.toString();
     }
 }
