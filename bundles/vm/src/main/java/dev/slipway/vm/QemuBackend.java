@@ -19,6 +19,9 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 /**
  * QEMU on Linux, run through {@code setpriv} as an unprivileged account inside QEMU's seccomp
  * sandbox. {@code auto} picks KVM only when a probe QEMU, run exactly like the VM's, brings a vCPU
@@ -33,7 +36,7 @@ final class QemuBackend implements VmBackend {
     static final Map<String, String> ENVIRONMENT = Map.of("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "LC_ALL", "C");
 
-    private final System.Logger log = System.getLogger(QemuBackend.class.getName());
+    private final Logger log = LoggerFactory.getLogger(QemuBackend.class);
     private final String emulator;
     private final Path kvmDevice;
     private final boolean switchesUser;
@@ -67,9 +70,9 @@ final class QemuBackend implements VmBackend {
         }
         Accelerator verdict = probe(account);
         if (verdict.name().equals("tcg")) {
-            log.log(System.Logger.Level.WARNING, "VM accelerator: " + verdict.describe());
+            log.warn("VM accelerator: " + verdict.describe());
         } else {
-            log.log(System.Logger.Level.INFO, "VM accelerator: " + verdict.describe());
+            log.info("VM accelerator: " + verdict.describe());
         }
         verdicts.put(account.uid(), new Verdict(device.get(), verdict));
         return verdict;
@@ -78,7 +81,7 @@ final class QemuBackend implements VmBackend {
     @Override
     public synchronized void kvmFailedAtStart(Account account, String why) {
         Accelerator tcg = new Accelerator("tcg", "kvm failed at start: " + why);
-        log.log(System.Logger.Level.WARNING, "VM accelerator: " + tcg.describe());
+        log.warn("VM accelerator: " + tcg.describe());
         deviceIdentity().ifPresent(d -> verdicts.put(account.uid(), new Verdict(d, tcg)));
     }
 
