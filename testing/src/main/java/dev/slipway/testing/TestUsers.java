@@ -1,7 +1,10 @@
 package dev.slipway.testing;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,6 +90,13 @@ public final class TestUsers implements AutoCloseable {
         ProcessBuilder builder = new ProcessBuilder(line).directory(dir.toFile());
         builder.environment().put("HOME", dir.toString());
         return builder;
+    }
+
+    /** Gives {@code path} (not following a link) to {@code user}. */
+    public static void own(Path path, String user) throws IOException {
+        var lookup = path.getFileSystem().getUserPrincipalLookupService();
+        Files.getFileAttributeView(path, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                .setOwner(lookup.lookupPrincipalByName(user));
     }
 
     /** Removes the users, then the group; what cannot be removed is left (the names are random). */
