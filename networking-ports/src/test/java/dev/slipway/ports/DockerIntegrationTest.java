@@ -31,6 +31,10 @@ import dev.slipway.net.component.GuestNamespace;
 import dev.slipway.net.component.NetworkService;
 import dev.slipway.process.ProcessCommandRunner;
 
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.NetNs;
+import dev.slipway.testing.Prerequisites;
+
 /**
  * The real docker CLI against an engine API in the guest namespace, through the published socket
  * and the {@code slipway} context. No engine runs in this sandbox, so the guest side is a
@@ -62,17 +66,17 @@ class DockerIntegrationTest {
 
     @BeforeAll
     void start() throws Exception {
-        GuestSide.assumeRootWith("ip", "busybox", "python3", "docker");
-        GuestSide.delNs(NS);
+        Prerequisites.assumeNamespaces("ip", "busybox", "python3", "docker");
+        NetNs.delete(NS);
         network = Fakes.network();
         ns = new GuestNamespace(new ProcessCommandRunner(), NS, "slwd0", network.stack().config());
         ns.start(network.stack());
         guest = ns.address();
         forwarder = new PortForwarder(Fakes.configAdmin(store));
         forwarder.bindConnector(network);
-        responder = GuestSide.startInNs(NS, "python3", "-c", RESPONDER, "tcp", "2375");
+        responder = Commands.startInNs(NS, "python3", "-c", RESPONDER, "tcp", "2375");
         long deadline = System.nanoTime() + 20_000_000_000L;
-        while (!GuestSide.run(Duration.ofSeconds(5), "ip", "netns", "exec", NS, "ss", "-Hltn").stdout().contains(":2375 ")) {
+        while (!Commands.inNs(NS, Duration.ofSeconds(5), "ss", "-Hltn").stdout().contains(":2375 ")) {
             assertTrue(System.nanoTime() < deadline, "the responder did not start");
             Thread.sleep(100);
         }
@@ -81,7 +85,7 @@ class DockerIntegrationTest {
 
     @AfterAll
     void stop() throws Exception {
-        GuestSide.stop(responder);
+        Commands.stop(responder);
         if (forwarder != null) {
             Fakes.stop(forwarder);
         }
@@ -91,7 +95,7 @@ class DockerIntegrationTest {
         if (network != null) {
             Fakes.stop(network);
         }
-        GuestSide.delNs(NS);
+        NetNs.delete(NS);
         if (home != null) {
             try (var walk = Files.walk(home)) {
                 walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -108,10 +112,10 @@ class DockerIntegrationTest {
         return new DockerIntegration(Fakes.context(), p, forwarder);
     }
 
-    private GuestSide.Out docker(Path config, String... args) throws Exception {
+    private Commands.Out docker(Path config, String... args) throws Exception {
         List<String> c = new ArrayList<>(List.of("docker", "--config", config.toString()));
         c.addAll(List.of(args));
-        return GuestSide.run(Duration.ofSeconds(30), c.toArray(String[]::new));
+        return Commands.run(Duration.ofSeconds(30), c.toArray(String[]::new));
     }
 
     @Test
@@ -129,16 +133,16 @@ class DockerIntegrationTest {
         DockerIntegration docker = integration(config, socket, guest + ":2375", true);
         try {
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
-            GuestSide.Out ls = docker(config, "context", "ls", "--format", "{{.Name}} {{.Current}} {{.DockerEndpoint}}");
+            Commands.Out ls = docker(config, "context", "ls", "--format", "{{.Name}} {{.Current}} {{.DockerEndpoint}}");
             assertEquals(0, ls.exit(), ls.stderr());
             assertTrue(ls.stdout().contains("slipway true unix://" + socket), ls.stdout());
             assertTrue(ls.stdout().contains("mine false"), ls.stdout());
 
-            GuestSide.Out version = docker(config, "--context", "slipway", "version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}");
+            Commands.Out version = docker(config, "--context", "slipway", "version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}");
             assertEquals(0, version.exit(), version.stderr());
             assertEquals("20.10.24 1.41", version.stdout().strip());
 
-            GuestSide.Out info = docker(config, "-H", "unix://" + socket, "info", "--format", "{{.ServerVersion}} {{.Name}}");
+            Commands.Out info = docker(config, "-H", "unix://" + socket, "info", "--format", "{{.ServerVersion}} {{.Name}}");
             assertEquals(0, info.exit(), info.stderr());
             assertEquals("20.10.24 slipway-guest", info.stdout().strip());
 
@@ -146,7 +150,7 @@ class DockerIntegrationTest {
         } finally {
             docker.deactivate();
         }
-        GuestSide.Out after = docker(config, "context", "ls", "--format", "{{.Name}} {{.Current}}");
+        Commands.Out after = docker(config, "context", "ls", "--format", "{{.Name}} {{.Current}}");
         assertTrue(after.stdout().contains("mine true"), "down restores the previous current context: " + after.stdout());
         assertArrayEquals(mineBytes, Files.readAllBytes(mine), "the user's own context is never changed");
         assertTrue(Files.readString(config.resolve("config.json")).contains("\"psFormat\""), "the rest of config.json is kept");
@@ -159,7 +163,7 @@ class DockerIntegrationTest {
         Path socket = home.resolve("down/run/docker.sock");
         DockerIntegration docker = integration(config, socket, guest + ":2399", false);
         try {
-            GuestSide.Out version = docker(config, "-H", "unix://" + socket, "version", "--format", "{{.Server.Version}}");
+            Commands.Out version = docker(config, "-H", "unix://" + socket, "version", "--format", "{{.Server.Version}}");
             assertNotEquals(0, version.exit());
             assertTrue(!version.stderr().isBlank(), "the CLI says why: " + version.stdout());
         } finally {
@@ -179,7 +183,7 @@ class DockerIntegrationTest {
         assertTrue(Files.exists(socket));
         DockerIntegration docker = integration(config, socket, guest + ":2375", false);
         try {
-            GuestSide.Out version = docker(config, "-H", "unix://" + socket, "version", "--format", "{{.Server.Version}}");
+            Commands.Out version = docker(config, "-H", "unix://" + socket, "version", "--format", "{{.Server.Version}}");
             assertEquals(0, version.exit(), version.stderr());
         } finally {
             docker.deactivate();

@@ -32,6 +32,8 @@ import dev.slipway.api.helper.HelperErrors;
 import dev.slipway.api.helper.HelperException;
 import dev.slipway.helper.client.SocketHelperClient;
 
+import dev.slipway.testing.Prerequisites;
+
 /**
  * ports.bind end to end in one process: the real helper binds, passes the socket with SCM_RIGHTS, the
  * client receives it and the forwarder's adoption turns it into a working channel. Needs root (the helper
@@ -48,7 +50,7 @@ class HelperBoundPortsRootTest {
 
     @BeforeEach
     void start() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (CI runs as root): the helper binds ports below 1024");
+        Prerequisites.assumeRoot("the helper binds ports below 1024");
         String group = Files.readAttributes(dir, java.nio.file.attribute.PosixFileAttributes.class).group().getName();
         helper = new TestHelper(dir, group);
         client = new SocketHelperClient(helper.socket, Duration.ofSeconds(10));

@@ -20,6 +20,10 @@ import dev.slipway.net.component.GuestNamespace;
 import dev.slipway.net.component.NetworkService;
 import dev.slipway.process.ProcessCommandRunner;
 
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.NetNs;
+import dev.slipway.testing.Prerequisites;
+
 /**
  * A published port outlives the network stack behind it: when the network service is replaced
  * (two stacks, each with its own guest namespace at the same address), the host port stays open
@@ -36,10 +40,10 @@ class NetworkSwapTest {
 
     @BeforeAll
     void start() throws Exception {
-        GuestSide.assumeRootWith("ip", "busybox", "curl");
+        Prerequisites.assumeNamespaces("ip", "busybox", "curl");
         for (String name : List.of("first", "second")) {
             String ns = "slw-test-swap-" + name;
-            GuestSide.delNs(ns);
+            NetNs.delete(ns);
             NetworkService network = Fakes.network();
             networks.add(network);
             GuestNamespace g = new GuestNamespace(new ProcessCommandRunner(), ns, "slws" + networks.size(), network.stack().config());
@@ -48,9 +52,9 @@ class NetworkSwapTest {
             Path root = Files.createTempDirectory("slipway-swap-www");
             roots.add(root);
             Files.writeString(root.resolve("index.html"), name + " network\n");
-            servers.add(GuestSide.startInNs(ns, "busybox", "httpd", "-f", "-p", "80", "-h", root.toString()));
+            servers.add(Commands.startInNs(ns, "busybox", "httpd", "-f", "-p", "80", "-h", root.toString()));
             long deadline = System.nanoTime() + 20_000_000_000L;
-            while (!GuestSide.run(Duration.ofSeconds(5), "ip", "netns", "exec", ns, "ss", "-Hltn").stdout().contains(":80 ")) {
+            while (!Commands.inNs(ns, Duration.ofSeconds(5), "ss", "-Hltn").stdout().contains(":80 ")) {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("httpd did not start in " + ns);
                 }
@@ -62,7 +66,7 @@ class NetworkSwapTest {
 
     @AfterAll
     void stop() throws Exception {
-        servers.forEach(GuestSide::stop);
+        servers.forEach(Commands::stop);
         if (forwarder != null) {
             Fakes.stop(forwarder);
         }
@@ -77,7 +81,7 @@ class NetworkSwapTest {
     }
 
     private String curl(int port) throws Exception {
-        GuestSide.Out r = GuestSide.run(Duration.ofSeconds(20), "curl", "-sS", "--max-time", "10", "http://127.0.0.1:" + port + "/index.html");
+        Commands.Out r = Commands.run(Duration.ofSeconds(20), "curl", "-sS", "--max-time", "10", "http://127.0.0.1:" + port + "/index.html");
         return r.exit() == 0 ? r.stdout() : "curl failed: " + r.stderr();
     }
 

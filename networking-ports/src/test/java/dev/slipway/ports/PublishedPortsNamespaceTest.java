@@ -33,6 +33,10 @@ import dev.slipway.net.component.GuestNamespace;
 import dev.slipway.net.component.NetworkService;
 import dev.slipway.process.ProcessCommandRunner;
 
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.NetNs;
+import dev.slipway.testing.Prerequisites;
+
 /**
  * Published ports into a real network namespace attached to the stack through a tap device:
  * host clients (curl, Java sockets) reach servers running inside it.
@@ -51,8 +55,8 @@ class PublishedPortsNamespaceTest {
 
     @BeforeAll
     void start() throws Exception {
-        GuestSide.assumeRootWith("ip", "busybox", "python3", "curl");
-        GuestSide.delNs(NS);
+        Prerequisites.assumeNamespaces("ip", "busybox", "python3", "curl");
+        NetNs.delete(NS);
         network = Fakes.network();
         ns = new GuestNamespace(new ProcessCommandRunner(), NS, "slwp0", network.stack().config());
         ns.start(network.stack());
@@ -61,8 +65,8 @@ class PublishedPortsNamespaceTest {
         forwarder.bindConnector(network);
         webRoot = Files.createTempDirectory("slipway-ports-www");
         Files.writeString(webRoot.resolve("index.html"), "hello from the guest\n");
-        httpd = GuestSide.startInNs(NS, "busybox", "httpd", "-f", "-p", "80", "-h", webRoot.toString());
-        echo = GuestSide.startInNs(NS, "python3", "-c", GuestSide.ECHO_SERVER);
+        httpd = Commands.startInNs(NS, "busybox", "httpd", "-f", "-p", "80", "-h", webRoot.toString());
+        echo = Commands.startInNs(NS, "python3", "-c", GuestSide.ECHO_SERVER);
         waitForGuestPort(80);
         waitForGuestPort(7);
     }
@@ -70,7 +74,7 @@ class PublishedPortsNamespaceTest {
     private void waitForGuestPort(int port) throws Exception {
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (System.nanoTime() < deadline) {
-            GuestSide.Out r = GuestSide.run(Duration.ofSeconds(5), "ip", "netns", "exec", NS, "ss", "-Hltn");
+            Commands.Out r = Commands.inNs(NS, Duration.ofSeconds(5), "ss", "-Hltn");
             if (r.stdout().contains(":" + port + " ")) {
                 return;
             }
@@ -81,8 +85,8 @@ class PublishedPortsNamespaceTest {
 
     @AfterAll
     void stop() throws Exception {
-        GuestSide.stop(httpd);
-        GuestSide.stop(echo);
+        Commands.stop(httpd);
+        Commands.stop(echo);
         if (forwarder != null) {
             Fakes.stop(forwarder);
         }
@@ -92,7 +96,7 @@ class PublishedPortsNamespaceTest {
         if (network != null) {
             Fakes.stop(network);
         }
-        GuestSide.delNs(NS);
+        NetNs.delete(NS);
         if (webRoot != null) {
             Files.deleteIfExists(webRoot.resolve("index.html"));
             Files.deleteIfExists(webRoot);
@@ -114,7 +118,7 @@ class PublishedPortsNamespaceTest {
     @Test
     void curlOnTheHostReachesTheHttpServerInTheGuestThroughAPublishedPort() throws Exception {
         int p = publish("tcp", 80);
-        GuestSide.Out r = GuestSide.run(Duration.ofSeconds(20), "curl", "-sS", "--max-time", "10", "http://127.0.0.1:" + p + "/index.html");
+        Commands.Out r = Commands.run(Duration.ofSeconds(20), "curl", "-sS", "--max-time", "10", "http://127.0.0.1:" + p + "/index.html");
         assertEquals(0, r.exit(), r.stderr());
         assertEquals("hello from the guest\n", r.stdout());
         forwarder.unexpose("tcp", "127.0.0.1:" + p);
@@ -127,7 +131,7 @@ class PublishedPortsNamespaceTest {
         try {
             forwarder.expose(new PublishedPort("unix", sock.toString(), "tcp://" + guest + ":80"), false);
             assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)));
-            GuestSide.Out r = GuestSide.run(Duration.ofSeconds(20), "curl", "-sS", "--max-time", "10", "--unix-socket", sock.toString(),
+            Commands.Out r = Commands.run(Duration.ofSeconds(20), "curl", "-sS", "--max-time", "10", "--unix-socket", sock.toString(),
                     "http://localhost/index.html");
             assertEquals(0, r.exit(), r.stderr());
             assertEquals("hello from the guest\n", r.stdout());

@@ -13,10 +13,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -28,6 +28,10 @@ import org.junit.jupiter.api.Timeout;
 
 import com.sun.net.httpserver.HttpServer;
 
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.Prerequisites;
+import dev.slipway.testing.TestUsers;
+
 /**
  * Port 80 (or the first free port below 1024) published by a runtime running as an unprivileged user:
  * the forwarder's own bind is refused (EACCES), the helper binds the port and passes the socket, curl
@@ -37,11 +41,9 @@ import com.sun.net.httpserver.HttpServer;
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class UnprivilegedRuntimePortRootTest {
 
-    private static final String SUFFIX = Integer.toString(ThreadLocalRandom.current().nextInt(10_000, 99_999));
-    private static final String GROUP = "slwpg" + SUFFIX;
-    private static final String MEMBER = "slwpm" + SUFFIX;
-    private static final String OUTSIDER = "slwpo" + SUFFIX;
-    private static final List<List<String>> CLEANUP = new ArrayList<>();
+    private static TestUsers users;
+    private static String member;
+    private static String outsider;
     private static Path root;
     private static String classPath;
     private static TestHelper helper;
@@ -49,23 +51,17 @@ class UnprivilegedRuntimePortRootTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (CI runs as root): creates users with useradd");
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/useradd")) && Files.isExecutable(Path.of("/usr/bin/setpriv")),
-                "needs useradd and setpriv: apt-get install -y passwd util-linux");
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/curl")), "needs curl: apt-get install -y curl");
+        Prerequisites.assumeRoot("creates users with useradd");
+        Prerequisites.assumeCommands("curl");
         Assumptions.assumeTrue(Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_unprivileged_port_start")).get(0).trim()) > 80,
                 "needs net.ipv4.ip_unprivileged_port_start above 80, so that the unprivileged bind is refused");
-        run("groupadd", GROUP);
-        CLEANUP.add(List.of("groupdel", GROUP));
-        for (String user : List.of(MEMBER, OUTSIDER)) {
-            run("useradd", "--no-create-home", "--no-user-group", "--shell", "/usr/sbin/nologin", user);
-            CLEANUP.add(0, List.of("userdel", user));
-        }
-        run("usermod", "--append", "--groups", GROUP, MEMBER);
+        users = TestUsers.create("slwp", "creates users with useradd");
+        member = users.member("m");
+        outsider = users.outsider("o");
         root = Files.createTempDirectory("slipway-bind-test");
         Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
         classPath = readableClassPath(root.resolve("cp"));
-        helper = new TestHelper(root.resolve("helper"), GROUP);
+        helper = new TestHelper(root.resolve("helper"), users.group());
         backend = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
         backend.createContext("/", exchange -> {
             byte[] body = "hello from behind the published port\n".getBytes(StandardCharsets.UTF_8);
@@ -84,8 +80,8 @@ class UnprivilegedRuntimePortRootTest {
         if (helper != null) {
             helper.close();
         }
-        for (List<String> command : CLEANUP) {
-            new ProcessBuilder(command).redirectErrorStream(true).start().waitFor(30, TimeUnit.SECONDS);
+        if (users != null) {
+            users.close();
         }
         if (root != null) {
             try (Stream<Path> files = Files.walk(root)) {
@@ -130,22 +126,13 @@ class UnprivilegedRuntimePortRootTest {
         return String.join(File.pathSeparator, entries);
     }
 
-    private static void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), String.join(" ", command) + ": " + out);
-    }
-
     /** Starts the runtime side as {@code user}; returns the process once it has reported its publication. */
     private static Process runtimeAs(String user, int port, List<String> report) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder builder = new ProcessBuilder("setpriv", "--reuid=" + user, "--regid=users", "--init-groups", "--",
+        Process p = TestUsers.as(user, root,
                 java, "-Djna.tmpdir=/tmp", "-XX:TieredStopAtLevel=1", "-cp", classPath, UnprivilegedRuntimeMain.class.getName(),
                 helper.socket.toString(), Integer.toString(port), Integer.toString(backend.getAddress().getPort()))
-                .redirectErrorStream(true).directory(root.toFile());
-        builder.environment().put("HOME", root.toString());
-        Process p = builder.start();
+                .redirectErrorStream(true).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         String line;
@@ -159,11 +146,8 @@ class UnprivilegedRuntimePortRootTest {
     }
 
     private static String curl(int port) throws Exception {
-        Process p = new ProcessBuilder("curl", "-sS", "--max-time", "10", "http://127.0.0.1:" + port + "/")
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
-        return out;
+        Commands.Out out = Commands.run(Duration.ofSeconds(20), "curl", "-sS", "--max-time", "10", "http://127.0.0.1:" + port + "/");
+        return out.stdout() + out.stderr();
     }
 
     private static void stop(Process p) throws Exception {
@@ -177,12 +161,12 @@ class UnprivilegedRuntimePortRootTest {
     void aGroupMembersUnprivilegedRuntimePublishesAPortBelow1024ThroughTheHelperAndCurlReachesTheServerBehindIt() throws Exception {
         int port = TestHelper.freePrivilegedPort();
         List<String> report = new ArrayList<>();
-        Process runtime = runtimeAs(MEMBER, port, report);
+        Process runtime = runtimeAs(member, port, report);
         try {
             assertTrue(report.contains("PUBLISHED") && report.contains("PORTS 1"), String.join("\n", report));
             assertEquals("hello from behind the published port\n", curl(port));
             String audit = Files.readString(helper.auditLog);
-            assertTrue(audit.contains("ports.bind") && audit.contains("\"user\":\"" + MEMBER + "\""), audit);
+            assertTrue(audit.contains("ports.bind") && audit.contains("\"user\":\"" + member + "\""), audit);
         } finally {
             stop(runtime);
         }
@@ -192,7 +176,7 @@ class UnprivilegedRuntimePortRootTest {
     void aUserOutsideTheHelpersGroupIsRefusedClearlyAndNothingIsPublished() throws Exception {
         int port = TestHelper.freePrivilegedPort();
         List<String> report = new ArrayList<>();
-        Process runtime = runtimeAs(OUTSIDER, port, report);
+        Process runtime = runtimeAs(outsider, port, report);
         try {
             String all = String.join("\n", report);
             assertTrue(report.stream().anyMatch(l -> l.startsWith("ERROR cannot listen on tcp 127.0.0.1:" + port + ": the helper refused")), all);

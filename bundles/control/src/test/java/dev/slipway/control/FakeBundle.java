@@ -9,6 +9,8 @@ import org.osgi.framework.Constants;
 import org.osgi.framework.Version;
 import org.osgi.framework.wiring.BundleRevision;
 
+import dev.slipway.testing.Fake;
+
 /** A bundle with the little a status report reads: identity, state, headers and its revision. */
 final class FakeBundle {
 

@@ -8,6 +8,8 @@ import java.util.Map;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 
+import dev.slipway.testing.Fake;
+
 /** A bundle context with framework properties and a fixed set of bundles, bundle 0 first. */
 final class FakeContext {
 

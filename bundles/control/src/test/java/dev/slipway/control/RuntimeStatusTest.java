@@ -25,6 +25,8 @@ import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 import org.osgi.service.component.runtime.dto.UnsatisfiedReferenceDTO;
 
+import dev.slipway.testing.Fake;
+
 class RuntimeStatusTest {
 
     private final FakeBundle framework = new FakeBundle(0, "org.apache.felix.framework", "7.0.5", Bundle.ACTIVE);

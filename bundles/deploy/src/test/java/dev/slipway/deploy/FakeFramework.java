@@ -20,6 +20,8 @@ import org.osgi.framework.FrameworkListener;
 import org.osgi.framework.Version;
 import org.osgi.framework.wiring.FrameworkWiring;
 
+import dev.slipway.testing.Fake;
+
 /**
  * The part of a framework hot swap touches: installed bundles with locations, install by location,
  * uninstall, start, refresh, and bundle events delivered to listeners as they happen. Thread-safe:

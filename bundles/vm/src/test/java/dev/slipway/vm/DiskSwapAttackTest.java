@@ -30,6 +30,8 @@ import dev.slipway.api.helper.HelperCall.Caller;
 import dev.slipway.api.helper.HelperErrors;
 import dev.slipway.api.helper.HelperException;
 import dev.slipway.api.helper.HelperSettings;
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.TestUsers;
 
 /**
  * {@code vm.move-disk} as a member of slipway-users attacks it: park the disk in a directory of
@@ -42,7 +44,7 @@ class DiskSwapAttackTest {
 
     static final String PLANTED = "* * * * * root /bin/sh -c 'id > /tmp/owned'\n";
 
-    static TestUsers users;
+    static Members users;
 
     Path root;
     Path vmDir;
@@ -54,7 +56,7 @@ class DiskSwapAttackTest {
 
     @BeforeAll
     static void createUsers() throws Exception {
-        users = TestUsers.create();
+        users = Members.create();
     }
 
     @AfterAll
@@ -72,7 +74,7 @@ class DiskSwapAttackTest {
         aliceDir = TestRoot.dir(root, "home-alice");
         TestUsers.own(aliceDir, users.alice);
         aliceTmpfs = TestRoot.dir(root, "tmpfs-alice");
-        TestUsers.run("mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "slipway-test", aliceTmpfs.toString());
+        Commands.check("mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "slipway-test", aliceTmpfs.toString());
         TestUsers.own(aliceTmpfs, users.alice);
         cronD = TestRoot.dir(root, "etc/cron.d");
         manager = manager(p -> { });
@@ -85,7 +87,7 @@ class DiskSwapAttackTest {
             manager.close();
         }
         if (aliceTmpfs != null) {
-            new ProcessBuilder("umount", aliceTmpfs.toString()).start().waitFor(30, TimeUnit.SECONDS);
+            Commands.quietly("umount", aliceTmpfs.toString());
         }
         TestRoot.delete(root);
     }
@@ -167,7 +169,7 @@ class DiskSwapAttackTest {
     void aFifoInPlaceOfTheDiskIsRefusedWithoutHanging() throws Exception {
         manager.moveDisk(aliceTmpfs, alice);
         Files.delete(aliceTmpfs.resolve(VmManager.DISK));
-        TestUsers.run("mkfifo", aliceTmpfs.resolve(VmManager.DISK).toString());
+        Commands.check("mkfifo", aliceTmpfs.resolve(VmManager.DISK).toString());
         HelperException e = assertThrows(HelperException.class, () -> manager.moveDisk(vmDir, alice));
         assertEquals(HelperErrors.REFUSED, e.code());
         assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());

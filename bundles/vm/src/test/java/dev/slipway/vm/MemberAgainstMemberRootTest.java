@@ -34,6 +34,8 @@ import dev.slipway.api.platform.Platform;
 import dev.slipway.helper.Helper;
 import dev.slipway.helper.LinkOperations;
 import dev.slipway.helper.UninstallOperation;
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.TestUsers;
 
 /**
  * Two real members of the helper's group, each a real process (setpriv) on the helper's socket:
@@ -65,7 +67,7 @@ class MemberAgainstMemberRootTest {
             }
             """;
 
-    static TestUsers users;
+    static Members users;
 
     Path root;
     Path socket;
@@ -75,7 +77,7 @@ class MemberAgainstMemberRootTest {
 
     @BeforeAll
     static void createUsers() throws Exception {
-        users = TestUsers.create();
+        users = Members.create();
     }
 
     @AfterAll
@@ -174,14 +176,12 @@ class MemberAgainstMemberRootTest {
     /** Runs the probe as {@code user}, with its groups: one reply line per request. */
     private List<String> as(String user, String... requests) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups", "--",
-                java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", root.resolve("Probe.java").toString(), socket.toString()));
+        List<String> command = new ArrayList<>(List.of(java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", root.resolve("Probe.java").toString(),
+                socket.toString()));
         command.addAll(List.of(requests));
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).directory(root.toFile());
-        builder.environment().put("HOME", root.toString());
-        Process p = builder.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(90, TimeUnit.SECONDS), "the probe did not finish");
+        Commands.Out run = Commands.run(Duration.ofSeconds(90), TestUsers.as(user, root, command.toArray(String[]::new)));
+        assertTrue(run.exit() >= 0, "the probe did not finish");
+        String out = run.stdout() + run.stderr();
         List<String> replies = out.lines().filter(l -> l.startsWith("REPLY") || l.startsWith("DENIED") || l.startsWith("CLOSED")).toList();
         assertEquals(requests.length, replies.size(), out);
         return replies;

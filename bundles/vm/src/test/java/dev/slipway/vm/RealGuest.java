@@ -30,6 +30,7 @@ import dev.slipway.net.stack.NetConfig;
 import dev.slipway.net.stack.NetStack;
 import dev.slipway.net.transport.SocketListener;
 import dev.slipway.net.transport.StreamTransport;
+import dev.slipway.testing.Prerequisites;
 
 /**
  * One real guest for tests and the benchmark: Slipway's stack and DNS server in this JVM serving
@@ -56,21 +57,13 @@ final class RealGuest implements AutoCloseable {
 
     /** Skips the calling test, with the packages to install, when the guest cannot be built here. */
     static GuestImage.Kernel assumeAvailable() throws IOException {
-        Assumptions.assumeTrue(onPath(EMULATOR), "needs " + EMULATOR + ": " + PACKAGES);
+        Assumptions.assumeTrue(Prerequisites.onPath(EMULATOR), "needs " + EMULATOR + ": " + PACKAGES);
         Optional<GuestImage.Kernel> kernel = GuestImage.installedKernel();
         Assumptions.assumeTrue(kernel.isPresent(), "needs a kernel in /boot with its modules: " + PACKAGES);
         Assumptions.assumeTrue(staticBusybox(), "needs a statically linked /bin/busybox: " + PACKAGES);
         return kernel.get();
     }
 
-    static boolean onPath(String tool) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-            if (Files.isExecutable(Path.of(dir, tool))) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     /** An ELF without a program interpreter: runs in an initramfs with no libc. */
     static boolean staticBusybox() throws IOException {

@@ -29,6 +29,8 @@ import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
+import dev.slipway.testing.Prerequisites;
+
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ListenerTest {
 
@@ -179,7 +181,7 @@ class ListenerTest {
 
     @Test
     void dnsperfLosesNoQueryWhileTheAnsweringLogicIsReplacedEveryHundredMilliseconds() throws Exception {
-        assumeTrue(RealClientsTest.onPath("dnsperf"), "needs dnsperf: apt-get install -y dnsperf");
+        Prerequisites.assumeCommands("dnsperf");
         InetSocketAddress address = start(Map.of());
         java.nio.file.Path queries = java.nio.file.Files.createTempFile("slipway-dns", ".txt");
         try {

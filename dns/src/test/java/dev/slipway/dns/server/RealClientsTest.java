@@ -2,7 +2,6 @@ package dev.slipway.dns.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.net.DatagramSocket;
@@ -22,6 +21,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import dev.slipway.testing.Prerequisites;
+
 /**
  * Real clients ({@code dig}, {@code host}) against Slipway's DNS server listening on loopback,
  * forwarding to a real {@code dnsmasq} on loopback that serves the test records. No other network.
@@ -38,17 +39,9 @@ class RealClientsTest {
     private static DnsListener listener;
     private static int port;
 
-    static boolean onPath(String tool) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-            if (Files.isExecutable(Path.of(dir, tool))) {
-                return true;
-            }
-        }
-        return Files.isExecutable(Path.of("/usr/sbin", tool));
-    }
 
     static String dnsmasqPath() {
-        return onPath("dnsmasq") && Files.isExecutable(Path.of("/usr/sbin/dnsmasq")) ? "/usr/sbin/dnsmasq" : "dnsmasq";
+        return Prerequisites.onPath("dnsmasq") && Files.isExecutable(Path.of("/usr/sbin/dnsmasq")) ? "/usr/sbin/dnsmasq" : "dnsmasq";
     }
 
     /** A port free for both UDP and TCP on 127.0.0.1 (for a peer that must be told its port). */
@@ -98,9 +91,7 @@ class RealClientsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        assumeTrue(onPath("dig") && onPath("host"), "needs dig and host: apt-get install -y dnsutils");
-        assumeTrue(onPath("dnsmasq") || Files.isExecutable(Path.of("/usr/sbin/dnsmasq")),
-                "needs dnsmasq: apt-get install -y dnsmasq-base");
+        Prerequisites.assumeCommands("dig", "host", "dnsmasq");
         int dnsmasqPort = freePort();
         dnsmasq = startDnsmasq(dnsmasqPort, testRecords());
         stats = new DnsStats();

@@ -8,6 +8,8 @@ import java.util.List;
 import dev.slipway.api.proxy.ProxyConfig;
 import dev.slipway.api.proxy.ProxyServer;
 
+import dev.slipway.testing.Commands;
+
 /**
  * bench/proxy.sh's driver: a large download through tinyproxy, from the guest through Slipway's
  * transparent path and from the host with curl -x, alternating in the same run. Prints one line
@@ -33,7 +35,7 @@ public final class ProxyBench {
                 for (int i = 0; i < runs; i++) {
                     guest.add(speed(lab.guest("curl", "-sS", "-k", "--max-time", "120", "-o", "/dev/null", "-w", "%{speed_download}",
                             "--resolve", "origin.test:" + port + ":" + ProxyLab.ORIGIN_IP, url)));
-                    host.add(speed(Sh.run(Duration.ofSeconds(130), "curl", "-sS", "-k", "--max-time", "120", "-o", "/dev/null",
+                    host.add(speed(Commands.run(Duration.ofSeconds(130), "curl", "-sS", "-k", "--max-time", "120", "-o", "/dev/null",
                             "-w", "%{speed_download}", "-x", proxy, url)));
                 }
                 double g = median(guest);
@@ -46,7 +48,7 @@ public final class ProxyBench {
         }
     }
 
-    private static double speed(Sh.Out out) {
+    private static double speed(Commands.Out out) {
         if (!out.ok()) {
             throw new IllegalStateException("curl failed: " + out);
         }

@@ -19,6 +19,10 @@ import dev.slipway.net.stack.NetConfig;
 import dev.slipway.net.stack.NetStack;
 import dev.slipway.process.ProcessCommandRunner;
 
+import dev.slipway.testing.Commands;
+
+import dev.slipway.testing.NetNs;
+
 /**
  * A closed world for the proxy tests and the benchmark, on this machine only: an "origin"
  * namespace (reached from the host over a veth pair) with busybox httpd on :80, openssl s_server
@@ -64,27 +68,22 @@ public final class ProxyLab implements AutoCloseable {
         try {
             startOrigin();
             startGuest();
-        } catch (Exception e) {
+        } catch (Exception | AssertionError e) {
             close();
             throw e;
         }
     }
 
     private void startOrigin() throws Exception {
-        must(Sh.run("ip", "netns", "add", originNs));
-        must(Sh.run("ip", "link", "add", vethHost, "type", "veth", "peer", "name", "pxn0", "netns", originNs));
-        must(Sh.run("ip", "addr", "add", HOST_SIDE_IP + "/30", "dev", vethHost));
-        must(Sh.run("ip", "link", "set", vethHost, "up"));
-        must(Sh.run("ip", "-n", originNs, "addr", "add", ORIGIN_IP + "/30", "dev", "pxn0"));
-        must(Sh.run("ip", "-n", originNs, "link", "set", "pxn0", "up"));
-        must(Sh.run("ip", "-n", originNs, "link", "set", "lo", "up"));
+        NetNs.add(originNs);
+        NetNs.veth(vethHost, HOST_SIDE_IP + "/30", originNs, "pxn0", ORIGIN_IP + "/30");
         Path hosts = Path.of("/etc/netns", originNs, "hosts");
         Files.createDirectories(hosts.getParent());
         Files.writeString(hosts, "127.0.0.1 localhost origin.test direct.test allowed.test denied.test\n");
-        must(Sh.run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=origin.test",
-                "-keyout", dir.resolve("key.pem").toString(), "-out", dir.resolve("cert.pem").toString()));
-        processes.add(Sh.startInNs(originNs, dir.resolve("httpd.log").toFile(), "busybox", "httpd", "-f", "-p", "80", "-h", www.toString()));
-        List<String> tls = List.of("ip", "netns", "exec", originNs, "openssl", "s_server", "-quiet", "-accept", "443",
+        Commands.check("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=origin.test",
+                "-keyout", dir.resolve("key.pem").toString(), "-out", dir.resolve("cert.pem").toString());
+        processes.add(Commands.startInNs(originNs, dir.resolve("httpd.log").toFile(), "busybox", "httpd", "-f", "-p", "80", "-h", www.toString()));
+        List<String> tls = Commands.inNs(originNs, "openssl", "s_server", "-quiet", "-accept", "443",
                 "-cert", dir.resolve("cert.pem").toString(), "-key", dir.resolve("key.pem").toString(), "-WWW");
         processes.add(new ProcessBuilder(tls).directory(www.toFile()).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("s_server.log").toFile()).start());
@@ -103,12 +102,12 @@ public final class ProxyLab implements AutoCloseable {
                 + "DisableViaHeader Yes\n" + (basicAuth == null ? "" : "BasicAuth " + basicAuth + "\n");
         Path file = dir.resolve(name);
         Files.writeString(file, conf);
-        return Sh.startInNs(originNs, dir.resolve(name + ".out").toFile(), "tinyproxy", "-d", "-c", file.toString());
+        return Commands.startInNs(originNs, dir.resolve(name + ".out").toFile(), "tinyproxy", "-d", "-c", file.toString());
     }
 
     private void waitListening(int port) throws Exception {
         for (int i = 0; i < 100; i++) {
-            Sh.Out ss = Sh.inNs(originNs, Duration.ofSeconds(5), "ss", "-ltnH", "sport = :" + port);
+            Commands.Out ss = Commands.inNs(originNs, Duration.ofSeconds(5), "ss", "-ltnH", "sport = :" + port);
             if (ss.ok() && !ss.stdout().isBlank()) {
                 return;
             }
@@ -168,8 +167,8 @@ public final class ProxyLab implements AutoCloseable {
     }
 
     /** Runs {@code args} in the guest namespace. */
-    public Sh.Out guest(String... args) throws Exception {
-        return Sh.inNs(guestNs, Duration.ofSeconds(60), args);
+    public Commands.Out guest(String... args) throws Exception {
+        return Commands.inNs(guestNs, Duration.ofSeconds(60), args);
     }
 
     public String proxyLogText() throws IOException {
@@ -187,12 +186,6 @@ public final class ProxyLab implements AutoCloseable {
             for (long left = bytes; left > 0; left -= block.length) {
                 out.write(block, 0, (int) Math.min(block.length, left));
             }
-        }
-    }
-
-    private static void must(Sh.Out out) throws IOException {
-        if (!out.ok()) {
-            throw new IOException(out.toString());
         }
     }
 
@@ -222,19 +215,10 @@ public final class ProxyLab implements AutoCloseable {
         }
         // processes still inside the namespaces (children of ip netns exec) go with a kill by namespace
         for (String ns : new String[] {originNs, guestNs}) {
-            try {
-                Sh.Out pids = Sh.run(Duration.ofSeconds(5), "ip", "netns", "pids", ns);
-                for (String pid : pids.stdout().split("\\s+")) {
-                    if (pid.matches("[0-9]+")) {
-                        Sh.quietly("kill", "-9", pid);
-                    }
-                }
-            } catch (IOException | InterruptedException e) {
-                // cleanup continues
-            }
-            Sh.quietly("ip", "netns", "del", ns);
+            NetNs.killAll(ns);
+            NetNs.delete(ns);
         }
-        Sh.quietly("ip", "link", "del", vethHost);
+        NetNs.deleteLink(vethHost);
         deleteTree(Path.of("/etc/netns", originNs));
         if (dir != null) {
             deleteTree(dir);

@@ -18,6 +18,9 @@ import org.junit.jupiter.api.Timeout;
 import dev.slipway.api.proxy.ProxyConfig;
 import dev.slipway.api.proxy.ProxyServer;
 
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.Prerequisites;
+
 /**
  * A guest namespace's curl through Slipway's stack and transparent proxy to a real tinyproxy in
  * front of local HTTP and HTTPS servers; everything stays on this machine (see {@link ProxyLab}).
@@ -33,7 +36,7 @@ class TransparentProxyNamespaceTest {
     @BeforeAll
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void start() throws Exception {
-        Sh.assumeRootWith("ip", "busybox", "curl", "tinyproxy", "openssl", "ss");
+        Prerequisites.assumeNamespaces("ip", "busybox", "curl", "tinyproxy", "openssl", "ss");
         lab = new ProxyLab("slw-test", 8L << 20);
     }
 
@@ -55,7 +58,7 @@ class TransparentProxyNamespaceTest {
         lab.use(new ProxyConfig(proxy, proxy, null, noProxy, null, false, "test"));
     }
 
-    Sh.Out curl(String name, String scheme, String path, String... extra) throws Exception {
+    Commands.Out curl(String name, String scheme, String path, String... extra) throws Exception {
         int port = scheme.equals("https") ? 443 : 80;
         List<String> c = new java.util.ArrayList<>(List.of("curl", "-sS", "-k", "--max-time", "20",
                 "--resolve", name + ":" + port + ":" + O, "-w", "\n%{http_code}"));
@@ -66,23 +69,23 @@ class TransparentProxyNamespaceTest {
 
     @Test
     void plainHttpGoesThroughTheProxyInAbsoluteFormWithTheHostName() throws Exception {
-        Sh.Out r = curl("origin.test", "http", "/index.html");
+        Commands.Out r = curl("origin.test", "http", "/index.html");
         assertEquals(ProxyLab.INDEX + "\n200", r.stdout(), r.toString());
         assertTrue(lab.proxyLogText().contains("GET http://origin.test/index.html"), lab.proxyLogText());
     }
 
     @Test
     void httpsGoesThroughConnectNamedAfterTheSni() throws Exception {
-        Sh.Out r = curl("origin.test", "https", "/index.html");
+        Commands.Out r = curl("origin.test", "https", "/index.html");
         assertEquals(ProxyLab.INDEX + "\n200", r.stdout(), r.toString());
         assertTrue(lab.proxyLogText().contains("CONNECT origin.test:443"), lab.proxyLogText());
     }
 
     @Test
     void largeDownloadsArriveIntactBothWays() throws Exception {
-        String expected = Sh.run("sha256sum", lab.www.resolve("big.bin").toString()).stdout().split(" ")[0];
+        String expected = Commands.run("sha256sum", lab.www.resolve("big.bin").toString()).stdout().split(" ")[0];
         for (String scheme : new String[] {"http", "https"}) {
-            Sh.Out r = lab.guest("sh", "-c", "curl -sS -k --max-time 40 --resolve origin.test:" + (scheme.equals("http") ? 80 : 443)
+            Commands.Out r = lab.guest("sh", "-c", "curl -sS -k --max-time 40 --resolve origin.test:" + (scheme.equals("http") ? 80 : 443)
                     + ":" + O + " " + scheme + "://origin.test/big.bin | sha256sum");
             assertEquals(expected, r.stdout().split(" ")[0], scheme + ": " + r);
         }
@@ -122,10 +125,10 @@ class TransparentProxyNamespaceTest {
     @Test
     void missingCredentialsGive407OnHttpAndAClosedConnectionOnHttps() throws Exception {
         use(new ProxyServer("http", O, ProxyLab.AUTH_PROXY_PORT, null, null), List.of());
-        Sh.Out http = curl("origin.test", "http", "/index.html");
+        Commands.Out http = curl("origin.test", "http", "/index.html");
         assertTrue(http.stdout().endsWith("\n407"), http.toString());
         long start = System.nanoTime();
-        Sh.Out https = curl("origin.test", "https", "/index.html");
+        Commands.Out https = curl("origin.test", "https", "/index.html");
         assertNotEquals(0, https.exit(), https.toString());
         assertTrue(System.nanoTime() - start < 10_000_000_000L, "the guest was not left waiting");
         assertTrue(lab.proxy.describe().contains("407"), lab.proxy.describe());
@@ -134,19 +137,19 @@ class TransparentProxyNamespaceTest {
     @Test
     void unreachableProxyGives502WithTheReasonAndClosesTls() throws Exception {
         use(new ProxyServer("http", O, 8899, null, null), List.of());
-        Sh.Out http = curl("origin.test", "http", "/index.html");
+        Commands.Out http = curl("origin.test", "http", "/index.html");
         assertTrue(http.stdout().endsWith("\n502"), http.toString());
         assertTrue(http.stdout().contains("172.31.231.2:8899"), http.toString());
-        Sh.Out https = curl("origin.test", "https", "/index.html");
+        Commands.Out https = curl("origin.test", "https", "/index.html");
         assertNotEquals(0, https.exit(), https.toString());
     }
 
     @Test
     void explicitProxyOnTheGatewayServesHttpAndConnect() throws Exception {
         String before = lab.proxyLogText();
-        Sh.Out http = lab.guest("curl", "-sS", "--max-time", "20", "-x", "http://192.168.65.1:3128", "http://origin.test/index.html");
+        Commands.Out http = lab.guest("curl", "-sS", "--max-time", "20", "-x", "http://192.168.65.1:3128", "http://origin.test/index.html");
         assertEquals(ProxyLab.INDEX, http.stdout(), http.toString());
-        Sh.Out https = lab.guest("curl", "-sS", "-k", "--max-time", "20", "-x", "http://192.168.65.1:3128", "https://origin.test/index.html");
+        Commands.Out https = lab.guest("curl", "-sS", "-k", "--max-time", "20", "-x", "http://192.168.65.1:3128", "https://origin.test/index.html");
         assertEquals(ProxyLab.INDEX, https.stdout(), https.toString());
         String added = lab.proxyLogText().substring(before.length());
         assertTrue(added.contains("CONNECT origin.test:443"), added);
@@ -159,7 +162,7 @@ class TransparentProxyNamespaceTest {
         assertEquals(ProxyLab.INDEX + "\n200", curl("origin.test", "http", "/index.html").stdout());
         assertEquals(intercepted, lab.proxy.interceptorCount());
         use(OPEN, List.of());
-        Sh.Out other = lab.guest("curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}", "http://" + O + ":" + ProxyLab.PROXY_PORT + "/");
+        Commands.Out other = lab.guest("curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}", "http://" + O + ":" + ProxyLab.PROXY_PORT + "/");
         assertEquals(intercepted, lab.proxy.interceptorCount(), "port " + ProxyLab.PROXY_PORT + " is not a transparent port: " + other);
     }
 

@@ -25,6 +25,10 @@ import dev.slipway.net.stack.NetConfig;
 import dev.slipway.net.stack.NetStack;
 import dev.slipway.process.ProcessCommandRunner;
 
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.NetNs;
+import dev.slipway.testing.Prerequisites;
+
 /**
  * Connection scale through the tap: ten thousand guest connections held open at once all still
  * echo, and fifty thousand opened and closed one after another (half reset, half closed with a FIN)
@@ -33,8 +37,8 @@ import dev.slipway.process.ProcessCommandRunner;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ConnectionScaleTest {
-    static final String NS = Host.unique("slw-test-scale");
-    static final String DEVICE = Host.device("slws");
+    static final String NS = NetNs.unique("slw-test-scale");
+    static final String DEVICE = NetNs.device("slws");
     static final int HELD = 10_000;
     static final int CYCLED = 50_000;
     /** Descriptors each process needs: the connections plus room for the JVM's own files. */
@@ -46,16 +50,16 @@ class ConnectionScaleTest {
 
     @BeforeAll
     void start() throws Exception {
-        Host.assumeRootWith("ip", "busybox");
+        Prerequisites.assumeNamespaces("ip", "busybox");
         long limit = openFileLimit();
         Assumptions.assumeTrue(limit >= DESCRIPTORS_NEEDED, "needs " + DESCRIPTORS_NEEDED
                 + " open files per process for " + HELD + " connections; this JVM may open " + limit + " (raise ulimit -n)");
-        Host.delNs(NS);
+        NetNs.delete(NS);
         stack = new NetStack(NetConfig.defaults());
         ns = new GuestNamespace(new ProcessCommandRunner(), NS, DEVICE, NetConfig.defaults());
         ns.start(stack);
         // FIN-closed connections leave TIME-WAIT in the guest: give it every port
-        var ports = Host.inNs(NS, Duration.ofSeconds(10), "sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=1024 65535");
+        var ports = Commands.inNs(NS, Duration.ofSeconds(10), "sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=1024 65535");
         assertEquals(0, ports.exit(), ports.stderr());
         echo = new ProcessBuilder(java(), "-XX:+UseSerialGC", "-cp", testClasses(), "dev.slipway.net.bench.BenchEcho",
                 "127.0.0.1", "0").redirectErrorStream(true).start();
@@ -76,7 +80,7 @@ class ConnectionScaleTest {
         if (ns != null) {
             ns.close();
         }
-        Host.delNs(NS);
+        NetNs.delete(NS);
     }
 
     @Test
@@ -105,7 +109,7 @@ class ConnectionScaleTest {
         Map<String, Object> tcp = awaitNoConnections();
         assertEquals(0L, ((Number) tcp.get("buffersInUse")).longValue(), tcp.toString());
         assertTrue(((Number) tcp.get("opened")).longValue() >= CYCLED, tcp.toString());
-        var ss = Host.run(Duration.ofSeconds(10), "ss", "-tanpH", "state", "close-wait");
+        var ss = Commands.run(Duration.ofSeconds(10), "ss", "-tanpH", "state", "close-wait");
         assertTrue(!ss.stdout().contains("pid=" + pid + ","), "CLOSE_WAIT sockets of this process: " + ss.stdout());
         long descriptorsAfter = openDescriptors();
         assertTrue(descriptorsAfter <= descriptorsBefore + 8, "descriptors " + descriptorsAfter + " after, " + descriptorsBefore + " before");
@@ -123,10 +127,10 @@ class ConnectionScaleTest {
         return tcp;
     }
 
-    static Host.Out guest(Duration timeout, String... args) throws Exception {
+    static Commands.Out guest(Duration timeout, String... args) throws Exception {
         String command = "ulimit -n " + DESCRIPTORS_NEEDED + " && exec " + java() + " -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "
                 + testClasses() + " " + ConnectionLoad.class.getName() + " " + String.join(" ", args);
-        return Host.inNs(NS, timeout, "bash", "-c", command);
+        return Commands.inNs(NS, timeout, "bash", "-c", command);
     }
 
     static String java() {

@@ -21,6 +21,10 @@ import dev.slipway.net.stack.NetConfig;
 import dev.slipway.net.stack.NetStack;
 import dev.slipway.process.ProcessCommandRunner;
 
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.NetNs;
+import dev.slipway.testing.Prerequisites;
+
 /**
  * The guest inherits the host's policy: a "remote" network reachable only through a host route
  * (as a VPN adds) is reachable from the guest, and a host firewall rule blocks the guest too.
@@ -29,16 +33,16 @@ import dev.slipway.process.ProcessCommandRunner;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class HostPolicyTest {
-    static final String GUEST_NS = Host.unique("slw-test-pol");
-    static final String REMOTE_NS = Host.unique("slw-test-remote");
-    static final int NET = 1 + Host.RUN % 250;
+    static final String GUEST_NS = NetNs.unique("slw-test-pol");
+    static final String REMOTE_NS = NetNs.unique("slw-test-remote");
+    static final int NET = 1 + NetNs.RUN % 250;
     static final String REMOTE = "10.202." + NET + ".5";
     static final String REMOTE_NET = "10.202." + NET + ".0/24";
     static final String HOST_SIDE = "10.201." + NET + ".1";
     static final String REMOTE_SIDE = "10.201." + NET + ".2";
-    static final String VETH = Host.device("slwr");
-    static final String VETH_PEER = Host.device("slwq");
-    static final String TABLE = "slw_test_" + Host.RUN;
+    static final String VETH = NetNs.device("slwr");
+    static final String VETH_PEER = NetNs.device("slwq");
+    static final String TABLE = "slw_test_" + NetNs.RUN;
     static final int PORT = 7777;
     NetStack stack;
     GuestNamespace ns;
@@ -46,15 +50,10 @@ class HostPolicyTest {
 
     @BeforeAll
     void start() throws Exception {
-        Host.assumeRootWith("ip", "busybox", "nft");
+        Prerequisites.assumeNamespaces("ip", "busybox", "nft");
         stopAll();
-        sh("ip", "netns", "add", REMOTE_NS);
-        sh("ip", "link", "add", VETH, "type", "veth", "peer", "name", VETH_PEER, "netns", REMOTE_NS);
-        sh("ip", "addr", "add", HOST_SIDE + "/30", "dev", VETH);
-        sh("ip", "link", "set", VETH, "up");
-        sh("ip", "-n", REMOTE_NS, "addr", "add", REMOTE_SIDE + "/30", "dev", VETH_PEER);
-        sh("ip", "-n", REMOTE_NS, "link", "set", VETH_PEER, "up");
-        sh("ip", "-n", REMOTE_NS, "link", "set", "lo", "up");
+        NetNs.add(REMOTE_NS);
+        NetNs.veth(VETH, HOST_SIDE + "/30", REMOTE_NS, VETH_PEER, REMOTE_SIDE + "/30");
         sh("ip", "-n", REMOTE_NS, "addr", "add", REMOTE + "/32", "dev", "lo");
         sh("ip", "-n", REMOTE_NS, "route", "add", "default", "via", HOST_SIDE);
         // the "VPN" route: only the host knows the way to the remote network
@@ -66,25 +65,20 @@ class HostPolicyTest {
         assertEquals("listening", r.readLine());
         NetConfig config = NetConfig.builder().tcpConnectTimeoutMillis(2000).build();
         stack = new NetStack(config);
-        ns = new GuestNamespace(new ProcessCommandRunner(), GUEST_NS, Host.device("slwp"), config);
+        ns = new GuestNamespace(new ProcessCommandRunner(), GUEST_NS, NetNs.device("slwp"), config);
         ns.start(stack);
     }
 
     private static void sh(String... command) throws Exception {
-        Host.Out out = Host.run(Duration.ofSeconds(20), command);
-        assertEquals(0, out.exit(), String.join(" ", command) + ": " + out.stderr());
+        Commands.check(Duration.ofSeconds(20), command);
     }
 
     private static void stopAll() {
-        try {
-            Host.run(Duration.ofSeconds(10), "nft", "delete", "table", "inet", TABLE);
-            Host.run(Duration.ofSeconds(10), "ip", "route", "del", REMOTE_NET);
-            Host.run(Duration.ofSeconds(10), "ip", "link", "del", VETH);
-        } catch (Exception e) {
-            // best effort cleanup
-        }
-        Host.delNs(REMOTE_NS);
-        Host.delNs(GUEST_NS);
+        Commands.quietly("nft", "delete", "table", "inet", TABLE);
+        Commands.quietly("ip", "route", "del", REMOTE_NET);
+        NetNs.deleteLink(VETH);
+        NetNs.delete(REMOTE_NS);
+        NetNs.delete(GUEST_NS);
     }
 
     @AfterAll

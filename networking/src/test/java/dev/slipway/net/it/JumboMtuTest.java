@@ -17,19 +17,23 @@ import dev.slipway.net.stack.NetConfig;
 import dev.slipway.net.stack.NetStack;
 import dev.slipway.process.ProcessCommandRunner;
 
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.NetNs;
+import dev.slipway.testing.Prerequisites;
+
 /** The largest MTU: DHCP hands it out, and data flows intact both ways with 64 KiB frames. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class JumboMtuTest {
-    static final String NS = Host.unique("slw-test-jumbo");
-    static final String DEVICE = Host.device("slwj");
+    static final String NS = NetNs.unique("slw-test-jumbo");
+    static final String DEVICE = NetNs.device("slwj");
     NetStack stack;
     GuestNamespace ns;
 
     @BeforeAll
     void start() throws Exception {
-        Host.assumeRootWith("ip", "busybox");
-        Host.delNs(NS);
+        Prerequisites.assumeNamespaces("ip", "busybox");
+        NetNs.delete(NS);
         NetConfig config = NetConfig.builder().mtu(65520).build();
         stack = new NetStack(config);
         ns = new GuestNamespace(new ProcessCommandRunner(), NS, DEVICE, config);
@@ -44,12 +48,12 @@ class JumboMtuTest {
         if (ns != null) {
             ns.close();
         }
-        Host.delNs(NS);
+        NetNs.delete(NS);
     }
 
     @Test
     void dhcpSetsTheGuestsMtu() throws Exception {
-        var r = Host.run(Duration.ofSeconds(10), "ip", "-n", NS, "link", "show", DEVICE);
+        var r = Commands.run(Duration.ofSeconds(10), "ip", "-n", NS, "link", "show", DEVICE);
         assertTrue(r.stdout().contains("mtu 65520"), r.stdout());
     }
 

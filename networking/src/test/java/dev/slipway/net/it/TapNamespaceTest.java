@@ -21,23 +21,27 @@ import dev.slipway.net.stack.NetConfig;
 import dev.slipway.net.stack.NetStack;
 import dev.slipway.process.ProcessCommandRunner;
 
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.NetNs;
+import dev.slipway.testing.Prerequisites;
+
 /** The stack behind a tap device in a real network namespace, driven by the kernel's own tools. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 @org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class TapNamespaceTest {
-    static final String NS = Host.unique("slw-test-tap");
+    static final String NS = NetNs.unique("slw-test-tap");
     NetStack stack;
     GuestNamespace ns;
     HttpServer http;
 
     @BeforeAll
     void start() throws Exception {
-        Host.assumeRootWith("ip", "busybox");
-        Host.delNs(NS);
+        Prerequisites.assumeNamespaces("ip", "busybox");
+        NetNs.delete(NS);
         stack = new NetStack(NetConfig.defaults());
         stack.dns(TapNamespaceTest::answerHostAlias);
-        ns = new GuestNamespace(new ProcessCommandRunner(), NS, Host.device("slwt"), NetConfig.defaults());
+        ns = new GuestNamespace(new ProcessCommandRunner(), NS, NetNs.device("slwt"), NetConfig.defaults());
         ns.start(stack);
         http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         http.createContext("/", ex -> {
@@ -68,7 +72,7 @@ class TapNamespaceTest {
 
     @Test
     void guestResolvesHostDockerInternalThroughTheGatewayDns() throws Exception {
-        var r = Host.inNs(NS, Duration.ofSeconds(20), "busybox", "nslookup", "-type=a", "host.docker.internal", "192.168.65.1");
+        var r = Commands.inNs(NS, Duration.ofSeconds(20), "busybox", "nslookup", "-type=a", "host.docker.internal", "192.168.65.1");
         assertEquals(0, r.exit(), r.stdout() + r.stderr());
         assertTrue(r.stdout().contains("192.168.65.254"), r.stdout());
     }
@@ -91,7 +95,7 @@ class TapNamespaceTest {
         }
         assertEquals(0, ((Number) tcp.get("connections")).intValue(), tcp.toString());
         assertEquals(0L, ((Number) tcp.get("buffersInUse")).longValue(), tcp.toString());
-        var ss = Host.run(Duration.ofSeconds(10), "ss", "-tanpH", "state", "close-wait");
+        var ss = Commands.run(Duration.ofSeconds(10), "ss", "-tanpH", "state", "close-wait");
         String pid = "pid=" + ProcessHandle.current().pid() + ",";
         assertTrue(!ss.stdout().contains(pid), "CLOSE_WAIT sockets of this process: " + ss.stdout());
         assertTrue(openDescriptors() < baselineDescriptors + 40, "descriptors now " + openDescriptors() + ", at start " + baselineDescriptors);
@@ -110,21 +114,21 @@ class TapNamespaceTest {
         if (ns != null) {
             ns.close();
         }
-        Host.delNs(NS);
+        NetNs.delete(NS);
     }
 
-    static Host.Out guest(Duration timeout, String... args) throws Exception {
+    static Commands.Out guest(Duration timeout, String... args) throws Exception {
         return guestIn(NS, timeout, args);
     }
 
     /** Runs {@link GuestTool} with {@code args} inside the namespace {@code ns}. */
-    static Host.Out guestIn(String ns, Duration timeout, String... args) throws Exception {
+    static Commands.Out guestIn(String ns, Duration timeout, String... args) throws Exception {
         String cp = java.nio.file.Path.of(GuestTool.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
         java.util.List<String> c = new java.util.ArrayList<>(java.util.List.of(
                 java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xss256k", "-cp", cp, GuestTool.class.getName()));
         c.addAll(java.util.List.of(args));
-        return Host.inNs(ns, timeout, c.toArray(String[]::new));
+        return Commands.inNs(ns, timeout, c.toArray(String[]::new));
     }
 
     @Test
@@ -194,15 +198,15 @@ class TapNamespaceTest {
 
     @Test
     void pingReachesTheGatewayAndTheHostAlias() throws Exception {
-        var gw = Host.inNs(NS, Duration.ofSeconds(20), "busybox", "ping", "-c", "3", "-i", "0.2", "-W", "2", "192.168.65.1");
+        var gw = Commands.inNs(NS, Duration.ofSeconds(20), "busybox", "ping", "-c", "3", "-i", "0.2", "-W", "2", "192.168.65.1");
         assertTrue(gw.ok(), gw.stdout() + gw.stderr());
-        var alias = Host.inNs(NS, Duration.ofSeconds(20), "busybox", "ping", "-c", "2", "-i", "0.2", "-W", "2", "192.168.65.254");
+        var alias = Commands.inNs(NS, Duration.ofSeconds(20), "busybox", "ping", "-c", "2", "-i", "0.2", "-W", "2", "192.168.65.254");
         assertTrue(alias.ok(), alias.stdout() + alias.stderr());
     }
 
     @Test
     void curlReachesAHostServerOnLoopbackThroughTheHostAlias() throws Exception {
-        var r = Host.inNs(NS, Duration.ofSeconds(30), "curl", "-sS", "--max-time", "10",
+        var r = Commands.inNs(NS, Duration.ofSeconds(30), "curl", "-sS", "--max-time", "10",
                 "http://192.168.65.254:" + http.getAddress().getPort() + "/");
         assertEquals(0, r.exit(), r.stderr());
         assertEquals("hello from the host\n", r.stdout());

@@ -9,22 +9,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import dev.slipway.platform.linux.LinuxAccountDirectory;
 import dev.slipway.process.ProcessCommandRunner;
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.TestUsers;
 
 /**
  * Real users against a real helper socket: creates a group and three users with groupadd/useradd
@@ -85,27 +83,20 @@ class PeerCredentialRootTest {
             }
             """;
 
-    private static final String SUFFIX = Integer.toString(ThreadLocalRandom.current().nextInt(10_000, 99_999));
-    private static final String GROUP = "slwtg" + SUFFIX;
-    private static final String MEMBER = "slwtm" + SUFFIX;
-    private static final String OTHER_MEMBER = "slwtn" + SUFFIX;
-    private static final String OUTSIDER = "slwto" + SUFFIX;
-    private static final List<List<String>> CLEANUP = new ArrayList<>();
+    private static TestUsers users;
+    private static String group;
+    private static String memberName;
+    private static String otherMemberName;
+    private static String outsiderName;
     private static Path root;
 
     @BeforeAll
     static void createUsers() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (CI runs as root): creates users with useradd");
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/useradd")) && Files.isExecutable(Path.of("/usr/bin/setpriv")),
-                "needs useradd and setpriv: apt-get install -y passwd util-linux");
-        run("groupadd", GROUP);
-        CLEANUP.add(List.of("groupdel", GROUP));
-        for (String user : List.of(MEMBER, OTHER_MEMBER, OUTSIDER)) {
-            run("useradd", "--no-create-home", "--no-user-group", "--shell", "/usr/sbin/nologin", user);
-            CLEANUP.add(0, List.of("userdel", user));
-        }
-        run("usermod", "--append", "--groups", GROUP, MEMBER);
-        run("usermod", "--append", "--groups", GROUP, OTHER_MEMBER);
+        users = TestUsers.create("slwt", "creates users with useradd");
+        group = users.group();
+        memberName = users.member("m");
+        otherMemberName = users.member("n");
+        outsiderName = users.outsider("o");
         root = Files.createTempDirectory("slipway-peer-test");
         Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.writeString(root.resolve("Probe.java"), PROBE);
@@ -119,8 +110,8 @@ class PeerCredentialRootTest {
 
     @AfterAll
     static void removeUsers() throws Exception {
-        for (List<String> command : CLEANUP) {
-            new ProcessBuilder(command).redirectErrorStream(true).start().waitFor(30, TimeUnit.SECONDS);
+        if (users != null) {
+            users.close();
         }
         if (root != null) {
             try (Stream<Path> files = Files.walk(root)) {
@@ -129,39 +120,21 @@ class PeerCredentialRootTest {
         }
     }
 
-    private static void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), String.join(" ", command) + ": " + out);
-    }
-
     /** Runs the probe as {@code user} (its own primary group plus its supplementary groups). */
     private static String as(String user, Path socket, String request) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder builder = new ProcessBuilder("setpriv", "--reuid=" + user, "--regid=users", "--init-groups", "--",
-                java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", root.resolve("Probe.java").toString(), socket.toString(), request)
-                .redirectErrorStream(true).directory(root.toFile());
-        builder.environment().put("HOME", root.toString());
-        Process p = builder.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        Commands.Out run = Commands.run(Duration.ofSeconds(60), TestUsers.as(user, root,
+                java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", root.resolve("Probe.java").toString(), socket.toString(), request));
+        assertTrue(run.exit() >= 0, "the probe did not finish: " + run);
+        String out = run.stdout() + run.stderr();
         return out.lines().filter(l -> l.startsWith("REPLY") || l.startsWith("DENIED") || l.startsWith("CLOSED"))
                 .findFirst().orElse("NO OUTPUT: " + out);
-    }
-
-    private static ProcessBuilder asUser(String user, String... command) {
-        List<String> line = new ArrayList<>(List.of("setpriv", "--reuid=" + user, "--regid=users", "--init-groups", "--"));
-        line.addAll(List.of(command));
-        ProcessBuilder builder = new ProcessBuilder(line).directory(root.toFile());
-        builder.environment().put("HOME", root.toString());
-        return builder;
     }
 
     private static InJvmHelper helper(String dir, Optional<String> onlyUser) throws IOException {
         Path home = Files.createDirectories(root.resolve(dir));
         Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxr-xr-x"));
-        return new InJvmHelper(home, GROUP, onlyUser, new LinuxAccountDirectory(new ProcessCommandRunner()),
+        return new InJvmHelper(home, group, onlyUser, new LinuxAccountDirectory(new ProcessCommandRunner()),
                 new dev.slipway.helper.Helper.Limits(64, 4, Duration.ofSeconds(5)));
     }
 
@@ -170,9 +143,9 @@ class PeerCredentialRootTest {
     @Test
     void aGroupMemberIsServedAndAUserOutsideTheGroupCannotOpenTheSocket() throws Exception {
         try (InJvmHelper helper = helper("group-mode", Optional.empty())) {
-            String member = as(MEMBER, helper.socket, VERSION);
+            String member = as(memberName, helper.socket, VERSION);
             assertTrue(member.startsWith("REPLY") && member.contains("\"ok\":true"), member);
-            String outsider = as(OUTSIDER, helper.socket, VERSION);
+            String outsider = as(outsiderName, helper.socket, VERSION);
             assertTrue(outsider.startsWith("DENIED") && outsider.contains("Permission denied"), outsider);
         }
     }
@@ -181,20 +154,20 @@ class PeerCredentialRootTest {
     void aUserOutsideTheGroupIsRefusedByPeerCredentialsEvenWhenTheSocketModeIsTooOpen() throws Exception {
         try (InJvmHelper helper = helper("open-mode", Optional.empty())) {
             Files.setPosixFilePermissions(helper.socket, PosixFilePermissions.fromString("rw-rw-rw-"));
-            String outsider = as(OUTSIDER, helper.socket, VERSION);
-            assertTrue(outsider.contains("\"code\":\"refused\"") && outsider.contains("is not in group " + GROUP), outsider);
+            String outsider = as(outsiderName, helper.socket, VERSION);
+            assertTrue(outsider.contains("\"code\":\"refused\"") && outsider.contains("is not in group " + group), outsider);
             String audit = Files.readString(helper.auditLog);
-            assertTrue(audit.contains("\"event\":\"refused\"") && audit.contains("\"user\":\"" + OUTSIDER + "\""), audit);
-            assertTrue(as(MEMBER, helper.socket, VERSION).contains("\"ok\":true"));
+            assertTrue(audit.contains("\"event\":\"refused\"") && audit.contains("\"user\":\"" + outsiderName + "\""), audit);
+            assertTrue(as(memberName, helper.socket, VERSION).contains("\"ok\":true"));
         }
     }
 
     @Test
     void inUserModeOnlyThatUserIsServedEvenAmongGroupMembers() throws Exception {
-        try (InJvmHelper helper = helper("user-mode", Optional.of(MEMBER))) {
-            assertTrue(as(MEMBER, helper.socket, VERSION).contains("\"ok\":true"));
-            String other = as(OTHER_MEMBER, helper.socket, VERSION);
-            assertTrue(other.contains("\"code\":\"refused\"") && other.contains("installed for user " + MEMBER), other);
+        try (InJvmHelper helper = helper("user-mode", Optional.of(memberName))) {
+            assertTrue(as(memberName, helper.socket, VERSION).contains("\"ok\":true"));
+            String other = as(otherMemberName, helper.socket, VERSION);
+            assertTrue(other.contains("\"code\":\"refused\"") && other.contains("installed for user " + memberName), other);
         }
     }
 
@@ -202,14 +175,14 @@ class PeerCredentialRootTest {
     void aMemberSendingAPathOrAnExtraFieldGetsAnErrorAndNothingChanges() throws Exception {
         try (InJvmHelper helper = helper("attack-mode", Optional.empty())) {
             String before = Files.readString(helper.hosts);
-            String path = as(MEMBER, helper.socket, "{\"v\":1,\"id\":1,\"op\":\"hosts.ensure\",\"params\":{\"file\":\"/etc/shadow\"}}");
+            String path = as(memberName, helper.socket, "{\"v\":1,\"id\":1,\"op\":\"hosts.ensure\",\"params\":{\"file\":\"/etc/shadow\"}}");
             assertTrue(path.contains("\"code\":\"path-not-allowed\""), path);
-            String extra = as(MEMBER, helper.socket, "{\"v\":1,\"id\":1,\"op\":\"hosts.ensure\",\"user\":\"root\"}");
+            String extra = as(memberName, helper.socket, "{\"v\":1,\"id\":1,\"op\":\"hosts.ensure\",\"user\":\"root\"}");
             assertTrue(extra.contains("\"code\":\"unknown-field\""), extra);
             assertEquals(before, Files.readString(helper.hosts));
-            String served = as(MEMBER, helper.socket, "{\"v\":1,\"id\":2,\"op\":\"hosts.ensure\"}");
+            String served = as(memberName, helper.socket, "{\"v\":1,\"id\":2,\"op\":\"hosts.ensure\"}");
             assertTrue(served.contains("\"ok\":true"), served);
-            assertTrue(Files.readString(helper.auditLog).contains("\"user\":\"" + MEMBER + "\""));
+            assertTrue(Files.readString(helper.auditLog).contains("\"user\":\"" + memberName + "\""));
         }
     }
 
@@ -220,19 +193,19 @@ class PeerCredentialRootTest {
                     new dev.slipway.portsbind.PortsBindOperation(key -> Optional.empty()));
             String token = "0123456789abcdef0123456789abcdef";
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process victim = asUser(OTHER_MEMBER, java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", root.resolve("jna.jar").toString(),
+            Process victim = TestUsers.as(otherMemberName, root, java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", root.resolve("jna.jar").toString(),
                     root.resolve("Victim.java").toString(), helper.socket.toString(), token).redirectErrorStream(true).start();
             try {
                 java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(victim.getInputStream(), StandardCharsets.UTF_8));
                 String line = out.readLine();
                 assertEquals("CONNECTED", line, "the other member's connection is open");
                 int port = PortsBindConnectionRootTest.freePrivilegedPort();
-                String attack = as(MEMBER, helper.socket, "{\"v\":1,\"id\":1,\"op\":\"ports.bind\",\"params\":{\"protocol\":\"udp\","
+                String attack = as(memberName, helper.socket, "{\"v\":1,\"id\":1,\"op\":\"ports.bind\",\"params\":{\"protocol\":\"udp\","
                         + "\"address\":\"127.0.0.1\",\"port\":\"" + port + "\",\"reply\":\"" + token + "\"}}");
                 victim.getOutputStream().write('\n');
                 victim.getOutputStream().flush();
                 String landed = out.readLine();
-                assertEquals("NOTHING", landed, "nothing reached " + OTHER_MEMBER + "'s connection; " + MEMBER + " was answered " + attack);
+                assertEquals("NOTHING", landed, "nothing reached " + otherMemberName + "'s connection; " + memberName + " was answered " + attack);
                 assertTrue(attack.contains("\"code\":\"unknown-field\""), attack);
             } finally {
                 victim.destroy();

@@ -23,7 +23,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -37,6 +36,7 @@ import dev.slipway.api.helper.AccountDirectory;
 import dev.slipway.api.helper.HelperClient.DescriptorReply;
 import dev.slipway.api.helper.HelperSchema;
 import dev.slipway.portsbind.PortsBindOperation;
+import dev.slipway.testing.Prerequisites;
 
 /**
  * Member A asks for a port while member B is connected: the bound socket reaches A's own connection
@@ -70,7 +70,7 @@ class PortsBindConnectionRootTest {
 
     @BeforeEach
     void start() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (CI runs as root): ports.bind binds below 1024");
+        Prerequisites.assumeRoot("ports.bind binds below 1024");
         libc = Native.load("c", C.class);
         String group = Files.readAttributes(dir, PosixFileAttributes.class).group().getName();
         AccountDirectory accounts = new AccountDirectory() {

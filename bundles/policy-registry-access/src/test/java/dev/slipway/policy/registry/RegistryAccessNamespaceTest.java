@@ -17,7 +17,9 @@ import dev.slipway.api.proxy.ProxyConfig;
 import dev.slipway.api.proxy.ProxyServer;
 import dev.slipway.net.api.ConnectionPolicy;
 import dev.slipway.net.proxy.ProxyLab;
-import dev.slipway.net.proxy.Sh;
+
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.Prerequisites;
 
 /**
  * A guest's curl to an allowed and a denied "registry" (TLS and plain HTTP servers in a test
@@ -34,7 +36,7 @@ class RegistryAccessNamespaceTest {
     @BeforeAll
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void start() throws Exception {
-        Sh.assumeRootWith("ip", "busybox", "curl", "tinyproxy", "openssl", "ss");
+        Prerequisites.assumeNamespaces("ip", "busybox", "curl", "tinyproxy", "openssl", "ss");
         lab = new ProxyLab("slw-test-ram", 1L << 20);
         Signer org = new Signer();
         RegistryPolicy p = RegistryPolicy.verify(org.sign(Signer.policy("2026-11-26", "\"allowed.test\",\"denied.test\"", "\"allowed.test\"")),
@@ -49,7 +51,7 @@ class RegistryAccessNamespaceTest {
         }
     }
 
-    Sh.Out curl(String name, String scheme) throws Exception {
+    Commands.Out curl(String name, String scheme) throws Exception {
         int port = scheme.equals("https") ? 443 : 80;
         return lab.guest("curl", "-sS", "-k", "--max-time", "15", "--resolve", name + ":" + port + ":" + O,
                 "-w", "\n%{http_code}", scheme + "://" + name + "/index.html");
@@ -71,12 +73,12 @@ class RegistryAccessNamespaceTest {
             lab.addPolicy(policy); // the add-on starts
             try {
                 assertReachable("allowed.test");
-                Sh.Out tls = curl("denied.test", "https");
+                Commands.Out tls = curl("denied.test", "https");
                 assertNotEquals(0, tls.exit(), "TLS to the denied registry is closed: " + tls);
-                Sh.Out http = curl("denied.test", "http");
+                Commands.Out http = curl("denied.test", "http");
                 assertTrue(http.stdout().endsWith("\n403"), http.toString());
                 assertTrue(http.stdout().contains("denied.test is not allowed by your organisation's Registry Access policy"), http.toString());
-                Sh.Out explicit = lab.guest("curl", "-sS", "-k", "--max-time", "15", "-x", "http://192.168.65.1:3128", "https://denied.test/index.html");
+                Commands.Out explicit = lab.guest("curl", "-sS", "-k", "--max-time", "15", "-x", "http://192.168.65.1:3128", "https://denied.test/index.html");
                 assertNotEquals(0, explicit.exit(), "CONNECT through the gateway proxy is refused too: " + explicit);
             } finally {
                 lab.removePolicy(policy); // the add-on is removed

@@ -1,4 +1,4 @@
-package dev.slipway.control;
+package dev.slipway.testing;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -10,11 +10,12 @@ import java.util.Arrays;
  * same name and parameter types on a plain object, and fails loudly on any call the object does
  * not implement, so a test never passes on a silently defaulted answer.
  */
-final class Fake {
+public final class Fake {
 
     private Fake() {}
 
-    static <T> T of(Class<T> type, Object implementation) {
+    /** A {@code type} whose calls go to the methods of the same name and parameter types on {@code implementation}. */
+    public static <T> T of(Class<T> type, Object implementation) {
         return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (proxy, method, args) -> {
             switch (method.getName()) {
                 case "equals":
