@@ -139,7 +139,7 @@ class QemuBackendTest {
     void theRealDeviceAndEmulatorGiveAVerdictEitherWay() {
         Path kvm = Path.of("/dev/kvm");
         Assumptions.assumeTrue(Files.exists(kvm), "needs /dev/kvm (this machine has none; CI machines do)");
-        Assumptions.assumeTrue(RealGuest.onPath(RealGuest.EMULATOR), "needs " + RealGuest.EMULATOR + ": " + RealGuest.PACKAGES);
+        Assumptions.assumeTrue(dev.slipway.testing.Prerequisites.onPath(RealGuest.EMULATOR), "needs " + RealGuest.EMULATOR + ": " + RealGuest.PACKAGES);
         QemuBackend backend = new QemuBackend(RealGuest.EMULATOR, kvm, ROOT);
         VmBackend.Accelerator a = backend.accelerator("auto", NOBODY);
         System.out.println("KVM probe on this machine: " + a.describe());
