@@ -44,6 +44,15 @@ public final class Errno {
         return Native.getLastError();
     }
 
+    /**
+     * The errno of {@code failure} when it is an {@link ErrnoException}, else 0. Lets a bundle that
+     * imports this package optionally catch {@link java.io.IOException} alone, so that its classes
+     * load where this package is absent.
+     */
+    public static int of(Throwable failure) {
+        return failure instanceof ErrnoException e ? e.errno() : 0;
+    }
+
     /** The symbolic name ({@code EACCES}), or {@code errno N} for one not listed here. */
     public static String name(int errno) {
         return switch (errno) {

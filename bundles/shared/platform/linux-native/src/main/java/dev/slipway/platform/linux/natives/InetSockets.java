@@ -3,6 +3,11 @@ package dev.slipway.platform.linux.natives;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
@@ -66,5 +71,45 @@ public final class InetSockets {
             FileDescriptors.closeQuietly(fd);
             throw e;
         }
+    }
+
+    /**
+     * This process's descriptor of its loopback socket on {@code port} (TCP: the listening one): its
+     * inode from {@code /proc/net/tcp}/{@code udp} (or the IPv6 tables), then the {@code /proc/self/fd}
+     * entry naming that inode. Finds the descriptor of a socket Java made without reflection.
+     */
+    public static int descriptorOfLoopbackSocket(boolean tcp, boolean v4, int port) throws IOException {
+        return descriptorOf(inode(Path.of("/proc/net/" + (tcp ? "tcp" : "udp") + (v4 ? "" : "6")), port, tcp));
+    }
+
+    /** The inode of this namespace's loopback socket on {@code port} in the procfs socket table {@code table}. */
+    static long inode(Path table, int port, boolean tcp) throws IOException {
+        String portHex = String.format(Locale.ROOT, ":%04X", port);
+        List<String> lines = Files.readAllLines(table);
+        for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length > 9 && f[1].endsWith(portHex) && (!tcp || f[3].equals("0A"))
+                    && (f[1].startsWith("0100007F:") || f[1].startsWith("00000000000000000000000001000000:"))) {
+                return Long.parseLong(f[9]);
+            }
+        }
+        throw new IOException("cannot find the loopback socket on port " + port + " in " + table);
+    }
+
+    /** This process's descriptor of the socket with {@code inode}. */
+    static int descriptorOf(long inode) throws IOException {
+        String target = "socket:[" + inode + "]";
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path entry : fds) {
+                try {
+                    if (Files.readSymbolicLink(entry).toString().equals(target)) {
+                        return Integer.parseInt(entry.getFileName().toString());
+                    }
+                } catch (IOException | NumberFormatException e) {
+                    // a descriptor closed meanwhile, or the directory's own entry
+                }
+            }
+        }
+        throw new IOException("cannot find the descriptor of " + target);
     }
 }
