@@ -32,7 +32,7 @@ final class DescriptorFiles {
     // the natives bundle resolves on Linux only: elsewhere the helper moves and boots nothing
     private final boolean available = nativesAvailable();
 
-    /** What an opened descriptor is, from fstat (through /proc/self/fd). */
+    /** What an opened descriptor is, from fstat ({@link FileDescriptors#fstat}). */
     record Identity(long device, long inode, long size, int links, int uid, int mode) {
         boolean regularFile() {
             return (mode & S_IFMT) == S_IFREG;
