@@ -91,4 +91,15 @@ class SocketsTest {
             s.bind(new InetSocketAddress(loopback, 0));
         }
     }
+
+    @Test
+    void findsTheDescriptorOfAChannelsLoopbackSocket() throws IOException {
+        try (ServerSocketChannel channel = ServerSocketChannel.open()) {
+            channel.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 1);
+            int port = ((InetSocketAddress) channel.getLocalAddress()).getPort();
+            int fd = InetSockets.descriptorOfLoopbackSocket(true, true, port);
+            assertTrue(java.nio.file.Files.readSymbolicLink(FileDescriptors.path(fd)).toString().startsWith("socket:["));
+            assertThrows(IOException.class, () -> InetSockets.descriptorOfLoopbackSocket(false, true, port), "no UDP socket there");
+        }
+    }
 }
