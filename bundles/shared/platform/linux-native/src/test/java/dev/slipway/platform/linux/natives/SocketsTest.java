@@ -94,7 +94,7 @@ class SocketsTest {
 
     @Test
     void findsTheDescriptorOfAChannelsLoopbackSocket() throws IOException {
-        try (ServerSocketChannel channel = ServerSocketChannel.open()) {
+        try (ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.INET)) {
             channel.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 1);
             int port = ((InetSocketAddress) channel.getLocalAddress()).getPort();
             int fd = InetSockets.descriptorOfLoopbackSocket(true, true, port);
