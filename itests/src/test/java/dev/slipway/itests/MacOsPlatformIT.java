@@ -40,6 +40,11 @@ public class MacOsPlatformIT {
         assertEquals(Bundle.ACTIVE, PlatformBundles.state(context, "dev.slipway.platform.macos"));
         assertEquals(Bundle.INSTALLED, PlatformBundles.state(context, "dev.slipway.platform.linux"));
         assertEquals(Bundle.INSTALLED, PlatformBundles.state(context, "dev.slipway.platform.windows"));
+        // the Linux natives stay unresolved; their importers import them optionally and still start
+        assertEquals(Bundle.INSTALLED, PlatformBundles.state(context, "dev.slipway.platform.linux.natives"));
+        for (String importer : new String[] {"dev.slipway.networking", "dev.slipway.networking.ports", "dev.slipway.helper.client"}) {
+            assertEquals(importer, Bundle.ACTIVE, PlatformBundles.state(context, importer));
+        }
     }
 
     @Test

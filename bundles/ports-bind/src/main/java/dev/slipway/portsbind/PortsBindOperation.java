@@ -1,5 +1,6 @@
 package dev.slipway.portsbind;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.LinkedHashMap;
@@ -11,14 +12,15 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
-import com.sun.jna.LastErrorException;
-
 import dev.slipway.api.helper.HelperCall;
 import dev.slipway.api.helper.HelperErrors;
 import dev.slipway.api.helper.HelperException;
 import dev.slipway.api.helper.HelperOperationHandler;
 import dev.slipway.api.helper.HelperSchema;
 import dev.slipway.api.helper.HelperSettings;
+import dev.slipway.platform.linux.natives.Errno;
+import dev.slipway.platform.linux.natives.FileDescriptors;
+import dev.slipway.platform.linux.natives.InetSockets;
 
 /**
  * {@code ports.bind}: binds a port below 1024 for the caller and hands the bound socket over; the helper
@@ -36,14 +38,13 @@ import dev.slipway.api.helper.HelperSettings;
 public final class PortsBindOperation implements HelperOperationHandler {
 
     private final Set<InetAddress> configured;
-    private final LinuxSockets sockets;
 
     @Activate
     public PortsBindOperation(@Reference HelperSettings settings) throws UnknownHostException {
-        this(settings.get(HelperSettings.PORTS_BIND_ADDRESSES).orElse(""), new LinuxSockets());
+        this(settings.get(HelperSettings.PORTS_BIND_ADDRESSES).orElse(""));
     }
 
-    PortsBindOperation(String configuredAddresses, LinuxSockets sockets) throws UnknownHostException {
+    PortsBindOperation(String configuredAddresses) throws UnknownHostException {
         Set<InetAddress> set = new LinkedHashSet<>();
         for (String a : configuredAddresses.split(",")) {
             String t = a.trim();
@@ -55,7 +56,6 @@ public final class PortsBindOperation implements HelperOperationHandler {
             }
         }
         this.configured = Set.copyOf(set);
-        this.sockets = sockets;
     }
 
     @Override
@@ -70,16 +70,16 @@ public final class PortsBindOperation implements HelperOperationHandler {
         String what = (tcp ? "tcp " : "udp ") + literal(address) + ":" + port;
         int bound;
         try {
-            bound = sockets.bind(tcp, address, port);
-        } catch (LastErrorException e) {
-            throw new HelperException(HelperErrors.FAILED, "cannot bind " + what + ": " + reason(e.getErrorCode()));
+            bound = InetSockets.bind(tcp, address, port);
+        } catch (IOException e) {
+            throw new HelperException(HelperErrors.FAILED, "cannot bind " + what + ": " + reason(e));
         }
         try {
             call.connection().sendDescriptor(bound);
         } catch (HelperException e) {
             throw new HelperException(e.code(), "cannot pass the socket of " + what + " to the caller: " + e.getMessage());
         } finally {
-            sockets.close(bound);
+            FileDescriptors.closeQuietly(bound);
         }
         Map<String, Object> result = new LinkedHashMap<>();
         result.put(HelperSchema.PARAM_PROTOCOL, tcp ? "tcp" : "udp");
@@ -114,12 +114,12 @@ public final class PortsBindOperation implements HelperOperationHandler {
         return a.getHostAddress();
     }
 
-    private static String reason(int errno) {
-        return switch (errno) {
-            case LinuxSockets.EADDRINUSE -> "the port is in use";
-            case LinuxSockets.EADDRNOTAVAIL -> "the address is not on this machine";
-            case LinuxSockets.EACCES -> "permission denied";
-            default -> "errno " + errno;
+    private static String reason(IOException e) {
+        return switch (Errno.of(e)) {
+            case Errno.EADDRINUSE -> "the port is in use";
+            case Errno.EADDRNOTAVAIL -> "the address is not on this machine";
+            case Errno.EACCES -> "permission denied";
+            default -> e.getMessage();
         };
     }
 }

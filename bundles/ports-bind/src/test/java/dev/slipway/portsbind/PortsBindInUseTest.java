@@ -31,7 +31,7 @@ class PortsBindInUseTest {
     private final PortsBindOperation op;
 
     PortsBindInUseTest() throws Exception {
-        op = new PortsBindOperation("", new LinuxSockets());
+        op = new PortsBindOperation("");
     }
 
     private HelperCall call(String protocol, int port) {

@@ -20,7 +20,7 @@ import dev.slipway.api.helper.HelperSchema;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class PortsBindRulesTest {
 
-    private final PortsBindOperation op = new PortsBindOperation("192.0.2.10, 2001:db8::10", new LinuxSockets());
+    private final PortsBindOperation op = new PortsBindOperation("192.0.2.10, 2001:db8::10");
 
     PortsBindRulesTest() throws Exception {
     }

@@ -7,59 +7,32 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
-import java.util.Map;
-
-import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
 
 import dev.slipway.api.helper.HelperErrors;
 import dev.slipway.api.helper.HelperException;
+import dev.slipway.platform.linux.natives.Errno;
+import dev.slipway.platform.linux.natives.FileDescriptors;
+import dev.slipway.platform.linux.natives.FileStatus;
+import dev.slipway.platform.linux.natives.Natives;
 
 /**
- * Files opened by descriptor and judged by what the descriptor is (Linux, through JNA): Java opens
- * a FIFO blocking and has no fstat or linkat. A file in a directory a member can write is opened
- * with openat relative to the checked directory, without following a link and without blocking;
- * what it is comes from its descriptor ({@code /proc/self/fd/N} is the opened file itself), and a
- * new name for it is made from the descriptor too, so a swap of names in between changes nothing.
+ * Files opened by descriptor and judged by what the descriptor is (Linux, through the Linux natives
+ * bundle): Java opens a FIFO blocking and has no fstat or linkat. A file in a directory a member can
+ * write is opened with openat relative to the checked directory, without following a link and without
+ * blocking; what it is comes from its descriptor ({@link FileDescriptors#path} reaches the opened file
+ * itself), and a new name for it is made from the descriptor too, so a swap of names in between
+ * changes nothing. Failures are caught as {@link IOException}, so that this class loads where the
+ * natives bundle is absent (off Linux), and every use checks first that it is there.
  */
 final class DescriptorFiles {
 
-    private static final boolean AARCH64 = System.getProperty("os.arch", "").equals("aarch64");
-    static final int O_RDONLY = 0;
-    static final int O_WRONLY = 1;
-    static final int O_RDWR = 2;
-    static final int O_CREAT = 0x40;
-    static final int O_EXCL = 0x80;
-    static final int O_NOCTTY = 0x100;
-    static final int O_NONBLOCK = 0x800;
-    static final int O_CLOEXEC = 0x80000;
-    static final int O_DIRECTORY = AARCH64 ? 0x4000 : 0x10000;
-    static final int O_NOFOLLOW = AARCH64 ? 0x8000 : 0x20000;
-    static final int AT_FDCWD = -100;
-    static final int AT_SYMLINK_FOLLOW = 0x400;
-    static final int ENOENT = 2;
-    static final int ENXIO = 6;
-    static final int EEXIST = 17;
-    static final int EXDEV = 18;
-    static final int ELOOP = 40;
     static final int S_IFMT = 0170000;
     static final int S_IFREG = 0100000;
 
-    interface C extends Library {
-        int open(String path, int flags, int mode) throws LastErrorException;
+    // the natives bundle resolves on Linux only: elsewhere the helper moves and boots nothing
+    private final boolean available = nativesAvailable();
 
-        int openat(int dirfd, String path, int flags, int mode) throws LastErrorException;
-
-        int linkat(int olddirfd, String oldpath, int newdirfd, String newpath, int flags) throws LastErrorException;
-
-        int close(int fd) throws LastErrorException;
-    }
-
-    // the flag values and /proc/self/fd above are Linux's: elsewhere the helper moves and boots nothing
-    private final C c = System.getProperty("os.name", "").equals("Linux") ? Native.load("c", C.class) : null;
-
-    /** What an opened descriptor is, from fstat (through /proc/self/fd). */
+    /** What an opened descriptor is, from fstat ({@link FileDescriptors#fstat}). */
     record Identity(long device, long inode, long size, int links, int uid, int mode) {
         boolean regularFile() {
             return (mode & S_IFMT) == S_IFREG;
@@ -87,15 +60,16 @@ final class DescriptorFiles {
             return identity(fd);
         }
 
-        /** A channel on this file: opening /proc/self/fd/N reaches the opened inode, not a name. */
         /** A path that opens this very file (through the descriptor), whatever its name is now. */
         Path path() {
-            return procPath(fd);
+            return FileDescriptors.path(fd);
         }
 
+        /** A channel on this file: opening {@link FileDescriptors#path} reaches the opened inode, not a name. */
         FileChannel channel(boolean write) throws IOException {
-            return write ? FileChannel.open(procPath(fd), StandardOpenOption.READ, StandardOpenOption.WRITE)
-                    : FileChannel.open(procPath(fd), StandardOpenOption.READ);
+            Path self = FileDescriptors.path(fd);
+            return write ? FileChannel.open(self, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                    : FileChannel.open(self, StandardOpenOption.READ);
         }
 
         /**
@@ -106,17 +80,17 @@ final class DescriptorFiles {
         boolean linkInto(TrustedDirectory dir, String name) throws HelperException, IOException {
             int dirFd = openDirectory(dir);
             try {
-                c.linkat(AT_FDCWD, procPath(fd).toString(), dirFd, name, AT_SYMLINK_FOLLOW);
+                FileDescriptors.linkat(fd, dirFd, name);
                 return true;
-            } catch (LastErrorException e) {
-                if (e.getErrorCode() == EXDEV) {
+            } catch (IOException e) {
+                if (Errno.of(e) == Errno.EXDEV) {
                     return false;
                 }
-                if (e.getErrorCode() == EEXIST) {
+                if (Errno.of(e) == Errno.EEXIST) {
                     throw new HelperException(HelperErrors.CONFLICT, dir.path().resolve(name)
                             + " already exists; the helper overwrites nothing");
                 }
-                throw new IOException("linking " + dir.path().resolve(name) + ": error " + e.getErrorCode(), e);
+                throw new IOException("linking " + dir.path().resolve(name) + ": " + why(e), e);
             } finally {
                 closeQuietly(dirFd);
             }
@@ -137,13 +111,14 @@ final class DescriptorFiles {
         int dirFd = openDirectory(dir);
         int fd;
         try {
-            fd = c.openat(dirFd, name, (write ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
-        } catch (LastErrorException e) {
-            switch (e.getErrorCode()) {
-                case ENOENT -> throw new HelperException(HelperErrors.FAILED, where + " is missing");
-                case ELOOP -> throw new HelperException(HelperErrors.REFUSED, where + " is a symbolic link; the helper follows none");
-                case ENXIO -> throw new HelperException(HelperErrors.REFUSED, where + " is not a regular file");
-                default -> throw new IOException("opening " + where + ": error " + e.getErrorCode(), e);
+            fd = FileDescriptors.openat(dirFd, name, (write ? FileDescriptors.O_RDWR : FileDescriptors.O_RDONLY)
+                    | FileDescriptors.O_NOFOLLOW | FileDescriptors.O_NONBLOCK | FileDescriptors.O_NOCTTY | FileDescriptors.O_CLOEXEC, 0);
+        } catch (IOException e) {
+            switch (Errno.of(e)) {
+                case Errno.ENOENT -> throw new HelperException(HelperErrors.FAILED, where + " is missing");
+                case Errno.ELOOP -> throw new HelperException(HelperErrors.REFUSED, where + " is a symbolic link; the helper follows none");
+                case Errno.ENXIO -> throw new HelperException(HelperErrors.REFUSED, where + " is not a regular file");
+                default -> throw new IOException("opening " + where + ": " + why(e), e);
             }
         } finally {
             closeQuietly(dirFd);
@@ -166,12 +141,13 @@ final class DescriptorFiles {
         int dirFd = openDirectory(dir);
         int fd;
         try {
-            fd = c.openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        } catch (LastErrorException e) {
-            if (e.getErrorCode() == EEXIST) {
+            fd = FileDescriptors.openat(dirFd, name, FileDescriptors.O_WRONLY | FileDescriptors.O_CREAT | FileDescriptors.O_EXCL
+                    | FileDescriptors.O_NOFOLLOW | FileDescriptors.O_CLOEXEC, 0600);
+        } catch (IOException e) {
+            if (Errno.of(e) == Errno.EEXIST) {
                 throw new HelperException(HelperErrors.CONFLICT, where + " already exists; the helper overwrites nothing");
             }
-            throw new IOException("creating " + where + ": error " + e.getErrorCode(), e);
+            throw new IOException("creating " + where + ": " + why(e), e);
         } finally {
             closeQuietly(dirFd);
         }
@@ -205,19 +181,19 @@ final class DescriptorFiles {
      * checked descriptor, so a directory swapped in meanwhile is refused rather than used.
      */
     private int openDirectory(TrustedDirectory dir) throws HelperException, IOException {
-        if (c == null) {
+        if (!available) {
             throw new HelperException(HelperErrors.UNAVAILABLE, "the helper checks the VM's disk by descriptor on Linux only");
         }
         int fd;
         try {
-            fd = c.open(dir.path().toString(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-        } catch (LastErrorException e) {
-            throw new HelperException(HelperErrors.REFUSED, dir.path() + " changed while it was used (error "
-                    + e.getErrorCode() + ")");
+            fd = FileDescriptors.open(dir.path().toString(), FileDescriptors.O_RDONLY | FileDescriptors.O_DIRECTORY
+                    | FileDescriptors.O_NOFOLLOW | FileDescriptors.O_CLOEXEC, 0);
+        } catch (IOException e) {
+            throw new HelperException(HelperErrors.REFUSED, dir.path() + " changed while it was used (" + why(e) + ")");
         }
         try {
             Object checked = dir.stream().getFileAttributeView(PosixFileAttributeView.class).readAttributes().fileKey();
-            Object opened = Files.readAttributes(procPath(fd), BasicFileAttributes.class).fileKey();
+            Object opened = Files.readAttributes(FileDescriptors.path(fd), BasicFileAttributes.class).fileKey();
             if (checked == null || !checked.equals(opened)) {
                 throw new HelperException(HelperErrors.REFUSED, dir.path() + " changed while it was used");
             }
@@ -229,20 +205,25 @@ final class DescriptorFiles {
     }
 
     private static Identity identity(int fd) throws IOException {
-        Map<String, Object> a = Files.readAttributes(procPath(fd), "unix:dev,ino,size,nlink,uid,mode");
-        return new Identity((Long) a.get("dev"), (Long) a.get("ino"), (Long) a.get("size"), (Integer) a.get("nlink"),
-                (Integer) a.get("uid"), (Integer) a.get("mode"));
+        FileStatus s = FileDescriptors.fstat(fd);
+        return new Identity(s.device(), s.inode(), s.size(), s.links(), s.uid(), s.mode());
     }
 
-    private static Path procPath(int fd) {
-        return Path.of("/proc/self/fd", Integer.toString(fd));
+    /** The error's name and text when a call failed with an errno, else its message. */
+    private static String why(IOException e) {
+        int errno = Errno.of(e);
+        return errno == 0 ? e.getMessage() : Errno.describe(errno);
     }
 
-    private void closeQuietly(int fd) {
+    private static boolean nativesAvailable() {
         try {
-            c.close(fd);
-        } catch (LastErrorException e) {
-            // nothing was written through it
+            return Natives.available();
+        } catch (NoClassDefFoundError e) {
+            return false;
         }
+    }
+
+    private static void closeQuietly(int fd) {
+        FileDescriptors.closeQuietly(fd);
     }
 }

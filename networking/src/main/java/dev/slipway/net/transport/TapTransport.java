@@ -5,7 +5,9 @@ import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
-import com.sun.jna.Native;
+import dev.slipway.platform.linux.natives.Errno;
+import dev.slipway.platform.linux.natives.FileDescriptors;
+import dev.slipway.platform.linux.natives.TapDevice;
 
 /**
  * A Linux tap device (IFF_TAP | IFF_NO_PI) carrying the guest's frames. The device is created in
@@ -44,23 +46,24 @@ public final class TapTransport implements Transport {
         this.name = name;
         this.fd = fd;
         // with TSO the guest hands over segments up to 64 KiB whatever the MTU
-        this.in = ByteBuffer.allocateDirect(LinuxTap.VNET_HDR_LEN + 65536 + 64);
-        this.inAddress = LinuxTap.address(in);
-        this.frame = in.slice(LinuxTap.VNET_HDR_LEN, in.capacity() - LinuxTap.VNET_HDR_LEN);
-        this.vnetOut = ByteBuffer.allocateDirect(LinuxTap.VNET_HDR_LEN).order(ByteOrder.nativeOrder());
+        this.in = ByteBuffer.allocateDirect(TapDevice.VNET_HDR_LEN + 65536 + 64);
+        this.inAddress = FileDescriptors.address(in);
+        this.frame = in.slice(TapDevice.VNET_HDR_LEN, in.capacity() - TapDevice.VNET_HDR_LEN);
+        this.vnetOut = ByteBuffer.allocateDirect(TapDevice.VNET_HDR_LEN).order(ByteOrder.nativeOrder());
         // struct iovec[3]: the virtio-net header, then the frame (or its headers and its payload)
         this.iov = ByteBuffer.allocateDirect(48).order(ByteOrder.nativeOrder());
-        this.iovAddress = LinuxTap.address(iov);
-        iov.putLong(0, LinuxTap.address(vnetOut));
-        iov.putLong(8, LinuxTap.VNET_HDR_LEN);
-        this.pollAddress = LinuxTap.address(pollFd);
+        this.iovAddress = FileDescriptors.address(iov);
+        iov.putLong(0, FileDescriptors.address(vnetOut));
+        iov.putLong(8, TapDevice.VNET_HDR_LEN);
+        this.pollAddress = FileDescriptors.address(pollFd);
         pollFd.putInt(0, fd);
-        pollFd.putShort(4, LinuxTap.POLLIN);
+        pollFd.putShort(4, FileDescriptors.POLLIN);
     }
 
     /** Creates the tap device {@code name} in the current network namespace. */
     public static TapTransport create(String name, int mtu) throws IOException {
-        return new TapTransport(name, LinuxTap.openTap(name), mtu);
+        return new TapTransport(name, TapDevice.open(name, TapDevice.IFF_TAP | TapDevice.IFF_NO_PI | TapDevice.IFF_VNET_HDR,
+                TapDevice.TUN_F_CSUM | TapDevice.TUN_F_TSO4), mtu);
     }
 
     /** The interface name of the device. */
@@ -91,9 +94,9 @@ public final class TapTransport implements Transport {
     private void readFrames(FrameReceiver receiver) throws IOException {
         int capacity = in.capacity();
         while (open) {
-            long n = LinuxTap.read(fd, inAddress, capacity);
-            if (n > LinuxTap.VNET_HDR_LEN) {
-                frame.clear().limit((int) n - LinuxTap.VNET_HDR_LEN);
+            long n = FileDescriptors.read(fd, inAddress, capacity);
+            if (n > TapDevice.VNET_HDR_LEN) {
+                frame.clear().limit((int) n - TapDevice.VNET_HDR_LEN);
                 if ((in.get(0) & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0) {
                     receiver.framePartialChecksum(frame);
                 } else {
@@ -107,21 +110,22 @@ public final class TapTransport implements Transport {
             if (n == 0) {
                 return;
             }
-            int errno = Native.getLastError();
-            if (errno == LinuxTap.EAGAIN) {
+            int errno = FileDescriptors.lastError();
+            if (errno == Errno.EAGAIN) {
                 receiver.endOfBatch();
                 pollFd.putShort(6, (short) 0);
-                int r = LinuxTap.poll(pollAddress, 1, POLL_MILLIS);
-                if (r < 0 && Native.getLastError() != LinuxTap.EINTR) {
-                    throw new IOException("poll on " + name + " failed: errno " + Native.getLastError());
+                int r = FileDescriptors.poll(pollAddress, 1, POLL_MILLIS);
+                int pollErrno = r < 0 ? FileDescriptors.lastError() : 0;
+                if (r < 0 && pollErrno != Errno.EINTR) {
+                    throw new IOException("poll on " + name + " failed: " + Errno.describe(pollErrno));
                 }
-            } else if (errno == LinuxTap.EBADFD) {
+            } else if (errno == Errno.EBADFD) {
                 return; // the device is gone (its namespace was deleted): the end of this link, not a failure
-            } else if (errno != LinuxTap.EINTR) {
+            } else if (errno != Errno.EINTR) {
                 if (!open) {
                     return;
                 }
-                throw new IOException("reading " + name + " failed: errno " + errno);
+                throw new IOException("reading " + name + " failed: " + Errno.describe(errno));
             }
         }
     }
@@ -140,14 +144,16 @@ public final class TapTransport implements Transport {
     public void send(ByteBuffer frame, int gsoSize) throws IOException {
         checkSendable(frame);
         long n;
+        int errno;
         synchronized (cached) {
             virtioHeader(frame, frame.remaining(), gsoSize);
             iov.putLong(16, addressOf(frame) + frame.position());
             iov.putLong(24, frame.remaining());
-            n = LinuxTap.writev(fd, iovAddress, 2);
+            n = FileDescriptors.writev(fd, iovAddress, 2);
+            errno = n < 0 ? FileDescriptors.lastError() : 0;
         }
         if (n < 0) {
-            throw new IOException("writing to " + name + " failed: errno " + Native.getLastError());
+            throw new IOException("writing to " + name + " failed: " + Errno.describe(errno));
         }
     }
 
@@ -161,16 +167,18 @@ public final class TapTransport implements Transport {
         checkSendable(headers);
         checkSendable(payload);
         long n;
+        int errno;
         synchronized (cached) {
             virtioHeader(headers, headers.remaining() + payload.remaining(), gsoSize);
             iov.putLong(16, addressOf(headers) + headers.position());
             iov.putLong(24, headers.remaining());
             iov.putLong(32, addressOf(payload) + payload.position());
             iov.putLong(40, payload.remaining());
-            n = LinuxTap.writev(fd, iovAddress, 3);
+            n = FileDescriptors.writev(fd, iovAddress, 3);
+            errno = n < 0 ? FileDescriptors.lastError() : 0;
         }
         if (n < 0) {
-            throw new IOException("writing to " + name + " failed: errno " + Native.getLastError());
+            throw new IOException("writing to " + name + " failed: " + Errno.describe(errno));
         }
     }
 
@@ -207,7 +215,7 @@ public final class TapTransport implements Transport {
             open = false;
             if (!reading && !fdClosed) {
                 fdClosed = true;
-                LinuxTap.close(fd);
+                FileDescriptors.closeQuietly(fd);
             }
         }
     }
@@ -218,19 +226,19 @@ public final class TapTransport implements Transport {
             open = false;
             if (!fdClosed) {
                 fdClosed = true;
-                LinuxTap.close(fd);
+                FileDescriptors.closeQuietly(fd);
             }
         }
     }
 
-    /** The native address of a direct buffer (looking it up through JNA allocates, so it is remembered). */
+    /** The native address of a direct buffer (looking it up allocates, so it is remembered). */
     private long addressOf(ByteBuffer b) {
         int slot = System.identityHashCode(b) & (ADDRESS_CACHE_SLOTS - 1);
         WeakReference<?> known = cached[slot];
         if (known != null && known.get() == b) {
             return cachedAddress[slot];
         }
-        long a = LinuxTap.address(b);
+        long a = FileDescriptors.address(b);
         cached[slot] = new WeakReference<>(b);
         cachedAddress[slot] = a;
         return a;

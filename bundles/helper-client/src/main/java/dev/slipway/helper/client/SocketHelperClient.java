@@ -104,6 +104,9 @@ public final class SocketHelperClient implements HelperClient {
         DescriptorConnection.Received received;
         try {
             received = new DescriptorConnection(socket, timeout).exchange(body);
+        } catch (NoClassDefFoundError e) {
+            // the Linux natives bundle (imported optionally) resolves on Linux only
+            throw new HelperException(HelperErrors.UNAVAILABLE, "receiving a descriptor from the helper works on Linux only");
         } catch (IOException e) {
             throw new HelperException(HelperErrors.UNAVAILABLE, "the helper on " + socket + " did not answer: " + e.getMessage(), e);
         }
