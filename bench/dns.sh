@@ -23,10 +23,10 @@ trap cleanup EXIT
 
 cd "$root"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  ./mvnw -B -q -o install -pl bundles/api,dns -DskipTests >&2
+  ./mvnw -B -q -o install -pl bundles/shared/api,dns -DskipTests >&2
 fi
 ./mvnw -B -q -o dependency:build-classpath -pl dns -Dmdep.outputFile="$work/cp.txt" -Dmdep.includeScope=test >&2
-CP="bundles/api/target/classes:dns/target/classes:dns/target/test-classes:$(cat "$work/cp.txt")"
+CP="bundles/shared/api/target/classes:dns/target/classes:dns/target/test-classes:$(cat "$work/cp.txt")"
 
 # peers: dnsmasq serving the built-in names from a hosts file (as ../shared/bench/dns-peers.sh does);
 # an origin dnsmasq with the forwarded names; dnsmasq with its cache in front of the origin

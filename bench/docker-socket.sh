@@ -2,7 +2,7 @@
 # docker version round trip: through Slipway's published engine socket (host Unix socket -> stack ->
 # guest namespace TCP 2375) vs straight to the engine's own socket (a host Unix socket), same run.
 # No engine runs in this sandbox: both sides are the engine-API responder the tests use
-# (networking-ports/src/test/resources/engine-responder.py: /_ping, /version, /info).
+# (networking/ports/src/test/resources/engine-responder.py: /_ping, /version, /info).
 # Measures the docker CLI (`docker -H unix://... version`, process start included) and the bare
 # HTTP round trip (`curl --unix-socket ... /v1.41/version`). min / median / max milliseconds.
 # Usage: bench/docker-socket.sh [rounds=30]   (root; iproute2 busybox python3 curl docker)
@@ -13,17 +13,17 @@ for t in ip python3 curl docker java; do
   command -v "$t" >/dev/null || { echo "bench/docker-socket.sh: missing $t" >&2; exit 2; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench/docker-socket.sh: needs root (network namespaces, tap devices)" >&2; exit 2; }
-./mvnw -B -q -o install -DskipTests -pl networking-ports -am >/dev/null
-./mvnw -B -q -o dependency:build-classpath -pl networking-ports -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-ports-cp.txt >/dev/null
-./mvnw -B -q -o test-compile -pl networking-ports >/dev/null
-CP="networking-ports/target/classes:networking-ports/target/test-classes:$(cat /tmp/slw-ports-cp.txt)"
-RESPONDER=networking-ports/src/test/resources/engine-responder.py
+./mvnw -B -q -o install -DskipTests -pl networking/ports -am >/dev/null
+./mvnw -B -q -o dependency:build-classpath -pl networking/ports -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-ports-cp.txt >/dev/null
+./mvnw -B -q -o test-compile -pl networking/ports >/dev/null
+CP="networking/ports/target/classes:networking/ports/target/test-classes:$(cat /tmp/slw-ports-cp.txt)"
+RESPONDER=networking/ports/src/test/resources/engine-responder.py
 work=$(mktemp -d); pids=()
 cleanup() { exec 7>&- 2>/dev/null || true; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; ip netns del slw-bench-docker 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 ip netns del slw-bench-docker 2>/dev/null || true
 mkfifo "$work/in"
-java -cp "$CP" dev.slipway.ports.BenchPorts slw-bench-docker 1500 "unix:$work/docker.sock:2375" <"$work/in" >"$work/sp.out" 2>"$work/sp.err" & pids+=($!)
+java -cp "$CP" dev.slipway.networking.ports.BenchPorts slw-bench-docker 1500 "unix:$work/docker.sock:2375" <"$work/in" >"$work/sp.out" 2>"$work/sp.err" & pids+=($!)
 exec 7>"$work/in"
 for _ in $(seq 1 150); do grep -q '^ready' "$work/sp.out" 2>/dev/null && break; sleep 0.1; done
 grep -q '^ready' "$work/sp.out" || { echo "Slipway did not come up: $(cat "$work/sp.out" "$work/sp.err")" >&2; exit 1; }

@@ -41,7 +41,7 @@ jfr configure --input profile jdk.ExecutionSample#period=1ms jdk.NativeMethodSam
 for mtu in $MTUS; do
   ip netns del "$NS" 2>/dev/null || true
   rm -f "$work/in"; mkfifo "$work/in"
-  $JAVA dev.slipway.net.bench.BenchStack "$NS" "$mtu" <"$work/in" >"$work/stack.out" 2>"$work/stack.err" & sp=$!
+  $JAVA dev.slipway.networking.stack.bench.BenchStack "$NS" "$mtu" <"$work/in" >"$work/stack.out" 2>"$work/stack.err" & sp=$!
   exec 7>"$work/in"
   for _ in $(seq 1 100); do grep -q '^ready' "$work/stack.out" 2>/dev/null && break; sleep 0.1; done
   grep -q '^ready' "$work/stack.out" || { echo "the stack did not come up: $(cat "$work/stack.err")" >&2; exit 1; }

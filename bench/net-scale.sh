@@ -5,7 +5,7 @@
 #   2. HOLD connections opened and held at once; then each echoes a byte; how many still work
 #   3. CYCLE connections opened and closed in sequence: RSS and descriptors of the Slipway process
 #      after the first 10,000 and at the end (and slirp4netns's RSS over SLIRP_CYCLE of them)
-# The guest client is dev.slipway.net.bench.ConnectionLoad (one thread, non-blocking sockets); the
+# The guest client is dev.slipway.networking.stack.bench.ConnectionLoad (one thread, non-blocking sockets); the
 # same client over the veth pair shows what the client, the server and the kernel manage alone.
 # Usage: bench/net-scale.sh [runs=5] [seconds=5] [cycle=1000000]   (root; iproute2 slirp4netns python3 java)
 # Env: PARALLEL (32), HOLD (10000), SLIRP_CYCLE (100000), CYCLE_SECONDS (600, bound per peer),
@@ -38,7 +38,7 @@ cp_file="$work/cp.txt"
 ./mvnw -B -q -o ${MVN_FLAGS:-} package dependency:build-classpath -pl networking -am -DskipTests \
   -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file" >/dev/null
 CP="networking/target/classes:networking/target/test-classes:$(cat "$cp_file")"
-GUEST="java -XX:+UseSerialGC -Xss256k -XX:TieredStopAtLevel=1 -cp networking/target/test-classes dev.slipway.net.bench.ConnectionLoad"
+GUEST="java -XX:+UseSerialGC -Xss256k -XX:TieredStopAtLevel=1 -cp networking/target/test-classes dev.slipway.networking.stack.bench.ConnectionLoad"
 results="$work/results.tsv"; : >"$results"
 NS_VETH=slw-scale-veth; NS_SLIPWAY=slw-scale-slipway
 cleanup() {
@@ -57,9 +57,9 @@ wait_for() { for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0
 
 # host echo servers, one per peer so that one peer's leftovers cannot starve another's: on loopback
 # for Slipway (through its host alias) and slirp4netns (through 10.0.2.2), on its address for veth
-java -XX:+UseSerialGC -cp "$CP" dev.slipway.net.bench.BenchEcho 127.0.0.1 15303 >"$work/echo.out" 2>&1 & pids+=($!)
+java -XX:+UseSerialGC -cp "$CP" dev.slipway.networking.stack.bench.BenchEcho 127.0.0.1 15303 >"$work/echo.out" 2>&1 & pids+=($!)
 wait_for "$work/echo.out" ready
-java -XX:+UseSerialGC -cp "$CP" dev.slipway.net.bench.BenchEcho 127.0.0.1 15305 >"$work/echo-slirp.out" 2>&1 & pids+=($!)
+java -XX:+UseSerialGC -cp "$CP" dev.slipway.networking.stack.bench.BenchEcho 127.0.0.1 15305 >"$work/echo-slirp.out" 2>&1 & pids+=($!)
 wait_for "$work/echo-slirp.out" ready
 
 ip netns del "$NS_VETH" 2>/dev/null || true
@@ -67,7 +67,7 @@ ip netns add "$NS_VETH"
 ip link add slwsv0 type veth peer name slwsv1 netns "$NS_VETH"
 ip addr add 10.78.0.1/24 dev slwsv0; ip link set slwsv0 up
 ip -n "$NS_VETH" addr add 10.78.0.2/24 dev slwsv1; ip -n "$NS_VETH" link set slwsv1 up; ip -n "$NS_VETH" link set lo up
-java -XX:+UseSerialGC -cp "$CP" dev.slipway.net.bench.BenchEcho 10.78.0.1 15304 >"$work/echo-veth.out" 2>&1 & pids+=($!)
+java -XX:+UseSerialGC -cp "$CP" dev.slipway.networking.stack.bench.BenchEcho 10.78.0.1 15304 >"$work/echo-veth.out" 2>&1 & pids+=($!)
 wait_for "$work/echo-veth.out" ready
 
 # Slipway, run with the runtime's JVM options and a bounded heap; each phase below gets a fresh one
@@ -75,7 +75,7 @@ slipway_start() {
   ip netns del "$NS_SLIPWAY" 2>/dev/null || true
   rm -f "$work/in"; mkfifo "$work/in"
   # shellcheck disable=SC2086
-  java $STACK_JAVA_OPTS -cp "$CP" dev.slipway.net.bench.BenchStack "$NS_SLIPWAY" 1500 <"$work/in" >"$work/stack.out" 2>"$work/stack.err" & sp=$!; pids+=($sp)
+  java $STACK_JAVA_OPTS -cp "$CP" dev.slipway.networking.stack.bench.BenchStack "$NS_SLIPWAY" 1500 <"$work/in" >"$work/stack.out" 2>"$work/stack.err" & sp=$!; pids+=($sp)
   exec 7>"$work/in"
   wait_for "$work/stack.out" '^ready'
 }

@@ -66,7 +66,7 @@ iperf3 -s -B 10.77.0.1 -p 15202 >/dev/null 2>&1 & pids+=($!); sleep 0.3
 slipway_start() { # mtu
   ip netns del slw-bench-slipway 2>/dev/null || true
   mkfifo "$work/in" 2>/dev/null || true
-  $JAVA dev.slipway.net.bench.BenchStack slw-bench-slipway "$1" <"$work/in" >"$work/stack.out" 2>"$work/stack.err" & sp=$!
+  $JAVA dev.slipway.networking.stack.bench.BenchStack slw-bench-slipway "$1" <"$work/in" >"$work/stack.out" 2>"$work/stack.err" & sp=$!
   exec 7>"$work/in"
   for _ in $(seq 1 100); do grep -q '^ready' "$work/stack.out" 2>/dev/null && return 0; sleep 0.1; done
   echo "Slipway stack did not come up: $(cat "$work/stack.out" "$work/stack.err")" >&2; return 1
@@ -93,9 +93,9 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 # connection setup rate and connections held, Slipway and slirp4netns, against one host echo server
-$JAVA dev.slipway.net.bench.BenchEcho 127.0.0.1 15203 >"$work/echo.out" 2>&1 & pids+=($!)
+$JAVA dev.slipway.networking.stack.bench.BenchEcho 127.0.0.1 15203 >"$work/echo.out" 2>&1 & pids+=($!)
 for _ in $(seq 1 50); do grep -q ready "$work/echo.out" 2>/dev/null && break; sleep 0.1; done
-GUEST="java -Xss256k -cp networking/target/test-classes dev.slipway.net.it.GuestTool"
+GUEST="java -Xss256k -cp networking/target/test-classes dev.slipway.networking.stack.it.GuestTool"
 conn_results="$work/conn.tsv"; : >"$conn_results"
 slipway_start 1500
 for run in $(seq 1 "$RUNS"); do

@@ -17,12 +17,12 @@ done
 DP=${DOCKER_PROXY:-$(command -v docker-proxy || echo /usr/sbin/docker-proxy)}
 [ -x "$DP" ] || { echo "bench/ports.sh: no docker-proxy (apt-get install -y docker.io); its column stays n/a" >&2; DP=""; }
 
-./mvnw -B -q -o install -DskipTests -pl networking-ports -am >/dev/null
-./mvnw -B -q -o dependency:build-classpath -pl networking-ports -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-ports-cp.txt >/dev/null
+./mvnw -B -q -o install -DskipTests -pl networking/ports -am >/dev/null
+./mvnw -B -q -o dependency:build-classpath -pl networking/ports -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-ports-cp.txt >/dev/null
 ./mvnw -B -q -o test-compile -pl networking >/dev/null
-CP="networking-ports/target/classes:networking-ports/target/test-classes:networking/target/test-classes:$(cat /tmp/slw-ports-cp.txt)"
+CP="networking/ports/target/classes:networking/ports/target/test-classes:networking/target/test-classes:$(cat /tmp/slw-ports-cp.txt)"
 JAVA="java -XX:+UseParallelGC -Xss512k -cp $CP"
-ECHO="java -Xss256k -cp networking/target/test-classes dev.slipway.net.bench.BenchEcho 0.0.0.0 15203"
+ECHO="java -Xss256k -cp networking/target/test-classes dev.slipway.networking.stack.bench.BenchEcho 0.0.0.0 15203"
 
 work=$(mktemp -d); pids=()
 results="$work/results.tsv"; : >"$results"
@@ -41,7 +41,7 @@ measure() { # peer mtu port
   record "$1" "$2" guest-to-host "$(iperf3 -c 127.0.0.1 -p "$3" -t "$DUR" -R -J | gbit)"
 }
 rate() { # peer port
-  local r; r=$($JAVA dev.slipway.ports.BenchConnRate 127.0.0.1 "$2" "$RATE_SECONDS" | cut -d' ' -f1)
+  local r; r=$($JAVA dev.slipway.networking.ports.BenchConnRate 127.0.0.1 "$2" "$RATE_SECONDS" | cut -d' ' -f1)
   record "$1" 1500 connections/s "$r"
 }
 wait_listen() { # netns-exec-prefix port
@@ -51,7 +51,7 @@ wait_listen() { # netns-exec-prefix port
 slipway_run() { # mtu with_rate
   ip netns del slw-bench-ports 2>/dev/null || true
   rm -f "$work/in"; mkfifo "$work/in"
-  $JAVA dev.slipway.ports.BenchPorts slw-bench-ports "$1" 15311:5201 15312:15203 <"$work/in" >"$work/sp.out" 2>"$work/sp.err" & local sp=$!
+  $JAVA dev.slipway.networking.ports.BenchPorts slw-bench-ports "$1" 15311:5201 15312:15203 <"$work/in" >"$work/sp.out" 2>"$work/sp.err" & local sp=$!
   exec 7>"$work/in"
   for _ in $(seq 1 150); do grep -q '^ready' "$work/sp.out" 2>/dev/null && break; sleep 0.1; done
   grep -q '^ready' "$work/sp.out" || { echo "Slipway did not come up: $(cat "$work/sp.out" "$work/sp.err")" >&2; exec 7>&-; return 1; }

@@ -13,10 +13,10 @@ for t in ip busybox curl tinyproxy openssl java; do
 done
 [ "$(id -u)" = 0 ] || { echo "bench/proxy.sh: needs root (network namespaces, tap devices)" >&2; exit 2; }
 
-./mvnw -B -q -o install -pl networking-proxy -am -DskipTests >/dev/null
-./mvnw -B -q -o dependency:build-classpath -pl networking-proxy -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-bench-proxy-cp.txt >/dev/null
-CP="networking-proxy/target/classes:networking-proxy/target/test-classes:$(cat /tmp/slw-bench-proxy-cp.txt)"
-table=$(java -XX:+UseParallelGC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" dev.slipway.net.proxy.ProxyBench "$RUNS" "$MB")
+./mvnw -B -q -o install -pl networking/proxy -am -DskipTests >/dev/null
+./mvnw -B -q -o dependency:build-classpath -pl networking/proxy -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-bench-proxy-cp.txt >/dev/null
+CP="networking/proxy/target/classes:networking/proxy/target/test-classes:$(cat /tmp/slw-bench-proxy-cp.txt)"
+table=$(java -XX:+UseParallelGC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP" dev.slipway.networking.proxy.ProxyBench "$RUNS" "$MB")
 echo "$table"
 [ -n "${OUT:-}" ] && echo "$table" >"$OUT"
 exit 0

@@ -5,7 +5,7 @@
 # way (QEMU as root, opening disk, console and socket by name), alternating in the same run.
 # Usage: bench/vm-start.sh [ROUNDS]   (default 5; run as root, as the helper runs)
 # Needs: apt-get install -y qemu-system-x86 linux-image-amd64 busybox-static
-# Builds only bundles/vm and what it needs, into target/ (installs nothing into the local repository).
+# Builds only helper/vm and what it needs, into target/ (installs nothing into the local repository).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${1:-5}"
@@ -15,9 +15,9 @@ done
 CP_FILE="$(mktemp)"
 trap 'rm -f "$CP_FILE"' EXIT
 # one reactor run: the sibling modules resolve to their target/classes
-./mvnw -B -q -o -pl bundles/vm -am test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE"
-CP="$PWD/bundles/vm/target/test-classes:$PWD/bundles/vm/target/classes:$(cat "$CP_FILE")"
+./mvnw -B -q -o -pl helper/vm -am test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE"
+CP="$PWD/helper/vm/target/test-classes:$PWD/helper/vm/target/classes:$(cat "$CP_FILE")"
 echo "# Slipway VM start benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(qemu-system-x86_64 --version | head -1), accel $( [ -w /dev/kvm ] && echo kvm || echo tcg ))"
-cd bundles/vm
+cd helper/vm
 # the guests' files live under the module's target directory (a chain the VM manager trusts)
-java -cp "$CP" dev.slipway.vm.VmStartBench "$ROUNDS"
+java -cp "$CP" dev.slipway.helper.vm.VmStartBench "$ROUNDS"

@@ -16,9 +16,9 @@ done
 CP_FILE="$(mktemp)"
 trap 'rm -f "$CP_FILE"' EXIT
 # one reactor run: the sibling modules resolve to their target/classes (nothing is installed)
-./mvnw -B -q -o -pl bundles/vm -am test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE"
-CP="$PWD/bundles/vm/target/test-classes:$PWD/bundles/vm/target/classes:$(cat "$CP_FILE")"
+./mvnw -B -q -o -pl helper/vm -am test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE"
+CP="$PWD/helper/vm/target/test-classes:$PWD/helper/vm/target/classes:$(cat "$CP_FILE")"
 echo "# Slipway VM benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(qemu-system-x86_64 --version | head -1), accel $( [ -w /dev/kvm ] && echo kvm || echo tcg ))"
-cd bundles/vm
+cd helper/vm
 # the guests' files live under the module's target directory (a chain the VM manager trusts)
-java -cp "$CP" dev.slipway.vm.VmBench "$RUNS" "$SECS"
+java -cp "$CP" dev.slipway.helper.vm.VmBench "$RUNS" "$SECS"

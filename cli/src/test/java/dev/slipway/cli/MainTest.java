@@ -100,7 +100,7 @@ class MainTest {
                         {"id":3,"symbolicName":"dev.slipway.fragment","version":"1.0.0","state":"RESOLVED","fragment":true},
                         {"id":9,"symbolicName":"dev.slipway.broken","version":"1.0.0","state":"INSTALLED",
                          "missing":["osgi.wiring.package; (osgi.wiring.package=org.gone)"]}],
-             "components":[{"name":"dev.slipway.vm.VmManager","bundle":"dev.slipway.vm","enabled":true,"state":"UNSATISFIED_REFERENCE",
+             "components":[{"name":"dev.slipway.helper.vm.VmManager","bundle":"dev.slipway.helper.vm","enabled":true,"state":"UNSATISFIED_REFERENCE",
                             "unsatisfiedReferences":["platform null"]},
                            {"name":"dev.slipway.dns.Dns","bundle":"dev.slipway.dns","enabled":true,"state":"FAILED_ACTIVATION",
                             "failure":"java.net.BindException: in use"}]}""";
@@ -162,7 +162,7 @@ class MainTest {
         assertEquals("""
                 Slipway is NOT ready (pid 4242, up 2s): 3 bundles, 1 active, 0 for other platforms
                   bundle dev.slipway.broken 1.0.0 is INSTALLED, missing ["osgi.wiring.package; (osgi.wiring.package=org.gone)"]
-                  component dev.slipway.vm.VmManager is UNSATISFIED_REFERENCE, waiting for ["platform null"]
+                  component dev.slipway.helper.vm.VmManager is UNSATISFIED_REFERENCE, waiting for ["platform null"]
                   component dev.slipway.dns.Dns is FAILED_ACTIVATION: java.net.BindException: in use
                 """, out());
     }

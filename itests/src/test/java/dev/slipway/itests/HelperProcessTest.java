@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.slipway.api.helper.HelperSchema;
-import dev.slipway.helper.client.SocketHelperClient;
+import dev.slipway.helperclient.SocketHelperClient;
 
 /**
  * The privileged helper as the service manager starts it: the distribution's {@code bin/slipway-helper}

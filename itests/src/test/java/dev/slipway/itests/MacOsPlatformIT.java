@@ -42,7 +42,7 @@ public class MacOsPlatformIT {
         assertEquals(Bundle.INSTALLED, PlatformBundles.state(context, "dev.slipway.platform.windows"));
         // the Linux natives stay unresolved; their importers import them optionally and still start
         assertEquals(Bundle.INSTALLED, PlatformBundles.state(context, "dev.slipway.platform.linux.natives"));
-        for (String importer : new String[] {"dev.slipway.networking", "dev.slipway.networking.ports", "dev.slipway.helper.client"}) {
+        for (String importer : new String[] {"dev.slipway.networking", "dev.slipway.networking.ports", "dev.slipway.helperclient"}) {
             assertEquals(importer, Bundle.ACTIVE, PlatformBundles.state(context, importer));
         }
     }
@@ -51,7 +51,7 @@ public class MacOsPlatformIT {
     public void reportsMacOsLocations() {
         assertEquals("macos", platform.osName());
         assertEquals(Path.of("/private/etc/hosts"), platform.hostsFile());
-        assertEquals(Path.of("/var/run/dev.slipway.helper.sock"), platform.helperSocket());
+        assertEquals(Path.of("/var/run/dev.slipway.helper.server.sock"), platform.helperSocket());
         assertEquals(Path.of("/usr/local/bin"), platform.systemBinDir());
         assertEquals(Path.of("/Applications/Slipway.app"), platform.systemInstallDir());
         assertEquals(Path.of(context.getProperty("user.home"), ".slipway/bin"), platform.userBinDir());

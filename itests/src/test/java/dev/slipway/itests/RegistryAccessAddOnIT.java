@@ -31,7 +31,7 @@ import dev.slipway.api.control.StatusContributor;
 @ExamReactorStrategy(PerClass.class)
 public class RegistryAccessAddOnIT {
 
-    private static final String ADD_ON = "dev.slipway.policy.registry";
+    private static final String ADD_ON = "dev.slipway.addons.registryaccess";
 
     @Inject
     private BundleContext context;

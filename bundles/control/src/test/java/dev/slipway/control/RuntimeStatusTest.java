@@ -145,10 +145,10 @@ class RuntimeStatusTest {
         reference.name = "platform";
         reference.target = "(os=linux)";
         waiting.unsatisfiedReferences = new UnsatisfiedReferenceDTO[] {reference};
-        scr.add("dev.slipway.vm.VmManager", "dev.slipway.vm", true, waiting);
+        scr.add("dev.slipway.helper.vm.VmManager", "dev.slipway.helper.vm", true, waiting);
         Map<String, Object> status = snapshot();
         assertEquals(false, status.get("ready"));
-        Map<String, Object> vm = component(status, "dev.slipway.vm.VmManager");
+        Map<String, Object> vm = component(status, "dev.slipway.helper.vm.VmManager");
         assertEquals("UNSATISFIED_REFERENCE", vm.get("state"));
         assertEquals(List.of("platform (os=linux)"), vm.get("unsatisfiedReferences"));
     }

@@ -103,7 +103,7 @@ class BundleSupersederTest {
 
     @Test
     void onlyBundlesOfTheSameSymbolicNameAreReplaced() throws Exception {
-        FakeBundle other = framework.preinstalled(original, "dev.slipway.hosts", "1.0.0");
+        FakeBundle other = framework.preinstalled(original, "dev.slipway.helper.hosts", "1.0.0");
         activate();
         drop(NAME, "9.0.0");
         assertEquals(Bundle.ACTIVE, other.state);
@@ -215,8 +215,8 @@ class BundleSupersederTest {
         delete(drop(NAME, "1.1.0"));
         assertEquals(List.of(), framework.versions(NAME));
 
-        FakeBundle hosts = framework.preinstalled(location(tmp.resolve("dist/bundles/hosts.jar")), "dev.slipway.hosts", "1.0.0");
-        drop("dev.slipway.hosts", "1.0.1");
+        FakeBundle hosts = framework.preinstalled(location(tmp.resolve("dist/bundles/hosts.jar")), "dev.slipway.helper.hosts", "1.0.0");
+        drop("dev.slipway.helper.hosts", "1.0.1");
         assertEquals(Bundle.UNINSTALLED, hosts.state);
     }
 
@@ -229,8 +229,8 @@ class BundleSupersederTest {
         assertEquals(Bundle.ACTIVE, stuck.state);
         assertEquals(0, replacement.starts);
 
-        FakeBundle hosts = framework.preinstalled(location(tmp.resolve("dist/bundles/hosts.jar")), "dev.slipway.hosts", "1.0.0");
-        drop("dev.slipway.hosts", "1.0.1");
+        FakeBundle hosts = framework.preinstalled(location(tmp.resolve("dist/bundles/hosts.jar")), "dev.slipway.helper.hosts", "1.0.0");
+        drop("dev.slipway.helper.hosts", "1.0.1");
         assertEquals(Bundle.UNINSTALLED, hosts.state);
     }
 

@@ -78,7 +78,13 @@ final class ShellClient implements AutoCloseable {
 
     private boolean readMore() throws IOException {
         ByteBuffer buffer = ByteBuffer.allocate(4096);
-        int n = channel.read(buffer);
+        int n;
+        try {
+            n = channel.read(buffer);
+        } catch (java.net.SocketException reset) {
+            // the shell closed while lines it will never read were still queued: the kernel resets then
+            return false;
+        }
         if (n < 0) {
             return false;
         }

@@ -1,0 +1,45 @@
+package dev.slipway.helper.vm;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** The OS-specific part of running the VM: which emulator, with which accelerator, as whom, with which arguments. */
+interface VmBackend {
+
+    /** The emulator's descriptors, opened by the helper: its network connection, disk and serial console. */
+    int NET_FD = 3;
+    int DISK_FD = 4;
+    int CONSOLE_FD = 5;
+    /** The disk once more, read-only: QEMU's block layer asks its descriptor set for that access mode too. */
+    int DISK_READ_FD = 6;
+
+    /** The unprivileged account the emulator runs as. */
+    record Account(String name, int uid, int gid) {}
+
+    /** {@code kvm} or {@code tcg}, and why (shown by {@code vm status}). */
+    record Accelerator(String name, String reason) {
+        String describe() {
+            return reason.isEmpty() ? name : name + " (" + reason + ")";
+        }
+    }
+
+    /**
+     * Everything one boot needs; every path here was fixed by the helper, none came from a client.
+     * The disk, console and network arrive as descriptors {@link #DISK_FD}, {@link #CONSOLE_FD} and
+     * {@link #NET_FD}; the emulator's own output goes to descriptors 1 and 2.
+     */
+    record Launch(String name, Path kernel, Path initrd, String cmdline, int memoryMb, int cpus, Accelerator accelerator,
+            Account account) {}
+
+    /**
+     * The accelerator to use: the configured one, or for {@code auto} KVM when the emulator, run as
+     * {@code account}, actually starts a vCPU with it; otherwise TCG with the reason. Never fails.
+     */
+    Accelerator accelerator(String configured, Account account);
+
+    /** KVM was chosen by {@code auto} but the emulator died at once with it: later starts use TCG. */
+    void kvmFailedAtStart(Account account, String why);
+
+    /** The full command line for {@code launch}: the privilege drop to its account, then the emulator. */
+    List<String> command(Launch launch);
+}

@@ -1,0 +1,115 @@
+package dev.slipway.networking.ports;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.slipway.api.control.CommandResult;
+import dev.slipway.api.control.ControlCommand;
+
+/**
+ * The guest's engine for the host's docker CLI, when {@code dev.slipway.docker} names its endpoint
+ * ({@code guest=GUESTIP:PORT}): the engine is published at {@code ~/.slipway/run/docker.sock}
+ * (mode 0600), a docker context {@code slipway} points at it, and with {@code makeCurrent=true} it
+ * becomes the CLI's current context until Slipway stops, when the previous one is restored.
+ * {@code slipway docker-env} prints the DOCKER_HOST line for shells that use neither.
+ *
+ * <p>Settings: {@code guest} (required), {@code socket} (default {@code ~/.slipway/run/docker.sock}),
+ * {@code makeCurrent} (default false), {@code dockerConfig} (default {@code $DOCKER_CONFIG} or
+ * {@code ~/.docker}), {@code context} (default {@code slipway}).
+ */
+@Component(configurationPid = "dev.slipway.docker", configurationPolicy = ConfigurationPolicy.REQUIRE,
+        service = ControlCommand.class, property = {ControlCommand.NAME + "=docker-env",
+                ControlCommand.SUMMARY + "=print the DOCKER_HOST line for the guest's engine (eval \"$(slipway docker-env)\")"})
+public final class DockerIntegration implements ControlCommand {
+    private static final Logger LOG = LoggerFactory.getLogger(DockerIntegration.class);
+    private final PortForwarder forwarder;
+    private final PublishedPort published;
+    private final DockerContext contexts;
+    private final String contextName;
+    private final Path previousFile;
+    private boolean madeCurrent;
+
+    @Activate
+    public DockerIntegration(BundleContext context, Map<String, Object> properties, @Reference PortForwarder forwarder)
+            throws IOException {
+        this.forwarder = forwarder;
+        String home = System.getProperty("user.home");
+        String guest = string(properties, "guest", null);
+        if (guest == null) {
+            throw new IllegalArgumentException("dev.slipway.docker needs guest=GUESTIP:PORT (the engine's TCP endpoint in the guest)");
+        }
+        Path socket = Path.of(string(properties, "socket", home + "/.slipway/run/docker.sock"));
+        String envConfig = System.getenv("DOCKER_CONFIG");
+        Path dockerConfig = Path.of(string(properties, "dockerConfig",
+                envConfig != null && !envConfig.isBlank() ? envConfig : home + "/.docker"));
+        this.contextName = string(properties, "context", "slipway");
+        this.contexts = new DockerContext(dockerConfig);
+        this.previousFile = socket.resolveSibling("docker-previous-context");
+        this.published = new PublishedPort(PublishedPort.UNIX, socket.toString(), "tcp://" + guest);
+        published.remoteAddress();
+        try {
+            forwarder.expose(published, false, false);
+        } catch (IllegalStateException e) {
+            // published by an earlier activation of this component that did not get to clean up
+            LOG.debug("docker socket already published", e);
+        }
+        contexts.write(contextName, "Slipway: the guest's engine", "unix://" + socket);
+        LOG.info("the guest's engine {} is published at {}; docker context '{}'", guest, socket, contextName);
+        if (Boolean.parseBoolean(string(properties, "makeCurrent", "false"))) {
+            String previous = contexts.current();
+            if (!contextName.equals(previous)) {
+                // kept on disk: a runtime killed before restoring it restores it on its next stop
+                Files.writeString(previousFile, previous == null ? "" : previous, StandardCharsets.UTF_8);
+                contexts.makeCurrent(contextName);
+            }
+            madeCurrent = true;
+            LOG.info("docker context '{}' is current (was '{}')", contextName, previous == null ? "default" : previous);
+        }
+    }
+
+    private static String string(Map<String, Object> properties, String key, String fallback) {
+        Object v = properties.get(key);
+        return v == null || v.toString().isBlank() ? fallback : v.toString().trim();
+    }
+
+    @Override
+    public CommandResult execute(List<String> args) {
+        return CommandResult.ok("export DOCKER_HOST=unix://" + published.local() + "\n");
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (madeCurrent) {
+            try {
+                if (contextName.equals(contexts.current())) {
+                    String previous = Files.exists(previousFile) ? Files.readString(previousFile, StandardCharsets.UTF_8).trim() : "";
+                    contexts.makeCurrent(previous.isEmpty() ? null : previous);
+                    LOG.info("docker context '{}' is current again", previous.isEmpty() ? "default" : previous);
+                } else {
+                    LOG.info("the user chose another docker context meanwhile; it is left current");
+                }
+                Files.deleteIfExists(previousFile);
+            } catch (IOException e) {
+                LOG.warn("cannot restore the previous docker context: {}", e.getMessage());
+            }
+        }
+        try {
+            forwarder.unexpose(published.protocol(), published.local());
+        } catch (IOException | IllegalStateException e) {
+            LOG.debug("docker socket already unpublished", e);
+        }
+    }
+}

@@ -1,0 +1,659 @@
+package dev.slipway.networking.ports;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Dictionary;
+import java.util.HashMap;
+import java.util.Hashtable;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.slipway.api.helper.HelperClient;
+import dev.slipway.api.helper.HelperException;
+import dev.slipway.api.helper.HelperSchema;
+import dev.slipway.networking.api.GuestConnector;
+import dev.slipway.networking.api.GuestDatagramFlow;
+
+/**
+ * Published ports: host listeners whose connections and datagrams the network stack carries into
+ * the guest. The listeners live here, so a new stack service (a reconfigured or restarted network)
+ * takes over new connections without the host ports closing. What is published is kept in
+ * ConfigAdmin (PID {@value #PID}, property {@value #STORED}) and published again on start.
+ */
+@Component(service = PortForwarder.class, immediate = true)
+public final class PortForwarder {
+    private static final Logger LOG = LoggerFactory.getLogger(PortForwarder.class);
+    static final String PID = "dev.slipway.ports";
+    static final String STORED = "published";
+    /** A UDP client's flow into the guest ends after this long without a datagram either way. */
+    static final long UDP_IDLE_NANOS = 60_000_000_000L;
+    private static final int ACCEPTS_PER_WAKE = 256;
+    private static final int DATAGRAMS_PER_WAKE = 64;
+
+    private final ConfigurationAdmin configurationAdmin;
+    private final Selector selector;
+    private final Thread loop;
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final ByteBuffer datagram = ByteBuffer.allocateDirect(65536);
+    /** Guarded by {@code this}. */
+    private final LinkedHashMap<String, Listener> published = new LinkedHashMap<>();
+    /** Guarded by {@code this}: publications that are not stored. */
+    private final java.util.HashSet<String> transientKeys = new java.util.HashSet<>();
+    private volatile boolean running = true;
+    private volatile GuestConnector connector;
+    long accepted, refusedNoNetwork, connectFailures;
+
+    @Activate
+    public PortForwarder(@Reference ConfigurationAdmin configurationAdmin) throws IOException {
+        this.configurationAdmin = configurationAdmin;
+        this.selector = Selector.open();
+        this.loop = new Thread(this::run, "slipway-ports");
+        loop.setDaemon(true);
+        loop.start();
+        for (String s : stored()) {
+            try {
+                PublishedPort p = PublishedPort.fromStored(s);
+                open(p, true);
+                LOG.info("published again: {} {} -> {}", p.protocol(), p.local(), p.remote());
+            } catch (IOException | RuntimeException e) {
+                LOG.error("cannot publish '{}' again: {} (it stays stored; unexpose it to forget it)", s, e.getMessage());
+            }
+        }
+    }
+
+    /** Binds ports this process may not bind itself; absent when no helper client runs. */
+    private volatile HelperClient helper;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindHelper(HelperClient h) {
+        helper = h;
+    }
+
+    void unbindHelper(HelperClient h) {
+        if (helper == h) {
+            helper = null;
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindConnector(GuestConnector c) {
+        connector = c;
+        execute(this::dropFlows);
+    }
+
+    void unbindConnector(GuestConnector c) {
+        if (connector == c) {
+            connector = null;
+        }
+        execute(this::dropFlows);
+    }
+
+    // ---------------------------------------------------------------- publishing
+
+    /**
+     * Publishes {@code port}: validated, bound, stored. Nothing is left behind when any step fails.
+     *
+     * @param allAddresses whether a local side on all addresses ({@code :PORT}, {@code 0.0.0.0}) is allowed
+     * @throws IllegalArgumentException for a bad request (the message says what)
+     * @throws IOException when the host port cannot be bound or the request cannot be stored
+     */
+    public void expose(PublishedPort port, boolean allAddresses) throws IOException {
+        expose(port, allAddresses, true);
+    }
+
+    /**
+     * Publishes {@code port}; {@code persist} false for publications another component owns and
+     * makes again on its own start (the docker socket), which are then not stored.
+     */
+    synchronized void expose(PublishedPort port, boolean allAddresses, boolean persist) throws IOException {
+        if (published.containsKey(port.key())) {
+            throw new IllegalStateException("proxy already running for " + port.protocol() + " on " + port.local());
+        }
+        InetSocketAddress local = port.localAddress();
+        if (local != null && local.getAddress().isAnyLocalAddress() && !allAddresses) {
+            throw new IllegalArgumentException("publishing on all addresses (" + port.local() + ") needs the explicit "
+                    + "all-addresses flag (slipway expose --all-addresses, or allowAllAddresses=true in " + PID + ")");
+        }
+        InetSocketAddress remote = port.remoteAddress();
+        GuestConnector c = connector;
+        if (c == null) {
+            throw new IllegalStateException("the network stack is not running");
+        }
+        c.checkGuestAddress(remote.getAddress());
+        open(port, false);
+        if (!persist) {
+            transientKeys.add(port.key());
+        }
+        try {
+            store();
+        } catch (IOException | RuntimeException e) {
+            close(port.key());
+            throw e;
+        }
+        LOG.info("published {} {} -> {}", port.protocol(), port.local(), port.remote());
+    }
+
+    public synchronized void unexpose(String protocol, String local) throws IOException {
+        String key = protocol + "/" + local;
+        if (!published.containsKey(key)) {
+            throw new IllegalStateException("proxy not found");
+        }
+        close(key);
+        store();
+        LOG.info("unpublished {} {}", protocol, local);
+    }
+
+    /** What is published, sorted as gvisor-tap-vsock sorts it: by local side, then protocol. */
+    public synchronized List<PublishedPort> list() {
+        List<PublishedPort> l = new ArrayList<>();
+        for (Listener x : published.values()) {
+            l.add(x.port);
+        }
+        l.sort(Comparator.comparing(PublishedPort::local).thenComparing(PublishedPort::protocol));
+        return l;
+    }
+
+    public synchronized boolean allowAllAddresses() {
+        Object v = properties().get("allowAllAddresses");
+        return v != null && Boolean.parseBoolean(v.toString());
+    }
+
+    private Listener open(PublishedPort port, boolean restoring) throws IOException {
+        Listener l = switch (port.protocol()) {
+            case PublishedPort.TCP -> new TcpListener(port, tcpChannel(port));
+            case PublishedPort.UNIX -> new TcpListener(port, bindUnix(port.localPath()));
+            case PublishedPort.UDP -> new UdpListener(port, udpChannel(port));
+            default -> throw new IllegalArgumentException("unknown protocol " + port.protocol());
+        };
+        published.put(port.key(), l);
+        execute(() -> l.register());
+        return l;
+    }
+
+    /** The host socket, bound by the privileged helper when this process may not bind it (EACCES). */
+    private ServerSocketChannel tcpChannel(PublishedPort port) throws IOException {
+        try {
+            return bindTcp(port.localAddress(), port);
+        } catch (IOException e) {
+            if (!permissionDenied(e)) {
+                throw e;
+            }
+            ServerSocketChannel s = ReceivedSockets.tcp(helperBind(port, e), port.localAddress().getAddress());
+            configureNonBlocking(s);
+            return s;
+        }
+    }
+
+    private DatagramChannel udpChannel(PublishedPort port) throws IOException {
+        try {
+            return bindUdp(port.localAddress(), port);
+        } catch (IOException e) {
+            if (!permissionDenied(e)) {
+                throw e;
+            }
+            DatagramChannel d = ReceivedSockets.udp(helperBind(port, e), port.localAddress().getAddress());
+            configureNonBlocking(d);
+            return d;
+        }
+    }
+
+    private static void configureNonBlocking(java.nio.channels.spi.AbstractSelectableChannel c) throws IOException {
+        try {
+            c.configureBlocking(false);
+        } catch (IOException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private static boolean permissionDenied(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().toLowerCase().contains("permission denied")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Asks the helper to bind the port ({@code ports.bind}) and returns the descriptor it passed. The
+     * all-addresses flag was checked by {@link #expose} (or when the stored publication was made).
+     */
+    private int helperBind(PublishedPort port, IOException denied) throws IOException {
+        HelperClient h = helper;
+        if (h == null) {
+            throw new IOException(denied.getMessage() + "; no privileged helper is available to bind it", denied);
+        }
+        InetSocketAddress local = port.localAddress();
+        Map<String, String> params = new LinkedHashMap<>();
+        params.put(HelperSchema.PARAM_PROTOCOL, port.protocol());
+        params.put(HelperSchema.PARAM_ADDRESS, local.getAddress().getHostAddress());
+        params.put(HelperSchema.PARAM_PORT, Integer.toString(local.getPort()));
+        params.put(HelperSchema.PARAM_ALL_ADDRESSES, Boolean.toString(local.getAddress().isAnyLocalAddress()));
+        try {
+            int fd = h.callForDescriptor(HelperSchema.PORTS_BIND, params).descriptor();
+            LOG.info("the helper bound {} {} for this runtime", port.protocol(), port.local());
+            return fd;
+        } catch (HelperException e) {
+            throw new IOException("cannot listen on " + port.protocol() + " " + port.local() + ": the helper refused ("
+                    + e.code() + "): " + e.getMessage(), e);
+        }
+    }
+
+    private static ServerSocketChannel bindTcp(InetSocketAddress local, PublishedPort port) throws IOException {
+        ServerSocketChannel s = ServerSocketChannel.open();
+        try {
+            s.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            s.bind(local, 1024);
+            s.configureBlocking(false);
+            return s;
+        } catch (IOException e) {
+            s.close();
+            throw bindError(port, e);
+        }
+    }
+
+    private static DatagramChannel bindUdp(InetSocketAddress local, PublishedPort port) throws IOException {
+        DatagramChannel d = DatagramChannel.open(StandardProtocolFamily.INET);
+        try {
+            d.bind(local);
+            d.configureBlocking(false);
+            return d;
+        } catch (IOException e) {
+            d.close();
+            throw bindError(port, e);
+        }
+    }
+
+    private static IOException bindError(PublishedPort port, IOException e) {
+        String why = e.getMessage() == null ? e.toString() : e.getMessage();
+        if (e instanceof BindException && why.toLowerCase().contains("in use")) {
+            why = "the port is in use";
+        } else if (why.toLowerCase().contains("permission denied")) {
+            why = "permission denied (ports below 1024 need privileges)";
+        }
+        return new IOException("cannot listen on " + port.protocol() + " " + port.local() + ": " + why, e);
+    }
+
+    /**
+     * A Unix socket at {@code path}, mode 0600. A leftover socket nobody answers on (a killed
+     * runtime's) is replaced; a live one, or any other kind of file, is an error.
+     */
+    static ServerSocketChannel bindUnix(Path path) throws IOException {
+        if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.isSymbolicLink(path) || Files.isRegularFile(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    || Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new IOException("cannot listen on unix " + path + ": a file that is not a socket is in the way");
+            }
+            try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+                throw new IOException("cannot listen on unix " + path + ": another process is serving it");
+            } catch (java.net.SocketException e) {
+                Files.delete(path);
+                LOG.info("replaced the stale socket {}", path);
+            }
+        }
+        Path dir = path.getParent();
+        if (dir != null && !Files.isDirectory(dir)) {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            s.bind(UnixDomainSocketAddress.of(path), 1024);
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+            s.configureBlocking(false);
+            return s;
+        } catch (IOException e) {
+            s.close();
+            Files.deleteIfExists(path);
+            throw new IOException("cannot listen on unix " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void close(String key) {
+        transientKeys.remove(key);
+        Listener l = published.remove(key);
+        if (l instanceof UdpListener u) {
+            // the socket closes now; the client flows belong to the loop
+            u.closeChannel();
+            execute(u::dropFlows);
+        } else if (l != null) {
+            // closed here, so the port (or socket file) is free when unexpose returns
+            l.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- storage
+
+    private Dictionary<String, Object> properties() {
+        try {
+            Dictionary<String, Object> d = configurationAdmin.getConfiguration(PID, "?").getProperties();
+            return d == null ? new Hashtable<>() : d;
+        } catch (IOException e) {
+            LOG.warn("cannot read {}: {}", PID, e.getMessage());
+            return new Hashtable<>();
+        }
+    }
+
+    private List<String> stored() {
+        Object v = properties().get(STORED);
+        List<String> l = new ArrayList<>();
+        if (v instanceof String[] a) {
+            l.addAll(List.of(a));
+        } else if (v instanceof java.util.Collection<?> c) {
+            c.forEach(x -> l.add(String.valueOf(x)));
+        } else if (v instanceof String s && !s.isBlank()) {
+            l.add(s);
+        }
+        return l;
+    }
+
+    private void store() throws IOException {
+        Configuration c = configurationAdmin.getConfiguration(PID, "?");
+        Dictionary<String, Object> d = c.getProperties();
+        if (d == null) {
+            d = new Hashtable<>();
+        }
+        List<String> all = new ArrayList<>();
+        for (Listener l : published.values()) {
+            if (!transientKeys.contains(l.port.key())) {
+                all.add(l.port.stored());
+            }
+        }
+        d.put(STORED, all.toArray(String[]::new));
+        c.update(d);
+    }
+
+    // ---------------------------------------------------------------- the event loop
+
+    private void execute(Runnable task) {
+        tasks.add(task);
+        selector.wakeup();
+    }
+
+    private void run() {
+        long lastExpiry = System.nanoTime();
+        while (running) {
+            try {
+                selector.select(key -> {
+                    try {
+                        ((Listener) key.attachment()).ready();
+                    } catch (java.nio.channels.ClosedChannelException e) {
+                        LOG.debug("a published port closed while it was served", e);
+                    } catch (IOException | RuntimeException e) {
+                        LOG.warn("published port {} failed: {}", ((Listener) key.attachment()).port.key(), e.toString());
+                    }
+                }, 1000);
+                for (Runnable t; (t = tasks.poll()) != null; ) {
+                    t.run();
+                }
+                long now = System.nanoTime();
+                if (now - lastExpiry > 1_000_000_000L) {
+                    lastExpiry = now;
+                    for (SelectionKey k : selector.keys()) {
+                        if (k.attachment() instanceof UdpListener u) {
+                            u.expire(now);
+                        }
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                if (running) {
+                    LOG.warn("published ports loop step failed", e);
+                }
+            }
+        }
+    }
+
+    private void dropFlows() {
+        for (SelectionKey k : selector.keys()) {
+            if (k.attachment() instanceof UdpListener u) {
+                u.dropFlows();
+            }
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        synchronized (this) {
+            for (Listener l : published.values()) {
+                l.close();
+            }
+            published.clear();
+        }
+        running = false;
+        selector.wakeup();
+        try {
+            loop.join(5000);
+            selector.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            LOG.debug("closing the selector", e);
+        }
+    }
+
+    Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        List<Map<String, Object>> ports = new ArrayList<>();
+        for (PublishedPort p : list()) {
+            ports.add(Map.of("protocol", p.protocol(), "local", p.local(), "remote", p.remote()));
+        }
+        m.put("published", ports);
+        m.put("network", connector != null ? "attached" : "not running");
+        m.put("accepted", accepted);
+        m.put("closedWithoutNetwork", refusedNoNetwork);
+        m.put("connectFailures", connectFailures);
+        return m;
+    }
+
+    // ---------------------------------------------------------------- listeners
+
+    private abstract class Listener {
+        final PublishedPort port;
+        final InetSocketAddress remote;
+
+        Listener(PublishedPort port) {
+            this.port = port;
+            this.remote = port.remoteAddress();
+        }
+
+        abstract void register();
+
+        abstract void ready() throws IOException;
+
+        abstract void close();
+    }
+
+    /** TCP and Unix stream sockets: each accepted connection becomes a TCP connection into the guest. */
+    private final class TcpListener extends Listener {
+        final ServerSocketChannel server;
+        final boolean unix;
+
+        TcpListener(PublishedPort port, ServerSocketChannel server) {
+            super(port);
+            this.server = server;
+            this.unix = PublishedPort.UNIX.equals(port.protocol());
+        }
+
+        @Override
+        void register() {
+            try {
+                server.register(selector, SelectionKey.OP_ACCEPT, this);
+            } catch (ClosedChannelException e) {
+                LOG.debug("published port closed before it was registered", e);
+            }
+        }
+
+        @Override
+        void ready() throws IOException {
+            for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+                SocketChannel ch = server.accept();
+                if (ch == null) {
+                    return;
+                }
+                accepted++;
+                GuestConnector c = connector;
+                if (c == null) {
+                    refusedNoNetwork++;
+                    ch.close();
+                    continue;
+                }
+                try {
+                    if (!unix) {
+                        ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                    }
+                    c.connect(ch, remote);
+                } catch (IOException | RuntimeException e) {
+                    if (connectFailures++ < 20) {
+                        LOG.warn("cannot carry a connection on {} to {}: {}", port.local(), port.remote(), e.getMessage());
+                    }
+                    ch.close();
+                }
+            }
+        }
+
+        @Override
+        void close() {
+            try {
+                server.close();
+            } catch (IOException e) {
+                LOG.debug("closing a published port", e);
+            }
+            if (unix) {
+                try {
+                    Files.deleteIfExists(Path.of(port.local()));
+                } catch (IOException e) {
+                    LOG.debug("removing a published socket", e);
+                }
+            }
+        }
+    }
+
+    /** UDP: each host client gets its own flow into the guest, ended after {@link #UDP_IDLE_NANOS} of silence. */
+    private final class UdpListener extends Listener {
+        final DatagramChannel channel;
+        final HashMap<SocketAddress, ClientFlow> clients = new HashMap<>();
+
+        UdpListener(PublishedPort port, DatagramChannel channel) {
+            super(port);
+            this.channel = channel;
+        }
+
+        final class ClientFlow {
+            final GuestDatagramFlow flow;
+            volatile long lastActive = System.nanoTime();
+
+            ClientFlow(GuestConnector c, SocketAddress client) throws IOException {
+                flow = c.openDatagramFlow(remote, payload -> {
+                    lastActive = System.nanoTime();
+                    try {
+                        channel.send(payload, client);
+                    } catch (IOException e) {
+                        LOG.debug("a reply to a UDP client was not sent", e);
+                    }
+                });
+            }
+        }
+
+        @Override
+        void register() {
+            try {
+                channel.register(selector, SelectionKey.OP_READ, this);
+            } catch (ClosedChannelException e) {
+                LOG.debug("published port closed before it was registered", e);
+            }
+        }
+
+        @Override
+        void ready() throws IOException {
+            for (int i = 0; i < DATAGRAMS_PER_WAKE; i++) {
+                datagram.clear();
+                SocketAddress from = channel.receive(datagram);
+                if (from == null) {
+                    return;
+                }
+                datagram.flip();
+                ClientFlow f = clients.get(from);
+                if (f == null) {
+                    GuestConnector c = connector;
+                    if (c == null) {
+                        refusedNoNetwork++;
+                        continue;
+                    }
+                    try {
+                        f = new ClientFlow(c, from);
+                    } catch (IOException | RuntimeException e) {
+                        if (connectFailures++ < 20) {
+                            LOG.warn("cannot open a UDP flow on {} to {}: {}", port.local(), port.remote(), e.getMessage());
+                        }
+                        continue;
+                    }
+                    clients.put(from, f);
+                }
+                f.lastActive = System.nanoTime();
+                f.flow.send(datagram);
+            }
+        }
+
+        void expire(long now) {
+            for (Iterator<ClientFlow> it = clients.values().iterator(); it.hasNext(); ) {
+                ClientFlow f = it.next();
+                if (now - f.lastActive > UDP_IDLE_NANOS) {
+                    it.remove();
+                    f.flow.close();
+                }
+            }
+        }
+
+        void dropFlows() {
+            for (ClientFlow f : clients.values()) {
+                f.flow.close();
+            }
+            clients.clear();
+        }
+
+        void closeChannel() {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                LOG.debug("closing a published port", e);
+            }
+        }
+
+        @Override
+        void close() {
+            dropFlows();
+            closeChannel();
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package dev.slipway.networking.ports;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+
+/**
+ * One published port in gvisor-tap-vsock's terms: {@code local} is {@code HOST:PORT} (or a socket
+ * path for {@code unix}), {@code remote} is {@code GUESTIP:PORT} (or {@code tcp://GUESTIP:PORT}
+ * for {@code unix}).
+ */
+record PublishedPort(String protocol, String local, String remote) {
+
+    static final String TCP = "tcp", UDP = "udp", UNIX = "unix";
+
+    /** The key gvisor-tap-vsock files a port under: protocol and local side. */
+    String key() {
+        return protocol + "/" + local;
+    }
+
+    /** The stored form: {@code protocol local remote}. */
+    String stored() {
+        return protocol + " " + local + " " + remote;
+    }
+
+    static PublishedPort fromStored(String s) {
+        String[] p = s.trim().split(" ");
+        if (p.length != 3) {
+            throw new IllegalArgumentException("not a stored published port: " + s);
+        }
+        return new PublishedPort(p[0], p[1], p[2]);
+    }
+
+    /** Checks the shape and returns the host address to listen on (null for {@code unix}). */
+    InetSocketAddress localAddress() {
+        requireProtocol();
+        if (UNIX.equals(protocol)) {
+            return null;
+        }
+        return hostPort(local, "local", true);
+    }
+
+    Path localPath() {
+        if (!local.startsWith("/")) {
+            throw new IllegalArgumentException("a unix socket's local side must be an absolute path, not '" + local + "'");
+        }
+        return Path.of(local);
+    }
+
+    InetSocketAddress remoteAddress() {
+        requireProtocol();
+        String r = remote;
+        if (UNIX.equals(protocol)) {
+            URI uri;
+            try {
+                uri = new URI(remote);
+            } catch (java.net.URISyntaxException e) {
+                throw new IllegalArgumentException("failed to parse remote uri :" + remote + " : " + e.getMessage());
+            }
+            if (!"tcp".equals(uri.getScheme())) {
+                throw new IllegalArgumentException("remote protocol for unix forwarder is not implemented: " + uri.getScheme());
+            }
+            r = uri.getHost() + ":" + uri.getPort();
+        }
+        InetSocketAddress a = hostPort(r, "remote", false);
+        if (a.getPort() == 0) {
+            throw new IllegalArgumentException("the remote port must be 1..65535: " + remote);
+        }
+        return a;
+    }
+
+    private void requireProtocol() {
+        if (!TCP.equals(protocol) && !UDP.equals(protocol) && !UNIX.equals(protocol)) {
+            throw new IllegalArgumentException("unknown protocol " + protocol);
+        }
+    }
+
+    /** {@code HOST:PORT} with a literal IPv4 host (empty = all addresses, as gvisor-tap-vsock reads {@code :PORT}). */
+    private static InetSocketAddress hostPort(String s, String what, boolean emptyHostAllowed) {
+        int colon = s.lastIndexOf(':');
+        if (colon < 0) {
+            throw new IllegalArgumentException("address " + s + ": missing port in address");
+        }
+        String host = s.substring(0, colon);
+        int port;
+        try {
+            port = Integer.parseInt(s.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("the " + what + " port of '" + s + "' is not a number");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("the " + what + " port of '" + s + "' is out of range");
+        }
+        if (host.isEmpty()) {
+            if (!emptyHostAllowed) {
+                throw new IllegalArgumentException("the " + what + " side needs an IPv4 address: " + s);
+            }
+            host = "0.0.0.0";
+        }
+        if (!host.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            throw new IllegalArgumentException("the " + what + " side needs a literal IPv4 address, not '" + host + "'");
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("bad " + what + " address '" + host + "'");
+        }
+    }
+}

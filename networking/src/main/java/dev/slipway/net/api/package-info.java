@@ -1,7 +1,0 @@
-/** Slipway's network stack as seen by other bundles. */
-@Export
-@Version("1.2.0")
-package dev.slipway.net.api;
-
-import org.osgi.annotation.bundle.Export;
-import org.osgi.annotation.versioning.Version;

@@ -1,0 +1,101 @@
+package dev.slipway.networking.stack.component;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.slipway.api.platform.CommandRunner;
+import dev.slipway.api.platform.Platform;
+import dev.slipway.networking.stack.Ip4;
+import dev.slipway.networking.stack.NetConfig;
+
+/**
+ * The embedded default on Linux: a network namespace ({@code slipway.netns}, default
+ * {@code slipway}; {@code none} turns it off) attached to the stack through a tap device and
+ * configured by its own DHCP client. Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN); without it,
+ * says what works without and what does not.
+ */
+@Component(configurationPid = "dev.slipway.net", configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true)
+public final class NamespaceAttachment {
+    private static final Logger LOG = LoggerFactory.getLogger(NamespaceAttachment.class);
+    static final String DEVICE = "slw0";
+
+    private final GuestNamespace namespace;
+    private final Thread starter;
+    private volatile String state = "starting";
+
+    @Activate
+    public NamespaceAttachment(BundleContext context, Map<String, Object> properties, @Reference StackHost host,
+                               @Reference CommandRunner commands, @Reference Platform platform) {
+        NetworkSettings settings = new NetworkSettings(properties, context::getProperty);
+        String name = settings.get("netns", "netns");
+        if (name == null) {
+            name = "slipway";
+        }
+        if (name.isBlank() || name.equals("none") || !"linux".equals(platform.osName())) {
+            namespace = null;
+            starter = null;
+            state = "off";
+            return;
+        }
+        NetConfig config = host.stack().config();
+        namespace = new GuestNamespace(commands, name, DEVICE, config);
+        String ns = name;
+        starter = new Thread(() -> start(host, commands, ns, config), "slipway-net-namespace");
+        starter.setDaemon(true);
+        starter.start();
+    }
+
+    private void start(StackHost host, CommandRunner commands, String name, NetConfig config) {
+        try {
+            CommandRunner.Result id = commands.run(List.of("id", "-u"), Duration.ofSeconds(5));
+            if (!"0".equals(id.stdout().strip())) {
+                state = "needs root";
+                LOG.warn("not root: the guest namespace '{}' is not created. Without root, VMs connect through "
+                        + "--vm-socket PATH (QEMU: -netdev stream,addr.type=unix,addr.path=PATH) or --vpnkit-socket PATH; "
+                        + "a network namespace with a tap device needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN).", name);
+                return;
+            }
+            namespace.start(host.stack());
+            if (namespace.leftoverRemoved()) {
+                LOG.info("removed the guest namespace '{}' left by a runtime that was killed", name);
+            }
+            state = "attached " + namespace.address();
+            LOG.info("guest namespace '{}' is up with {}: try ip netns exec {} curl http://{}:8000/ for a host server on port 8000",
+                    name, namespace.address(), name, Ip4.toString(config.hostAlias()));
+        } catch (IOException | RuntimeException e) {
+            state = "failed: " + e.getMessage();
+            LOG.error("cannot set up the guest namespace '{}': {}", name, e.getMessage());
+            namespace.close();
+        }
+    }
+
+    /** What happened to the namespace, for status. */
+    public String state() {
+        return state;
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (starter != null) {
+            try {
+                starter.join(60_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (namespace != null) {
+            namespace.close();
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package dev.slipway.networking.stack.component;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** Which namespace a start may reclaim: only one whose owner file names a runtime that is gone. */
+class GuestNamespaceOwnerTest {
+
+    @Test
+    void aLiveOwnerKeepsItsNamespace() {
+        assertTrue(GuestNamespace.ownerAlive(GuestNamespace.ownerStamp(ProcessHandle.current())));
+    }
+
+    @Test
+    void aReusedPidIsNotTheOwner() {
+        long pid = ProcessHandle.current().pid();
+        assertFalse(GuestNamespace.ownerAlive(pid + " 2001-01-01T00:00:00Z"));
+    }
+
+    @Test
+    void aGoneProcessIsNotTheOwner() throws Exception {
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        String stamp = gone.pid() + " " + gone.info().startInstant().map(Object::toString).orElse("?");
+        assertFalse(GuestNamespace.ownerAlive(stamp));
+    }
+
+    @Test
+    void garbageIsNotAnOwner() {
+        for (String recorded : new String[] {"", "x", "-1", "99999999999999999999 y", "\u0000"}) {
+            assertFalse(GuestNamespace.ownerAlive(recorded), recorded);
+        }
+    }
+}
