@@ -42,7 +42,7 @@ public class WindowsPlatformIT {
         assertEquals(Bundle.INSTALLED, PlatformBundles.state(context, "dev.slipway.platform.macos"));
         // the Linux natives stay unresolved; their importers import them optionally and still start
         assertEquals(Bundle.INSTALLED, PlatformBundles.state(context, "dev.slipway.platform.linux.natives"));
-        for (String importer : new String[] {"dev.slipway.networking", "dev.slipway.networking.ports", "dev.slipway.helperclient"}) {
+        for (String importer : new String[] {"dev.slipway.networking.stack", "dev.slipway.networking.ports", "dev.slipway.helperclient"}) {
             assertEquals(importer, Bundle.ACTIVE, PlatformBundles.state(context, importer));
         }
     }
