@@ -309,12 +309,7 @@ final class Tcp {
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             FlowKey key = new FlowKey().set(src, srcPort, dst, dstPort);
             Connection c = new Connection(key, channel, seq, random.nextInt());
-            c.mss = Math.max(64, Math.min(mss, config.mss()));
-            c.segmentLimit = segmentLimit(c.mss);
-            c.offload = c.segmentLimit > c.mss || (stack.currentPort != null && stack.currentPort.segmentationOffload());
-            c.windowScaling = scale >= 0;
-            c.guestWindowScale = Math.max(0, scale);
-            c.sndWnd = window;
+            takeSynOptions(c, mss, scale, window);
             c.lastActive = System.nanoTime();
             if (redirect != null) {
                 channel.bind(new InetSocketAddress(redirect.getAddress(), 0));
@@ -446,17 +441,22 @@ final class Tcp {
         c.rcvNxt = seq + 1;
         c.sndUna = ack;
         c.synAcked = true;
+        takeSynOptions(c, mss, scale, window);
+        c.retries = 0;
+        c.rtoMillis = MIN_RTO_MILLIS;
+        c.rtoDeadline = 0;
+        sendAck(c);
+        trySend(c);
+    }
+
+    /** What the guest's SYN (or SYN-ACK) offered: its segment size (within ours), its window scale ({@code -1}: none) and its window. */
+    private void takeSynOptions(Connection c, int mss, int scale, int window) {
         c.mss = Math.max(64, Math.min(mss, config.mss()));
         c.segmentLimit = segmentLimit(c.mss);
         c.offload = c.segmentLimit > c.mss || (stack.currentPort != null && stack.currentPort.segmentationOffload());
         c.windowScaling = scale >= 0;
         c.guestWindowScale = Math.max(0, scale);
         c.sndWnd = window;
-        c.retries = 0;
-        c.rtoMillis = MIN_RTO_MILLIS;
-        c.rtoDeadline = 0;
-        sendAck(c);
-        trySend(c);
     }
 
     private int segmentLimit(int mss) {

@@ -2,10 +2,10 @@
  * The privileged helper's contract: the wire protocol's constants, the one schema of allow-listed
  * operations, the handler whiteboard inside the helper, the client service used by the runtime,
  * and the OS facts the helper needs from the platform bundles (accounts, hosts-file conventions,
- * service definitions).
+ * service definitions) and the POSIX rule for a trusted location.
  */
 @Export
-@Version("2.0.0")
+@Version("2.1.0")
 package dev.slipway.api.helper;
 
 import org.osgi.annotation.bundle.Export;

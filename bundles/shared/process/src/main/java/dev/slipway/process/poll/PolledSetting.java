@@ -11,8 +11,8 @@ import dev.slipway.api.platform.CommandRunner;
 /**
  * A system setting that a command prints (the host's resolvers, its proxy settings), watched for the
  * listeners of the platform service that offers it: owns the {@link PolledCommand}, the listeners
- * and the telling of each changed value. DS annotations are not inherited, so the component keeps
- * its own activation, deactivation and listener reference and hands them on to this.
+ * and the telling of each changed value. {@link PolledProxySettings} and {@link PolledHostResolvers}
+ * wrap one for their components.
  *
  * @param <T> the setting's value
  * @param <L> the listener service

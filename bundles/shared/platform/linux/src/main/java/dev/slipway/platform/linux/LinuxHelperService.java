@@ -25,6 +25,7 @@ import dev.slipway.api.helper.HelperServiceDefinitions;
 import dev.slipway.api.helper.HelperServiceStatus;
 import dev.slipway.api.helper.HelperSettings;
 import dev.slipway.api.helper.InstallOptions;
+import dev.slipway.api.helper.PosixTrustedLocation;
 import dev.slipway.api.helper.SystemPlan;
 import dev.slipway.api.helper.SystemPlan.RemoveFile;
 import dev.slipway.api.helper.SystemPlan.RunCommand;
@@ -70,7 +71,7 @@ public final class LinuxHelperService implements HelperServiceDefinitions {
     private final CommandRunner commands;
     private final BooleanSupplier systemdIsPid1;
     private final Path pidFile;
-    private final TrustedLocation trusted = new TrustedLocation(System.getProperty("user.name"));
+    private final PosixTrustedLocation trusted = new PosixTrustedLocation(System.getProperty("user.name"), Set.of());
 
     @Activate
     public LinuxHelperService(@Reference CommandRunner commands) {

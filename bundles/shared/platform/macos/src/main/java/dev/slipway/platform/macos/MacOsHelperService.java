@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -15,6 +16,7 @@ import org.osgi.service.component.annotations.Reference;
 
 import dev.slipway.api.helper.HelperServiceDefinitions;
 import dev.slipway.api.helper.InstallOptions;
+import dev.slipway.api.helper.PosixTrustedLocation;
 import dev.slipway.api.helper.SystemPlan;
 import dev.slipway.api.helper.SystemPlan.RemoveFile;
 import dev.slipway.api.helper.SystemPlan.RunCommand;
@@ -37,6 +39,8 @@ public final class MacOsHelperService implements HelperServiceDefinitions {
     static final Path SOCK_PLIST = Path.of("/Library/LaunchDaemons/" + SOCK_LABEL + ".plist");
     static final Path CONFIG = Path.of("/Library/Application Support/Slipway/helper.properties");
     static final Path AUDIT_LOG = Path.of("/Library/Logs/Slipway/helper-audit.log");
+    /** Their members are administrators already: /Applications is root:admin 0775. */
+    static final Set<String> ADMINISTRATOR_GROUPS = Set.of("admin", "wheel");
 
     private final CommandRunner commands;
 
@@ -138,7 +142,7 @@ public final class MacOsHelperService implements HelperServiceDefinitions {
 
     @Override
     public void requireTrusted(Path path) throws IOException {
-        new TrustedLocation(System.getProperty("user.name")).require(path);
+        new PosixTrustedLocation(System.getProperty("user.name"), ADMINISTRATOR_GROUPS).require(path);
     }
 
     @Override

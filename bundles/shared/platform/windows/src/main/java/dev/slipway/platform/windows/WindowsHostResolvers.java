@@ -5,14 +5,11 @@ import java.util.List;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
-import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
-import org.osgi.service.component.annotations.ReferenceCardinality;
-import org.osgi.service.component.annotations.ReferencePolicy;
 
 import dev.slipway.api.platform.CommandRunner;
 import dev.slipway.api.platform.HostResolvers;
-import dev.slipway.process.poll.PolledSetting;
+import dev.slipway.process.poll.PolledHostResolvers;
 
 /**
  * The DNS servers of the connected network adapters and the NRPT's per-domain servers, from
@@ -20,7 +17,7 @@ import dev.slipway.process.poll.PolledSetting;
  * takes a while to start, so less often than on the other systems).
  */
 @Component(service = HostResolvers.class, immediate = true)
-public final class WindowsHostResolvers implements HostResolvers {
+public final class WindowsHostResolvers extends PolledHostResolvers {
 
     static final int POLL_SECONDS = 10;
     /** Prints the lines {@link DnsClientOutput} reads; locale-independent, unlike ipconfig /all. */
@@ -34,7 +31,6 @@ public final class WindowsHostResolvers implements HostResolvers {
             "Get-DnsClientNrptPolicy | ForEach-Object {"
                     + " 'nrpt|{0}|{1}' -f ($_.Namespace -join ','), ($_.NameServers -join ',') }");
     static final List<String> COMMAND = List.of("powershell.exe", "-NoProfile", "-NonInteractive", "-Command", SCRIPT);
-    private final PolledSetting<List<Resolver>, Listener> system;
 
     @Activate
     public WindowsHostResolvers(@Reference CommandRunner commands) {
@@ -42,31 +38,7 @@ public final class WindowsHostResolvers implements HostResolvers {
     }
 
     WindowsHostResolvers(CommandRunner commands, boolean poll) {
-        system = new PolledSetting<List<Resolver>, Listener>("the DNS servers from PowerShell", commands, COMMAND, Duration.ofSeconds(20), List.of(), DnsClientOutput::parse, Listener::resolversChanged)
-                .start(poll, Duration.ofSeconds(POLL_SECONDS), "slipway-dns-client");
-    }
-
-    @Deactivate
-    void deactivate() {
-        system.close();
-    }
-
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addListener(Listener listener) {
-        system.addAndTell(listener);
-    }
-
-    void removeListener(Listener listener) {
-        system.remove(listener);
-    }
-
-    @Override
-    public List<Resolver> resolvers() {
-        return system.current();
-    }
-
-    /** Asks the system again; keeps the last resolvers when that fails. */
-    void refresh() {
-        system.refresh();
+        super("the DNS servers from PowerShell", commands, COMMAND, Duration.ofSeconds(20), DnsClientOutput::parse, poll, Duration.ofSeconds(POLL_SECONDS),
+                "slipway-dns-client");
     }
 }

@@ -1,4 +1,4 @@
-package dev.slipway.platform.linux;
+package dev.slipway.api.helper;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,6 +12,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.Comparator;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
@@ -25,9 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  * can change is made under the module's target/ (the temp dir is under /tmp, which anyone may write);
  * the test skips, saying so, when even the checkout is open to group or other writes.
  */
-class TrustedLocationTest {
+class PosixTrustedLocationTest {
 
-    private final TrustedLocation trusted = new TrustedLocation(System.getProperty("user.name"));
+    private final PosixTrustedLocation trusted = new PosixTrustedLocation(System.getProperty("user.name"), Set.of());
     private Path chain;
 
     @BeforeEach
@@ -76,6 +77,17 @@ class TrustedLocationTest {
         Path install = dir("opt/slipway", "rwxr-xr-x");
         IOException e = assertThrows(IOException.class, () -> trusted.require(install));
         assertTrue(e.getMessage().startsWith(open + " is writable by group"), e.getMessage());
+    }
+
+    @Test
+    void anAdministratorsGroupMayWriteButOthersMayNot() throws Exception {
+        Path open = dir("opt", "rwxrwxr-x");
+        Path install = dir("opt/slipway", "rwxr-xr-x");
+        String group = Files.readAttributes(open, PosixFileAttributes.class).group().getName();
+        new PosixTrustedLocation(System.getProperty("user.name"), Set.of(group)).require(install);
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        IOException e = assertThrows(IOException.class, () -> new PosixTrustedLocation(System.getProperty("user.name"), Set.of(group)).require(install));
+        assertTrue(e.getMessage().startsWith(open + " is writable by others"), e.getMessage());
     }
 
     @Test

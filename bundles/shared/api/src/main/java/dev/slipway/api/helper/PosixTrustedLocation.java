@@ -1,4 +1,4 @@
-package dev.slipway.platform.linux;
+package dev.slipway.api.helper;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -9,23 +9,33 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
 
 /**
- * Whether only the administrator can change a location: every directory from the root down to it
- * (as written and with links resolved), and for a directory everything below it, is owned by root
- * (or by the user this process runs as, for an unprivileged helper in tests) and closed to writes by
- * group and others. A world-writable directory with the sticky bit (/tmp) is refused too: anyone may
- * create the name the helper is about to use there.
+ * The rule of {@link HelperServiceDefinitions#requireTrusted(Path)} on a POSIX file system: every
+ * directory from the root down to a location (as written and with links resolved), and for a
+ * directory everything below it, is owned by root (or by the user this process runs as, for an
+ * unprivileged helper in tests) and closed to writes by others and by any group but the
+ * administrators' groups named (none on Linux; admin and wheel on macOS, whose members are
+ * administrators already: /Applications is root:admin 0775). A world-writable directory with the
+ * sticky bit (/tmp) is refused too: anyone may create the name the helper is about to use there.
  */
-final class TrustedLocation {
+public final class PosixTrustedLocation {
 
     private final String ownUser;
+    private final Set<String> administratorGroups;
 
-    TrustedLocation(String ownUser) {
+    /**
+     * @param ownUser             the user this process runs as, trusted like root
+     * @param administratorGroups the groups whose write access does not count against a location
+     */
+    public PosixTrustedLocation(String ownUser, Set<String> administratorGroups) {
         this.ownUser = ownUser;
+        this.administratorGroups = Set.copyOf(administratorGroups);
     }
 
-    void require(Path path) throws IOException {
+    /** Refuses {@code path} unless only the administrator can change it; the exception names what is wrong. */
+    public void require(Path path) throws IOException {
         Path absolute = path.toAbsolutePath().normalize();
         if (!Files.exists(absolute, LinkOption.NOFOLLOW_LINKS)) {
             throw new IOException(absolute + " does not exist");
@@ -73,7 +83,8 @@ final class TrustedLocation {
 
     private void requireClosed(Path path, PosixFileAttributes attributes) throws IOException {
         requireOwner(path, attributes);
-        boolean groupWrite = attributes.permissions().contains(PosixFilePermission.GROUP_WRITE);
+        boolean groupWrite = attributes.permissions().contains(PosixFilePermission.GROUP_WRITE)
+                && !administratorGroups.contains(attributes.group().getName());
         boolean otherWrite = attributes.permissions().contains(PosixFilePermission.OTHERS_WRITE);
         if (groupWrite || otherWrite) {
             throw new IOException(path + " is writable by " + (groupWrite && otherWrite ? "group " + attributes.group().getName() + " and others"
