@@ -100,19 +100,12 @@ final class Template {
     /** Walks {@code count} resource records (as encoded by dnsjava) and returns each one's TTL offset. */
     private static int[] ttlOffsets(byte[] body, int count) {
         int[] offsets = new int[count];
+        java.nio.ByteBuffer records = java.nio.ByteBuffer.wrap(body);
         int p = 0;
         for (int i = 0; i < count; i++) {
-            while (true) {
-                int label = body[p] & 0xFF;
-                if (label == 0) {
-                    p++;
-                    break;
-                }
-                if ((label & 0xC0) == 0xC0) {
-                    p += 2;
-                    break;
-                }
-                p += 1 + label;
+            p = WireQuery.nameEnd(records, 0, p, body.length);
+            if (p < 0) {
+                throw new IllegalArgumentException("a record's owner name is malformed");
             }
             offsets[i] = p + 4;
             int rdlength = ((body[p + 8] & 0xFF) << 8) | (body[p + 9] & 0xFF);

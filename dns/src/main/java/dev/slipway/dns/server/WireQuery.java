@@ -120,23 +120,12 @@ final class WireQuery {
         for (int i = 0; i < arcount; i++) {
             int start = p;
             // owner name: the OPT record's is the root; skip others (for example a TSIG's)
-            while (true) {
-                if (p >= length) {
-                    return formerr(DnsStats.Drop.TRUNCATED);
-                }
-                int label = buf.get(base + p) & 0xFF;
-                if (label == 0) {
-                    p++;
-                    break;
-                }
-                if ((label & 0xC0) == 0xC0) {
-                    p += 2;
-                    break;
-                }
-                if (label > 63) {
-                    return formerr(DnsStats.Drop.BAD_NAME);
-                }
-                p += 1 + label;
+            p = nameEnd(buf, base, p, length);
+            if (p == NAME_TRUNCATED) {
+                return formerr(DnsStats.Drop.TRUNCATED);
+            }
+            if (p == NAME_BAD) {
+                return formerr(DnsStats.Drop.BAD_NAME);
             }
             if (p + 10 > length) {
                 return formerr(DnsStats.Drop.TRUNCATED);
@@ -238,5 +227,31 @@ final class WireQuery {
 
     static int u16(ByteBuffer buf, int index) {
         return ((buf.get(index) & 0xFF) << 8) | (buf.get(index + 1) & 0xFF);
+    }
+
+    static final int NAME_TRUNCATED = -1;
+    static final int NAME_BAD = -2;
+
+    /**
+     * Where the encoded name at {@code p} ends (after its root label or compression pointer), or
+     * {@link #NAME_TRUNCATED} when it runs past {@code length}, {@link #NAME_BAD} for a label over 63.
+     */
+    static int nameEnd(ByteBuffer buf, int base, int p, int length) {
+        while (true) {
+            if (p >= length) {
+                return NAME_TRUNCATED;
+            }
+            int label = buf.get(base + p) & 0xFF;
+            if (label == 0) {
+                return p + 1;
+            }
+            if ((label & 0xC0) == 0xC0) {
+                return p + 2;
+            }
+            if (label > 63) {
+                return NAME_BAD;
+            }
+            p += 1 + label;
+        }
     }
 }

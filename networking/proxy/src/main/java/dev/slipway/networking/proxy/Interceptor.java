@@ -107,15 +107,22 @@ final class Interceptor implements AutoCloseable {
         return (InetSocketAddress) server.getLocalSocketAddress();
     }
 
+    /** The next accepted connection, or null when accepting failed (logged unless closing). */
+    private Socket nextConnection() {
+        try {
+            return server.accept();
+        } catch (IOException e) {
+            if (open) {
+                LOG.warn("transparent proxy: accept failed", e);
+            }
+            return null;
+        }
+    }
+
     private void acceptLoop() {
         while (open) {
-            Socket guest;
-            try {
-                guest = server.accept();
-            } catch (IOException e) {
-                if (open) {
-                    LOG.warn("transparent proxy: accept failed", e);
-                }
+            Socket guest = nextConnection();
+            if (guest == null) {
                 continue;
             }
             Origin origin = router.claim(guest.getPort());
