@@ -19,9 +19,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
@@ -192,6 +192,9 @@ class HelperInstallEndToEndTest {
             }
             assertArrayEquals(etcHosts, Files.readAllBytes(ETC_HOSTS), "/etc/hosts was never touched");
         } finally {
+            if (http != null) {
+                http.stop(0);
+            }
             if (vmPid > 0) { // the emulator this test started, if a failure left it running
                 ProcessHandle.of(vmPid).filter(p -> p.info().command().orElse("").contains("qemu-system"))
                         .ifPresent(ProcessHandle::destroyForcibly);
