@@ -19,21 +19,37 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import com.sun.net.httpserver.HttpServer;
+
+import dev.slipway.testing.GuestImage;
+
 /**
  * "An administrator installs, a user runs", with the real ./slipway and real accounts: root installs
  * the helper with no runtime running; a user in the group, not root, starts the runtime, publishes a
  * port below 1024 (bound by the helper) and turns the hosts block on; a user outside the group is
  * refused; root uninstalls and the machine is as it was. Needs root, useradd and setpriv; the
- * install's hosts file, bin dir, docker.sock and audit log are the test's own, and /etc/hosts is
- * compared and restored byte for byte anyway.
+ * install's hosts file, bin dir, docker.sock, audit log and VM directory are the test's own, and
+ * /etc/hosts is compared and restored byte for byte anyway.
+ *
+ * <p>The VM part: the member starts the VM through the helper ({@code slipway vm start}); QEMU runs
+ * as the member in its seccomp sandbox, on the network connection the helper made to the member's
+ * runtime; the guest (Debian's kernel and a busybox initramfs, {@link GuestImage}) takes its DHCP
+ * lease from the member's runtime and fetches a page from a server on the host's 127.0.0.1 through
+ * {@code host.docker.internal}; the member reads the console with {@code slipway vm logs}, stops
+ * the VM, starts it again, and the uninstall stops it and keeps its disk. Without QEMU, a kernel or
+ * a static busybox the rest still runs and the test then reports itself skipped, saying what is
+ * missing. All the test's files live under a root-owned 0755 directory in /var/lib (the helper
+ * trusts no directory chain through the world-writable /tmp).
  */
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class HelperInstallEndToEndTest {
@@ -66,11 +82,17 @@ class HelperInstallEndToEndTest {
             Assumptions.assumeFalse(Files.exists(location, LinkOption.NOFOLLOW_LINKS),
                     location + " exists: a Slipway helper is installed on this machine and the test would change it");
         }
+        Optional<String> noVm = GuestImage.missing();
+        noVm.ifPresent(why -> System.out.println("HelperInstallEndToEndTest: the VM part is skipped: " + why));
         byte[] etcHosts = Files.readAllBytes(ETC_HOSTS);
-        Path dir = Files.createTempDirectory("slipway-install-e2e-");
+        // the helper connects the VM to the member's runtime only through directories root or the member
+        // owns and nobody else may write: not through /tmp. Not in /opt either: install checks the whole
+        // tree of the install dir's parent, and the users' homes are theirs.
+        Path dir = Files.createDirectory(Path.of("/var/lib/slipway-e2e-" + SUFFIX + "-test"));
         List<List<String>> cleanup = new ArrayList<>();
         Path rootHome = dir.resolve("root-home");
         boolean installed = false;
+        long vmPid = -1;
         try {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
             Path hosts = dir.resolve("hosts");
@@ -80,7 +102,9 @@ class HelperInstallEndToEndTest {
             Path bin = Files.createDirectories(dir.resolve("bin"));
             Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwxr-xr-x"));
             for (String user : List.of(MEMBER, OUTSIDER)) {
-                run(List.of("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user));
+                // the home the helper looks up for the member's VM socket (~/.slipway/run/vm.sock)
+                run(List.of("useradd", "--no-create-home", "--home-dir", dir.resolve(user).toString(), "--shell",
+                        "/usr/sbin/nologin", user));
                 cleanup.add(0, List.of("userdel", user));
             }
             Path memberHome = home(dir, MEMBER);
@@ -89,10 +113,16 @@ class HelperInstallEndToEndTest {
             // the CLI's class-data archive is written into the distribution by its first run; the users may not write there
             assertEquals(0, slipway(List.of(), rootHome, "help").exitCode());
 
+            Path vmDir = dir.resolve("vm");
+            List<String> vmSettings = noVm.isPresent() ? List.of() : guest(dir, vmDir);
+
             // An administrator installs; no runtime runs anywhere. SUDO_USER is the member, who joins the group.
-            Run install = slipway(List.of(), rootHome, Map.of("SUDO_USER", MEMBER), "helper", "install", "--group", GROUP,
+            List<String> installArgs = new ArrayList<>(List.of("helper", "install", "--group", GROUP,
                     "--install-dir", installDir.toString(), "--setting", "hosts-file=" + hosts, "--setting", "bin-dir=" + bin,
-                    "--setting", "docker-sock=" + dir.resolve("docker.sock"), "--setting", "audit-log=" + dir.resolve("audit.log"));
+                    "--setting", "docker-sock=" + dir.resolve("docker.sock"), "--setting", "audit-log=" + dir.resolve("audit.log"),
+                    "--setting", "vm-dir=" + vmDir));
+            installArgs.addAll(vmSettings);
+            Run install = slipway(List.of(), rootHome, Map.of("SUDO_USER", MEMBER), installArgs.toArray(String[]::new));
             installed = true;
             assertEquals(0, install.exitCode(), install.all());
             assertTrue(install.out().contains("user " + MEMBER + " is in group " + GROUP), install.out());
@@ -119,7 +149,9 @@ class HelperInstallEndToEndTest {
                 assertEquals(0, hostsOn.exitCode(), hostsOn.all());
                 assertTrue(Files.readString(hosts).contains("127.0.0.1 kubernetes.docker.internal"), Files.readString(hosts));
                 assertTrue(slipway(asMember, memberHome, "helper", "status").out().contains("helper: serving"));
-                userRunsTheVm(asMember, memberHome);
+                if (noVm.isEmpty()) {
+                    vmPid = userRunsTheVm(asMember, memberHome, vmDir);
+                }
 
                 // A user outside the group: clear refusals, nothing changes.
                 List<String> asOutsider = as(OUTSIDER);
@@ -141,6 +173,13 @@ class HelperInstallEndToEndTest {
             Run uninstall = slipway(List.of(), rootHome, "helper", "uninstall");
             installed = false;
             assertEquals(0, uninstall.exitCode(), uninstall.all());
+            if (vmPid > 0) {
+                // as documented: uninstall stops the VM and keeps its disk (--remove-disk would delete it)
+                assertTrue(uninstall.out().contains("vm.stop: done"), uninstall.out());
+                assertTrue(uninstall.out().contains("the VM's disk, if there is one, is kept in " + vmDir), uninstall.out());
+                assertTrue(awaitGone(vmPid), "uninstall stopped the emulator " + vmPid);
+                assertTrue(Files.isRegularFile(vmDir.resolve("slipway-vm.img"), LinkOption.NOFOLLOW_LINKS), "the disk is kept");
+            }
             assertEquals(hostsBefore, Files.readString(hosts), "the hosts block is gone, the rest untouched");
             assertFalse(Files.exists(installDir), "the install dir copy is removed");
             for (Path location : SYSTEM_LOCATIONS) {
@@ -153,6 +192,13 @@ class HelperInstallEndToEndTest {
             }
             assertArrayEquals(etcHosts, Files.readAllBytes(ETC_HOSTS), "/etc/hosts was never touched");
         } finally {
+            if (http != null) {
+                http.stop(0);
+            }
+            if (vmPid > 0) { // the emulator this test started, if a failure left it running
+                ProcessHandle.of(vmPid).filter(p -> p.info().command().orElse("").contains("qemu-system"))
+                        .ifPresent(ProcessHandle::destroyForcibly);
+            }
             if (installed) {
                 slipway(List.of(), rootHome, "helper", "uninstall"); // in the test's home: never another runtime's
             }
@@ -168,14 +214,144 @@ class HelperInstallEndToEndTest {
             delete(installDir);
             delete(dir);
         }
+        noVm.ifPresent(why -> Assumptions.abort("all but the VM part passed; the VM part " + why));
     }
 
     /**
-     * The VM part of the journey belongs here (the member creates and starts the VM through the
-     * helper, a container answers on the published port); it is the VM work's, not yet written.
+     * The guest the install boots: Debian's kernel and a busybox initramfs whose init script fetches
+     * a page from {@link #http} through host.docker.internal and prints it on the console, copied
+     * into a root-owned 0755 directory the emulator's unprivileged account can read. Returns the
+     * install's VM settings.
      */
-    private void userRunsTheVm(List<String> asUser, Path home) {
-        System.out.println("HelperInstallEndToEndTest: the VM part of the journey is not covered yet");
+    private List<String> guest(Path dir, Path vmDir) throws IOException {
+        GuestImage.Kernel kernel = GuestImage.installedKernel().orElseThrow();
+        http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        http.createContext("/", exchange -> {
+            requests.incrementAndGet();
+            byte[] body = ("hello from the host " + SUFFIX + "\n").getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        http.start();
+        Path guest = Files.createDirectory(dir.resolve("guest"));
+        Files.setPosixFilePermissions(guest, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path vmlinuz = guest.resolve("vmlinuz");
+        Files.copy(kernel.image(), vmlinuz);
+        Path initrd = guest.resolve("initrd.cpio");
+        GuestImage.busybox(kernel, GuestImage.prologue() + """
+                echo SLIPWAY-HTTP $(wget -O - http://host.docker.internal:@PORT@/ 2>/dev/null)
+                echo SLIPWAY-DONE
+                while true; do sleep 60; done
+                """.replace("@PORT@", Integer.toString(http.getAddress().getPort()))).writeCpio(initrd);
+        for (Path file : List.of(vmlinuz, initrd)) {
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        }
+        return List.of("--setting", "vm-kernel=" + vmlinuz, "--setting", "vm-initrd=" + initrd, "--setting", "vm-memory-mb=256",
+                "--setting", "vm-cpus=1", "--setting", "vm-disk-gb=1");
+    }
+
+    private HttpServer http;
+    private final AtomicInteger requests = new AtomicInteger();
+
+    /**
+     * The member starts the VM through the helper, reads its console, sees its lease, stops it and
+     * starts it again (the uninstall then stops it). Returns the running emulator's pid.
+     */
+    private long userRunsTheVm(List<String> asUser, Path home, Path vmDir) throws Exception {
+        try {
+            long t0 = System.nanoTime();
+            Run start = slipway(asUser, home, "vm", "start");
+            assertEquals(0, start.exitCode(), start.all());
+            assertTrue(start.out().contains("created "), "the first start creates the VM: " + start.out());
+            long pid = pid(start);
+            assertEmulatorUnprivileged(pid, uid(MEMBER));
+            System.out.printf("HelperInstallEndToEndTest: vm start took %.1f s (emulator pid %d)%n", (System.nanoTime() - t0) / 1e9, pid);
+
+            // the console as the member reads it, through the helper's status and the group-readable log
+            String console = "";
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (System.nanoTime() < deadline && !console.contains("SLIPWAY-DONE")) {
+                TimeUnit.SECONDS.sleep(2);
+                Run logs = slipway(asUser, home, "vm", "logs", "500");
+                assertEquals(0, logs.exitCode(), logs.all());
+                console = logs.out();
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertTrue(console.contains("SLIPWAY-DONE"), "the guest finished its script within 120 s; console:\n" + console
+                    + "\nemulator:\n" + readIfThere(vmDir.resolve("emulator.log")));
+            System.out.printf("HelperInstallEndToEndTest: vm start to the guest's page from the host: %.1f s%n", seconds);
+            List<String> lease = GuestImage.lines(console, "SLIPWAY-LEASE");
+            assertEquals(1, lease.size(), console);
+            assertTrue(lease.get(0).contains("ip=192.168.65.") && lease.get(0).contains("router=192.168.65.1"), lease.get(0));
+            assertEquals(List.of("SLIPWAY-HTTP hello from the host " + SUFFIX), GuestImage.lines(console, "SLIPWAY-HTTP").stream()
+                    .map(String::strip).toList(), console);
+            assertTrue(requests.get() >= 1, "the host's server was reached");
+
+            // the member's runtime gave the lease
+            Run net = slipway(asUser, home, "net", "status");
+            assertEquals(0, net.exitCode(), net.all());
+            assertTrue(net.out().contains("52:54:00:53:4c:01"), "the guest's lease in the runtime's status: " + net.out());
+
+            Run status = slipway(asUser, home, "vm", "status");
+            assertTrue(status.out().contains("running") && (status.out().contains("tcg") || status.out().contains("kvm")), status.out());
+            assertTrue(status.out().contains(MEMBER), "the VM belongs to the member: " + status.out());
+
+            Run stop = slipway(asUser, home, "vm", "stop");
+            assertEquals(0, stop.exitCode(), stop.all());
+            assertTrue(awaitGone(pid), "vm stop ended the emulator " + pid);
+            assertTrue(Files.isRegularFile(vmDir.resolve("slipway-vm.img"), LinkOption.NOFOLLOW_LINKS), "stop keeps the disk");
+
+            // started again (the disk is there: no "created"); the uninstall stops this one
+            Run again = slipway(asUser, home, "vm", "start");
+            assertEquals(0, again.exitCode(), again.all());
+            assertFalse(again.out().contains("created "), again.out());
+            long second = pid(again);
+            assertEmulatorUnprivileged(second, uid(MEMBER));
+            return second;
+        } finally {
+            http.stop(0);
+        }
+    }
+
+    private static long pid(Run start) {
+        return start.out().lines().filter(l -> l.startsWith("pid:")).map(l -> Long.parseLong(l.substring(4).strip()))
+                .findFirst().orElseThrow(() -> new AssertionError("no pid in: " + start.all()));
+    }
+
+    /** QEMU runs as {@code uid}, never root, with its seccomp filter and no new privileges. */
+    private static void assertEmulatorUnprivileged(long pid, String uid) throws IOException {
+        String status = Files.readString(Path.of("/proc", Long.toString(pid), "status"));
+        String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ');
+        assertTrue(cmdline.contains("qemu-system") && cmdline.contains("-sandbox"), cmdline);
+        String uids = status.lines().filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow();
+        assertEquals(List.of(uid, uid, uid, uid), List.of(uids.substring(4).strip().split("\\s+")), "QEMU runs as the member: " + uids);
+        assertTrue(status.contains("Seccomp:\t2"), "QEMU's seccomp filter is on: " + status);
+        assertTrue(status.contains("NoNewPrivs:\t1"), status);
+    }
+
+    private static String uid(String user) throws Exception {
+        return run(List.of("id", "-u", user)).strip();
+    }
+
+    /** Waits (at most 30 s) until process {@code pid} is gone. */
+    private static boolean awaitGone(long pid) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            if (!Files.exists(Path.of("/proc", Long.toString(pid)))) {
+                return true;
+            }
+            TimeUnit.MILLISECONDS.sleep(100);
+        }
+        return false;
+    }
+
+    private static String readIfThere(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.ISO_8859_1);
+        } catch (IOException e) {
+            return "(" + e + ")";
+        }
     }
 
     /** 80 if it is free, else the first free port below 1024 from 81 up (the test shares its machine). */
@@ -212,7 +388,7 @@ class HelperInstallEndToEndTest {
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).directory(root.toFile());
         Map<String, String> env = builder.environment();
-        env.put("SLIPWAY_HOME", home.toString());
+        env.put("SLIPWAY_HOME", home.resolve(".slipway").toString()); // the helper finds the VM socket in ~/.slipway/run
         env.put("HOME", home.toString());
         env.remove("XDG_RUNTIME_DIR");
         env.remove("SLIPWAY_RUNTIME_DIR");

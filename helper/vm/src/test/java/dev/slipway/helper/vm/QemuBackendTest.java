@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import dev.slipway.testing.GuestImage;
 
 /**
  * {@code auto} picks the accelerator by trying it: a stand-in KVM device (a regular file at a test
@@ -139,8 +140,8 @@ class QemuBackendTest {
     void theRealDeviceAndEmulatorGiveAVerdictEitherWay() {
         Path kvm = Path.of("/dev/kvm");
         Assumptions.assumeTrue(Files.exists(kvm), "needs /dev/kvm (this machine has none; CI machines do)");
-        Assumptions.assumeTrue(dev.slipway.testing.Prerequisites.onPath(RealGuest.EMULATOR), "needs " + RealGuest.EMULATOR + ": " + RealGuest.PACKAGES);
-        QemuBackend backend = new QemuBackend(RealGuest.EMULATOR, kvm, ROOT);
+        Assumptions.assumeTrue(dev.slipway.testing.Prerequisites.onPath(GuestImage.EMULATOR), "needs " + GuestImage.EMULATOR + ": " + GuestImage.PACKAGES);
+        QemuBackend backend = new QemuBackend(GuestImage.EMULATOR, kvm, ROOT);
         VmBackend.Accelerator a = backend.accelerator("auto", NOBODY);
         System.out.println("KVM probe on this machine: " + a.describe());
         assertTrue(a.equals(new VmBackend.Accelerator("kvm", "probed")) || a.name().equals("tcg")

@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import dev.slipway.testing.GuestImage;
 
 /**
  * A real Linux guest under QEMU whose only network is Slipway: Debian's kernel, busybox, the
@@ -33,7 +34,7 @@ class RealGuestTest {
 
     @Test
     void aGuestBootedThroughTheManagerLeasesResolvesAndFetchesFromTheHostThroughSlipway() throws Exception {
-        GuestImage.Kernel kernel = RealGuest.assumeAvailable();
+        GuestImage.Kernel kernel = GuestImage.assumeAvailable();
         try (RealGuest guest = new RealGuest(kernel, INIT, image -> { }, 256)) {
             Map<String, Object> started = guest.boot();
             assertEquals("running", started.get("state"));
@@ -41,15 +42,15 @@ class RealGuestTest {
             String console = guest.consoleText();
             assertTrue(done, "the guest finished its script; console:\n" + console + "\nemulator:\n" + guest.emulatorLog());
 
-            List<String> lease = RealGuest.lines(console, "SLIPWAY-LEASE");
+            List<String> lease = GuestImage.lines(console, "SLIPWAY-LEASE");
             assertEquals(1, lease.size(), console);
             assertTrue(lease.get(0).contains("ip=192.168.65.") && lease.get(0).contains("router=192.168.65.1")
                     && lease.get(0).contains("dns=192.168.65.1"), lease.get(0));
-            String host = RealGuest.lines(console, "SLIPWAY-RESOLVE-HOST").get(0);
+            String host = GuestImage.lines(console, "SLIPWAY-RESOLVE-HOST").get(0);
             assertTrue(host.contains("192.168.65.254"), host);
-            String gateway = RealGuest.lines(console, "SLIPWAY-RESOLVE-GATEWAY").get(0);
+            String gateway = GuestImage.lines(console, "SLIPWAY-RESOLVE-GATEWAY").get(0);
             assertTrue(gateway.contains("Address: 192.168.65.1") || gateway.contains("Address 1: 192.168.65.1"), gateway);
-            assertEquals("SLIPWAY-HTTP hello from the host", RealGuest.lines(console, "SLIPWAY-HTTP").get(0).strip(),
+            assertEquals("SLIPWAY-HTTP hello from the host", GuestImage.lines(console, "SLIPWAY-HTTP").get(0).strip(),
                     console);
 
             Map<String, Object> during = guest.statusDuringRequest;
@@ -69,7 +70,7 @@ class RealGuestTest {
 
     @Test
     void theEmulatorRunsUnprivilegedInItsSandboxHoldingOnlyTheDescriptorsItWasGiven() throws Exception {
-        GuestImage.Kernel kernel = RealGuest.assumeAvailable();
+        GuestImage.Kernel kernel = GuestImage.assumeAvailable();
         try (RealGuest guest = new RealGuest(kernel, "echo SLIPWAY-READY\nsleep 120\n", image -> { }, 128)) {
             Map<String, Object> started = guest.boot();
             long pid = ((Number) started.get("pid")).longValue();

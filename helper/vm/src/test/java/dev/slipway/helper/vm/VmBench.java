@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.slipway.testing.GuestImage;
 
 /**
  * bench/vm.sh: the same tiny guest booted through the VM manager with Slipway's QEMU stream
@@ -44,7 +45,7 @@ public final class VmBench {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 5;
         GuestImage.Kernel kernel = GuestImage.installedKernel().orElseThrow(() -> new IllegalStateException(
-                "needs a kernel: " + RealGuest.PACKAGES));
+                "needs a kernel: " + GuestImage.PACKAGES));
         List<Run> results = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
             results.add(slipway(kernel, seconds));
@@ -101,7 +102,7 @@ public final class VmBench {
         Path dir = TestRoot.create("slirp");
         Process qemu = null;
         try {
-            GuestImage image = RealGuest.image(kernel, RealGuest.prologue() + INIT);
+            GuestImage image = GuestImage.busybox(kernel, GuestImage.prologue() + INIT);
             binary(image);
             Path initrd = dir.resolve("initrd.cpio");
             try (OutputStream out = Files.newOutputStream(initrd)) {
@@ -156,7 +157,7 @@ public final class VmBench {
     static List<String> rootCommand(String name, Path kernel, Path initrd, String cmdline, Path disk, Path netSocket,
             Path consoleLog, int memoryMb) {
         boolean kvm = java.nio.file.Files.isWritable(Path.of("/dev/kvm"));
-        List<String> c = new ArrayList<>(List.of(RealGuest.EMULATOR, "-name", name, "-machine", "q35",
+        List<String> c = new ArrayList<>(List.of(GuestImage.EMULATOR, "-name", name, "-machine", "q35",
                 "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max", "-m", Integer.toString(memoryMb), "-smp", "1",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"));
         c.addAll(List.of("-serial", "file:" + consoleLog));
@@ -169,7 +170,7 @@ public final class VmBench {
 
     static void binary(GuestImage image) {
         try {
-            RealGuest.binary(image, Path.of("/usr/bin/iperf3"));
+            GuestImage.binary(image, Path.of("/usr/bin/iperf3"));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

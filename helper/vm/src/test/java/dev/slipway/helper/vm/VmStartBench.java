@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import dev.slipway.testing.GuestImage;
 
 /**
  * bench/vm-start.sh: the time from {@code vm start} to the guest's DHCP lease (seen in Slipway's
@@ -23,7 +24,7 @@ public final class VmStartBench {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         GuestImage.Kernel kernel = GuestImage.installedKernel().orElseThrow(() -> new IllegalStateException(
-                "needs a kernel: " + RealGuest.PACKAGES));
+                "needs a kernel: " + GuestImage.PACKAGES));
         List<Double> unprivileged = new ArrayList<>();
         List<Double> root = new ArrayList<>();
         for (int i = 0; i < rounds; i++) {

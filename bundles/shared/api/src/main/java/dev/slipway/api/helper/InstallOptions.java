@@ -21,7 +21,8 @@ import java.util.Set;
  * @param installDir where Slipway is installed (its {@code bin} holds the CLI tools and the helper launcher)
  * @param members users to add to the group (the installing user; the {@code --user} user)
  * @param settings further helper settings written into the configuration file, by {@link HelperSettings} key;
- *        only the keys of {@link #INSTALL_TIME_SETTINGS} (the helper's locations and its allowed bind addresses)
+ *        only the keys of {@link #INSTALL_TIME_SETTINGS} (the helper's locations, its allowed bind addresses and
+ *        the VM's kernel, initramfs, emulator account and size)
  */
 public record InstallOptions(Mode mode, Optional<String> user, String group, Engine engine,
         boolean maintainHostGatewayNames, Path installDir, List<String> members, Map<String, String> settings) {
@@ -31,11 +32,19 @@ public record InstallOptions(Mode mode, Optional<String> user, String group, Eng
     /** The settings an administrator may give at install time ({@code --setting KEY=VALUE}). */
     public static final Set<String> INSTALL_TIME_SETTINGS = Set.of(HelperSettings.HOSTS_FILE, HelperSettings.BIN_DIR,
             HelperSettings.DOCKER_SOCK, HelperSettings.AUDIT_LOG, HelperSettings.VM_DIR, HelperSettings.POLICY_DIR,
-            HelperSettings.PORTS_BIND_ADDRESSES, HelperSettings.CLI_TOOLS);
+            HelperSettings.PORTS_BIND_ADDRESSES, HelperSettings.CLI_TOOLS, HelperSettings.VM_KERNEL, HelperSettings.VM_INITRD,
+            HelperSettings.VM_USER, HelperSettings.VM_MEMORY_MB, HelperSettings.VM_CPUS, HelperSettings.VM_DISK_GB);
 
     /** The settings among {@link #INSTALL_TIME_SETTINGS} that are absolute paths the helper writes. */
     public static final Set<String> PATH_SETTINGS = Set.of(HelperSettings.HOSTS_FILE, HelperSettings.BIN_DIR,
             HelperSettings.DOCKER_SOCK, HelperSettings.AUDIT_LOG, HelperSettings.VM_DIR, HelperSettings.POLICY_DIR);
+
+    /** The settings among {@link #INSTALL_TIME_SETTINGS} that are absolute paths the VM's emulator reads. */
+    public static final Set<String> READ_PATH_SETTINGS = Set.of(HelperSettings.VM_KERNEL, HelperSettings.VM_INITRD);
+
+    /** The settings among {@link #INSTALL_TIME_SETTINGS} that are whole numbers, with their smallest and largest value. */
+    public static final Map<String, long[]> NUMBER_SETTINGS = Map.of(HelperSettings.VM_MEMORY_MB, new long[] {64, 1 << 20},
+            HelperSettings.VM_CPUS, new long[] {1, 256}, HelperSettings.VM_DISK_GB, new long[] {1, 1 << 16});
 
     /** Without install-time settings. */
     public InstallOptions(Mode mode, Optional<String> user, String group, Engine engine, boolean maintainHostGatewayNames,
@@ -66,8 +75,30 @@ public record InstallOptions(Mode mode, Optional<String> user, String group, Eng
             throw new IllegalArgumentException("setting " + key + ": the value must be non-blank, without surrounding spaces, "
                     + "control characters or backslashes");
         }
-        if (PATH_SETTINGS.contains(key) && !Path.of(value).isAbsolute()) {
+        if ((PATH_SETTINGS.contains(key) || READ_PATH_SETTINGS.contains(key)) && !Path.of(value).isAbsolute()) {
             throw new IllegalArgumentException("setting " + key + " needs an absolute path, not " + value);
+        }
+        if (READ_PATH_SETTINGS.contains(key) && !Path.of(value).normalize().toString().equals(value)) {
+            throw new IllegalArgumentException("setting " + key + " needs a normal path (no . or .. or repeated /), not " + value);
+        }
+        long[] range = NUMBER_SETTINGS.get(key);
+        if (range != null) {
+            long number;
+            try {
+                number = value.matches("[0-9]{1,9}") ? Long.parseLong(value) : -1;
+            } catch (NumberFormatException e) {
+                number = -1;
+            }
+            if (number < range[0] || number > range[1]) {
+                throw new IllegalArgumentException("setting " + key + " needs a whole number from " + range[0] + " to " + range[1]
+                        + ", not " + value);
+            }
+        }
+        if (key.equals(HelperSettings.VM_USER)) {
+            requireAccountName(value);
+            if (value.equals("root")) {
+                throw new IllegalArgumentException("setting " + key + ": the emulator never runs as root");
+            }
         }
     }
 
