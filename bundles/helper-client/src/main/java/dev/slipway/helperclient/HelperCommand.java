@@ -140,7 +140,7 @@ public final class HelperCommand implements ControlCommand {
             Path target = options.installDir().toAbsolutePath().normalize();
             Path parent = target.getParent();
             if (parent != null && Files.isDirectory(parent)) {
-                definitions.requireTrusted(parent); // before anything is written there
+                definitions.requireTrustedChain(parent); // before anything is written there
             }
             if (dist.isPresent()) {
                 out.append(new DistributionCopy(target).installFrom(dist.get())).append('\n');

@@ -183,6 +183,7 @@ class HelperClientIntegrationTest {
             @Override public List<String> statusCommand() { return linux.statusCommand(); }
             @Override public dev.slipway.api.helper.HelperServiceStatus serviceStatus() throws java.io.IOException { return linux.serviceStatus(); }
             @Override public void requireTrusted(Path path) { }
+            @Override public void requireTrustedChain(Path directory) { }
             @Override public java.util.Optional<SystemPlan> dockerSockBootLink(Path link, Path target) { return linux.dockerSockBootLink(link, target); }
             @Override public SystemPlan removeDockerSockBootLink() { return linux.removeDockerSockBootLink(); }
             @Override public boolean elevated() throws java.io.IOException { return linux.elevated(); }

@@ -121,6 +121,7 @@ class DockerSockOwnerTest {
             @Override public SystemPlan removeDockerSockBootLink() { return SystemPlan.of(List.of()); }
             @Override public dev.slipway.api.helper.HelperServiceStatus serviceStatus() { throw new AssertionError(); }
             @Override public void requireTrusted(Path path) { }
+            @Override public void requireTrustedChain(Path directory) { }
             @Override public boolean elevated() { return true; }
         };
     }

@@ -107,6 +107,7 @@ class UninstallOperationTest {
             @Override public List<String> statusCommand() { return List.of(); }
             @Override public dev.slipway.api.helper.HelperServiceStatus serviceStatus() { throw new AssertionError(); }
             @Override public void requireTrusted(Path path) { throw new AssertionError(); }
+            @Override public void requireTrustedChain(Path directory) { }
             @Override public Optional<SystemPlan> dockerSockBootLink(Path link, Path target) { return Optional.empty(); }
             @Override public SystemPlan removeDockerSockBootLink() { return SystemPlan.of(List.of()); }
             @Override public boolean elevated() throws IOException { return true; }

@@ -212,6 +212,7 @@ class MemberAgainstMemberRootTest {
             @Override public SystemPlan removeDockerSockBootLink() { return SystemPlan.of(List.of()); }
             @Override public dev.slipway.api.helper.HelperServiceStatus serviceStatus() { throw new AssertionError(); }
             @Override public void requireTrusted(Path path) { }
+            @Override public void requireTrustedChain(Path directory) { }
             @Override public boolean elevated() { return true; }
         };
     }

@@ -49,6 +49,15 @@ public interface HelperServiceDefinitions {
     void requireTrusted(Path path) throws IOException;
 
     /**
+     * Refuses a directory Slipway writes into without owning what else it holds (the install dir's
+     * parent) unless it and every directory above it are the administrator's and closed to writes by
+     * anyone else; what else lies below it is not Slipway's business.
+     *
+     * @throws IOException naming the first offending directory and what is wrong with it
+     */
+    void requireTrustedChain(Path directory) throws IOException;
+
+    /**
      * The boot-time rule that re-creates {@code link} -> {@code target} (a systemd-tmpfiles rule, a
      * launchd startup task); empty where the OS has no such link (Windows uses a named pipe).
      */

@@ -36,7 +36,16 @@ public final class PosixTrustedLocation {
 
     /** Refuses {@code path} unless only the administrator can change it; the exception names what is wrong. */
     public void require(Path path) throws IOException {
-        Path absolute = path.toAbsolutePath().normalize();
+        requireChainOf(path);
+        Path real = path.toAbsolutePath().normalize().toRealPath();
+        if (Files.isDirectory(real)) {
+            requireTree(real);
+        }
+    }
+
+    /** Refuses {@code directory} unless it and every directory above it are the administrator's alone. */
+    public void requireChainOf(Path directory) throws IOException {
+        Path absolute = directory.toAbsolutePath().normalize();
         if (!Files.exists(absolute, LinkOption.NOFOLLOW_LINKS)) {
             throw new IOException(absolute + " does not exist");
         }
@@ -44,9 +53,6 @@ public final class PosixTrustedLocation {
         Path real = absolute.toRealPath();
         if (!real.equals(absolute)) {
             requireChain(real);
-        }
-        if (Files.isDirectory(real)) {
-            requireTree(real);
         }
     }
 

@@ -109,6 +109,18 @@ class PosixTrustedLocationTest {
     }
 
     @Test
+    void theInstallDirsParentIsJudgedByItsChainNotByWhatElseItHolds() throws Exception {
+        Path opt = dir("opt", "rwxr-xr-x");
+        Path someoneElses = dir("opt/other-app", "rwxrwxrwx");
+        trusted.requireChainOf(opt);
+        IOException whole = assertThrows(IOException.class, () -> trusted.require(opt));
+        assertTrue(whole.getMessage().startsWith(someoneElses + " is writable"), whole.getMessage());
+        Files.setPosixFilePermissions(opt, PosixFilePermissions.fromString("rwxrwxr-x"));
+        IOException chainOpen = assertThrows(IOException.class, () -> trusted.requireChainOf(opt));
+        assertTrue(chainOpen.getMessage().startsWith(opt + " is writable by group"), chainOpen.getMessage());
+    }
+
+    @Test
     void aWritableFileInsideTheInstallDirIsRefused() throws Exception {
         Path install = dir("opt/slipway", "rwxr-xr-x");
         Files.setPosixFilePermissions(chain.resolve("opt"), PosixFilePermissions.fromString("rwxr-xr-x"));

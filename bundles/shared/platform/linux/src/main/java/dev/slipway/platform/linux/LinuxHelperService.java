@@ -392,6 +392,11 @@ public final class LinuxHelperService implements HelperServiceDefinitions {
     }
 
     @Override
+    public void requireTrustedChain(Path directory) throws IOException {
+        trusted.requireChainOf(directory);
+    }
+
+    @Override
     public Optional<SystemPlan> dockerSockBootLink(Path link, Path target) {
         return Optional.of(SystemPlan.of(List.of(new WriteFile(DOCKER_SOCK_RULE,
                 "# Slipway: re-create the docker.sock link at boot (never replaces an existing file)\n"

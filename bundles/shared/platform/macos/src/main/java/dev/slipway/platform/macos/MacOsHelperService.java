@@ -146,6 +146,11 @@ public final class MacOsHelperService implements HelperServiceDefinitions {
     }
 
     @Override
+    public void requireTrustedChain(Path directory) throws IOException {
+        new PosixTrustedLocation(System.getProperty("user.name"), ADMINISTRATOR_GROUPS).requireChainOf(directory);
+    }
+
+    @Override
     public boolean elevated() throws IOException {
         CommandRunner.Result result = commands.run(List.of("id", "-u"), Duration.ofSeconds(5));
         return result.succeeded() && result.stdout().strip().equals("0");

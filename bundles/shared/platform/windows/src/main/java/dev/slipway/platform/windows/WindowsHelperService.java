@@ -154,12 +154,21 @@ public final class WindowsHelperService implements HelperServiceDefinitions {
     /** Every directory from the drive root down to {@code path}, and everything below it: no write access for anyone but the administrators. */
     @Override
     public void requireTrusted(Path path) throws IOException {
+        requireAdministratorsOnly(path, true);
+    }
+
+    @Override
+    public void requireTrustedChain(Path directory) throws IOException {
+        requireAdministratorsOnly(directory, false);
+    }
+
+    private static void requireAdministratorsOnly(Path path, boolean withContents) throws IOException {
         Path absolute = path.toAbsolutePath().normalize();
         java.util.List<Path> all = new ArrayList<>();
         for (Path p = absolute; p != null; p = p.getParent()) {
             all.add(p);
         }
-        if (java.nio.file.Files.isDirectory(absolute)) {
+        if (withContents && java.nio.file.Files.isDirectory(absolute)) {
             try (var below = java.nio.file.Files.walk(absolute)) {
                 below.skip(1).forEach(all::add);
             }
