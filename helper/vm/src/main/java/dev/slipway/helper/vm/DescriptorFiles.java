@@ -13,7 +13,6 @@ import dev.slipway.api.helper.HelperException;
 import dev.slipway.platform.linux.natives.Errno;
 import dev.slipway.platform.linux.natives.FileDescriptors;
 import dev.slipway.platform.linux.natives.FileStatus;
-import dev.slipway.platform.linux.natives.Natives;
 
 /**
  * Files opened by descriptor and judged by what the descriptor is (Linux, through the Linux natives
@@ -30,7 +29,7 @@ final class DescriptorFiles {
     static final int S_IFREG = 0100000;
 
     // the natives bundle resolves on Linux only: elsewhere the helper moves and boots nothing
-    private final boolean available = nativesAvailable();
+    private final boolean available = LinuxOnly.available();
 
     /** What an opened descriptor is, from fstat ({@link FileDescriptors#fstat}). */
     record Identity(long device, long inode, long size, int links, int uid, int mode) {
@@ -213,14 +212,6 @@ final class DescriptorFiles {
     private static String why(IOException e) {
         int errno = Errno.of(e);
         return errno == 0 ? e.getMessage() : Errno.describe(errno);
-    }
-
-    private static boolean nativesAvailable() {
-        try {
-            return Natives.available();
-        } catch (NoClassDefFoundError e) {
-            return false;
-        }
     }
 
     private static void closeQuietly(int fd) {

@@ -1,33 +1,32 @@
 package dev.slipway.helper.vm;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Set;
 
-import com.sun.jna.LastErrorException;
-
 import dev.slipway.api.helper.HelperErrors;
 import dev.slipway.api.helper.HelperException;
+import dev.slipway.platform.linux.natives.Errno;
+import dev.slipway.platform.linux.natives.FileDescriptors;
+import dev.slipway.platform.linux.natives.FileStatus;
+import dev.slipway.platform.linux.natives.UnixSockets;
 
 /**
  * The helper's connection to the caller's Slipway runtime socket ({@code ~/.slipway/run/vm.sock}),
  * handed to the emulator as a descriptor. The directories are opened without following links and
  * checked, the socket is opened as an {@code O_PATH} descriptor (a link is refused, not followed) and
  * the connection goes through that descriptor, so a name swapped after the check is never reached;
- * the peer's uid from {@code SO_PEERCRED} must be the caller's.
+ * the peer's uid from {@code SO_PEERCRED} must be the caller's. Reached only where the Linux natives
+ * bundle is there ({@link LinuxOnly}).
  */
 final class RuntimeSocket {
 
-    private static final int ECONNREFUSED = 111;
-
-    private final LinuxNative linux;
-    private final DescriptorWalk walk;
+    private final DescriptorWalk walk = new DescriptorWalk();
     private final Runnable afterCheck;
 
     /** @param afterCheck runs between the socket's check and the connect (tests swap the name there) */
-    RuntimeSocket(LinuxNative linux, Runnable afterCheck) {
-        this.linux = linux;
-        this.walk = new DescriptorWalk(linux);
+    RuntimeSocket(Runnable afterCheck) {
         this.afterCheck = afterCheck;
     }
 
@@ -43,9 +42,9 @@ final class RuntimeSocket {
             entry = walk.entry(dir, socket.getFileName().toString());
             DescriptorWalk.Held held = entry.orElseThrow(() -> new HelperException(HelperErrors.UNAVAILABLE,
                     "no VM socket at " + socket + "; start Slipway first (slipway up)"));
-            if (held.stat().type() != LinuxNative.S_IFSOCK) {
+            if (held.stat().type() != FileStatus.S_IFSOCK) {
                 throw new HelperException(HelperErrors.REFUSED, socket + " is not a socket"
-                        + (held.stat().type() == LinuxNative.S_IFLNK ? " but a link; the helper follows none" : ""));
+                        + (held.stat().type() == FileStatus.S_IFLNK ? " but a link; the helper follows none" : ""));
             }
             if (held.stat().uid() != callerUid && held.stat().uid() != 0) {
                 throw new HelperException(HelperErrors.REFUSED, socket + " belongs to uid " + held.stat().uid());
@@ -53,27 +52,27 @@ final class RuntimeSocket {
             afterCheck.run();
             int fd;
             try {
-                fd = linux.connectUnix(held.procPath());
-            } catch (LastErrorException e) {
-                throw new HelperException(e.getErrorCode() == ECONNREFUSED ? HelperErrors.UNAVAILABLE : HelperErrors.FAILED,
+                fd = UnixSockets.connectThrough(held.fd());
+            } catch (IOException e) {
+                throw new HelperException(Errno.of(e) == Errno.ECONNREFUSED ? HelperErrors.UNAVAILABLE : HelperErrors.FAILED,
                         "cannot connect to " + socket + " (is Slipway running?): " + e.getMessage());
             }
             int peer;
             try {
-                peer = linux.peerUid(fd);
-            } catch (LastErrorException e) {
-                linux.close(fd);
+                peer = UnixSockets.peerUid(fd);
+            } catch (IOException e) {
+                FileDescriptors.closeQuietly(fd);
                 throw new HelperException(HelperErrors.FAILED, "cannot read the peer of " + socket + ": " + e.getMessage());
             }
             if (peer != callerUid) {
-                linux.close(fd);
+                FileDescriptors.closeQuietly(fd);
                 throw new HelperException(HelperErrors.REFUSED, socket + " is served by uid " + peer
                         + ", not by the caller (uid " + callerUid + ")");
             }
             return fd;
         } finally {
-            entry.ifPresent(h -> linux.close(h.fd()));
-            linux.close(dir);
+            entry.ifPresent(h -> FileDescriptors.closeQuietly(h.fd()));
+            FileDescriptors.closeQuietly(dir);
         }
     }
 }

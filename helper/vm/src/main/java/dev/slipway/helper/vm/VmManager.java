@@ -36,6 +36,9 @@ import dev.slipway.api.helper.HelperException;
 import dev.slipway.api.helper.HelperSchema;
 import dev.slipway.api.helper.HelperSettings;
 import dev.slipway.api.helper.Ownership;
+import dev.slipway.platform.linux.natives.Accounts;
+import dev.slipway.platform.linux.natives.FileDescriptors;
+import dev.slipway.platform.linux.natives.Processes;
 
 /**
  * The one VM, {@value HelperSchema#VM_NAME}. Its state lives in a fixed directory of the helper
@@ -72,8 +75,7 @@ final class VmManager implements AutoCloseable {
     private final String helperUser = System.getProperty("user.name");
     private final DescriptorFiles files = new DescriptorFiles();
     private final Ownership ownership;
-    private final LinuxNative linux;
-    private final DescriptorWalk walk;
+    private final DescriptorWalk walk = new DescriptorWalk();
     private final RuntimeSocket runtimeSocket;
     private final boolean helperIsRoot;
 
@@ -91,21 +93,19 @@ final class VmManager implements AutoCloseable {
      *        and before the re-check that the move relies on (tests swap directories for links there)
      */
     VmManager(Settings settings, VmBackend backend, AccountDirectory accounts, Consumer<Path> betweenDestinationChecks) {
-        this(settings, backend, accounts, betweenDestinationChecks, new LinuxNative(), () -> { });
+        this(settings, backend, accounts, betweenDestinationChecks, () -> { });
     }
 
     /** @param betweenSocketCheckAndConnect runs after the runtime socket's check, before the connect (tests) */
     VmManager(Settings settings, VmBackend backend, AccountDirectory accounts, Consumer<Path> betweenDestinationChecks,
-            LinuxNative linux, Runnable betweenSocketCheckAndConnect) {
+            Runnable betweenSocketCheckAndConnect) {
         this.settings = settings;
         this.backend = backend;
         this.accounts = accounts;
         this.betweenDestinationChecks = betweenDestinationChecks;
         this.ownership = new Ownership(settings.installingUser());
-        this.linux = linux;
-        this.walk = new DescriptorWalk(linux);
-        this.runtimeSocket = new RuntimeSocket(linux, betweenSocketCheckAndConnect);
-        this.helperIsRoot = linux.effectiveUid() == 0;
+        this.runtimeSocket = new RuntimeSocket(betweenSocketCheckAndConnect);
+        this.helperIsRoot = LinuxOnly.root();
     }
 
     // ------------------------------------------------------------------ operations
@@ -148,6 +148,7 @@ final class VmManager implements AutoCloseable {
 
     synchronized Map<String, Object> start(Caller caller) throws HelperException {
         requireMayChange(caller, "start it");
+        LinuxOnly.require("the helper starts the VM");
         Optional<Running> alive = alive();
         if (alive.isPresent()) {
             Map<String, Object> result = status();
@@ -225,11 +226,11 @@ final class VmManager implements AutoCloseable {
         try {
             int stateFd = walk.directory(settings.vmDir(), trusted("root", helperUser));
             opened.add(stateFd);
-            int devNull = open(opened, LinuxNative.AT_FDCWD, "/dev/null", LinuxNative.O_RDONLY);
-            int emulatorLog = open(opened, stateFd, EMULATOR_LOG, LinuxNative.O_WRONLY | LinuxNative.O_APPEND
-                    | LinuxNative.O_NOFOLLOW);
-            int console = open(opened, stateFd, CONSOLE_LOG, LinuxNative.O_WRONLY | LinuxNative.O_APPEND
-                    | LinuxNative.O_NOFOLLOW);
+            int devNull = open(opened, FileDescriptors.AT_FDCWD, "/dev/null", FileDescriptors.O_RDONLY);
+            int emulatorLog = open(opened, stateFd, EMULATOR_LOG, FileDescriptors.O_WRONLY | FileDescriptors.O_APPEND
+                    | FileDescriptors.O_NOFOLLOW);
+            int console = open(opened, stateFd, CONSOLE_LOG, FileDescriptors.O_WRONLY | FileDescriptors.O_APPEND
+                    | FileDescriptors.O_NOFOLLOW);
             int[] disk = openDisk(diskDir, caller);
             opened.add(disk[0]);
             opened.add(disk[1]);
@@ -242,12 +243,14 @@ final class VmManager implements AutoCloseable {
             descriptors.put(VmBackend.DISK_FD, disk[0]);
             descriptors.put(VmBackend.DISK_READ_FD, disk[1]);
             descriptors.put(VmBackend.CONSOLE_FD, console);
-            pid = linux.spawn(backend.command(launch), EMULATOR_ENVIRONMENT, descriptors);
-        } catch (com.sun.jna.LastErrorException e) {
-            throw new HelperException(HelperErrors.FAILED, "starting the emulator failed: " + e.getMessage());
+            try {
+                pid = Processes.spawn(backend.command(launch), EMULATOR_ENVIRONMENT, descriptors);
+            } catch (IOException e) {
+                throw new HelperException(HelperErrors.FAILED, "starting the emulator failed: " + e.getMessage());
+            }
         } finally {
             // the emulator holds its own copies
-            opened.forEach(linux::close);
+            opened.forEach(FileDescriptors::closeQuietly);
         }
         ProcessHandle process = ProcessHandle.of(pid).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
                 "the emulator (pid " + pid + ") vanished at once"));
@@ -255,8 +258,8 @@ final class VmManager implements AutoCloseable {
         CompletableFuture<Integer> exit = new CompletableFuture<>();
         Thread reaper = new Thread(() -> {
             try {
-                exit.complete(linux.awaitExit(pid));
-            } catch (RuntimeException e) {
+                exit.complete(Processes.awaitExit(pid));
+            } catch (IOException | RuntimeException e) {
                 exit.completeExceptionally(e);
             }
         }, "vm-emulator-" + pid);
@@ -282,10 +285,10 @@ final class VmManager implements AutoCloseable {
 
     private int open(List<Integer> opened, int dirfd, String name, int flags) throws HelperException {
         try {
-            int fd = linux.openat(dirfd, name, flags);
+            int fd = DescriptorWalk.openat(dirfd, name, flags);
             opened.add(fd);
             return fd;
-        } catch (com.sun.jna.LastErrorException e) {
+        } catch (IOException e) {
             throw new HelperException(HelperErrors.FAILED, "cannot open " + name + " for the emulator: " + e.getMessage());
         }
     }
@@ -296,10 +299,10 @@ final class VmManager implements AutoCloseable {
      */
     private VmBackend.Account emulatorAccount(Caller caller) throws HelperException {
         if (!helperIsRoot) {
-            return new VmBackend.Account(helperUser, linux.effectiveUid(), -1);
+            return new VmBackend.Account(helperUser, effectiveUid(), -1);
         }
         String name = settings.vmUser().orElse(caller.user());
-        LinuxNative.Account a = linux.account(name).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
+        Accounts.Account a = account(name).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
                 "no account " + name + " to run the emulator as"));
         if (a.uid() == 0) {
             throw new HelperException(HelperErrors.REFUSED, "the emulator never runs as root: " + (settings.vmUser().isPresent()
@@ -309,7 +312,7 @@ final class VmManager implements AutoCloseable {
     }
 
     private int uidOf(String user) throws HelperException {
-        Optional<LinuxNative.Account> a = linux.account(user);
+        Optional<Accounts.Account> a = account(user);
         if (a.isPresent()) {
             return a.get().uid();
         }
@@ -318,6 +321,22 @@ final class VmManager implements AutoCloseable {
             return Integer.parseInt(user);
         }
         throw new HelperException(HelperErrors.FAILED, "no account " + user);
+    }
+
+    private static Optional<Accounts.Account> account(String name) throws HelperException {
+        try {
+            return Accounts.lookup(name);
+        } catch (IOException e) {
+            throw new HelperException(HelperErrors.FAILED, "no account " + name + " (" + e.getMessage() + ")");
+        }
+    }
+
+    private static int effectiveUid() throws HelperException {
+        try {
+            return Accounts.effectiveUid();
+        } catch (IOException e) {
+            throw failed("reading the helper's uid", e);
+        }
     }
 
     synchronized Map<String, Object> stop() throws HelperException {
@@ -558,8 +577,9 @@ final class VmManager implements AutoCloseable {
                 + caller.user() + "'s own or one listed in " + HelperSettings.VM_DISK_DIRS + " at install");
     }
 
+    /** The helper's effective uid; called only once {@link DescriptorFiles} found the natives bundle there. */
     private static int helperUid() throws IOException {
-        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        return Accounts.effectiveUid();
     }
 
     private boolean exists() throws HelperException {
@@ -584,17 +604,26 @@ final class VmManager implements AutoCloseable {
             try (TrustedDirectory dir = diskDirectory(record); DescriptorFiles.Opened disk = files.open(dir, DISK, true)) {
                 record.requireTheDisk(disk, helperUid());
                 String checked = disk.path().toString();
-                int readWrite = linux.openat(LinuxNative.AT_FDCWD, checked, LinuxNative.O_RDWR);
+                int readWrite;
+                int readOnly;
                 try {
-                    return new int[] {readWrite, linux.openat(LinuxNative.AT_FDCWD, checked, LinuxNative.O_RDONLY)};
-                } catch (com.sun.jna.LastErrorException e) {
-                    linux.close(readWrite);
-                    throw e;
+                    readWrite = DescriptorWalk.openat(FileDescriptors.AT_FDCWD, checked, FileDescriptors.O_RDWR);
+                } catch (IOException e) {
+                    throw cannotOpenDisk(diskDir, e);
                 }
-            } catch (com.sun.jna.LastErrorException e) {
-                throw new HelperException(HelperErrors.FAILED, "cannot open the disk in " + diskDir + ": " + e.getMessage());
+                try {
+                    readOnly = DescriptorWalk.openat(FileDescriptors.AT_FDCWD, checked, FileDescriptors.O_RDONLY);
+                } catch (IOException e) {
+                    FileDescriptors.closeQuietly(readWrite);
+                    throw cannotOpenDisk(diskDir, e);
+                }
+                return new int[] {readWrite, readOnly};
             }
         }
+    }
+
+    private static HelperException cannotOpenDisk(Path diskDir, IOException e) {
+        return new HelperException(HelperErrors.FAILED, "cannot open the disk in " + diskDir + ": " + e.getMessage());
     }
 
     /**

@@ -36,12 +36,8 @@ public final class VmOperations implements HelperOperationHandler {
 
     @Activate
     public VmOperations(@Reference HelperSettings settings, @Reference AccountDirectory accounts) {
-        this(settings, accounts, new LinuxNative());
-    }
-
-    private VmOperations(HelperSettings settings, AccountDirectory accounts, LinuxNative linux) {
         this(new VmManager(settings(settings), new QemuBackend(settings.get(HelperSettings.VM_EMULATOR, "qemu-system-x86_64"),
-                Path.of("/dev/kvm"), linux.effectiveUid() == 0), accounts, destination -> { }, linux, () -> { }));
+                Path.of("/dev/kvm"), LinuxOnly.root()), accounts, destination -> { }));
     }
 
     VmOperations(VmManager manager) {

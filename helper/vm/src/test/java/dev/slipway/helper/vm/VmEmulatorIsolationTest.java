@@ -31,6 +31,7 @@ import dev.slipway.api.helper.AccountDirectory;
 import dev.slipway.api.helper.HelperCall.Caller;
 import dev.slipway.api.helper.HelperErrors;
 import dev.slipway.api.helper.HelperException;
+import dev.slipway.platform.linux.natives.Accounts;
 
 /**
  * What {@code vm.start} hands the emulator and as whom it runs, with a stand-in emulator: the
@@ -54,7 +55,6 @@ class VmEmulatorIsolationTest {
     ServerSocketChannel otherSocket;
     Path otherSocketPath;
     VmManager manager;
-    LinuxNative linux = new LinuxNative();
 
     @BeforeEach
     void setUp() throws IOException {
@@ -96,7 +96,7 @@ class VmEmulatorIsolationTest {
             @Override public boolean groupExists(String group) { return true; }
             @Override public Optional<Path> homeDirectory(String user) { return Optional.of(home); }
         };
-        return new VmManager(settings, backend, accounts, p -> { }, linux, betweenSocketCheckAndConnect);
+        return new VmManager(settings, backend, accounts, p -> { }, betweenSocketCheckAndConnect);
     }
 
     /** QEMU's privilege drop, then {@code sleep} in place of the emulator: it holds what QEMU would. */
@@ -151,8 +151,8 @@ class VmEmulatorIsolationTest {
     @Test
     void aSocketServedByAnotherUidIsRefused() throws Exception {
         // this process serves the socket; the caller claims to be nobody
-        int nobody = linux.account("nobody").orElseThrow().uid();
-        RuntimeSocket connector = new RuntimeSocket(linux, () -> { });
+        int nobody = Accounts.lookup("nobody").orElseThrow().uid();
+        RuntimeSocket connector = new RuntimeSocket(() -> { });
         Path socket = run.resolve("vm.sock");
         HelperException e = assertThrows(HelperException.class, () -> connector.connect(socket, new java.util.HashSet<>(List.of("root", ME)), nobody));
         assertEquals(HelperErrors.REFUSED, e.code());

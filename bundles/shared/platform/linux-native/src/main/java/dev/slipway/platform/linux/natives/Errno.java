@@ -9,10 +9,12 @@ import dev.slipway.platform.linux.natives.internal.Libc;
 public final class Errno {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
+    public static final int ESRCH = 3;
     public static final int EINTR = 4;
     public static final int EIO = 5;
     public static final int ENXIO = 6;
     public static final int EBADF = 9;
+    public static final int ECHILD = 10;
     public static final int EAGAIN = 11;
     public static final int ENOMEM = 12;
     public static final int EACCES = 13;
@@ -26,6 +28,7 @@ public final class Errno {
     public static final int EMFILE = 24;
     public static final int ENOTTY = 25;
     public static final int EPIPE = 32;
+    public static final int ERANGE = 34;
     public static final int ENAMETOOLONG = 36;
     public static final int ELOOP = 40;
     public static final int EBADFD = 77;
@@ -58,10 +61,12 @@ public final class Errno {
         return switch (errno) {
             case EPERM -> "EPERM";
             case ENOENT -> "ENOENT";
+            case ESRCH -> "ESRCH";
             case EINTR -> "EINTR";
             case EIO -> "EIO";
             case ENXIO -> "ENXIO";
             case EBADF -> "EBADF";
+            case ECHILD -> "ECHILD";
             case EAGAIN -> "EAGAIN";
             case ENOMEM -> "ENOMEM";
             case EACCES -> "EACCES";
@@ -75,6 +80,7 @@ public final class Errno {
             case EMFILE -> "EMFILE";
             case ENOTTY -> "ENOTTY";
             case EPIPE -> "EPIPE";
+            case ERANGE -> "ERANGE";
             case ENAMETOOLONG -> "ENAMETOOLONG";
             case ELOOP -> "ELOOP";
             case EBADFD -> "EBADFD";

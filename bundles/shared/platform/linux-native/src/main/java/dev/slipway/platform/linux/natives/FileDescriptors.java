@@ -29,8 +29,11 @@ public final class FileDescriptors {
     public static final int O_CREAT = 0x40;
     public static final int O_EXCL = 0x80;
     public static final int O_NOCTTY = 0x100;
+    public static final int O_APPEND = 0x400;
     public static final int O_NONBLOCK = 0x800;
     public static final int O_CLOEXEC = 0x80000;
+    /** A descriptor naming a file without opening it for reading or writing; with O_NOFOLLOW, a link itself. */
+    public static final int O_PATH = 0x200000;
     public static final int O_DIRECTORY = AARCH64 ? 0x4000 : 0x10000;
     public static final int O_NOFOLLOW = AARCH64 ? 0x8000 : 0x20000;
     public static final int AT_FDCWD = -100;
@@ -95,7 +98,10 @@ public final class FileDescriptors {
         }
     }
 
-    /** What the descriptor is now (fstat, through {@link #path}). */
+    /**
+     * What the descriptor is now (fstat, through {@link #path}). Also of an {@link #O_PATH} descriptor,
+     * which may name a symbolic link or a socket: the path reaches the opened file, never a link's target.
+     */
     public static FileStatus fstat(int fd) throws IOException {
         Map<String, Object> a = Files.readAttributes(path(fd), "unix:dev,ino,size,nlink,uid,mode");
         return new FileStatus((Long) a.get("dev"), (Long) a.get("ino"), (Long) a.get("size"), (Integer) a.get("nlink"),

@@ -22,6 +22,7 @@ public final class UnixSockets {
     static final int SOL_SOCKET = 1;
     static final int SO_RCVTIMEO = 20;
     static final int SO_SNDTIMEO = 21;
+    static final int SO_PEERCRED = 17;
 
     private UnixSockets() {
     }
@@ -88,5 +89,41 @@ public final class UnixSockets {
             }
             sent += n;
         }
+    }
+
+    /**
+     * A new stream socket (close-on-exec) connected to the socket file open on {@code pathFd}, an
+     * {@code O_PATH} descriptor ({@link FileDescriptors#O_PATH}): the connection goes through
+     * {@link FileDescriptors#path}, which reaches that very file, so a name swapped after the
+     * descriptor was checked is never reached. The socket is closed again when the connect fails.
+     *
+     * @throws ErrnoException ECONNREFUSED when nothing listens there (or it is not a socket), EACCES
+     */
+    public static int connectThrough(int pathFd) throws IOException {
+        int fd = open();
+        try {
+            connect(fd, FileDescriptors.path(pathFd));
+            return fd;
+        } catch (IOException | RuntimeException e) {
+            FileDescriptors.closeQuietly(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * The uid of the process at the other end of the connected Unix socket {@code fd}, as the kernel
+     * recorded it when the connection was made (SO_PEERCRED).
+     */
+    public static int peerUid(int fd) throws IOException {
+        Natives.require();
+        int[] credentials = new int[3]; // struct ucred: pid, uid, gid
+        int[] length = {12};
+        if (Libc.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, credentials, length) < 0) {
+            throw new ErrnoException("cannot read the peer of a socket", Native.getLastError());
+        }
+        if (length[0] < 12) {
+            throw new IOException("cannot read the peer of a socket: getsockopt returned " + length[0] + " bytes");
+        }
+        return credentials[1];
     }
 }

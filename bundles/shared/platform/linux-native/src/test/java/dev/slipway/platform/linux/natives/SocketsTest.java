@@ -102,4 +102,62 @@ class SocketsTest {
             assertThrows(IOException.class, () -> InetSockets.descriptorOfLoopbackSocket(false, true, port), "no UDP socket there");
         }
     }
+
+    @Test
+    void thePeerOfASocketPairIsThisProcess() throws IOException {
+        int[] pair = Descriptors.socketPair();
+        try {
+            assertEquals(Accounts.effectiveUid(), UnixSockets.peerUid(pair[0]));
+            assertEquals(Accounts.effectiveUid(), UnixSockets.peerUid(pair[1]));
+        } finally {
+            FileDescriptors.closeQuietly(pair[0]);
+            FileDescriptors.closeQuietly(pair[1]);
+        }
+    }
+
+    @Test
+    void connectsThroughAnOpenedSocketFileAndReadsItsPeer() throws IOException {
+        Path path = dir.resolve("through.sock");
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(path));
+            int pathFd = FileDescriptors.open(path.toString(), FileDescriptors.O_PATH | FileDescriptors.O_NOFOLLOW
+                    | FileDescriptors.O_CLOEXEC, 0);
+            int fd = -1;
+            try {
+                FileStatus status = FileDescriptors.fstat(pathFd);
+                assertTrue(status.socket(), status.toString());
+                // the name now leads elsewhere: the descriptor still reaches the opened socket
+                java.nio.file.Files.move(path, dir.resolve("moved.sock"));
+                fd = UnixSockets.connectThrough(pathFd);
+                assertEquals(Accounts.effectiveUid(), UnixSockets.peerUid(fd));
+                UnixSockets.sendAll(fd, new byte[] {42});
+                try (SocketChannel accepted = server.accept()) {
+                    ByteBuffer in = ByteBuffer.allocate(1);
+                    accepted.read(in);
+                    assertEquals(42, in.get(0));
+                }
+            } finally {
+                FileDescriptors.closeQuietly(fd);
+                FileDescriptors.closeQuietly(pathFd);
+            }
+        }
+    }
+
+    @Test
+    void anOpenedLinkIsALinkAndConnectingThroughAFileIsRefused() throws IOException {
+        Path file = java.nio.file.Files.writeString(dir.resolve("plain"), "x");
+        Path link = java.nio.file.Files.createSymbolicLink(dir.resolve("link"), file);
+        int linkFd = FileDescriptors.open(link.toString(), FileDescriptors.O_PATH | FileDescriptors.O_NOFOLLOW
+                | FileDescriptors.O_CLOEXEC, 0);
+        int fileFd = FileDescriptors.open(file.toString(), FileDescriptors.O_PATH | FileDescriptors.O_CLOEXEC, 0);
+        try {
+            assertTrue(FileDescriptors.fstat(linkFd).symbolicLink());
+            assertEquals(FileStatus.S_IFREG, FileDescriptors.fstat(fileFd).type());
+            ErrnoException e = assertThrows(ErrnoException.class, () -> UnixSockets.connectThrough(fileFd));
+            assertEquals(Errno.ECONNREFUSED, e.errno(), e.getMessage());
+        } finally {
+            FileDescriptors.closeQuietly(linkFd);
+            FileDescriptors.closeQuietly(fileFd);
+        }
+    }
 }

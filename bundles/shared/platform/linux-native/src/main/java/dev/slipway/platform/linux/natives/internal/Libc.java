@@ -77,4 +77,19 @@ public final class Libc {
     public static native long recvmsg(int fd, Pointer message, int flags);
 
     public static native Pointer strerror(int errno);
+
+    public static native int fcntl(int fd, int command, int argument);
+
+    public static native int getsockopt(int fd, int level, int name, int[] value, int[] length);
+
+    public static native int geteuid();
+
+    /** {@code result} is a pointer-sized cell receiving the entry's address, or null when there is none. */
+    public static native int getpwnam_r(String name, Pointer passwd, Pointer buffer, long length, Pointer result);
+
+    public static native int waitpid(int pid, int[] status, int options);
+
+    public static native int sigemptyset(Pointer set);
+
+    public static native int sigfillset(Pointer set);
 }
