@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-5}"
-MODULES=bundles/shared/api,bundles/shared/process,bundles/shared/platform/linux,bundles/shared/sysplan,helper/server,helper/hosts,bundles/shared/links,bundles/helper-client
+MODULES=bundles/shared/api,bundles/shared/platform/linux-native,bundles/shared/process,bundles/shared/platform/linux,bundles/shared/sysplan,helper/server,helper/hosts,bundles/shared/links,bundles/helper-client
 CP_FILE="$(mktemp)"
 trap 'rm -f "$CP_FILE"' EXIT
 # One reactor build: helper-client comes last, so the class path file ends up holding its test class path.
