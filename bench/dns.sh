@@ -23,7 +23,7 @@ trap cleanup EXIT
 
 cd "$root"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  ./mvnw -B -q -o install -pl bundles/shared/api,dns -DskipTests >&2
+  ./mvnw -B -q -o install -pl dns -am -DskipTests >&2
 fi
 ./mvnw -B -q -o dependency:build-classpath -pl dns -Dmdep.outputFile="$work/cp.txt" -Dmdep.includeScope=test >&2
 CP="bundles/shared/api/target/classes:dns/target/classes:dns/target/test-classes:$(cat "$work/cp.txt")"

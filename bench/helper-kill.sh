@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 KILLS="${1:-1000}"
 SECONDS_BUDGET="${2:-900}"
-./mvnw -B -o package -pl bundles/shared/api,helper/hosts -Dtest=KillDuringUpdateTest -Dsurefire.failIfNoSpecifiedTests=false \
+./mvnw -B -o package -pl helper/hosts -am -Dtest=KillDuringUpdateTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Dslipway.killtest.count="$KILLS" -Dslipway.killtest.seconds="$SECONDS_BUDGET" | grep -E "kill -9 test|Tests run:|BUILD"

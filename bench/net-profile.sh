@@ -17,9 +17,9 @@ done
 [ "$(id -u)" = 0 ] || { echo "bench/net-profile.sh: needs root (network namespaces, tap devices)" >&2; exit 2; }
 mkdir -p "$OUTDIR"
 
-./mvnw -B -q -o install -pl networking -am -DskipTests >/dev/null
-./mvnw -B -q -o dependency:build-classpath -pl networking -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-profile-cp.txt >/dev/null
-CP="networking/target/classes:networking/target/test-classes:$(cat /tmp/slw-profile-cp.txt)"
+./mvnw -B -q -o install -pl networking/stack -am -DskipTests >/dev/null
+./mvnw -B -q -o dependency:build-classpath -pl networking/stack -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-profile-cp.txt >/dev/null
+CP="networking/stack/target/classes:networking/stack/target/test-classes:$(cat /tmp/slw-profile-cp.txt)"
 JAVA="java -XX:+UseParallelGC -Xss512k -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints -XX:+PreserveFramePointer -XX:+DumpPerfMapAtExit -cp $CP"
 PERF=$(command -v perf || true)
 NS=slw-profile

@@ -35,10 +35,10 @@ ulimit -n "$NOFILE"
 work=$(mktemp -d); pids=()
 cp_file="$work/cp.txt"
 # shellcheck disable=SC2086
-./mvnw -B -q -o ${MVN_FLAGS:-} package dependency:build-classpath -pl networking -am -DskipTests \
+./mvnw -B -q -o ${MVN_FLAGS:-} package dependency:build-classpath -pl networking/stack -am -DskipTests \
   -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file" >/dev/null
-CP="networking/target/classes:networking/target/test-classes:$(cat "$cp_file")"
-GUEST="java -XX:+UseSerialGC -Xss256k -XX:TieredStopAtLevel=1 -cp networking/target/test-classes dev.slipway.networking.stack.bench.ConnectionLoad"
+CP="networking/stack/target/classes:networking/stack/target/test-classes:$(cat "$cp_file")"
+GUEST="java -XX:+UseSerialGC -Xss256k -XX:TieredStopAtLevel=1 -cp networking/stack/target/test-classes dev.slipway.networking.stack.bench.ConnectionLoad"
 results="$work/results.tsv"; : >"$results"
 NS_VETH=slw-scale-veth; NS_SLIPWAY=slw-scale-slipway
 cleanup() {

@@ -16,9 +16,9 @@ for t in ip iperf3 slirp4netns python3 unshare nsenter java; do
 done
 [ "$(id -u)" = 0 ] || { echo "bench/net.sh: needs root (network namespaces, tap devices)" >&2; exit 2; }
 
-./mvnw -B -q -o install -pl networking -DskipTests >/dev/null
-./mvnw -B -q -o dependency:build-classpath -pl networking -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-bench-cp.txt >/dev/null
-CP="networking/target/classes:networking/target/test-classes:$(cat /tmp/slw-bench-cp.txt)"
+./mvnw -B -q -o install -pl networking/stack -am -DskipTests >/dev/null
+./mvnw -B -q -o dependency:build-classpath -pl networking/stack -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-bench-cp.txt >/dev/null
+CP="networking/stack/target/classes:networking/stack/target/test-classes:$(cat /tmp/slw-bench-cp.txt)"
 JAVA="java -XX:+UseParallelGC -Xss512k -cp $CP"
 
 work=$(mktemp -d); pids=()
@@ -95,7 +95,7 @@ done
 # connection setup rate and connections held, Slipway and slirp4netns, against one host echo server
 $JAVA dev.slipway.networking.stack.bench.BenchEcho 127.0.0.1 15203 >"$work/echo.out" 2>&1 & pids+=($!)
 for _ in $(seq 1 50); do grep -q ready "$work/echo.out" 2>/dev/null && break; sleep 0.1; done
-GUEST="java -Xss256k -cp networking/target/test-classes dev.slipway.networking.stack.it.GuestTool"
+GUEST="java -Xss256k -cp networking/stack/target/test-classes dev.slipway.networking.stack.it.GuestTool"
 conn_results="$work/conn.tsv"; : >"$conn_results"
 slipway_start 1500
 for run in $(seq 1 "$RUNS"); do

@@ -19,10 +19,10 @@ DP=${DOCKER_PROXY:-$(command -v docker-proxy || echo /usr/sbin/docker-proxy)}
 
 ./mvnw -B -q -o install -DskipTests -pl networking/ports -am >/dev/null
 ./mvnw -B -q -o dependency:build-classpath -pl networking/ports -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-ports-cp.txt >/dev/null
-./mvnw -B -q -o test-compile -pl networking >/dev/null
-CP="networking/ports/target/classes:networking/ports/target/test-classes:networking/target/test-classes:$(cat /tmp/slw-ports-cp.txt)"
+./mvnw -B -q -o test-compile -pl networking/stack >/dev/null
+CP="networking/ports/target/classes:networking/ports/target/test-classes:networking/stack/target/test-classes:$(cat /tmp/slw-ports-cp.txt)"
 JAVA="java -XX:+UseParallelGC -Xss512k -cp $CP"
-ECHO="java -Xss256k -cp networking/target/test-classes dev.slipway.networking.stack.bench.BenchEcho 0.0.0.0 15203"
+ECHO="java -Xss256k -cp networking/stack/target/test-classes dev.slipway.networking.stack.bench.BenchEcho 0.0.0.0 15203"
 
 work=$(mktemp -d); pids=()
 results="$work/results.tsv"; : >"$results"
