@@ -5,11 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-5}"
-MODULES=bundles/shared/api,bundles/shared/platform/linux-native,bundles/shared/process,bundles/shared/platform/linux,bundles/shared/sysplan,helper/server,helper/hosts,bundles/shared/links,bundles/helper-client
 CP_FILE="$(mktemp)"
 trap 'rm -f "$CP_FILE"' EXIT
-# One reactor build: helper-client comes last, so the class path file ends up holding its test class path.
-./mvnw -B -q -o package dependency:build-classpath -DskipTests -pl "$MODULES" -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE"
+# One reactor build: helper-client comes last (it needs the others), so the class path file ends up
+# holding its test class path.
+./mvnw -B -q -o package dependency:build-classpath -DskipTests -pl bundles/helper-client -am -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE"
 CP="bundles/helper-client/target/test-classes:bundles/helper-client/target/classes:$(cat "$CP_FILE")"
 echo "# Slipway helper benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(java -version 2>&1 | head -1))"
 java -cp "$CP" dev.slipway.helperclient.HelperBench "$RUNS"
