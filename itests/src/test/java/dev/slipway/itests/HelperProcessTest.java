@@ -3,6 +3,7 @@ package dev.slipway.itests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
@@ -10,6 +11,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
@@ -19,7 +21,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.slipway.api.helper.HelperSchema;
+import dev.slipway.api.helper.PosixTrustedLocation;
 import dev.slipway.helperclient.SocketHelperClient;
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.Prerequisites;
 
 /**
  * The privileged helper as the service manager starts it: the distribution's {@code bin/slipway-helper}
@@ -39,7 +44,8 @@ class HelperProcessTest {
         Path run = Files.createDirectories(dir.resolve("run"));
         Files.writeString(dir.resolve("hosts"), "127.0.0.1 localhost\n");
         String group = Files.readAttributes(dir, PosixFileAttributes.class).group().getName();
-        ProcessBuilder builder = new ProcessBuilder(SlipwayRuntimeOptions.dist().resolve("bin/slipway-helper").toString(),
+        Path dist = trustedDistribution();
+        ProcessBuilder builder = new ProcessBuilder(dist.resolve("bin/slipway-helper").toString(),
                 "--helper.config", dir.resolve("helper.properties").toString(),
                 "--helper.socket", run.resolve("helper.sock").toString(),
                 "--helper.group", group,
@@ -74,6 +80,33 @@ class HelperProcessTest {
         } finally {
             helper.destroy();
             helper.waitFor(30, TimeUnit.SECONDS);
+            if (!dist.equals(SlipwayRuntimeOptions.dist())) {
+                Commands.quietly("rm", "-rf", dist.getParent().toString());
+            }
+        }
+    }
+
+    /**
+     * The helper starts only from a distribution nobody but root can change: the build's own when the
+     * checkout's chain of directories is closed, else (a checkout under /tmp, say) a copy under
+     * /var/lib made for this test, as root.
+     */
+    private static Path trustedDistribution() throws Exception {
+        Path built = SlipwayRuntimeOptions.dist();
+        PosixTrustedLocation trust = new PosixTrustedLocation(System.getProperty("user.name"), Set.of());
+        try {
+            trust.require(built);
+            return built;
+        } catch (IOException untrusted) {
+            Assumptions.assumeTrue(Prerequisites.isRoot(), "the helper refuses to start from " + built + " ("
+                    + untrusted.getMessage() + ") and only root can make a trusted copy: run the tests as root (CI does)");
+            Path copies = Files.createTempDirectory(Files.createDirectories(Path.of("/var/lib")), "slipway-helper-itest-");
+            Files.setPosixFilePermissions(copies, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path copy = copies.resolve("slipway");
+            Commands.check("cp", "-R", "--no-preserve=ownership", built.toString(), copy.toString());
+            Commands.check("chmod", "-R", "go-w", copy.toString());
+            trust.require(copy);
+            return copy;
         }
     }
 }
