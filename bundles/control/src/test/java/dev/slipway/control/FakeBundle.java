@@ -1,32 +1,22 @@
 package dev.slipway.control;
 
-import java.util.Dictionary;
-import java.util.Hashtable;
 import java.util.concurrent.CountDownLatch;
 
 import org.osgi.framework.Bundle;
 import org.osgi.framework.Constants;
-import org.osgi.framework.Version;
 import org.osgi.framework.wiring.BundleRevision;
 
 import dev.slipway.testing.Fake;
+import dev.slipway.testing.FakeBundleBasics;
 
 /** A bundle with the little a status report reads: identity, state, headers and its revision. */
-final class FakeBundle {
+final class FakeBundle extends FakeBundleBasics {
 
-    final long id;
-    final String symbolicName;
-    final Version version;
-    volatile int state;
-    final Hashtable<String, String> headers = new Hashtable<>();
     BundleRevision revision;
     final CountDownLatch stopped = new CountDownLatch(1);
 
     FakeBundle(long id, String symbolicName, String version, int state) {
-        this.id = id;
-        this.symbolicName = symbolicName;
-        this.version = Version.parseVersion(version);
-        this.state = state;
+        super(id, symbolicName, version, state);
     }
 
     FakeBundle fragmentOf(String host) {
@@ -43,26 +33,6 @@ final class FakeBundle {
         return Fake.of(Bundle.class, this);
     }
 
-    long getBundleId() {
-        return id;
-    }
-
-    String getSymbolicName() {
-        return symbolicName;
-    }
-
-    Version getVersion() {
-        return version;
-    }
-
-    int getState() {
-        return state;
-    }
-
-    Dictionary<String, String> getHeaders(String locale) {
-        return headers;
-    }
-
     @SuppressWarnings("unchecked")
     <A> A adapt(Class<A> type) {
         return type == BundleRevision.class ? (A) revision : null;
@@ -70,10 +40,5 @@ final class FakeBundle {
 
     void stop() {
         stopped.countDown();
-    }
-
-    @Override
-    public String toString() {
-        return symbolicName + " " + version;
     }
 }

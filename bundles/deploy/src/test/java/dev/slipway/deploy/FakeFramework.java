@@ -2,7 +2,6 @@ package dev.slipway.deploy;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -21,6 +20,7 @@ import org.osgi.framework.Version;
 import org.osgi.framework.wiring.FrameworkWiring;
 
 import dev.slipway.testing.Fake;
+import dev.slipway.testing.FakeBundleBasics;
 
 /**
  * The part of a framework hot swap touches: installed bundles with locations, install by location,
@@ -141,22 +141,15 @@ final class FakeFramework {
     }
 
     /** A bundle: its identity, location, state and what happened to it. */
-    final class FakeBundle {
-        final long id;
+    final class FakeBundle extends FakeBundleBasics {
         final String location;
-        final String symbolicName;
-        final Version version;
-        final Hashtable<String, String> headers = new Hashtable<>();
-        volatile int state = Bundle.INSTALLED;
         volatile int starts;
         volatile BundleException failUninstall;
         private final Bundle proxy;
 
         FakeBundle(long id, String location, String symbolicName, String version, boolean fragment) {
-            this.id = id;
+            super(id, symbolicName, version, Bundle.INSTALLED);
             this.location = location;
-            this.symbolicName = symbolicName;
-            this.version = Version.parseVersion(version);
             if (fragment) {
                 headers.put(Constants.FRAGMENT_HOST, "some.host");
             }
@@ -167,28 +160,8 @@ final class FakeFramework {
             return proxy;
         }
 
-        long getBundleId() {
-            return id;
-        }
-
         String getLocation() {
             return location;
-        }
-
-        String getSymbolicName() {
-            return symbolicName;
-        }
-
-        Version getVersion() {
-            return version;
-        }
-
-        int getState() {
-            return state;
-        }
-
-        Hashtable<String, String> getHeaders(String locale) {
-            return headers;
         }
 
         /** Uninstalls and sends UNINSTALLED, as the framework does (and as fileinstall asks when the jar is deleted). */
