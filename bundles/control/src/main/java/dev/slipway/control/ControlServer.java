@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -45,6 +44,7 @@ import com.google.gson.JsonParser;
 import dev.slipway.api.control.CommandResult;
 import dev.slipway.api.control.ControlCommand;
 import dev.slipway.api.control.ControlRoute;
+import dev.slipway.api.control.SocketPath;
 import dev.slipway.api.control.StatusContributor;
 
 /**
@@ -92,7 +92,7 @@ public final class ControlServer {
         Files.createDirectories(runtimeDir);
         restrictToOwner(runtimeDir, "rwx------");
         socket = runtimeDir.resolve(SOCKET_NAME);
-        removeStaleSocket(socket);
+        SocketPath.claim(socket);
 
         starter = new Thread(this::startServer, "slipway-control-start");
         starter.setDaemon(true);
@@ -166,17 +166,6 @@ public final class ControlServer {
         } catch (UnsupportedOperationException e) {
             // not a POSIX file system: the platform's own ACLs of the user profile apply
         }
-    }
-
-    private static void removeStaleSocket(Path socket) throws IOException {
-        if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        if (Files.isRegularFile(socket, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS)
-                || Files.isSymbolicLink(socket)) {
-            throw new IOException(socket + " exists and is not a socket; refusing to replace it");
-        }
-        Files.delete(socket);
     }
 
     private final class Router extends Handler.Abstract {

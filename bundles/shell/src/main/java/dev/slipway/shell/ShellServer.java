@@ -13,7 +13,6 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.ExecutorService;
@@ -32,6 +31,8 @@ import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import dev.slipway.api.control.SocketPath;
 
 /**
  * Attaches Gogo shells to the running runtime: each connection to {@code shell.sock} (owner-only,
@@ -63,13 +64,7 @@ public final class ShellServer {
         Files.createDirectories(runtimeDir);
         restrictToOwner(runtimeDir, "rwx------");
         socket = runtimeDir.resolve(SOCKET_NAME);
-        if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
-            if (Files.isRegularFile(socket, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS)
-                    || Files.isSymbolicLink(socket)) {
-                throw new IOException(socket + " exists and is not a socket; refusing to replace it");
-            }
-            Files.delete(socket);
-        }
+        SocketPath.claim(socket);
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
         restrictToOwner(socket, "rw-------");

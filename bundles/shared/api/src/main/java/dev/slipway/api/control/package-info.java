@@ -3,7 +3,7 @@
  * status sections as whiteboard services; the control bundle serves them on the control socket.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package dev.slipway.api.control;
 
 import org.osgi.annotation.bundle.Export;
