@@ -44,13 +44,50 @@ class TapDeviceTest {
         assertEquals("a tap device name has 1 to 15 characters: a-name-too-long-x", e.getMessage());
     }
 
+    /**
+     * Without CAP_NET_ADMIN the error says what is needed. As root the open runs in a child JVM whose
+     * capabilities lack CAP_NET_ADMIN (setpriv), so the case runs on CI's root machines too.
+     */
     @Test
-    void withoutRootTheErrorSaysWhatIsNeeded() {
-        Assumptions.assumeFalse(isRoot(), "root may create tap devices");
+    void withoutNetAdminTheErrorSaysWhatIsNeeded() throws Exception {
         Assumptions.assumeTrue(Files.exists(Path.of(TapDevice.TUN_DEVICE)), "no " + TapDevice.TUN_DEVICE);
-        ErrnoException e = assertThrows(ErrnoException.class, () -> TapDevice.open("slwtest0", FLAGS, OFFLOADS));
+        if (!isRoot()) {
+            assertRefusedForWantOfNetAdmin(assertThrows(ErrnoException.class, () -> TapDevice.open("slwtest0", FLAGS, OFFLOADS)));
+            return;
+        }
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv: apt-get install -y util-linux");
+        Path jvm = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process child = new ProcessBuilder("setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin", "--",
+                jvm.toString(), "-cp", System.getProperty("java.class.path"), OpenTapWithoutNetAdmin.class.getName())
+                .redirectErrorStream(true).start();
+        String out = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+        assertTrue(child.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the child JVM ended");
+        assertEquals(0, child.exitValue(), out);
+        String[] errnoAndMessage = out.lines().reduce((first, last) -> last).orElse("").split(" ", 2);
+        int errno = Integer.parseInt(errnoAndMessage[0]);
+        assertTrue(errno == Errno.EPERM || errno == Errno.EACCES, out);
+        assertTrue(errnoAndMessage[1].endsWith("tap devices need root or CAP_NET_ADMIN"), out);
+    }
+
+    private static void assertRefusedForWantOfNetAdmin(ErrnoException e) {
         assertTrue(e.errno() == Errno.EPERM || e.errno() == Errno.EACCES, e.getMessage());
         assertTrue(e.getMessage().endsWith("tap devices need root or CAP_NET_ADMIN"), e.getMessage());
+    }
+
+    /** Opens a tap device and prints the errno and message of the refusal; exit 1 if it was not refused. */
+    static final class OpenTapWithoutNetAdmin {
+        public static void main(String[] args) {
+            try {
+                FileDescriptors.close(TapDevice.open("slwtest0", FLAGS, OFFLOADS));
+                System.out.println("opened without CAP_NET_ADMIN");
+                System.exit(1);
+            } catch (ErrnoException e) {
+                System.out.println(e.errno() + " " + e.getMessage());
+            } catch (IOException e) {
+                System.out.println("not an errno: " + e);
+                System.exit(1);
+            }
+        }
     }
 
     @Test
