@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Dictionary;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,12 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
-import dev.slipway.networking.stack.component.GuestNamespace;
-import dev.slipway.networking.stack.component.NetworkService;
-import dev.slipway.process.ProcessCommandRunner;
-
 import dev.slipway.testing.Commands;
-import dev.slipway.testing.NetNs;
 import dev.slipway.testing.Prerequisites;
 
 /**
@@ -55,10 +49,7 @@ class DockerIntegrationTest {
         }
     }
 
-
-    final Map<String, Dictionary<String, Object>> store = new HashMap<>();
-    NetworkService network;
-    GuestNamespace ns;
+    GuestLab lab;
     PortForwarder forwarder;
     Process responder;
     Path home;
@@ -67,35 +58,20 @@ class DockerIntegrationTest {
     @BeforeAll
     void start() throws Exception {
         Prerequisites.assumeNamespaces("ip", "busybox", "python3", "docker");
-        NetNs.delete(NS);
-        network = Fakes.network();
-        ns = new GuestNamespace(new ProcessCommandRunner(), NS, "slwd0", network.stack().config());
-        ns.start(network.stack());
-        guest = ns.address();
-        forwarder = new PortForwarder(Fakes.configAdmin(store));
-        forwarder.bindConnector(network);
+        lab = GuestLab.start(NS, "slwd0");
+        guest = lab.guest;
+        forwarder = lab.forwarder;
         responder = Commands.startInNs(NS, "python3", "-c", RESPONDER, "tcp", "2375");
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (!Commands.inNs(NS, Duration.ofSeconds(5), "ss", "-Hltn").stdout().contains(":2375 ")) {
-            assertTrue(System.nanoTime() < deadline, "the responder did not start");
-            Thread.sleep(100);
-        }
+        lab.awaitListening(2375);
         home = Files.createTempDirectory("slipway-docker-home");
     }
 
     @AfterAll
     void stop() throws Exception {
         Commands.stop(responder);
-        if (forwarder != null) {
-            Fakes.stop(forwarder);
+        if (lab != null) {
+            lab.close();
         }
-        if (ns != null) {
-            ns.close();
-        }
-        if (network != null) {
-            Fakes.stop(network);
-        }
-        NetNs.delete(NS);
         if (home != null) {
             try (var walk = Files.walk(home)) {
                 walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -16,8 +16,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Dictionary;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -29,12 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
-import dev.slipway.networking.stack.component.GuestNamespace;
-import dev.slipway.networking.stack.component.NetworkService;
-import dev.slipway.process.ProcessCommandRunner;
-
 import dev.slipway.testing.Commands;
-import dev.slipway.testing.NetNs;
 import dev.slipway.testing.Prerequisites;
 
 /**
@@ -45,9 +38,7 @@ import dev.slipway.testing.Prerequisites;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class PublishedPortsNamespaceTest {
     static final String NS = "slw-test-ports";
-    final Map<String, Dictionary<String, Object>> store = new HashMap<>();
-    NetworkService network;
-    GuestNamespace ns;
+    GuestLab lab;
     PortForwarder forwarder;
     Process httpd, echo;
     Path webRoot;
@@ -56,47 +47,24 @@ class PublishedPortsNamespaceTest {
     @BeforeAll
     void start() throws Exception {
         Prerequisites.assumeNamespaces("ip", "busybox", "python3", "curl");
-        NetNs.delete(NS);
-        network = Fakes.network();
-        ns = new GuestNamespace(new ProcessCommandRunner(), NS, "slwp0", network.stack().config());
-        ns.start(network.stack());
-        guest = ns.address();
-        forwarder = new PortForwarder(Fakes.configAdmin(store));
-        forwarder.bindConnector(network);
+        lab = GuestLab.start(NS, "slwp0");
+        guest = lab.guest;
+        forwarder = lab.forwarder;
         webRoot = Files.createTempDirectory("slipway-ports-www");
         Files.writeString(webRoot.resolve("index.html"), "hello from the guest\n");
         httpd = Commands.startInNs(NS, "busybox", "httpd", "-f", "-p", "80", "-h", webRoot.toString());
         echo = Commands.startInNs(NS, "python3", "-c", GuestSide.ECHO_SERVER);
-        waitForGuestPort(80);
-        waitForGuestPort(7);
-    }
-
-    private void waitForGuestPort(int port) throws Exception {
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            Commands.Out r = Commands.inNs(NS, Duration.ofSeconds(5), "ss", "-Hltn");
-            if (r.stdout().contains(":" + port + " ")) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new IllegalStateException("the guest server on port " + port + " did not start");
+        lab.awaitListening(80);
+        lab.awaitListening(7);
     }
 
     @AfterAll
     void stop() throws Exception {
         Commands.stop(httpd);
         Commands.stop(echo);
-        if (forwarder != null) {
-            Fakes.stop(forwarder);
+        if (lab != null) {
+            lab.close();
         }
-        if (ns != null) {
-            ns.close();
-        }
-        if (network != null) {
-            Fakes.stop(network);
-        }
-        NetNs.delete(NS);
         if (webRoot != null) {
             Files.deleteIfExists(webRoot.resolve("index.html"));
             Files.deleteIfExists(webRoot);
@@ -265,7 +233,7 @@ class PublishedPortsNamespaceTest {
 
     @Test
     void dhcpLeasesAnswersLikeGvisorTapVsockAnAddressToMacObject() throws Exception {
-        var r = new dev.slipway.networking.stack.component.DhcpLeasesRoute(network)
+        var r = new dev.slipway.networking.stack.component.DhcpLeasesRoute(lab.network)
                 .handle(new dev.slipway.api.control.ControlRoute.Request("GET", Map.of(), new byte[0]));
         assertEquals(200, r.status());
         String body = new String(r.body(), StandardCharsets.UTF_8);
