@@ -35,6 +35,7 @@ import jdk.net.UnixDomainPrincipal;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.slipway.api.control.SocketPath;
 import dev.slipway.api.helper.CallerConnection;
 import dev.slipway.api.helper.HelperCall.Caller;
 import dev.slipway.api.helper.HelperErrors;
@@ -153,13 +154,7 @@ final class HelperServer implements Closeable {
             throw new IOException("the socket's directory " + dir + " is owned by " + dirAttributes.owner().getName()
                     + ", not by root or the helper's user");
         }
-        if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
-            PosixFileAttributes existing = Files.readAttributes(socket, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            if (!existing.isOther()) {
-                throw new IOException(socket + " exists and is not a socket; refusing to replace it");
-            }
-            Files.delete(socket);
-        }
+        SocketPath.claim(socket);
     }
 
     private void protectSocketFile() throws IOException {

@@ -39,6 +39,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.slipway.api.control.SocketPath;
 import dev.slipway.api.helper.HelperClient;
 import dev.slipway.api.helper.HelperException;
 import dev.slipway.api.helper.HelperSchema;
@@ -311,17 +312,10 @@ public final class PortForwarder {
      * runtime's) is replaced; a live one, or any other kind of file, is an error.
      */
     static ServerSocketChannel bindUnix(Path path) throws IOException {
-        if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            if (Files.isSymbolicLink(path) || Files.isRegularFile(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                    || Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                throw new IOException("cannot listen on unix " + path + ": a file that is not a socket is in the way");
-            }
-            try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
-                throw new IOException("cannot listen on unix " + path + ": another process is serving it");
-            } catch (java.net.SocketException e) {
-                Files.delete(path);
-                LOG.info("replaced the stale socket {}", path);
-            }
+        try {
+            SocketPath.claim(path);
+        } catch (IOException e) {
+            throw new IOException("cannot listen on unix: " + e.getMessage(), e);
         }
         Path dir = path.getParent();
         if (dir != null && !Files.isDirectory(dir)) {

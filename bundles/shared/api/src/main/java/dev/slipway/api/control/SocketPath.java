@@ -34,7 +34,7 @@ public final class SocketPath {
         }
         try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             probe.connect(UnixDomainSocketAddress.of(socket));
-            throw new IOException(socket + " is served by a running process; refusing to take it over");
+            throw new IOException(socket + ": another process is serving it; refusing to take it over");
         } catch (ConnectException stale) {
             Files.delete(socket);
         } catch (SocketException notASocketOrGone) {

@@ -46,7 +46,7 @@ class SocketPathTest {
         try (ServerSocketChannel live = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             live.bind(UnixDomainSocketAddress.of(socket));
             IOException refused = assertThrows(IOException.class, () -> SocketPath.claim(socket));
-            assertEquals(socket + " is served by a running process; refusing to take it over", refused.getMessage());
+            assertEquals(socket + ": another process is serving it; refusing to take it over", refused.getMessage());
             try (SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
                 assertNotNull(live.accept(), "the live server still has its socket");
             }
