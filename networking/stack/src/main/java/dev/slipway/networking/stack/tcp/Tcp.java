@@ -66,7 +66,7 @@ public final class Tcp implements ProtocolInput {
         this.loop = loop;
         this.endpoints = endpoints;
         this.buffers = new TcpBuffers(config.tcpBufferBytes());
-        this.sender = new TcpSender(output, buffers.limit);
+        this.sender = new TcpSender(output);
     }
 
     // ---------------------------------------------------------------- segments from the guest

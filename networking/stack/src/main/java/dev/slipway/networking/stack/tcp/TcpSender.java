@@ -13,12 +13,10 @@ final class TcpSender {
     static final int FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
     static final int OUR_WINDOW_SCALE = 7;
     private final IpOutput output;
-    private final int bufferLimit;
     long segmentsToGuest;
 
-    TcpSender(IpOutput output, int bufferLimit) {
+    TcpSender(IpOutput output) {
         this.output = output;
-        this.bufferLimit = bufferLimit;
     }
 
     IpOutput output() {
@@ -35,20 +33,21 @@ final class TcpSender {
         ByteBuffer o = output.buffer();
         o.clear();
         int tcp = output.l4Offset(c.key.family);
-        int capacity = c.ring.capacity();
-        int at = (c.ringStart + (seq - c.ringSeq)) % capacity;
+        ByteBuffer ring = c.ring.buffer;
+        int capacity = ring.capacity();
+        int at = c.ring.offsetOf(seq);
         int first = Math.min(n, capacity - at);
         segmentsToGuest++;
         if (c.offload && first == n) {
             // the checksum is left to the guest's link, so the payload need not pass through our frame buffer
             int gso = fillHeader(c, o, tcp, flags, seq, 20, n);
-            output.send(c.key, IpProtocols.TCP, 20, c.ring, at, n, gso);
+            output.send(c.key, IpProtocols.TCP, 20, ring, at, n, gso);
             return;
         }
-        c.ring.limit(capacity);
-        o.put(tcp + 20, c.ring, at, first);
+        ring.limit(capacity);
+        o.put(tcp + 20, ring, at, first);
         if (first < n) {
-            o.put(tcp + 20 + first, c.ring, 0, n - first);
+            o.put(tcp + 20 + first, ring, 0, n - first);
         }
         int gso = fillHeader(c, o, tcp, flags, seq, 20, n);
         output.send(c.key, IpProtocols.TCP, 20 + n, gso, true);
@@ -89,7 +88,7 @@ final class TcpSender {
         o.putShort(tcp + 2, (short) c.key.guestPort);
         o.putInt(tcp + 4, seq);
         o.putInt(tcp + 8, c.rcvNxt);
-        int window = (flags & SYN) != 0 ? Math.min(65535, bufferLimit - c.toHostLength) : advertisedWindow(c);
+        int window = (flags & SYN) != 0 ? Math.min(65535, c.queue.free()) : advertisedWindow(c);
         o.putInt(tcp + 12, (hlen / 4) << 28 | flags << 16 | window);
         o.putInt(tcp + 16, 0);
         int segment = hlen + n;
@@ -105,7 +104,7 @@ final class TcpSender {
     }
 
     private int advertisedWindow(TcpConnection c) {
-        int free = bufferLimit - c.toHostLength;
+        int free = c.queue.free();
         if (c.windowScaling) {
             return Math.min(65535, free >> OUR_WINDOW_SCALE);
         }
