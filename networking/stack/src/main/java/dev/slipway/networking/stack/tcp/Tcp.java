@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
 import dev.slipway.networking.stack.Drop;
 import dev.slipway.networking.stack.NetConfig;
 import dev.slipway.networking.stack.Stats;
-import dev.slipway.networking.stack.host.HostEndpoints;
+import dev.slipway.networking.stack.host.HostConnector;
 import dev.slipway.networking.stack.host.HostStream;
 import dev.slipway.networking.stack.ip.Checksum;
 import dev.slipway.networking.stack.ip.FlowKey;
@@ -26,7 +26,7 @@ import dev.slipway.networking.stack.loop.Timer;
 
 /**
  * TCP: the guest's peer for every connection it opens, and the opener of the connections
- * published ports make to the guest. A guest SYN opens a host endpoint (see {@link HostEndpoints});
+ * published ports make to the guest. A guest SYN opens a host endpoint (see {@link HostConnector});
  * the handshake completes towards the guest only once the endpoint is connected. Each connection
  * is a {@link TcpConnection} state machine; this class keeps the table, demultiplexes segments of
  * either family and enforces the limits.
@@ -41,7 +41,7 @@ public final class Tcp implements ProtocolInput {
     final EventLoop loop;
     final TcpSender sender;
     final TcpBuffers buffers;
-    private final HostEndpoints endpoints;
+    private final HostConnector endpoints;
     private final HashMap<FlowKey, TcpConnection> table = new HashMap<>();
     private final FlowKey probe = new FlowKey();
     private final ArrayList<TcpConnection> dirty = new ArrayList<>();
@@ -60,7 +60,7 @@ public final class Tcp implements ProtocolInput {
     private int nextActivePort = 49152 + new SplittableRandom().nextInt(16384);
     private final int isnSecret = new SplittableRandom().nextInt();
 
-    public Tcp(NetConfig config, Stats stats, EventLoop loop, IpOutput output, HostEndpoints endpoints) {
+    public Tcp(NetConfig config, Stats stats, EventLoop loop, IpOutput output, HostConnector endpoints) {
         this.config = config;
         this.stats = stats;
         this.loop = loop;
@@ -276,6 +276,11 @@ public final class Tcp implements ProtocolInput {
             }
         }
         dirty.clear();
+    }
+
+    /** The connection of flow {@code k}, or null. */
+    TcpConnection connection(FlowKey k) {
+        return table.get(k);
     }
 
     void remove(TcpConnection c) {

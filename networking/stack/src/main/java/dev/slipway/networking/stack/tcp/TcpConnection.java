@@ -457,6 +457,7 @@ final class TcpConnection extends Timer implements HostStream.Events {
         if (state == TcpState.TIME_WAIT && queue.length == 0) {
             tcp.closedNormally++;
             release();
+            host.shutdownOutput(); // the guest's FIN may have come with the ACK of ours: pass it on before closing
             host.close();
         }
     }
