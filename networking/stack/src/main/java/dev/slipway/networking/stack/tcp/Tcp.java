@@ -47,12 +47,23 @@ public final class Tcp implements ProtocolInput {
     private final ArrayList<TcpConnection> dirty = new ArrayList<>();
     private final ArrayList<TcpConnection> scratch = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom();
+    /** Connections with something the full link did not take; retried when {@link #resumeTimer} fires. */
+    private ArrayList<TcpConnection> blocked = new ArrayList<>();
+    private ArrayList<TcpConnection> retrying = new ArrayList<>();
+    private final Timer resumeTimer = new Timer() {
+        @Override
+        protected void expired(long now) {
+            resume();
+        }
+    };
     private final Timer idleTimer = new Timer() {
         @Override
         protected void expired(long now) {
             expireIdle(now);
         }
     };
+    /** How soon a segment the full link did not take is tried again. */
+    private static final long LINK_RETRY_NANOS = 1_000_000L;
     int halfOpen;
     long opened, refused, timedOut, resetByGuest, resetByHost, closedNormally, idleClosed, retransmits;
     long bytesToHost, bytesToGuest, segmentsFromGuest;
@@ -66,7 +77,7 @@ public final class Tcp implements ProtocolInput {
         this.loop = loop;
         this.endpoints = endpoints;
         this.buffers = new TcpBuffers(config.tcpBufferBytes());
-        this.sender = new TcpSender(output);
+        this.sender = new TcpSender(output, this);
     }
 
     // ---------------------------------------------------------------- segments from the guest
@@ -278,6 +289,46 @@ public final class Tcp implements ProtocolInput {
         dirty.clear();
     }
 
+    /**
+     * The guest's link did not take a segment of {@code c}: try again shortly. The link gives no
+     * signal when it drains, so the retry is a short deadline, armed only while something waits.
+     */
+    void linkFull(TcpConnection c) {
+        if (!c.linkBlocked) {
+            c.linkBlocked = true;
+            blocked.add(c);
+        }
+        armResume();
+    }
+
+    void armResume() {
+        if (!resumeTimer.scheduled()) {
+            loop.schedule(resumeTimer, System.nanoTime() + LINK_RETRY_NANOS);
+        }
+    }
+
+    private void resume() {
+        if (!sender.resendResets()) {
+            armResume();
+            return;
+        }
+        ArrayList<TcpConnection> now = blocked;
+        blocked = retrying;
+        retrying = now;
+        for (int i = 0; i < now.size(); i++) {
+            TcpConnection c = now.get(i);
+            c.linkBlocked = false;
+            if (c.closed()) {
+                continue;
+            }
+            c.trySend(); // any segment carries the pending acknowledgement
+            if (!c.closed() && c.ackPending && !c.linkBlocked) {
+                sender.ack(c);
+            }
+        }
+        now.clear();
+    }
+
     /** The connection of flow {@code k}, or null. */
     TcpConnection connection(FlowKey k) {
         return table.get(k);
@@ -364,6 +415,7 @@ public final class Tcp implements ProtocolInput {
         m.put("bytesToGuest", bytesToGuest);
         m.put("segmentsFromGuest", segmentsFromGuest);
         m.put("segmentsToGuest", sender.segmentsToGuest);
+        m.put("resetsDelayedByFullLink", sender.resetsDelayed);
         m.put("buffersInUse", buffers.inUse());
         return m;
     }

@@ -43,6 +43,8 @@ final class TcpConnection extends Timer implements HostStream.Events {
     int rcvNxt;
     final HostQueue queue;
     boolean ackPending;
+    /** Waiting for room on the guest's link (see {@link Tcp#linkFull}). */
+    boolean linkBlocked;
     /** Whether read interest is on at the host endpoint (a host socket is registered for reading once connected). */
     private boolean readingHost = true;
     boolean inDirty;
@@ -399,13 +401,16 @@ final class TcpConnection extends Timer implements HostStream.Events {
                 break;
             }
             int n = (int) Math.min(Math.min(unsent, segmentLimit), available);
-            send.data(this, sndNxt, n, n == unsent ? ACK | PSH : ACK);
+            if (!send.data(this, sndNxt, n, n == unsent ? ACK | PSH : ACK)) {
+                tcp.linkFull(this); // not sent: goes again when the link drains, without counting as a loss
+                break;
+            }
             sndNxt += n;
         }
-        if (hostEof && sndNxt == ring.end() && (!state.finSent() || sndNxt == finSeq)) {
+        if (hostEof && sndNxt == ring.end() && (!state.finSent() || sndNxt == finSeq)
+                && send.flags(this, FIN | ACK, sndNxt)) {
             state = state.onFinSent();
             finSeq = sndNxt;
-            send.flags(this, FIN | ACK, sndNxt);
             sndNxt++;
         }
         if (!scheduled() && (sndNxt != sndUna || ring.end() != sndNxt)) {
@@ -468,7 +473,7 @@ final class TcpConnection extends Timer implements HostStream.Events {
             return;
         }
         if (resetGuest && state != TcpState.CONNECTING) {
-            send.flags(this, RST | ACK, sndNxt);
+            send.rst(key, sndNxt, rcvNxt, RST | ACK);
         }
         leaveConnecting();
         release();

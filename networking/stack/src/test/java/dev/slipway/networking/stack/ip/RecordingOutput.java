@@ -18,6 +18,8 @@ public final class RecordingOutput implements IpOutput {
     public final BlockingQueue<Sent> sent = new LinkedBlockingQueue<>();
     public final BlockingQueue<Error> errors = new LinkedBlockingQueue<>();
     public int mtu = 1500;
+    /** While set, the guest's link is full: nothing is taken and every send says so. */
+    public volatile boolean linkFull;
 
     public Sent next(long millis) throws InterruptedException {
         return sent.poll(millis, TimeUnit.MILLISECONDS);
@@ -44,19 +46,27 @@ public final class RecordingOutput implements IpOutput {
     }
 
     @Override
-    public void send(FlowKey k, int protocol, int length, int gsoSize, boolean dontFragment) {
+    public boolean send(FlowKey k, int protocol, int length, int gsoSize, boolean dontFragment) {
+        if (linkFull) {
+            return false;
+        }
         byte[] b = new byte[length];
         out.get(L4, b);
         sent.add(new Sent(k.copy(), protocol, b, gsoSize));
+        return true;
     }
 
     @Override
-    public void send(FlowKey k, int protocol, int headerLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
+    public boolean send(FlowKey k, int protocol, int headerLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
+        if (linkFull) {
+            return false;
+        }
         byte[] b = new byte[headerLength + payloadLength];
         out.get(L4, b, 0, headerLength);
         payload.limit(payload.capacity());
         payload.get(payloadOffset, b, headerLength, payloadLength);
         sent.add(new Sent(k.copy(), protocol, b, gsoSize));
+        return true;
     }
 
     @Override

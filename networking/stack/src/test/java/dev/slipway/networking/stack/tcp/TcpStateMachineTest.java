@@ -385,4 +385,44 @@ class TcpStateMachineTest {
     private void guestAnswersQuietly(int ourPort, int flags, int seq, int ack) throws Exception {
         t.guestFrom(flags, seq, ack, ourPort);
     }
+
+    @Test
+    void dataTheFullLinkDidNotTakeGoesWhenItDrainsWithoutCountingAsALoss() throws Exception {
+        FakeHost.Stream host = t.handshake();
+        t.out.linkFull = true;
+        t.locked(() -> host.send(bytes("held back")));
+        Thread.sleep(50);
+        assertTrue(t.out.sent.isEmpty());
+        t.out.linkFull = false;
+        TcpHarness.Seg data = t.next();
+        assertArrayEquals(bytes("held back"), data.payload());
+        assertEquals(t.ourSeq, data.seq());
+        assertEquals(0L, t.tcp.retransmits, "waiting for the link is not a retransmission");
+    }
+
+    @Test
+    void aResetTheFullLinkDidNotTakeIsSentWhenItDrains() throws Exception {
+        FakeHost.Stream host = t.handshake();
+        host.failReads = true;
+        t.out.linkFull = true;
+        t.locked(() -> host.send(bytes("x")));
+        assertEquals(TcpState.CLOSED, t.state(), "the connection is gone at once");
+        Thread.sleep(50);
+        t.out.linkFull = false;
+        TcpHarness.Seg rst = t.next();
+        assertEquals(Tcp.RST | Tcp.ACK, rst.flags());
+        assertEquals(t.ourSeq, rst.seq());
+        assertEquals(0, (int) t.locked(t.tcp.sender::pendingResets));
+    }
+
+    @Test
+    void theFinWaitsForTheLinkToo() throws Exception {
+        FakeHost.Stream host = t.handshake();
+        t.out.linkFull = true;
+        t.locked(host::end);
+        assertEquals(TcpState.ESTABLISHED, t.state(), "no FIN out yet");
+        t.out.linkFull = false;
+        assertEquals(Tcp.FIN | Tcp.ACK, t.next().flags());
+        assertEquals(TcpState.FIN_WAIT_1, t.state());
+    }
 }
