@@ -60,6 +60,7 @@ public final class NetStack implements AutoCloseable {
     final Tcp tcp;
     final Udp udp;
     final Reassembler reassembler;
+    final dev.slipway.networking.stack.icmp.EchoRelay echo;
     private final long[] macs = new long[MAX_MAC_ENTRIES];
     private final GuestPort[] macPorts = new GuestPort[MAX_MAC_ENTRIES];
     private int macCount;
@@ -99,6 +100,7 @@ public final class NetStack implements AutoCloseable {
         tcp = new Tcp(this);
         udp = new Udp(this);
         reassembler = new Reassembler(this, 16, 30_000);
+        echo = GuestEcho.start(this);
         loop = new Thread(this::runLoop, "slipway-net-loop");
         loop.setDaemon(true);
         loop.start();
@@ -438,6 +440,9 @@ public final class NetStack implements AutoCloseable {
             return;
         }
         int type = f.get(off) & 0xff;
+        if (!ours && type == 8 && echo.echo4(f, off, length, src, dst, f.get(IP_OFF + 8) & 0xff, System.nanoTime())) {
+            return;
+        }
         if (!ours || type != 8) {
             stats.drop(Drop.ICMP_IGNORED);
             return;
@@ -735,6 +740,7 @@ public final class NetStack implements AutoCloseable {
                         tcp.expire(now);
                         udp.expire(now);
                         reassembler.expire(now);
+                        echo.expire(now);
                     }
                 }
                 tcp.flush();
@@ -768,6 +774,8 @@ public final class NetStack implements AutoCloseable {
                 tcp.ready(c, key);
             } else if (a instanceof Udp.Flow flow) {
                 udp.ready(flow, key);
+            } else if (a instanceof dev.slipway.networking.stack.icmp.EchoRelay relay) {
+                relay.ready(System.nanoTime());
             }
         } catch (RuntimeException e) {
             if (errorsLogged++ < 20) {
@@ -792,6 +800,7 @@ public final class NetStack implements AutoCloseable {
             m.put("leases", dhcp.leases());
             m.put("tcp", tcp.status());
             m.put("udp", udp.status());
+            m.put("icmp", echo.status());
             m.put("traffic", stats.traffic());
             m.put("drops", stats.drops());
             return m;
@@ -827,6 +836,7 @@ public final class NetStack implements AutoCloseable {
         try {
             tcp.closeAll();
             udp.closeAll();
+            echo.close();
         } finally {
             lock.unlock();
         }
