@@ -234,12 +234,12 @@ public final class EchoRelay implements AutoCloseable {
     }
 
     private void forbid(PingSocketsForbidden e, long now) {
-        forbidden = "the host forbids unprivileged ping sockets (" + e.getMessage() + ")";
+        forbidden = "the host forbids unprivileged ping sockets (net.ipv4.ping_group_range leaves out this user's groups)";
         forbiddenSince = now;
         if (!forbiddenLogged) {
             forbiddenLogged = true;
-            LOG.warn("ICMP echo reaches only the gateway and the host alias: {}; to let the guest ping any address, "
-                    + "allow this user's group with sysctl net.ipv4.ping_group_range", forbidden);
+            LOG.warn("ICMP echo reaches only the gateway and the host alias: {}; allow a group of this user there to let the "
+                    + "guest ping any address", forbidden);
         }
     }
 
