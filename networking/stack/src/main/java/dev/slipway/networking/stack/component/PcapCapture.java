@@ -7,7 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-import dev.slipway.networking.stack.FrameTap;
+import dev.slipway.networking.stack.link.FrameTap;
 
 /**
  * Writes the switch's frames to a pcap file (the classic format: microsecond timestamps, Ethernet

@@ -5,12 +5,13 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectableChannel;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.LongConsumer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.slipway.networking.api.CidrList;
-import dev.slipway.networking.stack.Checksum;
+import dev.slipway.networking.stack.ip.Checksum;
 
 /**
  * ICMP echo to any destination: the guest's echo requests are sent from the host's unprivileged
@@ -51,6 +52,8 @@ public final class EchoRelay implements AutoCloseable {
     private final ByteBuffer built = ByteBuffer.allocateDirect(8 + 40 + MAX_V6_QUOTE);
     private final PingReceipt receipt = new PingReceipt();
     private final int[] readyTokens = new int[64];
+    /** Told the deadline by which {@link #expire} should run when a flow opens; the event loop's timer. */
+    private LongConsumer expiryWanted = deadline -> { };
     /** How many bytes of {@link #message} hold the request (or, after an error, the part of it quoted back). */
     private int messageLength;
     private int flowCount;
@@ -100,6 +103,11 @@ public final class EchoRelay implements AutoCloseable {
     public void gateway6(long hi, long lo) {
         gateway6Hi = hi;
         gateway6Lo = lo;
+    }
+
+    /** Where the relay asks for {@link #expire} to run: by the given deadline, once a flow opened. */
+    public void expiryWanted(LongConsumer wakeAt) {
+        expiryWanted = wakeAt;
     }
 
     /** The channel the event loop watches for replies and errors, or null when there is none. */
@@ -230,6 +238,8 @@ public final class EchoRelay implements AutoCloseable {
         Flow flow = new Flow(v6, guestHi, guestLo, dstHi, dstLo, id, channel);
         flows[slot] = flow;
         flowCount++;
+        flow.lastActive = now;
+        expiryWanted.accept(now + idleNanos + 1);
         return flow;
     }
 
@@ -386,17 +396,24 @@ public final class EchoRelay implements AutoCloseable {
         message.putShort(4, (short) id);
     }
 
-    /** Closes the flows idle for longer than the timeout. */
-    public void expire(long now) {
+    /** Closes the flows idle for longer than the timeout; when the next may be due ({@link Long#MAX_VALUE}: no flow left). */
+    public long expire(long now) {
+        long next = Long.MAX_VALUE;
         for (int i = 0; i < flows.length; i++) {
             Flow f = flows[i];
-            if (f != null && now - f.lastActive > idleNanos) {
+            if (f == null) {
+                continue;
+            }
+            if (now - f.lastActive > idleNanos) {
                 f.channel.close();
                 flows[i] = null;
                 flowCount--;
                 expired++;
+            } else {
+                next = Math.min(next, f.lastActive + idleNanos + 1);
             }
         }
+        return next;
     }
 
     /** The relay for {@code slipway net status}. */

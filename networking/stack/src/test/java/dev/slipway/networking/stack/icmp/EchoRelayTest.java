@@ -14,7 +14,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import dev.slipway.networking.api.CidrList;
-import dev.slipway.networking.stack.Checksum;
+import dev.slipway.networking.stack.ip.Checksum;
 import dev.slipway.networking.stack.Ip4;
 
 class EchoRelayTest {

@@ -88,7 +88,7 @@ final class FakePingSockets implements PingSockets {
             copy[5] = (byte) kernelId;
             ByteBuffer wrapped = ByteBuffer.wrap(copy);
             wrapped.putShort(2, (short) 0);
-            wrapped.putShort(2, (short) dev.slipway.networking.stack.Checksum.compute(wrapped, 0, length));
+            wrapped.putShort(2, (short) dev.slipway.networking.stack.ip.Checksum.compute(wrapped, 0, length));
             sent.add(copy);
             destinations.add(new long[] {hi, lo});
             return length;

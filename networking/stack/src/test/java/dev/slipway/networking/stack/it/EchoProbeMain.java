@@ -5,7 +5,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 
 import dev.slipway.networking.api.CidrList;
-import dev.slipway.networking.stack.Checksum;
+import dev.slipway.networking.stack.ip.Checksum;
 import dev.slipway.networking.stack.Ip4;
 import dev.slipway.networking.stack.icmp.EchoRelay;
 import dev.slipway.networking.stack.icmp.IcmpOutput;
