@@ -180,6 +180,21 @@ class EchoRelayTest {
     }
 
     @Test
+    void aNewFlowAsksForExpiryAndExpireNamesTheNextDeadline() {
+        EchoRelay r = relay(8);
+        List<Long> asked = new ArrayList<>();
+        r.expiryWanted(asked::add);
+        echo4(r, 1, 1, FAR, 64, SECOND);
+        echo4(r, 1, 2, FAR, 64, 2 * SECOND);
+        assertEquals(List.of(31 * SECOND + 1), asked, "once per new flow, from its opening");
+        echo4(r, 2, 1, FAR, 64, 10 * SECOND);
+        assertEquals(32 * SECOND + 1, r.expire(31 * SECOND + 1), "the first flow was active at 2 s");
+        assertEquals(40 * SECOND + 1, r.expire(32 * SECOND + 2));
+        assertEquals(Long.MAX_VALUE, r.expire(41 * SECOND), "no flow left");
+        assertEquals(0, r.flows());
+    }
+
+    @Test
     void refusedDestinationsGetProhibitedAndNoSocket() {
         EchoRelay r = relay(8);
         assertTrue(echo4(r, 1, 1, Ip4.parse("169.254.169.254"), 64, 0));
