@@ -308,12 +308,12 @@ final class EngineChannel implements AutoCloseable {
 
         void close() {
             alive = false;
-            closeQuietly(port);
-            clients.values().forEach(EngineChannel::closeQuietly);
-            clients.clear();
             if (link == this) {
                 link = null;
             }
+            closeQuietly(port);
+            clients.values().forEach(EngineChannel::closeQuietly);
+            clients.clear();
         }
     }
 }

@@ -53,6 +53,7 @@ final class EnginePorts implements AutoCloseable {
     private volatile boolean running = true;
     private volatile Call events;
     private volatile int syncs;
+    private boolean unreachable;
 
     /**
      * @param engineSocket the host's engine socket (the engine channel's client side)
@@ -63,6 +64,7 @@ final class EnginePorts implements AutoCloseable {
         this.guestAddress = guestAddress;
         this.retry = retry;
         this.http = new OkHttpClient.Builder().socketFactory(new UnixDomainSocketFactory(engineSocket))
+                .dns(hostname -> List.of(java.net.InetAddress.getLoopbackAddress()))
                 .connectTimeout(Duration.ofSeconds(5)).readTimeout(Duration.ZERO).callTimeout(Duration.ZERO)
                 .retryOnConnectionFailure(false).build();
         this.thread = new Thread(this::follow, "slipway-engine-ports");
@@ -92,6 +94,10 @@ final class EnginePorts implements AutoCloseable {
                         throw new IOException("/events answered " + response.code());
                     }
                     sync();
+                    if (unreachable) {
+                        LOG.info("following the engine's events");
+                        unreachable = false;
+                    }
                     BufferedReader lines = new BufferedReader(new InputStreamReader(response.body().byteStream(),
                             StandardCharsets.UTF_8));
                     for (String line = lines.readLine(); running && line != null; line = lines.readLine()) {
@@ -104,9 +110,10 @@ final class EnginePorts implements AutoCloseable {
                     LOG.info("the engine's event stream ended (engine restarting?); following it again");
                 }
             } catch (IOException | RuntimeException e) {
-                if (running) {
-                    LOG.debug("the engine is not reachable: {}", e.getMessage());
+                if (running && !unreachable) {
+                    LOG.info("the engine is not reachable ({}); trying again every {} ms", e.toString(), retry.toMillis());
                 }
+                unreachable = true;
             }
             if (running) {
                 // the engine is gone for now: what it published is gone with it
@@ -187,7 +194,7 @@ final class EnginePorts implements AutoCloseable {
             JsonObject container = c.getAsJsonObject();
             String name = container.has("Names") && container.getAsJsonArray("Names").size() > 0
                     ? container.getAsJsonArray("Names").get(0).getAsString().replaceFirst("^/", "")
-                    : container.get("Id").getAsString().substring(0, 12);
+                    : shortId(container.get("Id").getAsString());
             JsonArray ports = container.has("Ports") && container.get("Ports").isJsonArray() ? container.getAsJsonArray("Ports")
                     : new JsonArray();
             for (JsonElement pe : ports) {
@@ -211,6 +218,10 @@ final class EnginePorts implements AutoCloseable {
             }
         }
         return wanted;
+    }
+
+    private static String shortId(String id) {
+        return id.substring(0, Math.min(12, id.length()));
     }
 
     private void unpublish(String key) {

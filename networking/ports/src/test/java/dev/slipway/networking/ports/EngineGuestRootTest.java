@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -15,13 +13,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Dictionary;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
@@ -37,11 +29,7 @@ import org.junit.jupiter.api.Timeout;
 
 import com.sun.net.httpserver.HttpServer;
 
-import dev.slipway.dns.server.DnsConfig;
-import dev.slipway.dns.server.DnsServer;
-import dev.slipway.dns.server.DnsStats;
 import dev.slipway.helper.vm.EngineVm;
-import dev.slipway.networking.stack.component.NetworkService;
 import dev.slipway.testing.Commands;
 import dev.slipway.testing.GuestImage;
 import dev.slipway.testing.Prerequisites;
@@ -56,66 +44,29 @@ import dev.slipway.testing.Prerequisites;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 240)
 class EngineGuestRootTest {
-    static final String IMAGE = "slipway/busybox";
+    static final String IMAGE = EngineLab.IMAGE;
     static final Duration BOOT = Duration.ofSeconds(240);
     static final Duration DOCKER = Duration.ofSeconds(120);
 
+    EngineLab lab;
     EngineVm vm;
-    NetworkService network;
-    DnsServer dns;
     PortForwarder forwarder;
     DockerIntegration docker;
     HttpServer http;
-    Path dockerConfig;
-    final Map<String, Dictionary<String, Object>> store = new HashMap<>();
-
-    /** Builds the image (cached by its inputs) where the emulator's account can read it. */
-    static Path[] image() throws Exception {
-        Path script = Path.of("../../guest/build-engine-image.sh").toAbsolutePath().normalize();
-        Commands.Out out = Commands.run(Duration.ofMinutes(8), script.toString(), "--out", "/var/cache/slipway/engine-image");
-        if (out.exit() != 0) {
-            fail("building the engine image failed: " + out.stderr() + out.stdout());
-        }
-        Path dir = Path.of(out.stdout().strip().lines().reduce((a, b) -> b).orElseThrow());
-        return new Path[] {dir.resolve("vmlinuz"), dir.resolve("initrd.img")};
-    }
 
     @BeforeAll
-    @Timeout(value = 600)
+    @Timeout(value = 900)
     void boot() throws Exception {
         Prerequisites.assumeRoot("the helper's VM manager runs QEMU as another account");
         GuestImage.assumeAvailable();
         Prerequisites.assumeCommands("docker");
-        Path[] image = image();
-        vm = new EngineVm(image[0], image[1], "console=ttyS0 quiet panic=-1", 1536, 2);
+        lab = new EngineLab("");
+        vm = lab.vm;
+        forwarder = lab.forwarder;
+        docker = lab.docker;
+        http = lab.http;
         try {
-            network = new NetworkService(Fakes.context(), Map.of("vmSocket", vm.run.resolve("vm.sock").toString()));
-            dns = new DnsServer(new DnsStats(), defaults(DnsConfig.class));
-            Method bindDns = NetworkService.class.getDeclaredMethod("bindDns", dev.slipway.dns.api.DnsService.class);
-            bindDns.setAccessible(true);
-            bindDns.invoke(network, dns);
-            forwarder = new PortForwarder(Fakes.configAdmin(store));
-            forwarder.bindConnector(network);
-            dockerConfig = Files.createDirectories(vm.root.resolve("docker-config"));
-            Map<String, Object> p = new HashMap<>();
-            p.put("socket", vm.run.resolve("docker.sock").toString());
-            p.put("engineChannel", vm.run.resolve("engine.sock").toString());
-            p.put("dockerConfig", dockerConfig.toString());
-            docker = new DockerIntegration(Fakes.context(), p, forwarder);
-            http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-            http.createContext("/", ex -> {
-                byte[] body = "hello from the host\n".getBytes(StandardCharsets.UTF_8);
-                ex.sendResponseHeaders(200, body.length);
-                ex.getResponseBody().write(body);
-                ex.close();
-            });
-            http.start();
-            vm.boot();
-            if (!vm.awaitConsole("SLIPWAY-ENGINE-READY", BOOT)) {
-                fail("the engine did not become ready:\n" + vm.console() + "\n" + vm.emulatorLog());
-            }
-            assertFalse(vm.console().contains("SLIPWAY-ENGINE-ERROR"), vm.console());
-            await("the engine channel to attach", Duration.ofSeconds(30), () -> docker.engineAttached());
+            lab.bootUntilReady(BOOT);
         } catch (Exception | AssertionError e) {
             stop();
             throw e;
@@ -124,39 +75,14 @@ class EngineGuestRootTest {
 
     @AfterAll
     void stop() throws Exception {
-        if (docker != null) {
-            docker.deactivate();
-        }
-        if (http != null) {
-            http.stop(0);
-        }
-        if (vm != null) {
-            vm.close();
-        }
-        if (forwarder != null) {
-            forwarder.deactivate();
-        }
-        if (network != null) {
-            Fakes.stop(network);
-        }
-        if (dns != null) {
-            Method deactivate = DnsServer.class.getDeclaredMethod("deactivate");
-            deactivate.setAccessible(true);
-            deactivate.invoke(dns);
+        if (lab != null) {
+            lab.close();
+            lab = null;
         }
     }
 
     Commands.Out docker(String... args) throws Exception {
-        String[] command = new String[args.length + 3];
-        command[0] = "docker";
-        command[1] = "--context";
-        command[2] = "slipway";
-        System.arraycopy(args, 0, command, 3, args.length);
-        ProcessBuilder b = new ProcessBuilder(command);
-        b.environment().put("DOCKER_CONFIG", dockerConfig.toString());
-        b.environment().remove("DOCKER_HOST");
-        b.environment().remove("DOCKER_CONTEXT");
-        return Commands.run(DOCKER, b);
+        return lab.docker(DOCKER, args);
     }
 
     Commands.Out dockerOk(String... args) throws Exception {
@@ -433,23 +359,5 @@ class EngineGuestRootTest {
         } finally {
             dockerOk("rm", "-f", id);
         }
-    }
-
-    /** An instance of a configuration annotation holding its declared defaults, as ConfigAdmin would. */
-    @SuppressWarnings("unchecked")
-    static <A> A defaults(Class<A> type) {
-        return (A) Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (proxy, method, args) -> {
-            Object value = method.getDefaultValue();
-            if (value != null) {
-                return value;
-            }
-            return switch (method.getName()) {
-                case "annotationType" -> type;
-                case "hashCode" -> System.identityHashCode(proxy);
-                case "equals" -> proxy == args[0];
-                case "toString" -> type.getSimpleName() + " defaults";
-                default -> throw new IllegalStateException(method + " has no default");
-            };
-        });
     }
 }
