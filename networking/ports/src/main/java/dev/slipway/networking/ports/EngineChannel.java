@@ -123,7 +123,7 @@ final class EngineChannel implements AutoCloseable {
             }
             Link l = link;
             if (l == null) {
-                LOG.info("{}: no engine attached (is the VM running?); connection closed", clientSocket);
+                LOG.debug("{}: no engine attached (is the VM running?); connection closed", clientSocket);
                 closeQuietly(client);
                 continue;
             }
