@@ -18,10 +18,11 @@ done
 docker run -d --name bench-web -p "$port:80" slipway/busybox sh -c \
   'dd if=/dev/zero of=/var/www/big bs=1048576 count=64 2>/dev/null && httpd -f -p 80 -h /var/www' >/dev/null
 j=0
-while [ $j -lt 100 ] && ! wget -q -O /dev/null "http://127.0.0.1:$port/index.html" 2>/dev/null; do sleep 0.2; j=$((j + 1)); done
+# busybox-static's wget crashes with -q or -T: its progress goes to stderr instead
+while [ $j -lt 100 ] && ! wget -O /dev/null "http://127.0.0.1:$port/index.html" 2>/dev/null; do sleep 0.2; j=$((j + 1)); done
 i=0
 while [ $i -lt "$runs" ]; do
-  s=$(now); wget -q -O /dev/null "http://127.0.0.1:$port/big"; e=$(now)
+  s=$(now); wget -O /dev/null "http://127.0.0.1:$port/big" 2>/dev/null; e=$(now)
   echo "SLIPWAY-BENCH docker-proxy-ms $(ms "$s" "$e")"
   i=$((i + 1))
 done

@@ -53,6 +53,14 @@ final class EnginePorts implements AutoCloseable {
     private volatile boolean running = true;
     private volatile Call events;
     private volatile int syncs;
+    private final Thread retrier;
+    /** Guarded by {@code this}: keys asked for that could not be published at the last sync. */
+    private final Set<String> conflicted = new LinkedHashSet<>();
+    /** Guarded by {@code this}: whether the event stream is open (the list is current). */
+    private boolean following;
+    /** Guarded by {@code this}: when the last container event arrived ({@link System#nanoTime()}). */
+    private long lastEvent = System.nanoTime() - SETTLE_NANOS;
+    static final long SETTLE_NANOS = 10_000_000_000L;
     private boolean unreachable;
 
     /**
@@ -70,6 +78,31 @@ final class EnginePorts implements AutoCloseable {
         this.thread = new Thread(this::follow, "slipway-engine-ports");
         thread.setDaemon(true);
         thread.start();
+        this.retrier = new Thread(this::retryConflicts, "slipway-engine-ports-retry");
+        retrier.setDaemon(true);
+        retrier.start();
+    }
+
+    /**
+     * A port that was taken may be free now, and a list taken right at an event may not show it yet:
+     * while there are conflicts, and for a few seconds after each event, the bindings are made again.
+     */
+    private void retryConflicts() {
+        while (running) {
+            sleep(retry.multipliedBy(2));
+            boolean again;
+            synchronized (this) {
+                // the engine's list can lag its events by a moment: look again for a while after each one
+                again = running && following && (!conflicted.isEmpty() || System.nanoTime() - lastEvent < SETTLE_NANOS);
+            }
+            if (again) {
+                try {
+                    sync();
+                } catch (IOException | RuntimeException e) {
+                    LOG.debug("retrying the engine's ports failed", e);
+                }
+            }
+        }
     }
 
     /** How many times the published ports were made to match the engine (tests wait on it). */
@@ -94,6 +127,9 @@ final class EnginePorts implements AutoCloseable {
                         throw new IOException("/events answered " + response.code());
                     }
                     sync();
+                    synchronized (this) {
+                        following = true;
+                    }
                     if (unreachable) {
                         LOG.info("following the engine's events");
                         unreachable = false;
@@ -102,6 +138,9 @@ final class EnginePorts implements AutoCloseable {
                             StandardCharsets.UTF_8));
                     for (String line = lines.readLine(); running && line != null; line = lines.readLine()) {
                         if (changesPorts(line)) {
+                            synchronized (this) {
+                                lastEvent = System.nanoTime();
+                            }
                             sync();
                         }
                     }
@@ -114,6 +153,9 @@ final class EnginePorts implements AutoCloseable {
                     LOG.info("the engine is not reachable ({}); trying again every {} ms", e.toString(), retry.toMillis());
                 }
                 unreachable = true;
+            }
+            synchronized (this) {
+                following = false;
             }
             if (running) {
                 // the engine is gone for now: what it published is gone with it
@@ -138,11 +180,13 @@ final class EnginePorts implements AutoCloseable {
         }
     }
 
-    /** Makes the publications match the running containers' bindings. */
-    void sync() throws IOException {
+    /** Makes the publications match the running containers' bindings (one sync at a time, newest list last). */
+    synchronized void sync() throws IOException {
         Request request = new Request.Builder().url(url("/containers/json")).build();
         String body;
-        try (Response response = http.newCall(request).execute()) {
+        Call list = http.newCall(request);
+        list.timeout().timeout(30, TimeUnit.SECONDS);
+        try (Response response = list.execute()) {
             if (!response.isSuccessful()) {
                 throw new IOException("/containers/json answered " + response.code());
             }
@@ -150,7 +194,7 @@ final class EnginePorts implements AutoCloseable {
         }
         Map<String, Wanted> wanted = wanted(JsonParser.parseString(body).getAsJsonArray(), forwarder.allowAllAddresses(),
                 guestAddress);
-        synchronized (this) {
+        {
             for (String key : new ArrayList<>(mine.keySet())) {
                 PublishedPort p = mine.get(key);
                 Wanted w = wanted.get(key);
@@ -181,6 +225,8 @@ final class EnginePorts implements AutoCloseable {
                 }
             }
             forwarder.retainConflicts(conflicts);
+            conflicted.clear();
+            conflicted.addAll(conflicts);
         }
         syncs++;
     }
@@ -231,7 +277,7 @@ final class EnginePorts implements AutoCloseable {
         }
         try {
             forwarder.unexpose(p.protocol(), p.local());
-            LOG.info("unpublished {} {} (its container stopped)", p.protocol(), p.local());
+            LOG.info("unpublished {} {}", p.protocol(), p.local());
         } catch (IOException | IllegalStateException e) {
             LOG.debug("{} already unpublished", key, e);
         }
@@ -242,6 +288,7 @@ final class EnginePorts implements AutoCloseable {
             unpublish(key);
         }
         forwarder.retainConflicts(Set.of());
+        conflicted.clear();
     }
 
     private static void sleep(Duration d) {
@@ -265,8 +312,10 @@ final class EnginePorts implements AutoCloseable {
             c.cancel();
         }
         thread.interrupt();
+        retrier.interrupt();
         try {
             thread.join(2000);
+            retrier.join(2000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

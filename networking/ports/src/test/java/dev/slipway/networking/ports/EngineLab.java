@@ -125,6 +125,12 @@ final class EngineLab implements AutoCloseable {
             }
         } finally {
             try {
+                // the guest's console outlives the test root, for whoever reads a failure
+                Files.writeString(Path.of("target/engine-console.log"), vm.console());
+            } catch (IOException e) {
+                // the console is only for reading
+            }
+            try {
                 vm.close();
             } finally {
                 if (forwarder != null) {
