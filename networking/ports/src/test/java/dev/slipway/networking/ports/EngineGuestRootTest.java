@@ -45,7 +45,7 @@ import dev.slipway.testing.Prerequisites;
 @Timeout(value = 240)
 class EngineGuestRootTest {
     static final String IMAGE = EngineLab.IMAGE;
-    static final Duration BOOT = Duration.ofSeconds(240);
+    static final Duration BOOT = Duration.ofSeconds(600);
     static final Duration DOCKER = Duration.ofSeconds(120);
 
     EngineLab lab;
