@@ -42,7 +42,7 @@ import dev.slipway.testing.Prerequisites;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-@Timeout(value = 240)
+@Timeout(value = 480)
 class EngineGuestRootTest {
     static final String IMAGE = EngineLab.IMAGE;
     static final Duration BOOT = Duration.ofSeconds(600);
