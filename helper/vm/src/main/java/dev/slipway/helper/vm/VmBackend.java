@@ -12,6 +12,14 @@ interface VmBackend {
     int CONSOLE_FD = 5;
     /** The disk once more, read-only: QEMU's block layer asks its descriptor set for that access mode too. */
     int DISK_READ_FD = 6;
+    /**
+     * The runtime's engine channel ({@code engine.sock} beside the VM socket), when it serves one: a
+     * virtio-serial port named {@value #ENGINE_PORT} in the guest, where a relay carries the engine's
+     * Unix socket, so the engine needs no network listener at all.
+     */
+    int ENGINE_FD = 7;
+    String ENGINE_PORT = "dev.slipway.engine";
+    String ENGINE_SOCKET = "engine.sock";
 
     /** The unprivileged account the emulator runs as. */
     record Account(String name, int uid, int gid) {}
@@ -26,10 +34,11 @@ interface VmBackend {
     /**
      * Everything one boot needs; every path here was fixed by the helper, none came from a client.
      * The disk, console and network arrive as descriptors {@link #DISK_FD}, {@link #CONSOLE_FD} and
-     * {@link #NET_FD}; the emulator's own output goes to descriptors 1 and 2.
+     * {@link #NET_FD}; the emulator's own output goes to descriptors 1 and 2; with {@code engineChannel}
+     * the engine channel arrives as {@link #ENGINE_FD}.
      */
     record Launch(String name, Path kernel, Path initrd, String cmdline, int memoryMb, int cpus, Accelerator accelerator,
-            Account account) {}
+            Account account, boolean engineChannel) {}
 
     /**
      * The accelerator to use: the configured one, or for {@code auto} KVM when the emulator, run as

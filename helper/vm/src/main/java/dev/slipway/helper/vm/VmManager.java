@@ -167,7 +167,7 @@ final class VmManager implements AutoCloseable {
                     HelperSchema.VM_NAME + " does not exist; create it first (vm.create)"));
             VmBackend.Accelerator accelerator = backend.accelerator(settings.accelerator(), account);
             VmBackend.Launch launch = new VmBackend.Launch(HelperSchema.VM_NAME, kernel, initrd, settings.cmdline(),
-                    settings.memoryMb(), settings.cpus(), accelerator, account);
+                    settings.memoryMb(), settings.cpus(), accelerator, account, engineSocketServed(socket));
             try {
                 running = launch(state, diskDir, socket, caller, callerUid, launch);
             } catch (ExitedAtOnce e) {
@@ -177,7 +177,8 @@ final class VmManager implements AutoCloseable {
                 // auto must never fail: KVM that passed the probe but not a real start means TCG from now on
                 backend.kvmFailedAtStart(account, e.summary);
                 VmBackend.Launch tcg = new VmBackend.Launch(launch.name(), kernel, initrd, launch.cmdline(),
-                        launch.memoryMb(), launch.cpus(), backend.accelerator("auto", account), account);
+                        launch.memoryMb(), launch.cpus(), backend.accelerator("auto", account), account,
+                        launch.engineChannel());
                 try {
                     running = launch(state, diskDir, socket, caller, callerUid, tcg);
                 } catch (ExitedAtOnce again) {
@@ -243,6 +244,13 @@ final class VmManager implements AutoCloseable {
             descriptors.put(VmBackend.DISK_FD, disk[0]);
             descriptors.put(VmBackend.DISK_READ_FD, disk[1]);
             descriptors.put(VmBackend.CONSOLE_FD, console);
+            if (launch.engineChannel()) {
+                // checked like the VM socket: the caller's directories, a socket (no link) the caller serves
+                int engine = runtimeSocket.connect(socket.resolveSibling(VmBackend.ENGINE_SOCKET), trusted("root", caller.user()),
+                        callerUid);
+                opened.add(engine);
+                descriptors.put(VmBackend.ENGINE_FD, engine);
+            }
             try {
                 pid = Processes.spawn(backend.command(launch), EMULATOR_ENVIRONMENT, descriptors);
             } catch (IOException e) {
@@ -657,6 +665,19 @@ final class VmManager implements AutoCloseable {
             throw failed("checking " + socket, e);
         }
         return socket;
+    }
+
+    /**
+     * Whether the runtime serves an engine channel beside its VM socket (a socket entry there; the
+     * connect through checked descriptors decides). A runtime without one boots a guest without the port.
+     */
+    private static boolean engineSocketServed(Path vmSocket) {
+        Path engine = vmSocket.resolveSibling(VmBackend.ENGINE_SOCKET);
+        try {
+            return Files.readAttributes(engine, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static Set<String> trusted(String... owners) {

@@ -147,4 +147,19 @@ class QemuBackendTest {
         assertTrue(a.equals(new VmBackend.Accelerator("kvm", "probed")) || a.name().equals("tcg")
                 && a.reason().startsWith("kvm probe failed: "), a.describe());
     }
+
+    @Test
+    void theEngineChannelIsAVirtioSerialPortOnTheHelpersDescriptor() {
+        QemuBackend backend = new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent/kvm"), false);
+        VmBackend.Accelerator tcg = new VmBackend.Accelerator("tcg", "configured");
+        java.util.List<String> with = backend.command(new VmBackend.Launch("slipway-vm", Path.of("/k"), Path.of("/i"), "console=ttyS0",
+                512, 1, tcg, NOBODY, true));
+        String line = String.join(" ", with);
+        assertTrue(line.contains("-chardev socket,id=engine,fd=" + VmBackend.ENGINE_FD), line);
+        assertTrue(line.contains("-device virtserialport,chardev=engine,name=dev.slipway.engine"), line);
+        assertTrue(line.contains("-device virtio-serial-pci"), line);
+        java.util.List<String> without = backend.command(new VmBackend.Launch("slipway-vm", Path.of("/k"), Path.of("/i"),
+                "console=ttyS0", 512, 1, tcg, NOBODY, false));
+        assertTrue(without.stream().noneMatch(w -> w.contains("engine")), String.join(" ", without));
+    }
 }

@@ -55,6 +55,11 @@ final class PortCommands {
         for (PublishedPort p : forwarder.list()) {
             s.append(String.format("%-6s %-28s %s%n", p.protocol(), p.local(), p.remote()));
         }
+        List<String> conflicts = forwarder.conflicts();
+        if (!conflicts.isEmpty()) {
+            s.append("NOT PUBLISHED (the containers run without them)\n");
+            conflicts.forEach(c -> s.append("  ").append(c).append('\n'));
+        }
         return CommandResult.ok(s.toString());
     }
 

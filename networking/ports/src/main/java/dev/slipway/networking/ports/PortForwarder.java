@@ -185,6 +185,28 @@ public final class PortForwarder {
         return l;
     }
 
+    /** Guarded by {@code this}: ports a container asked for that could not be published, by key. */
+    private final LinkedHashMap<String, String> conflicts = new LinkedHashMap<>();
+
+    /** Records why {@code key} could not be published; true when that is news (to log it once). */
+    synchronized boolean setConflict(String key, String why) {
+        return !why.equals(conflicts.put(key, why));
+    }
+
+    synchronized void clearConflict(String key) {
+        conflicts.remove(key);
+    }
+
+    /** Forgets every conflict but those of {@code keys}. */
+    synchronized void retainConflicts(java.util.Set<String> keys) {
+        conflicts.keySet().retainAll(keys);
+    }
+
+    /** Ports asked for but not published, with why. */
+    public synchronized List<String> conflicts() {
+        return List.copyOf(conflicts.values());
+    }
+
     public synchronized boolean allowAllAddresses() {
         Object v = properties().get("allowAllAddresses");
         return v != null && Boolean.parseBoolean(v.toString());

@@ -1,0 +1,29 @@
+# Run inside the engine guest by its init (slipway.script=bench): the guest's half of bench/engine.sh,
+# against the engine's own socket and docker-proxy, printed on the console for the host to read.
+#   slipway.runs=N    docker runs and downloads (default 5)
+#   slipway.port=P    the web container's published port (default 18090)
+arg() { sed -n "s/.*slipway.$1=\([0-9]*\).*/\1/p" /proc/cmdline; }
+runs=$(arg runs); runs=${runs:-5}
+port=$(arg port); port=${port:-18090}
+now() { cut -d' ' -f1 /proc/uptime; }
+ms() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%d", (e - s) * 1000 }'; }
+echo SLIPWAY-BENCH-START
+i=0
+while [ $i -lt "$runs" ]; do
+  s=$(now); docker run --rm slipway/busybox true; e=$(now)
+  echo "SLIPWAY-BENCH run-true-ms $(ms "$s" "$e")"
+  i=$((i + 1))
+done
+# the web container both sides download from: 64 MiB through docker-proxy here, through Slipway on the host
+docker run -d --name bench-web -p "$port:80" slipway/busybox sh -c \
+  'dd if=/dev/zero of=/var/www/big bs=1048576 count=64 2>/dev/null && httpd -f -p 80 -h /var/www' >/dev/null
+j=0
+# busybox-static's wget crashes with -q or -T: its progress goes to stderr instead
+while [ $j -lt 100 ] && ! wget -O /dev/null "http://127.0.0.1:$port/index.html" 2>/dev/null; do sleep 0.2; j=$((j + 1)); done
+i=0
+while [ $i -lt "$runs" ]; do
+  s=$(now); wget -O /dev/null "http://127.0.0.1:$port/big" 2>/dev/null; e=$(now)
+  echo "SLIPWAY-BENCH docker-proxy-ms $(ms "$s" "$e")"
+  i=$((i + 1))
+done
+echo SLIPWAY-BENCH-DONE
