@@ -2,7 +2,7 @@ package dev.slipway.networking.stack.ip6;
 
 import java.nio.ByteBuffer;
 
-import dev.slipway.networking.stack.Checksum;
+import dev.slipway.networking.stack.ip.Checksum;
 
 /** ICMPv6 message types and the checksum over RFC 8200's pseudo-header. */
 public final class Icmp6 {
