@@ -8,11 +8,15 @@ import java.util.function.LongSupplier;
 
 import dev.slipway.networking.api.CidrList;
 import dev.slipway.networking.stack.Drop;
+import dev.slipway.networking.stack.ip.IpOutput;
+import dev.slipway.networking.stack.ip.PacketContext;
+import dev.slipway.networking.stack.ip.ProtocolInput;
 
 /**
  * The gateway's IPv6 side: checks each packet the switch hands up, walks its extension headers,
  * reassembles fragments, answers neighbour discovery, router solicitations, echo and stateless
- * DHCPv6 itself, and hands TCP and UDP to the transports above ({@link Ip6Upper}).
+ * DHCPv6 itself, and hands TCP and UDP up to the transports with their {@link PacketContext};
+ * {@link #sender()} is the transports' way back down.
  *
  * <p>Not thread-safe: the stack calls it with its lock held. Steady-state packets allocate nothing:
  * replies are built in buffers allocated once.
@@ -47,7 +51,11 @@ public final class Ip6Layer {
     final Icmp6Errors errors;
     final Dhcp6Server dhcp;
     final Reassembler6 reassembler;
-    private Ip6Upper upper;
+    private final Ip6Sender sender;
+    private final PacketContext context = new PacketContext();
+    private ProtocolInput tcp;
+    private ProtocolInput udp;
+    private boolean linkOffload;
     long echoReplies;
 
     /**
@@ -55,10 +63,11 @@ public final class Ip6Layer {
      * @param mtu           the link MTU, at least {@link Ip6Config#MIN_MTU}
      * @param refused       destinations no guest packet may reach (cloud metadata, link-local)
      * @param searchDomains the DNS search list handed out in advertisements and DHCPv6
+     * @param out           the frame buffer the transports build into (shared by both families), at least 64 KiB
      * @param clock         nanoseconds, as {@link System#nanoTime()}
      */
     public Ip6Layer(Ip6Config config, long gatewayMac, int mtu, CidrList refused, List<String> searchDomains,
-            Ip6Output output, LongSupplier clock) {
+            ByteBuffer out, Ip6Output output, LongSupplier clock) {
         if (mtu < Ip6Config.MIN_MTU) {
             throw new IllegalArgumentException("IPv6 needs an MTU of at least " + Ip6Config.MIN_MTU + " (RFC 8200), not " + mtu);
         }
@@ -72,7 +81,8 @@ public final class Ip6Layer {
         this.refused = refused;
         this.output = output;
         this.clock = clock;
-        this.out = ByteBuffer.allocateDirect(PAYLOAD + 65535 + 64);
+        this.out = out;
+        this.sender = new Ip6Sender(this, out);
         this.discovery = new NeighborDiscovery(this);
         this.advertiser = new RouterAdvertiser(this, searchDomains);
         this.errors = new Icmp6Errors(this);
@@ -81,8 +91,14 @@ public final class Ip6Layer {
     }
 
     /** Sets the transports TCP and UDP go to; without them such packets are answered unreachable. */
-    public void upper(Ip6Upper transports) {
-        upper = transports;
+    public void transports(ProtocolInput tcpInput, ProtocolInput udpInput) {
+        tcp = tcpInput;
+        udp = udpInput;
+    }
+
+    /** How the transports send IPv6 segments to the guests. */
+    public IpOutput sender() {
+        return sender;
     }
 
     public Ip6Config config() {
@@ -98,8 +114,13 @@ public final class Ip6Layer {
         return hi == prefix && lo == hostAliasId;
     }
 
-    /** Handles the IPv6 frame from index 0 to {@code length} sent to the gateway's MAC or to a group. */
-    public void input(ByteBuffer f, int length, boolean checksumPending) {
+    /**
+     * Handles the IPv6 frame from index 0 to {@code length} sent to the gateway's MAC or to a group;
+     * {@code checksumPending}: the guest left the transport checksum to its link, {@code linkOffload}:
+     * the guest's link takes large TCP segments.
+     */
+    public void input(ByteBuffer f, int length, boolean checksumPending, boolean linkOffload) {
+        this.linkOffload = linkOffload;
         Ip6Packet p = packet;
         p.clear();
         if (length < PAYLOAD) {
@@ -251,24 +272,47 @@ public final class Ip6Layer {
         }
         if (refused.containsIpv6(p.dstHi, p.dstLo)) {
             output.drop(Drop.METADATA_REFUSED);
-            errors.send(f, p, Icmp6.DESTINATION_UNREACHABLE, Icmp6.ADMINISTRATIVELY_PROHIBITED, 0);
+            if (p.protocol == HeaderChain.TCP && tcp != null && !p.fragmented()) {
+                tcp.refuse(context(p), f);
+            } else {
+                errors.send(f, p, Icmp6.DESTINATION_UNREACHABLE, Icmp6.ADMINISTRATIVELY_PROHIBITED, 0);
+            }
             return false;
         }
         return true;
     }
 
-    private void transport(ByteBuffer f, Ip6Packet p, boolean tcp) {
-        Ip6Upper u = upper;
-        if (u == null) {
+    private void transport(ByteBuffer f, Ip6Packet p, boolean isTcp) {
+        ProtocolInput to = isTcp ? tcp : udp;
+        if (to == null) {
             output.drop(Drop.UNSUPPORTED_PROTOCOL);
             errors.send(f, p, Icmp6.DESTINATION_UNREACHABLE, isOurs(p.dstHi, p.dstLo) ? Icmp6.PORT_UNREACHABLE : Icmp6.NO_ROUTE, 0);
             return;
         }
-        if (tcp) {
-            u.tcp(f, p);
-        } else {
-            u.udp(f, p);
+        if (!isTcp && !p.checksumPending && p.l4Length() >= 8 && f.getShort(p.l4Offset + 6) == 0) {
+            output.drop(Drop.BAD_UDP_CHECKSUM); // optional in IPv4, mandatory in IPv6 (RFC 8200 8.1)
+            return;
         }
+        to.input(context(p), f);
+    }
+
+    /** The transports' view of the packet. */
+    private PacketContext context(Ip6Packet p) {
+        PacketContext c = context;
+        c.family = 6;
+        c.srcHi = p.srcHi;
+        c.srcLo = p.srcLo;
+        c.dstHi = p.dstHi;
+        c.dstLo = p.dstLo;
+        c.destination = isHostAlias(p.dstHi, p.dstLo) ? PacketContext.Destination.HOST_ALIAS
+                : isOurs(p.dstHi, p.dstLo) ? PacketContext.Destination.GATEWAY : PacketContext.Destination.REMOTE;
+        c.protocol = p.protocol;
+        c.ipOffset = p.ipOffset;
+        c.l4Offset = p.l4Offset;
+        c.l4Length = p.l4Length();
+        c.checksumPending = p.checksumPending;
+        c.linkOffload = linkOffload;
+        return c;
     }
 
     private void icmp(ByteBuffer f, Ip6Packet p, boolean multicast, boolean ours) {
@@ -328,7 +372,7 @@ public final class Ip6Layer {
         ethernet(b, dstMac);
         int length = PAYLOAD + payloadLength;
         b.limit(length).position(0);
-        output.sendFrame(b, length);
+        output.send(b, length, 0);
     }
 
     /** Writes a 40-byte IPv6 header at {@link #IP} of {@code b}: traffic class and flow label 0. */
@@ -378,14 +422,6 @@ public final class Ip6Layer {
     /** The guest MAC of an address, or -1 when none is known. */
     public long neighbor(long hi, long lo) {
         return neighbors.get(hi, lo);
-    }
-
-    /**
-     * Sends an ICMPv6 error about the packet the transports were handed ({@code p}): destination
-     * unreachable when the host cannot reach its destination, so the guest fails fast.
-     */
-    public void unreachable(ByteBuffer f, Ip6Packet p, int code) {
-        errors.send(f, p, Icmp6.DESTINATION_UNREACHABLE, code, 0);
     }
 
     /** Runs what is due; returns the next deadline (nanoseconds on the layer's clock). */

@@ -1,14 +1,10 @@
 package dev.slipway.networking.stack.ip6;
 
-import java.nio.ByteBuffer;
-
 import dev.slipway.networking.stack.Drop;
+import dev.slipway.networking.stack.link.FrameOutput;
 
-/** What the IPv6 layer needs from the stack below it: put a frame on the guests' link, count a drop, a timer. */
-public interface Ip6Output {
-
-    /** Sends the frame from index 0 to {@code length}, its Ethernet header filled in (a group address reaches every guest). */
-    void sendFrame(ByteBuffer frame, int length);
+/** What the IPv6 layer needs from the stack below it: the switch's frame output, a drop counter, a timer. */
+public interface Ip6Output extends FrameOutput {
 
     void drop(Drop reason);
 

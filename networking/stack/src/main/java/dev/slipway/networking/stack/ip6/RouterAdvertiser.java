@@ -159,7 +159,7 @@ final class RouterAdvertiser {
         next = now + (initialLeft > 0 ? INITIAL_INTERVAL_SECONDS * SECOND : intervalNanos);
         initialLeft = Math.max(0, initialLeft - 1);
         advertisement.limit(length).position(0);
-        layer.output.sendFrame(advertisement, length);
+        layer.output.send(advertisement, length, 0);
         sent++;
     }
 }

@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.slipway.networking.stack.Drop;
+import dev.slipway.networking.stack.ip.PacketContext;
+import dev.slipway.networking.stack.ip.ProtocolInput;
 
 /** A guest's view of the IPv6 layer in a unit test: builds frames, collects what the layer sends and drops, owns its clock. */
 final class Guest6 implements Ip6Output {
@@ -35,29 +37,47 @@ final class Guest6 implements Ip6Output {
 
     Guest6(int mtu) {
         layer = new Ip6Layer(CONFIG, GATEWAY_MAC, mtu, dev.slipway.networking.api.CidrList.cloudMetadata(),
-                List.of("slipway.internal"), this, () -> now);
+                List.of("slipway.internal"), ByteBuffer.allocateDirect(70_000), this, () -> now);
     }
 
     /** Lets TCP and UDP through to a recorder. */
     Guest6 withUpper() {
-        layer.upper(new Ip6Upper() {
-            @Override
-            public void tcp(ByteBuffer frame, Ip6Packet packet) {
-                upper.add("tcp " + packet);
-            }
-
-            @Override
-            public void udp(ByteBuffer frame, Ip6Packet packet) {
-                upper.add("udp " + packet);
-            }
-        });
+        layer.transports(recorder("tcp"), recorder("udp"));
         return this;
     }
 
+    private ProtocolInput recorder(String name) {
+        return new ProtocolInput() {
+            @Override
+            public void input(PacketContext p, ByteBuffer frame) {
+                upper.add(name + " " + Ip6.toString(p.srcHi, p.srcLo) + " > " + Ip6.toString(p.dstHi, p.dstLo) + " "
+                        + p.destination + " len " + p.l4Length);
+            }
+
+            @Override
+            public void refuse(PacketContext p, ByteBuffer frame) {
+                upper.add(name + " refused");
+            }
+        };
+    }
+
     @Override
-    public void sendFrame(ByteBuffer frame, int length) {
+    public void send(ByteBuffer frame, int length, int gsoSize) {
         ByteBuffer copy = ByteBuffer.allocate(length);
         copy.put(0, frame, 0, length);
+        sent.add(copy);
+    }
+
+    @Override
+    public boolean gathers(long dstMac) {
+        return false;
+    }
+
+    @Override
+    public void send(ByteBuffer headers, int headersLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
+        ByteBuffer copy = ByteBuffer.allocate(headersLength + payloadLength);
+        copy.put(0, headers, 0, headersLength);
+        copy.put(headersLength, payload, payloadOffset, payloadLength);
         sent.add(copy);
     }
 
@@ -84,7 +104,7 @@ final class Guest6 implements Ip6Output {
     }
 
     void receive(ByteBuffer frame) {
-        layer.input(frame, frame.limit(), false);
+        layer.input(frame, frame.limit(), false, false);
     }
 
     ByteBuffer last() {

@@ -10,6 +10,9 @@ import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 
+import dev.slipway.networking.stack.ip.PacketContext;
+import dev.slipway.networking.stack.ip.ProtocolInput;
+
 /**
  * Mutated and random IPv6 frames: the layer never throws, never hands the transports a packet for
  * a refused or non-routable destination, and everything it sends is a well-formed IPv6 frame from
@@ -24,26 +27,22 @@ class Ip6FuzzTest {
         Random r = new Random(16);
         Guest6 g = new Guest6();
         java.util.ArrayList<String> escaped = new java.util.ArrayList<>();
-        g.layer.upper(new Ip6Upper() {
+        ProtocolInput checker = new ProtocolInput() {
             @Override
-            public void tcp(ByteBuffer frame, Ip6Packet p) {
-                check(p);
-            }
-
-            @Override
-            public void udp(ByteBuffer frame, Ip6Packet p) {
-                check(p);
-            }
-
-            private void check(Ip6Packet p) {
-                boolean bad = p.dstHi == 0 || Ip6.isMulticast(p.dstHi) || Ip6.isLinkLocal(p.dstHi)
-                        || g.layer.refused.containsIpv6(p.dstHi, p.dstLo) || Ip6.isMulticast(p.srcHi)
-                        || p.l4Offset > p.end || p.end > 54 + 65535;
+            public void input(PacketContext p, ByteBuffer frame) {
+                boolean bad = p.dstHi == 0 || Ip6.isMulticast(p.dstHi) || Ip6.isLinkLocal(p.dstHi) && p.destination != PacketContext.Destination.GATEWAY
+                        || g.layer.refused.containsIpv6(p.dstHi, p.dstLo) && p.destination == PacketContext.Destination.REMOTE
+                        || Ip6.isMulticast(p.srcHi) || p.l4Offset + p.l4Length > frame.limit() || p.l4Length < 0 || p.family != 6;
                 if (bad) {
-                    escaped.add(p.toString());
+                    escaped.add(Ip6.toString(p.srcHi, p.srcLo) + " > " + Ip6.toString(p.dstHi, p.dstLo));
                 }
             }
-        });
+
+            @Override
+            public void refuse(PacketContext p, ByteBuffer frame) {
+            }
+        };
+        g.layer.transports(checker, checker);
         List<ByteBuffer> seeds = List.of(
                 echo(GUEST, GATEWAY, 1, 1, new byte[32]),
                 solicitation(GUEST, GATEWAY, 255),
@@ -84,7 +83,7 @@ class Ip6FuzzTest {
                 }
             }
             f.limit(length).position(0);
-            g.layer.input(f, length, false);
+            g.layer.input(f, length, r.nextBoolean(), false);
             f.clear();
             if (g.now - g.deadline >= 0 || n % 1000 == 0) {
                 g.deadline = Long.MAX_VALUE;

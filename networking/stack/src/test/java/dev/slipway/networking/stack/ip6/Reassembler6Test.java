@@ -37,7 +37,7 @@ class Reassembler6Test {
         assertEquals(0, g.upper.size());
         g.receive(fragment(d, 0, 1448, true, 7, 17));
         assertEquals(1, g.upper.size(), g.drops.toString());
-        assertTrue(g.upper.get(0).startsWith("udp") && g.upper.get(0).endsWith("len 3000"), g.upper.get(0));
+        assertTrue(g.upper.get(0).startsWith("udp") && g.upper.get(0).endsWith("REMOTE len 3000"), g.upper.get(0));
         assertEquals(0, g.layer.reassembler.inProgress());
         assertEquals(0, g.totalDrops());
     }
