@@ -251,6 +251,15 @@ public final class Ip6Layer {
 
     /** Whether a packet for an address that is not the gateway's may leave through the host. */
     private boolean forwardable(ByteBuffer f, Ip6Packet p) {
+        if (refused.containsIpv6(p.dstHi, p.dstLo)) {
+            output.drop(Drop.METADATA_REFUSED);
+            if (p.protocol == HeaderChain.TCP && tcp != null && !p.fragmented()) {
+                tcp.refuse(context(p), f);
+            } else {
+                errors.send(f, p, Icmp6.DESTINATION_UNREACHABLE, Icmp6.ADMINISTRATIVELY_PROHIBITED, 0);
+            }
+            return false;
+        }
         if (p.dstHi == prefix || Ip6.isLinkLocal(p.dstHi)) {
             output.drop(Drop.NOT_FOR_US); // another guest's (the switch delivers those) or nobody's
             return false;
@@ -268,15 +277,6 @@ public final class Ip6Layer {
         if (p.hopLimit <= 1) {
             output.drop(Drop.TTL_EXPIRED);
             errors.send(f, p, Icmp6.TIME_EXCEEDED, 0, 0);
-            return false;
-        }
-        if (refused.containsIpv6(p.dstHi, p.dstLo)) {
-            output.drop(Drop.METADATA_REFUSED);
-            if (p.protocol == HeaderChain.TCP && tcp != null && !p.fragmented()) {
-                tcp.refuse(context(p), f);
-            } else {
-                errors.send(f, p, Icmp6.DESTINATION_UNREACHABLE, Icmp6.ADMINISTRATIVELY_PROHIBITED, 0);
-            }
             return false;
         }
         return true;

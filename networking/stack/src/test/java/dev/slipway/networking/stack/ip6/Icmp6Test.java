@@ -83,12 +83,15 @@ class Icmp6Test {
         g.receive(packet(GATEWAY_MAC, GUEST, loopback, 64, 17, udp(GUEST, loopback, 3000, 80, new byte[4])));
         long[] otherGuest = {PREFIX, 0x42};
         g.receive(packet(GATEWAY_MAC, GUEST, otherGuest, 64, 17, udp(GUEST, otherGuest, 3000, 80, new byte[4])));
-        assertEquals(3, g.drops(Drop.NOT_FOR_US));
+        assertEquals(2, g.drops(Drop.NOT_FOR_US));
+        assertEquals(2, g.drops(Drop.METADATA_REFUSED), "an IPv4-mapped metadata address too");
         g.receive(packet(GATEWAY_MAC, GUEST_LL, INTERNET, 64, 17, udp(GUEST_LL, INTERNET, 3000, 80, new byte[4])));
         assertEquals(1, g.drops(Drop.IPV6_BAD_SOURCE), "a link-local source cannot leave the link");
         assertEquals(0, g.upper.size());
         g.receive(packet(GATEWAY_MAC, GUEST, INTERNET, 64, 17, udp(GUEST, INTERNET, 3000, 80, new byte[4])));
         assertEquals(1, g.upper.size(), "an ordinary destination goes to the transports");
+        g.receive(packet(GATEWAY_MAC, GUEST, metadata, 64, 6, new byte[20]));
+        assertEquals("tcp refused", g.upper.get(1), "TCP to a refused destination is answered with a reset");
     }
 
     @Test
