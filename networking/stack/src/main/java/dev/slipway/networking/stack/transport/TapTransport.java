@@ -22,6 +22,7 @@ public final class TapTransport implements Transport {
     private static final int ADDRESS_CACHE_SLOTS = 256;
     private static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
     private static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+    private static final int VIRTIO_NET_HDR_GSO_TCPV6 = 4;
     private final String name;
     private final int fd;
     private final ByteBuffer in;
@@ -195,13 +196,15 @@ public final class TapTransport implements Transport {
     private void virtioHeader(ByteBuffer headers, int frameLength, int gsoSize) {
         if (gsoSize > 0) {
             int p = headers.position();
-            int headerLength = 14 + 20 + (headers.get(p + 14 + 20 + 12) >> 4 & 15) * 4;
+            boolean ipv6 = (headers.getShort(p + 12) & 0xffff) == 0x86dd;
+            int ipHeader = ipv6 ? 40 : 20; // the stack sends IPv6 segments without extension headers
+            int headerLength = 14 + ipHeader + (headers.get(p + 14 + ipHeader + 12) >> 4 & 15) * 4;
             boolean segment = frameLength - headerLength > gsoSize;
             vnetOut.put(0, (byte) VIRTIO_NET_HDR_F_NEEDS_CSUM);
-            vnetOut.put(1, (byte) (segment ? VIRTIO_NET_HDR_GSO_TCPV4 : 0));
+            vnetOut.put(1, (byte) (segment ? (ipv6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4) : 0));
             vnetOut.putShort(2, (short) headerLength);
             vnetOut.putShort(4, (short) (segment ? gsoSize : 0));
-            vnetOut.putShort(6, (short) (14 + 20));
+            vnetOut.putShort(6, (short) (14 + ipHeader));
             vnetOut.putShort(8, (short) 16);
         } else {
             vnetOut.putLong(0, 0);
