@@ -98,8 +98,8 @@ public final class NetStack implements AutoCloseable {
     /** The IPv6 layer's view of the switch, the counters and the loop. */
     private final class Ip6Link implements Ip6Output {
         @Override
-        public void send(ByteBuffer frame, int length, int gsoSize) {
-            links.send(frame, length, gsoSize);
+        public boolean send(ByteBuffer frame, int length, int gsoSize) {
+            return links.send(frame, length, gsoSize);
         }
 
         @Override
@@ -108,8 +108,8 @@ public final class NetStack implements AutoCloseable {
         }
 
         @Override
-        public void send(ByteBuffer headers, int headersLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
-            links.send(headers, headersLength, payload, payloadOffset, payloadLength, gsoSize);
+        public boolean send(ByteBuffer headers, int headersLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
+            return links.send(headers, headersLength, payload, payloadOffset, payloadLength, gsoSize);
         }
 
         @Override

@@ -31,7 +31,7 @@ import dev.slipway.networking.stack.loop.EventLoop;
  * destination itself (the host's loopback for the host alias). TCP and UDP ask here and see only
  * {@link HostStream} and {@link HostDatagrams}.
  */
-public final class HostEndpoints {
+public final class HostEndpoints implements HostConnector {
     public static final int DNS_PORT = 53;
     private static final Logger LOG = LoggerFactory.getLogger(HostEndpoints.class);
 
@@ -66,13 +66,7 @@ public final class HostEndpoints {
         router = outboundRouter;
     }
 
-    /**
-     * The host side of a new guest TCP connection to {@code k}'s destination.
-     *
-     * @return null when the connection is refused by policy (the guest gets a reset)
-     * @throws ConnectException when the host refused it (a reset too)
-     * @throws IOException when the destination cannot be reached (ICMP unreachable)
-     */
+    @Override
     public HostStream openStream(FlowKey k, Destination destination, HostStream.Events events) throws IOException {
         boolean gateway = destination == Destination.GATEWAY;
         DnsService service = dns;
@@ -127,7 +121,7 @@ public final class HostEndpoints {
         return redirect;
     }
 
-    /** The host side of a connection the stack opens to a guest for an accepted host connection. */
+    @Override
     public HostStream accepted(SocketChannel channel, HostStream.Events events) throws IOException {
         return SocketStream.accepted(loop, channel, events);
     }

@@ -48,13 +48,13 @@ public final class FamilyOutput implements IpOutput {
     }
 
     @Override
-    public void send(FlowKey k, int protocol, int length, int gsoSize, boolean dontFragment) {
-        of(k.family).send(k, protocol, length, gsoSize, dontFragment);
+    public boolean send(FlowKey k, int protocol, int length, int gsoSize, boolean dontFragment) {
+        return of(k.family).send(k, protocol, length, gsoSize, dontFragment);
     }
 
     @Override
-    public void send(FlowKey k, int protocol, int headerLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
-        of(k.family).send(k, protocol, headerLength, payload, payloadOffset, payloadLength, gsoSize);
+    public boolean send(FlowKey k, int protocol, int headerLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
+        return of(k.family).send(k, protocol, headerLength, payload, payloadOffset, payloadLength, gsoSize);
     }
 
     @Override

@@ -27,15 +27,19 @@ public interface IpOutput {
      * destination to its guest. {@code gsoSize > 0}: a TCP segment whose checksum holds only the
      * pseudo-header sum, for the guest's link to finish and cut. IPv4 fragments a segment above the
      * MTU unless {@code dontFragment}.
+     *
+     * @return false when the guest's link queue is full and the segment was not taken: the
+     *         transport sends it again later (true when it went, or was dropped for good)
      */
-    void send(FlowKey k, int protocol, int length, int gsoSize, boolean dontFragment);
+    boolean send(FlowKey k, int protocol, int length, int gsoSize, boolean dontFragment);
 
     /**
      * As {@link #send}, with the segment's header ({@code headerLength} bytes at {@link #l4Offset})
      * in {@link #buffer()} and its {@code payloadLength} payload bytes in {@code payload} at
      * {@code payloadOffset}: sent from there when the guest's link gathers, else copied behind.
+     * Returns as {@link #send(FlowKey, int, int, int, boolean)}.
      */
-    void send(FlowKey k, int protocol, int headerLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize);
+    boolean send(FlowKey k, int protocol, int headerLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize);
 
     /** An ICMP error to the guest about the packet it sent in {@code frame} (described by {@code p}). */
     void unreachable(PacketContext p, ByteBuffer frame, Unreachable why);

@@ -217,10 +217,8 @@ public final class Ip4Layer implements IpOutput {
     }
 
     /** Sends the IP packet at {@link #IP_OFF} of {@code b} to the guest owning its destination address. */
-    void sendPacket(ByteBuffer b, int frameLen, int gsoSize) {
-        if (addressToGuest(b)) {
-            links.send(b, frameLen, gsoSize);
-        }
+    boolean sendPacket(ByteBuffer b, int frameLen, int gsoSize) {
+        return !addressToGuest(b) || links.send(b, frameLen, gsoSize);
     }
 
     /** Fills in the Ethernet header towards the guest owning the packet's destination; false (and dropped) when none is known. */
@@ -261,14 +259,14 @@ public final class Ip4Layer implements IpOutput {
     }
 
     @Override
-    public void send(FlowKey k, int protocol, int length, int gsoSize, boolean dontFragment) {
+    public boolean send(FlowKey k, int protocol, int length, int gsoSize, boolean dontFragment) {
         int totalLen = 20 + length;
         if (totalLen > config.mtu() && !dontFragment && gsoSize == 0) {
             fragment(k, protocol, length);
-            return;
+            return true;
         }
         ipHeader(out, totalLen, protocol, k.dstIp4(), k.guestIp4(), dontFragment);
-        sendPacket(out, IP_OFF + totalLen, gsoSize);
+        return sendPacket(out, IP_OFF + totalLen, gsoSize);
     }
 
     /** Sends the segment in {@link #out} as fragments that fit the MTU. */
@@ -293,20 +291,19 @@ public final class Ip4Layer implements IpOutput {
     }
 
     @Override
-    public void send(FlowKey k, int protocol, int headerLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
+    public boolean send(FlowKey k, int protocol, int headerLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
         int headersEnd = IP_OFF + 20 + headerLength;
         ipHeader(out, 20 + headerLength + payloadLength, protocol, k.dstIp4(), k.guestIp4(), true);
         if (!addressToGuest(out)) {
-            return;
+            return true;
         }
         int frameLen = headersEnd + payloadLength;
         if (!links.gathers(Ethernet.getMac(out, 0))) {
             payload.limit(payload.capacity());
             out.put(headersEnd, payload, payloadOffset, payloadLength);
-            links.send(out, frameLen, gsoSize);
-            return;
+            return links.send(out, frameLen, gsoSize);
         }
-        links.send(out, headersEnd, payload, payloadOffset, payloadLength, gsoSize);
+        return links.send(out, headersEnd, payload, payloadOffset, payloadLength, gsoSize);
     }
 
     @Override

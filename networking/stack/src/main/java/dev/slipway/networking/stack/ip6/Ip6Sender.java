@@ -48,15 +48,13 @@ final class Ip6Sender implements IpOutput {
     }
 
     @Override
-    public void send(FlowKey k, int protocol, int length, int gsoSize, boolean dontFragment) {
+    public boolean send(FlowKey k, int protocol, int length, int gsoSize, boolean dontFragment) {
         if (40 + length > layer.mtu && gsoSize == 0) {
             fragment(k, protocol, length);
-            return;
+            return true;
         }
         Ip6Layer.header(out, length, protocol, Ip6Layer.DEFAULT_HOP_LIMIT, k.dstHi, k.dstLo, k.guestHi, k.guestLo);
-        if (layer.addressToGuest(out)) {
-            layer.output.send(out, Ip6Layer.PAYLOAD + length, gsoSize);
-        }
+        return !layer.addressToGuest(out) || layer.output.send(out, Ip6Layer.PAYLOAD + length, gsoSize);
     }
 
     /** Sends the segment in {@link #out} as fragments (RFC 8200 4.5) that fit the MTU. */
@@ -80,20 +78,19 @@ final class Ip6Sender implements IpOutput {
     }
 
     @Override
-    public void send(FlowKey k, int protocol, int headerLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
+    public boolean send(FlowKey k, int protocol, int headerLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
         int headersEnd = Ip6Layer.PAYLOAD + headerLength;
         Ip6Layer.header(out, headerLength + payloadLength, protocol, Ip6Layer.DEFAULT_HOP_LIMIT, k.dstHi, k.dstLo, k.guestHi, k.guestLo);
         if (!layer.addressToGuest(out)) {
-            return;
+            return true; // dropped for good: no guest has the address
         }
         long mac = (out.getShort(0) & 0xffffL) << 32 | out.getInt(2) & 0xffff_ffffL;
         if (!layer.output.gathers(mac)) {
             payload.limit(payload.capacity());
             out.put(headersEnd, payload, payloadOffset, payloadLength);
-            layer.output.send(out, headersEnd + payloadLength, gsoSize);
-            return;
+            return layer.output.send(out, headersEnd + payloadLength, gsoSize);
         }
-        layer.output.send(out, headersEnd, payload, payloadOffset, payloadLength, gsoSize);
+        return layer.output.send(out, headersEnd, payload, payloadOffset, payloadLength, gsoSize);
     }
 
     @Override

@@ -9,8 +9,11 @@ public interface FrameOutput {
      * Sends the frame at index 0 up to {@code length} to the guest owning its destination MAC (all
      * guests for a group address or an unknown one). {@code gsoSize > 0}: an offloaded TCP segment
      * for the guest's link to finish (see {@code Transport#send(ByteBuffer, int)}).
+     *
+     * @return false when the guest's link queue is full and the frame was not taken (send it again
+     *         later); true when it went, or was dropped for good
      */
-    void send(ByteBuffer frame, int length, int gsoSize);
+    boolean send(ByteBuffer frame, int length, int gsoSize);
 
     /**
      * Whether a frame for {@code dstMac} can go out as headers and payload from two buffers
@@ -18,6 +21,9 @@ public interface FrameOutput {
      */
     boolean gathers(long dstMac);
 
-    /** Sends the headers at index 0 up to {@code headersLength} followed by {@code payloadLength} bytes of {@code payload} from {@code payloadOffset}. */
-    void send(ByteBuffer headers, int headersLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize);
+    /**
+     * Sends the headers at index 0 up to {@code headersLength} followed by {@code payloadLength}
+     * bytes of {@code payload} from {@code payloadOffset}; returns as {@link #send(ByteBuffer, int, int)}.
+     */
+    boolean send(ByteBuffer headers, int headersLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize);
 }

@@ -8,6 +8,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.slipway.networking.stack.Drop;
 import dev.slipway.networking.stack.transport.FrameReceiver;
+import dev.slipway.networking.stack.transport.LinkFullException;
 import dev.slipway.networking.stack.transport.Transport;
 
 /** One guest on the switch: a transport and the thread that reads it. */
@@ -43,30 +44,38 @@ public final class Link implements FrameReceiver {
         reader.start();
     }
 
-    /** Sends one frame (position to limit); called with the lock held. */
-    void send(ByteBuffer frame, int gsoSize) {
+    /** Sends one frame (position to limit); false when the link's queue is full. Called with the lock held. */
+    boolean send(ByteBuffer frame, int gsoSize) {
         if (gsoSize > 0 && !transport.segmentationOffload()) {
             owner.stats().drop(Drop.OVERSIZED);
-            return;
+            return true;
         }
         try {
             transport.send(frame, gsoSize);
+        } catch (LinkFullException e) {
+            owner.stats().drop(Drop.LINK_FULL);
+            return false;
         } catch (IOException | RuntimeException e) {
             failedSend(e);
         }
+        return true;
     }
 
     /** Sends a frame in two pieces (see {@link Transport#send(ByteBuffer, ByteBuffer, int)}). */
-    void send(ByteBuffer headers, ByteBuffer payload, int gsoSize) {
+    boolean send(ByteBuffer headers, ByteBuffer payload, int gsoSize) {
         if (gsoSize > 0 && !transport.segmentationOffload()) {
             owner.stats().drop(Drop.OVERSIZED);
-            return;
+            return true;
         }
         try {
             transport.send(headers, payload, gsoSize);
+        } catch (LinkFullException e) {
+            owner.stats().drop(Drop.LINK_FULL);
+            return false;
         } catch (IOException | RuntimeException e) {
             failedSend(e);
         }
+        return true;
     }
 
     private void failedSend(Exception e) {

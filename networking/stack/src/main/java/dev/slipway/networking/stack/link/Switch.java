@@ -213,7 +213,7 @@ public final class Switch implements FrameOutput {
     // ---------------------------------------------------------------- from the gateway
 
     @Override
-    public void send(ByteBuffer b, int len, int gsoSize) {
+    public boolean send(ByteBuffer b, int len, int gsoSize) {
         stats.sent(len);
         b.limit(len).position(0);
         FrameTap c = capture;
@@ -224,13 +224,13 @@ public final class Switch implements FrameOutput {
         long dst = Ethernet.getMac(b, 0);
         Link to = Mac.isGroup(dst) ? null : lookup(dst);
         if (to != null) {
-            to.send(b, gsoSize);
-            return;
+            return to.send(b, gsoSize);
         }
         for (int i = 0; i < links.size(); i++) {
             links.get(i).send(b, gsoSize);
             b.limit(len).position(0);
         }
+        return true;
     }
 
     @Override
@@ -243,15 +243,15 @@ public final class Switch implements FrameOutput {
     }
 
     @Override
-    public void send(ByteBuffer headers, int headersLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
+    public boolean send(ByteBuffer headers, int headersLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
         Link to = lookup(Ethernet.getMac(headers, 0));
         if (to == null) {
             stats.drop(Drop.NO_GUEST_MAC);
-            return;
+            return true;
         }
         stats.sent(headersLength + payloadLength);
         headers.limit(headersLength).position(0);
         payload.limit(payloadOffset + payloadLength).position(payloadOffset);
-        to.send(headers, payload, gsoSize);
+        return to.send(headers, payload, gsoSize);
     }
 }

@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
 import dev.slipway.networking.stack.Drop;
 import dev.slipway.networking.stack.NetConfig;
 import dev.slipway.networking.stack.Stats;
-import dev.slipway.networking.stack.host.HostEndpoints;
+import dev.slipway.networking.stack.host.HostConnector;
 import dev.slipway.networking.stack.host.HostStream;
 import dev.slipway.networking.stack.ip.Checksum;
 import dev.slipway.networking.stack.ip.FlowKey;
@@ -26,7 +26,7 @@ import dev.slipway.networking.stack.loop.Timer;
 
 /**
  * TCP: the guest's peer for every connection it opens, and the opener of the connections
- * published ports make to the guest. A guest SYN opens a host endpoint (see {@link HostEndpoints});
+ * published ports make to the guest. A guest SYN opens a host endpoint (see {@link HostConnector});
  * the handshake completes towards the guest only once the endpoint is connected. Each connection
  * is a {@link TcpConnection} state machine; this class keeps the table, demultiplexes segments of
  * either family and enforces the limits.
@@ -41,18 +41,29 @@ public final class Tcp implements ProtocolInput {
     final EventLoop loop;
     final TcpSender sender;
     final TcpBuffers buffers;
-    private final HostEndpoints endpoints;
+    private final HostConnector endpoints;
     private final HashMap<FlowKey, TcpConnection> table = new HashMap<>();
     private final FlowKey probe = new FlowKey();
     private final ArrayList<TcpConnection> dirty = new ArrayList<>();
     private final ArrayList<TcpConnection> scratch = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom();
+    /** Connections with something the full link did not take; retried when {@link #resumeTimer} fires. */
+    private ArrayList<TcpConnection> blocked = new ArrayList<>();
+    private ArrayList<TcpConnection> retrying = new ArrayList<>();
+    private final Timer resumeTimer = new Timer() {
+        @Override
+        protected void expired(long now) {
+            resume();
+        }
+    };
     private final Timer idleTimer = new Timer() {
         @Override
         protected void expired(long now) {
             expireIdle(now);
         }
     };
+    /** How soon a segment the full link did not take is tried again. */
+    private static final long LINK_RETRY_NANOS = 1_000_000L;
     int halfOpen;
     long opened, refused, timedOut, resetByGuest, resetByHost, closedNormally, idleClosed, retransmits;
     long bytesToHost, bytesToGuest, segmentsFromGuest;
@@ -60,13 +71,13 @@ public final class Tcp implements ProtocolInput {
     private int nextActivePort = 49152 + new SplittableRandom().nextInt(16384);
     private final int isnSecret = new SplittableRandom().nextInt();
 
-    public Tcp(NetConfig config, Stats stats, EventLoop loop, IpOutput output, HostEndpoints endpoints) {
+    public Tcp(NetConfig config, Stats stats, EventLoop loop, IpOutput output, HostConnector endpoints) {
         this.config = config;
         this.stats = stats;
         this.loop = loop;
         this.endpoints = endpoints;
         this.buffers = new TcpBuffers(config.tcpBufferBytes());
-        this.sender = new TcpSender(output, buffers.limit);
+        this.sender = new TcpSender(output, this);
     }
 
     // ---------------------------------------------------------------- segments from the guest
@@ -283,6 +294,51 @@ public final class Tcp implements ProtocolInput {
         dirty.clear();
     }
 
+    /**
+     * The guest's link did not take a segment of {@code c}: try again shortly. The link gives no
+     * signal when it drains, so the retry is a short deadline, armed only while something waits.
+     */
+    void linkFull(TcpConnection c) {
+        if (!c.linkBlocked) {
+            c.linkBlocked = true;
+            blocked.add(c);
+        }
+        armResume();
+    }
+
+    void armResume() {
+        if (!resumeTimer.scheduled()) {
+            loop.schedule(resumeTimer, System.nanoTime() + LINK_RETRY_NANOS);
+        }
+    }
+
+    private void resume() {
+        if (!sender.resendResets()) {
+            armResume();
+            return;
+        }
+        ArrayList<TcpConnection> now = blocked;
+        blocked = retrying;
+        retrying = now;
+        for (int i = 0; i < now.size(); i++) {
+            TcpConnection c = now.get(i);
+            c.linkBlocked = false;
+            if (c.closed()) {
+                continue;
+            }
+            c.trySend(); // any segment carries the pending acknowledgement
+            if (!c.closed() && c.ackPending && !c.linkBlocked) {
+                sender.ack(c);
+            }
+        }
+        now.clear();
+    }
+
+    /** The connection of flow {@code k}, or null. */
+    TcpConnection connection(FlowKey k) {
+        return table.get(k);
+    }
+
     void remove(TcpConnection c) {
         table.remove(c.key);
     }
@@ -364,6 +420,7 @@ public final class Tcp implements ProtocolInput {
         m.put("bytesToGuest", bytesToGuest);
         m.put("segmentsFromGuest", segmentsFromGuest);
         m.put("segmentsToGuest", sender.segmentsToGuest);
+        m.put("resetsDelayedByFullLink", sender.resetsDelayed);
         m.put("buffersInUse", buffers.inUse());
         return m;
     }

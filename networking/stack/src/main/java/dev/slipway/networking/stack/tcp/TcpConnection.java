@@ -41,9 +41,12 @@ final class TcpConnection extends Timer implements HostStream.Events {
     /** The guest's initial sequence number; for a connection we open, known once its SYN-ACK arrives. */
     int irs;
     int rcvNxt;
-    ByteBuffer toHost;
-    int toHostLength;
+    final HostQueue queue;
     boolean ackPending;
+    /** Waiting for room on the guest's link (see {@link Tcp#linkFull}). */
+    boolean linkBlocked;
+    /** Whether read interest is on at the host endpoint (a host socket is registered for reading once connected). */
+    private boolean readingHost = true;
     boolean inDirty;
     // host to guest
     final int iss;
@@ -57,10 +60,7 @@ final class TcpConnection extends Timer implements HostStream.Events {
     int segmentLimit;
     /** The guest's link finishes TCP checksums and segments large frames (virtio-net offload). */
     boolean offload;
-    ByteBuffer ring;
-    int ringStart;
-    int ringLength;
-    int ringSeq;
+    final SendRing ring;
     /** The host side's stream ended: our FIN follows the ring's last byte. */
     boolean hostEof;
     int finSeq;
@@ -80,7 +80,8 @@ final class TcpConnection extends Timer implements HostStream.Events {
         this.iss = iss;
         this.sndUna = iss;
         this.sndNxt = iss;
-        this.ringSeq = iss + 1;
+        this.queue = new HostQueue(buffers);
+        this.ring = new SendRing(buffers, iss + 1);
     }
 
     boolean closed() {
@@ -220,7 +221,7 @@ final class TcpConnection extends Timer implements HostStream.Events {
             tcp.markDirty(this);
         }
         trySend();
-        if (state.guestFinished() && toHostLength == 0) {
+        if (state.guestFinished() && queue.length == 0) {
             flushToHost();
         }
     }
@@ -231,13 +232,8 @@ final class TcpConnection extends Timer implements HostStream.Events {
             if (state == TcpState.SYN_RECEIVED) {
                 state = TcpState.ESTABLISHED;
             }
-            int freed = Math.min(ack - ringSeq, ringLength);
-            if (freed > 0) {
-                ringStart = (ringStart + freed) % ring.capacity();
-                ringLength -= freed;
-                ringSeq += freed;
-                tcp.bytesToGuest += freed;
-            }
+            int freed = ring.acknowledge(ack);
+            tcp.bytesToGuest += Math.max(0, freed);
             if (state.finSent() && ack == finSeq + 1) {
                 state = state.onFinAcknowledged();
             }
@@ -250,11 +246,7 @@ final class TcpConnection extends Timer implements HostStream.Events {
             } else {
                 tcp.loop.cancel(this);
             }
-            if (ringLength == 0 && ring != null) {
-                buffers.give(ring);
-                ring = null;
-                ringStart = 0;
-            }
+            ring.releaseIfEmpty();
             sndWnd = (long) window << (windowScaling ? guestWindowScale : 0);
             if (freed > 0 && !readingHost && !hostEof) {
                 readFromHost();
@@ -270,12 +262,12 @@ final class TcpConnection extends Timer implements HostStream.Events {
 
     /** Takes the guest's payload: straight into the host when nothing is queued, the rest into the queue; -1 when the host failed. */
     private int accept(ByteBuffer f, int payload, int length) {
-        int accepted = Math.min(length, buffers.limit - toHostLength);
+        int accepted = Math.min(length, queue.free());
         if (accepted < length) {
             tcp.stats.drop(Drop.TCP_WINDOW_FULL);
         }
         int written = 0;
-        if (toHostLength == 0) {
+        if (queue.length == 0) {
             // nothing queued: straight from the frame into the host, no copy of ours
             int limit = f.limit();
             f.limit(payload + accepted).position(payload);
@@ -291,33 +283,14 @@ final class TcpConnection extends Timer implements HostStream.Events {
             tcp.bytesToHost += written;
         }
         if (written < accepted) {
-            ensureToHost(toHostLength + accepted - written);
-            toHost.put(toHostLength, f, payload + written, accepted - written);
-            toHostLength += accepted - written;
+            queue.append(f, payload + written, accepted - written);
         }
         rcvNxt += accepted;
         tcp.markDirty(this);
         return accepted;
     }
 
-    /** Makes room for {@code needed} queued bytes towards the host, moving to a large buffer when a small one is full. */
-    private void ensureToHost(int needed) {
-        if (toHost == null) {
-            toHost = buffers.take(needed);
-            toHostLength = 0;
-        } else if (toHost.capacity() < needed) {
-            ByteBuffer bigger = buffers.takeLarge();
-            bigger.put(0, toHost, 0, toHostLength);
-            buffers.give(toHost);
-            toHost = bigger;
-        }
-        toHost.limit(toHost.capacity());
-    }
-
     // ---------------------------------------------------------------- the host side
-
-    /** Whether read interest is on at the host endpoint. */
-    private boolean readingHost = true;
 
     private void readInterest(boolean on) {
         if (on != readingHost && !closed()) {
@@ -361,7 +334,7 @@ final class TcpConnection extends Timer implements HostStream.Events {
             return;
         }
         flushToHost();
-        if (!closed() && toHostLength == 0) {
+        if (!closed() && queue.length == 0) {
             send.ack(this);
         }
     }
@@ -370,103 +343,43 @@ final class TcpConnection extends Timer implements HostStream.Events {
         if (hostEof || closed() || state == TcpState.CONNECTING) {
             return;
         }
-        while (true) {
-            if (ring == null) {
-                ring = buffers.take(0);
-                ringStart = 0;
-            }
-            int capacity = ring.capacity();
-            int free = capacity - ringLength;
-            if (free == 0) {
-                if (capacity < buffers.limit) {
-                    growRing();
-                    continue;
-                }
-                readInterest(false);
-                break;
-            }
-            int at = (ringStart + ringLength) % capacity;
-            int chunk = Math.min(free, capacity - at);
-            ring.limit(at + chunk).position(at);
-            int n;
-            try {
-                n = host.read(ring);
-            } catch (IOException e) {
-                tcp.resetByHost++;
-                abort(true);
-                return;
-            }
-            if (n < 0) {
-                hostEof = true;
-                readInterest(false);
-                break;
-            }
-            if (n == 0) {
-                readInterest(true);
-                break;
-            }
-            ringLength += n;
+        int before = ring.length;
+        SendRing.Fill fill;
+        try {
+            fill = ring.fill(host);
+        } catch (IOException e) {
+            tcp.resetByHost++;
+            abort(true);
+            return;
+        }
+        if (ring.length != before) {
             lastActive = System.nanoTime();
-            if (n < chunk) {
-                readInterest(true);
-                break;
-            }
         }
-        if (ringLength == 0 && ring != null) {
-            buffers.give(ring);
-            ring = null;
-            ringStart = 0;
+        if (fill == SendRing.Fill.END_OF_STREAM) {
+            hostEof = true;
         }
+        readInterest(fill == SendRing.Fill.DRAINED);
+        ring.releaseIfEmpty();
         trySend();
-    }
-
-    /** Moves the host-to-guest ring into a large buffer, its bytes from index 0. */
-    private void growRing() {
-        ByteBuffer bigger = buffers.takeLarge();
-        int capacity = ring.capacity();
-        int first = Math.min(ringLength, capacity - ringStart);
-        ring.limit(capacity);
-        bigger.put(0, ring, ringStart, first);
-        if (first < ringLength) {
-            bigger.put(first, ring, 0, ringLength - first);
-        }
-        buffers.give(ring);
-        ring = bigger;
-        ringStart = 0;
     }
 
     /** Writes what is queued towards the host; passes the guest's FIN on once nothing is. */
     void flushToHost() {
-        if (toHostLength > 0) {
-            ByteBuffer b = toHost;
-            int before = toHostLength;
-            b.limit(before).position(0);
+        if (queue.length > 0) {
+            int before = queue.length;
             try {
-                host.write(b);
+                tcp.bytesToHost += queue.flush(host);
             } catch (IOException e) {
                 tcp.resetByHost++;
                 abort(true);
                 return;
             }
-            if (b.hasRemaining()) {
-                b.compact();
-                toHostLength = b.position();
-            } else {
-                toHostLength = 0;
-            }
-            tcp.bytesToHost += before - toHostLength;
-            if (toHostLength == 0) {
-                buffers.give(b);
-                toHost = null;
-                host.writeInterest(false);
-            } else {
-                host.writeInterest(true);
-            }
-            if (before - toHostLength > 0 && before > buffers.limit / 2) {
+            host.writeInterest(queue.length > 0);
+            if (before - queue.length > 0 && before > buffers.limit / 2) {
                 ackPending = true;
             }
         }
-        if (toHostLength == 0 && state.guestFinished()) {
+        if (queue.length == 0 && state.guestFinished()) {
             host.shutdownOutput();
             closeIfDone();
         }
@@ -479,7 +392,7 @@ final class TcpConnection extends Timer implements HostStream.Events {
             return;
         }
         while (true) {
-            int unsent = ringSeq + ringLength - sndNxt;
+            int unsent = ring.end() - sndNxt;
             if (unsent <= 0) {
                 break;
             }
@@ -488,16 +401,19 @@ final class TcpConnection extends Timer implements HostStream.Events {
                 break;
             }
             int n = (int) Math.min(Math.min(unsent, segmentLimit), available);
-            send.data(this, sndNxt, n, n == unsent ? ACK | PSH : ACK);
+            if (!send.data(this, sndNxt, n, n == unsent ? ACK | PSH : ACK)) {
+                tcp.linkFull(this); // not sent: goes again when the link drains, without counting as a loss
+                break;
+            }
             sndNxt += n;
         }
-        if (hostEof && sndNxt == ringSeq + ringLength && (!state.finSent() || sndNxt == finSeq)) {
+        if (hostEof && sndNxt == ring.end() && (!state.finSent() || sndNxt == finSeq)
+                && send.flags(this, FIN | ACK, sndNxt)) {
             state = state.onFinSent();
             finSeq = sndNxt;
-            send.flags(this, FIN | ACK, sndNxt);
             sndNxt++;
         }
-        if (!scheduled() && (sndNxt != sndUna || ringSeq + ringLength != sndNxt)) {
+        if (!scheduled() && (sndNxt != sndUna || ring.end() != sndNxt)) {
             armRetransmit(System.nanoTime());
         }
         closeIfDone();
@@ -529,7 +445,7 @@ final class TcpConnection extends Timer implements HostStream.Events {
             return;
         }
         sndNxt = sndUna;
-        int unsent = ringSeq + ringLength - sndNxt;
+        int unsent = ring.end() - sndNxt;
         if (unsent > 0 && sndWnd == 0) {
             // zero-window probe: one byte past the window
             send.data(this, sndNxt, 1, ACK);
@@ -543,9 +459,10 @@ final class TcpConnection extends Timer implements HostStream.Events {
     }
 
     private void closeIfDone() {
-        if (state == TcpState.TIME_WAIT && toHostLength == 0) {
+        if (state == TcpState.TIME_WAIT && queue.length == 0) {
             tcp.closedNormally++;
             release();
+            host.shutdownOutput(); // the guest's FIN may have come with the ACK of ours: pass it on before closing
             host.close();
         }
     }
@@ -556,7 +473,7 @@ final class TcpConnection extends Timer implements HostStream.Events {
             return;
         }
         if (resetGuest && state != TcpState.CONNECTING) {
-            send.flags(this, RST | ACK, sndNxt);
+            send.rst(key, sndNxt, rcvNxt, RST | ACK);
         }
         leaveConnecting();
         release();
@@ -569,14 +486,8 @@ final class TcpConnection extends Timer implements HostStream.Events {
         state = TcpState.CLOSED;
         tcp.loop.cancel(this);
         tcp.remove(this);
-        if (toHost != null) {
-            buffers.give(toHost);
-            toHost = null;
-        }
-        if (ring != null) {
-            buffers.give(ring);
-            ring = null;
-        }
+        queue.release();
+        ring.release();
     }
 
     private static boolean after(int a, int b) {

@@ -1,6 +1,7 @@
 package dev.slipway.networking.stack.tcp;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 
 import dev.slipway.networking.stack.ip.Checksum;
 import dev.slipway.networking.stack.ip.FlowKey;
@@ -8,17 +9,28 @@ import dev.slipway.networking.stack.ip.IpOutput;
 import dev.slipway.networking.stack.ip.IpProtocols;
 import dev.slipway.networking.stack.ip.Unreachable;
 
-/** Builds the segments the gateway sends to the guests, for either family, through {@link IpOutput}. */
+/**
+ * Builds the segments the gateway sends to the guests, for either family, through {@link IpOutput}.
+ * When the guest's link is full, what cannot be recovered otherwise waits here or with its
+ * connection: resets (their connection is gone, nothing would send them again), data and FINs (not
+ * counted as sent, so no retransmission backoff), acknowledgements (still pending).
+ */
 final class TcpSender {
+    /** Resets waiting for room on the guest's link; beyond this many the oldest wait is given up. */
+    private static final int MAX_PENDING_RESETS = 1024;
+    private record PendingReset(FlowKey flow, int seq, int ack, int flags) {}
+
     static final int FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
     static final int OUR_WINDOW_SCALE = 7;
     private final IpOutput output;
-    private final int bufferLimit;
+    private final Tcp tcp;
+    private final ArrayDeque<PendingReset> pendingResets = new ArrayDeque<>();
     long segmentsToGuest;
+    long resetsDelayed;
 
-    TcpSender(IpOutput output, int bufferLimit) {
+    TcpSender(IpOutput output, Tcp tcp) {
         this.output = output;
-        this.bufferLimit = bufferLimit;
+        this.tcp = tcp;
     }
 
     IpOutput output() {
@@ -30,40 +42,46 @@ final class TcpSender {
         return output.maxSegment(family) - 20;
     }
 
-    /** Sends {@code n} bytes of the connection's ring from sequence number {@code seq}. */
-    void data(TcpConnection c, int seq, int n, int flags) {
+    /** Sends {@code n} bytes of the connection's ring from sequence number {@code seq}; false when the link was full. */
+    boolean data(TcpConnection c, int seq, int n, int flags) {
         ByteBuffer o = output.buffer();
         o.clear();
         int tcp = output.l4Offset(c.key.family);
-        int capacity = c.ring.capacity();
-        int at = (c.ringStart + (seq - c.ringSeq)) % capacity;
+        ByteBuffer ring = c.ring.buffer;
+        int capacity = ring.capacity();
+        int at = c.ring.offsetOf(seq);
         int first = Math.min(n, capacity - at);
         segmentsToGuest++;
         if (c.offload && first == n) {
             // the checksum is left to the guest's link, so the payload need not pass through our frame buffer
             int gso = fillHeader(c, o, tcp, flags, seq, 20, n);
-            output.send(c.key, IpProtocols.TCP, 20, c.ring, at, n, gso);
-            return;
+            return output.send(c.key, IpProtocols.TCP, 20, ring, at, n, gso);
         }
-        c.ring.limit(capacity);
-        o.put(tcp + 20, c.ring, at, first);
+        ring.limit(capacity);
+        o.put(tcp + 20, ring, at, first);
         if (first < n) {
-            o.put(tcp + 20 + first, c.ring, 0, n - first);
+            o.put(tcp + 20 + first, ring, 0, n - first);
         }
         int gso = fillHeader(c, o, tcp, flags, seq, 20, n);
-        output.send(c.key, IpProtocols.TCP, 20 + n, gso, true);
+        return output.send(c.key, IpProtocols.TCP, 20 + n, gso, true);
     }
 
-    void flags(TcpConnection c, int flags, int seq) {
+    /** A segment without data; when the link is full, the acknowledgement it carries stays pending. */
+    boolean flags(TcpConnection c, int flags, int seq) {
         ByteBuffer o = output.buffer();
         o.clear();
-        int tcp = output.l4Offset(c.key.family);
-        fillHeader(c, o, tcp, flags, seq, 20, 0);
-        output.send(c.key, IpProtocols.TCP, 20, 0, true);
+        int l4 = output.l4Offset(c.key.family);
+        fillHeader(c, o, l4, flags, seq, 20, 0);
+        if (output.send(c.key, IpProtocols.TCP, 20, 0, true)) {
+            return true;
+        }
+        c.ackPending = true;
+        tcp.linkFull(c);
+        return false;
     }
 
-    void ack(TcpConnection c) {
-        flags(c, ACK, c.sndNxt);
+    boolean ack(TcpConnection c) {
+        return flags(c, ACK, c.sndNxt);
     }
 
     void syn(TcpConnection c) {
@@ -89,7 +107,7 @@ final class TcpSender {
         o.putShort(tcp + 2, (short) c.key.guestPort);
         o.putInt(tcp + 4, seq);
         o.putInt(tcp + 8, c.rcvNxt);
-        int window = (flags & SYN) != 0 ? Math.min(65535, bufferLimit - c.toHostLength) : advertisedWindow(c);
+        int window = (flags & SYN) != 0 ? Math.min(65535, c.queue.free()) : advertisedWindow(c);
         o.putInt(tcp + 12, (hlen / 4) << 28 | flags << 16 | window);
         o.putInt(tcp + 16, 0);
         int segment = hlen + n;
@@ -105,7 +123,7 @@ final class TcpSender {
     }
 
     private int advertisedWindow(TcpConnection c) {
-        int free = bufferLimit - c.toHostLength;
+        int free = c.queue.free();
         if (c.windowScaling) {
             return Math.min(65535, free >> OUR_WINDOW_SCALE);
         }
@@ -114,9 +132,6 @@ final class TcpSender {
 
     /** A reset for a segment that has no connection (RFC 9293 "reset generation"); {@code k} is the segment's flow. */
     void reset(FlowKey k, int seq, int ack, int flags, int length) {
-        ByteBuffer o = output.buffer();
-        o.clear();
-        int tcp = output.l4Offset(k.family);
         int rseq;
         int rack;
         int rflags;
@@ -129,14 +144,48 @@ final class TcpSender {
             rack = seq + length + ((flags & SYN) != 0 ? 1 : 0) + ((flags & FIN) != 0 ? 1 : 0);
             rflags = RST | ACK;
         }
-        o.putShort(tcp, (short) k.dstPort);
-        o.putShort(tcp + 2, (short) k.guestPort);
-        o.putInt(tcp + 4, rseq);
-        o.putInt(tcp + 8, rack);
-        o.putInt(tcp + 12, 5 << 28 | rflags << 16);
-        o.putInt(tcp + 16, 0);
-        o.putShort(tcp + 16, (short) Checksum.fold(Checksum.sum(o, tcp, 20, output.pseudoHeader(k, IpProtocols.TCP, 20))));
-        output.send(k, IpProtocols.TCP, 20, 0, true);
+        rst(k, rseq, rack, rflags);
+    }
+
+    /** Sends a reset on flow {@code k}; one the full link did not take waits for room. */
+    void rst(FlowKey k, int seq, int ack, int flags) {
+        if (!sendRst(k, seq, ack, flags)) {
+            if (pendingResets.size() == MAX_PENDING_RESETS) {
+                pendingResets.pollFirst();
+            }
+            pendingResets.add(new PendingReset(k.copy(), seq, ack, flags));
+            resetsDelayed++;
+            tcp.armResume();
+        }
+    }
+
+    private boolean sendRst(FlowKey k, int seq, int ack, int flags) {
+        ByteBuffer o = output.buffer();
+        o.clear();
+        int l4 = output.l4Offset(k.family);
+        o.putShort(l4, (short) k.dstPort);
+        o.putShort(l4 + 2, (short) k.guestPort);
+        o.putInt(l4 + 4, seq);
+        o.putInt(l4 + 8, ack);
+        o.putInt(l4 + 12, 5 << 28 | flags << 16);
+        o.putInt(l4 + 16, 0);
+        o.putShort(l4 + 16, (short) Checksum.fold(Checksum.sum(o, l4, 20, output.pseudoHeader(k, IpProtocols.TCP, 20))));
+        return output.send(k, IpProtocols.TCP, 20, 0, true);
+    }
+
+    /** Sends the resets that waited for the link; false when it is full again. */
+    boolean resendResets() {
+        for (PendingReset r; (r = pendingResets.peekFirst()) != null; ) {
+            if (!sendRst(r.flow(), r.seq(), r.ack(), r.flags())) {
+                return false;
+            }
+            pendingResets.pollFirst();
+        }
+        return true;
+    }
+
+    int pendingResets() {
+        return pendingResets.size();
     }
 
     /** ICMP host unreachable for a connection the host could not reach, quoting its SYN. */

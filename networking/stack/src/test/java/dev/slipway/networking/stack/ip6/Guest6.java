@@ -62,10 +62,11 @@ final class Guest6 implements Ip6Output {
     }
 
     @Override
-    public void send(ByteBuffer frame, int length, int gsoSize) {
+    public boolean send(ByteBuffer frame, int length, int gsoSize) {
         ByteBuffer copy = ByteBuffer.allocate(length);
         copy.put(0, frame, 0, length);
         sent.add(copy);
+        return true;
     }
 
     @Override
@@ -74,11 +75,12 @@ final class Guest6 implements Ip6Output {
     }
 
     @Override
-    public void send(ByteBuffer headers, int headersLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
+    public boolean send(ByteBuffer headers, int headersLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
         ByteBuffer copy = ByteBuffer.allocate(headersLength + payloadLength);
         copy.put(0, headers, 0, headersLength);
         copy.put(headersLength, payload, payloadOffset, payloadLength);
         sent.add(copy);
+        return true;
     }
 
     @Override
