@@ -160,7 +160,7 @@ public final class Ip6Layer {
         if (!Ip6.isUnspecified(p.srcHi, p.srcLo)) {
             neighbors.put(p.srcHi, p.srcLo, p.srcMac, now);
         }
-        if (!multicast && !reassembled && p.end - IP > mtu) {
+        if (!multicast && !reassembled && !linkOffload && p.end - IP > mtu) {
             output.drop(Drop.OVERSIZED);
             errors.send(f, p, Icmp6.PACKET_TOO_BIG, 0, mtu);
             return;

@@ -23,6 +23,8 @@ public final class TapTransport implements Transport {
     private static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
     private static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
     private static final int VIRTIO_NET_HDR_GSO_TCPV6 = 4;
+    /** TUNSETOFFLOAD's flag for IPv6 TCP segmentation offload (linux/if_tun.h), beside TapDevice's TUN_F_TSO4. */
+    private static final int TUN_F_TSO6 = 0x04;
     private final String name;
     private final int fd;
     private final ByteBuffer in;
@@ -64,7 +66,7 @@ public final class TapTransport implements Transport {
     /** Creates the tap device {@code name} in the current network namespace. */
     public static TapTransport create(String name, int mtu) throws IOException {
         return new TapTransport(name, TapDevice.open(name, TapDevice.IFF_TAP | TapDevice.IFF_NO_PI | TapDevice.IFF_VNET_HDR,
-                TapDevice.TUN_F_CSUM | TapDevice.TUN_F_TSO4), mtu);
+                TapDevice.TUN_F_CSUM | TapDevice.TUN_F_TSO4 | TUN_F_TSO6), mtu);
     }
 
     /** The interface name of the device. */
