@@ -1,9 +1,9 @@
 package dev.slipway.networking.stack;
 
-import dev.slipway.networking.stack.ip.Checksum;
-
-import dev.slipway.networking.stack.link.Ethernet;
 import java.nio.ByteBuffer;
+
+import dev.slipway.networking.stack.ip.Checksum;
+import dev.slipway.networking.stack.link.Ethernet;
 
 /** Builds guest frames for tests, with correct checksums unless asked otherwise. */
 public final class Frames {

@@ -1,13 +1,14 @@
 package dev.slipway.networking.stack;
 
-import dev.slipway.networking.stack.tcp.Tcp;
-import dev.slipway.networking.stack.link.Ethernet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Predicate;
+
+import dev.slipway.networking.stack.link.Ethernet;
+import dev.slipway.networking.stack.tcp.Tcp;
 
 /** A scripted guest speaking raw frames: ARP, DHCP and one TCP connection through any frame pipe. */
 public final class MiniGuest {

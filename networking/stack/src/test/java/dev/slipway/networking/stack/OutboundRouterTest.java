@@ -1,6 +1,5 @@
 package dev.slipway.networking.stack;
 
-import dev.slipway.networking.stack.tcp.Tcp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import dev.slipway.networking.api.OutboundRouter;
+import dev.slipway.networking.stack.tcp.Tcp;
 
 /** The stack consults the outbound router for each new guest connection: direct, redirected, refused. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)

@@ -1,9 +1,5 @@
 package dev.slipway.networking.stack;
 
-import dev.slipway.networking.stack.ip.Checksum;
-
-import dev.slipway.networking.stack.tcp.Tcp;
-import dev.slipway.networking.stack.link.Ethernet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -23,6 +19,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+
+import dev.slipway.networking.stack.ip.Checksum;
+import dev.slipway.networking.stack.link.Ethernet;
+import dev.slipway.networking.stack.tcp.Tcp;
 
 /** The frame path driven directly with crafted frames: protocol behaviour and hostile input. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)

@@ -1,6 +1,5 @@
 package dev.slipway.networking.stack;
 
-import dev.slipway.networking.stack.tcp.Tcp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,6 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+
+import dev.slipway.networking.stack.tcp.Tcp;
 
 /** Idle TCP connections and UDP flows are torn down, on both sides, after their timeouts. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)

@@ -17,10 +17,12 @@ final class SocketDatagrams implements HostDatagrams, EventLoop.Handler {
     private static final Logger LOG = LoggerFactory.getLogger(SocketDatagrams.class);
     /** Datagrams read per readiness event, so one busy flow does not starve the rest. */
     private static final int READS_PER_EVENT = 64;
+    private final EventLoop loop;
     private final DatagramChannel channel;
     private final Events events;
 
-    private SocketDatagrams(DatagramChannel channel, Events events) {
+    private SocketDatagrams(EventLoop loop, DatagramChannel channel, Events events) {
+        this.loop = loop;
         this.channel = channel;
         this.events = events;
     }
@@ -30,7 +32,7 @@ final class SocketDatagrams implements HostDatagrams, EventLoop.Handler {
         try {
             channel.configureBlocking(false);
             channel.connect(target);
-            SocketDatagrams d = new SocketDatagrams(channel, events);
+            SocketDatagrams d = new SocketDatagrams(loop, channel, events);
             loop.register(channel, SelectionKey.OP_READ, d);
             return d;
         } catch (IOException | RuntimeException e) {
@@ -80,5 +82,6 @@ final class SocketDatagrams implements HostDatagrams, EventLoop.Handler {
         } catch (IOException e) {
             LOG.debug("closing a UDP flow", e);
         }
+        loop.wakeup(); // the selector lets the socket go when it next selects
     }
 }

@@ -150,6 +150,15 @@ final class SocketStream implements HostStream, EventLoop.Handler {
     public void close() {
         closed = true;
         closeQuietly(channel);
+        releaseSoon();
+    }
+
+    /**
+     * A closed channel keeps its socket until the selector it is registered with selects again;
+     * the loop has no tick, so it is woken (once per batch of frames at most) to let it go now.
+     */
+    private void releaseSoon() {
+        loop.wakeup();
     }
 
     @Override
@@ -163,6 +172,7 @@ final class SocketStream implements HostStream, EventLoop.Handler {
             LOG.debug("setting SO_LINGER", e);
         }
         closeQuietly(channel);
+        releaseSoon();
     }
 
     private static void closeQuietly(SocketChannel channel) {
