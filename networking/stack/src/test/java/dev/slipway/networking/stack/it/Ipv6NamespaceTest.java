@@ -220,4 +220,34 @@ class Ipv6NamespaceTest {
             assertEquals(0, stack.stats().drops(d), d + " " + stack.status().get("drops"));
         }
     }
+
+    @Test
+    void aPublishedPortReachesAServiceOnTheGuestsIpv6Address() throws Exception {
+        int port = 20000 + (int) (ProcessHandle.current().pid() % 20000);
+        java.io.File log = java.io.File.createTempFile("slipway-v6-serve", ".log");
+        String cp = java.nio.file.Path.of(GuestTool.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        Process serve = Commands.startInNs(NS, log, java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", cp, GuestTool.class.getName(), "serve", "::", Integer.toString(port));
+        try (var host = java.nio.channels.ServerSocketChannel.open()) {
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (!java.nio.file.Files.readString(log.toPath()).contains("listening") && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            host.bind(new InetSocketAddress(InetAddress.getByName("::1"), 0));
+            try (var client = new java.net.Socket(InetAddress.getByName("::1"), ((InetSocketAddress) host.getLocalAddress()).getPort())) {
+                client.setSoTimeout(10_000);
+                var accepted = host.accept();
+                stack.connectToGuest(accepted, new InetSocketAddress(InetAddress.getByName(address), port));
+                String line = new java.io.BufferedReader(new java.io.InputStreamReader(client.getInputStream(), StandardCharsets.US_ASCII))
+                        .readLine();
+                assertEquals("hello from remote", line);
+            }
+        } finally {
+            Commands.stop(serve);
+            log.delete();
+        }
+        assertTrue(stack.unknownGuestReason(InetAddress.getByName(GATEWAY)).contains("gateway"));
+        assertTrue(stack.unknownGuestReason(InetAddress.getByName("fd00:1::5")).contains("outside"));
+        assertEquals(null, stack.unknownGuestReason(InetAddress.getByName(address)));
+    }
 }
