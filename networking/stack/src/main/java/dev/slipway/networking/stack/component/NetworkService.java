@@ -72,6 +72,8 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         LOG.info("guest network {}/{}: gateway {}, host alias {}, MTU {}, refused destinations {}", Ip4.toString(config.subnet()),
                 config.prefixLength(), Ip4.toString(config.gateway()), Ip4.toString(config.hostAlias()), config.mtu(),
                 refused.isEmpty() ? "none" : refused);
+        LOG.info(config.ipv6().enabled() ? "guest network IPv6 {}: gateway {}, host alias {} (the host's ::1)" : "guest network IPv6: off",
+                config.ipv6().prefixText(), config.ipv6().gatewayText(), config.ipv6().hostAliasText());
     }
 
     private volatile DnsService dns;
