@@ -16,11 +16,18 @@ public @interface DnsConfig {
     @AttributeDefinition(description = "The host alias address (the network stack maps it to the host's loopback)")
     String hostAddress() default "192.168.65.254";
 
+    @AttributeDefinition(description = "The host alias's IPv6 address (the network stack maps it to the host's ::1); "
+            + "empty = no AAAA answer for the host names")
+    String hostAddress6() default "fd00:5e7a:1e55::254";
+
     @AttributeDefinition(description = "Names answered with the gateway address")
     String[] gatewayNames() default {"gateway.docker.internal"};
 
     @AttributeDefinition(description = "The gateway address")
     String gatewayAddress() default "192.168.65.1";
+
+    @AttributeDefinition(description = "The gateway's IPv6 address; empty = no AAAA answer for the gateway names")
+    String gatewayAddress6() default "fd00:5e7a:1e55::1";
 
     @AttributeDefinition(description = "Names answered with the Kubernetes API address")
     String[] kubernetesNames() default {"kubernetes.docker.internal"};
@@ -36,7 +43,7 @@ public @interface DnsConfig {
     int ttl() default 60;
 
     @AttributeDefinition(description = "Client networks that may ask (CIDR); everyone else is ignored")
-    String[] allowedClients() default {"127.0.0.0/8", "::1/128", "192.168.65.0/24"};
+    String[] allowedClients() default {"127.0.0.0/8", "::1/128", "192.168.65.0/24", "fd00:5e7a:1e55::/64", "fe80::/10"};
 
     @AttributeDefinition(description = "Upstream servers (IP or IP:port, [IPv6]:port) used instead of the host's resolvers; empty = the host's")
     String[] upstreams() default {};

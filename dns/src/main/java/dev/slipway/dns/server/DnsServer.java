@@ -155,8 +155,9 @@ public final class DnsServer implements DnsService, HostResolvers.Listener {
         forwarder.configure(Forwarder.Settings.of(config));
     }
 
+    /** Stops the forwarder; also how a server made outside OSGi is shut down. */
     @Deactivate
-    void deactivate() {
+    public void deactivate() {
         stats.forgetServer(description);
         forwarder.close(2000);
     }

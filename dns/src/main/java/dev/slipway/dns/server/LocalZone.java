@@ -164,11 +164,13 @@ final class LocalZone {
         Name gatewayName = null;
         for (String text : config.gatewayNames()) {
             Name n = builtIn(text, config.gatewayAddress(), ttl, names, problems);
+            builtIn(text, config.gatewayAddress6(), ttl, names, problems);
             soaHost = soaHost == null ? n : soaHost;
             gatewayName = gatewayName == null ? n : gatewayName;
         }
         for (String text : config.hostNames()) {
             Name n = builtIn(text, config.hostAddress(), ttl, names, problems);
+            builtIn(text, config.hostAddress6(), ttl, names, problems);
             hostName = hostName == null ? n : hostName;
         }
         for (String text : config.kubernetesNames()) {
@@ -182,6 +184,8 @@ final class LocalZone {
         }
         addPtr(config.gatewayAddress(), gatewayName, ttl, names, problems);
         addPtr(config.hostAddress(), hostName, ttl, names, problems);
+        addPtr(config.gatewayAddress6(), gatewayName, ttl, names, problems);
+        addPtr(config.hostAddress6(), hostName, ttl, names, problems);
 
         List<RegexRule> regexRules = new ArrayList<>();
         List<Name> zones = new ArrayList<>();

@@ -72,13 +72,33 @@ class LocalAnswersTest {
 
     @Test
     void aTypeABuiltInNameLacksIsNoDataWithAnSoaNeverNxdomain() throws Exception {
-        for (int type : new int[] {Type.AAAA, Type.MX, Type.TXT, Type.SRV, Type.HTTPS, Type.CAA}) {
+        for (int type : new int[] {Type.MX, Type.TXT, Type.SRV, Type.HTTPS, Type.CAA}) {
             Message answer = Client.ask(server, "host.docker.internal", type);
             assertEquals(Rcode.NOERROR, answer.getRcode(), Type.string(type));
             assertTrue(answer.getSection(Section.ANSWER).isEmpty(), Type.string(type));
             Record soa = answer.getSection(Section.AUTHORITY).get(0);
             assertTrue(soa instanceof SOARecord, Type.string(type));
             assertEquals("docker.internal.", soa.getName().toString());
+        }
+    }
+
+    @Test
+    void builtInNamesAnswerAaaaWithTheGuestNetworksIpv6Addresses() throws Exception {
+        Message host = Client.ask(server, "host.docker.internal", Type.AAAA);
+        assertEquals(1, host.getSection(Section.ANSWER).size());
+        assertEquals(InetAddress.getByName("fd00:5e7a:1e55::254"),
+                ((org.xbill.DNS.AAAARecord) host.getSection(Section.ANSWER).get(0)).getAddress());
+        Message gateway = Client.ask(server, "gateway.docker.internal", Type.AAAA);
+        assertEquals(InetAddress.getByName("fd00:5e7a:1e55::1"),
+                ((org.xbill.DNS.AAAARecord) gateway.getSection(Section.ANSWER).get(0)).getAddress());
+        assertEquals("192.168.65.254", firstAddress(Client.ask(server, "host.docker.internal", Type.A)), "A unchanged");
+        Message ptr = Client.ask(server, org.xbill.DNS.ReverseMap.fromAddress("fd00:5e7a:1e55::254").toString(), Type.PTR);
+        assertEquals("host.docker.internal.", ((PTRRecord) ptr.getSection(Section.ANSWER).get(0)).getTarget().toString());
+        DnsServer noIpv6 = new DnsServer(new DnsStats(), Configs.dns(Map.of("hostAddress6", "")));
+        try {
+            assertTrue(Client.ask(noIpv6, "host.docker.internal", Type.AAAA).getSection(Section.ANSWER).isEmpty());
+        } finally {
+            noIpv6.deactivate();
         }
     }
 

@@ -77,7 +77,10 @@ record PublishedPort(String protocol, String local, String remote) {
         }
     }
 
-    /** {@code HOST:PORT} with a literal IPv4 host (empty = all addresses, as gvisor-tap-vsock reads {@code :PORT}). */
+    /**
+     * {@code HOST:PORT} with a literal host: IPv4, or IPv6 in brackets ({@code [::1]:8080},
+     * {@code [::]:8080}), as gvisor-tap-vsock reads them; an empty host means all addresses.
+     */
     private static InetSocketAddress hostPort(String s, String what, boolean emptyHostAllowed) {
         int colon = s.lastIndexOf(':');
         if (colon < 0) {
@@ -95,15 +98,28 @@ record PublishedPort(String protocol, String local, String remote) {
         }
         if (host.isEmpty()) {
             if (!emptyHostAllowed) {
-                throw new IllegalArgumentException("the " + what + " side needs an IPv4 address: " + s);
+                throw new IllegalArgumentException("the " + what + " side needs an IP address: " + s);
             }
             host = "0.0.0.0";
         }
-        if (!host.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
-            throw new IllegalArgumentException("the " + what + " side needs a literal IPv4 address, not '" + host + "'");
+        boolean ipv6 = host.startsWith("[") && host.endsWith("]") && host.length() > 2;
+        if (ipv6) {
+            host = host.substring(1, host.length() - 1);
+            if (!host.matches("[0-9a-fA-F:.]*:[0-9a-fA-F:.]*")) {
+                throw new IllegalArgumentException("the " + what + " side needs a literal IPv6 address in brackets, not '"
+                        + host + "'");
+            }
+        } else if (host.indexOf(':') >= 0) {
+            throw new IllegalArgumentException("an IPv6 " + what + " address goes in brackets, like [::1]:8080, not '" + s + "'");
+        } else if (!host.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            throw new IllegalArgumentException("the " + what + " side needs a literal IP address, not '" + host + "'");
         }
         try {
-            return new InetSocketAddress(InetAddress.getByName(host), port);
+            InetAddress address = InetAddress.getByName(host);
+            if (ipv6 && !(address instanceof java.net.Inet6Address)) {
+                throw new IllegalArgumentException("the " + what + " side '" + s + "' is an IPv4-mapped address: give it as IPv4");
+            }
+            return new InetSocketAddress(address, port);
         } catch (UnknownHostException e) {
             throw new IllegalArgumentException("bad " + what + " address '" + host + "'");
         }

@@ -88,6 +88,23 @@ class ForwarderApiTest {
     }
 
     @Test
+    void anIpv6LocalSideIsGivenInBrackets() throws Exception {
+        int p = freePort();
+        ControlRoute.Response r = expose.handle(post("{\"local\":\"[::1]:" + p + "\",\"remote\":\"192.168.65.3:80\"}"));
+        assertEquals(200, r.status(), body(r));
+        try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getByName("::1"), p)) {
+            assertTrue(s.isConnected(), "listening on the IPv6 loopback");
+        }
+        assertTrue(body(all.handle(new ControlRoute.Request("GET", Map.of(), new byte[0]))).contains("\"local\":\"[::1]:" + p + "\""));
+        ControlRoute.Response bare = expose.handle(post("{\"local\":\"::1:" + freePort() + "\",\"remote\":\"192.168.65.3:80\"}"));
+        assertEquals(500, bare.status(), "as gvisor-tap-vsock answers a local side it cannot listen on");
+        assertTrue(body(bare).contains("brackets"), body(bare));
+        ControlRoute.Response name = expose.handle(post("{\"local\":\"[localhost]:" + freePort() + "\",\"remote\":\"192.168.65.3:80\"}"));
+        assertEquals(500, name.status(), body(name));
+        assertTrue(body(name).contains("literal IPv6"), body(name));
+    }
+
+    @Test
     void exposeTwiceIs500WithGvisorsMessage() throws Exception {
         int p = freePort();
         String req = "{\"local\":\"127.0.0.1:" + p + "\",\"remote\":\"192.168.65.3:80\",\"protocol\":\"tcp\"}";

@@ -35,7 +35,24 @@ public enum Drop {
     OVERSIZED("oversized"),
     /** The guest's link queue was full; TCP sends the frame again when it drains. */
     LINK_FULL("link-full"),
-    TRANSPORT_ERROR("transport-error");
+    TRANSPORT_ERROR("transport-error"),
+    /** An IPv6 extension-header chain too long, malformed, out of order or ending in a header we do not take. */
+    IPV6_EXTENSION_HEADERS("ipv6-extension-headers"),
+    /** An IPv6 source address no guest may use: multicast, ours, or unspecified outside address discovery. */
+    IPV6_BAD_SOURCE("ipv6-bad-source"),
+    /** A non-last IPv6 fragment too small for any real link, or a first fragment without the whole header chain. */
+    FRAGMENT_TINY("fragment-tiny"),
+    /** A neighbour-discovery message that fails RFC 4861's validity checks. */
+    ND_INVALID("nd-invalid"),
+    /** A guest claiming the gateway's or the host alias's IPv6 address. */
+    ND_SPOOFED("nd-spoofed"),
+    /** Solicitations beyond what the gateway answers per second. */
+    ND_RATE_LIMITED("nd-rate-limited"),
+    /** A router advertisement or redirect sent by a guest: only the gateway is a router here. */
+    ROUTER_ADVERTISEMENT_FROM_GUEST("ra-from-guest"),
+    /** An ICMPv6 error not sent because of RFC 4443's rate limit. */
+    ICMP6_RATE_LIMITED("icmp6-rate-limited"),
+    DHCP6_INVALID("dhcp6-invalid");
 
     private final String label;
 

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 import dev.slipway.networking.api.CidrList;
+import dev.slipway.networking.stack.ip6.Ip6Config;
 
 /**
  * Everything the stack needs to know about its guest network. IPv4 addresses are plain ints in
@@ -32,7 +33,8 @@ public record NetConfig(
         int maxTcpConnections,
         int maxHalfOpenConnections,
         int maxUdpFlows,
-        int tcpBufferBytes) {
+        int tcpBufferBytes,
+        Ip6Config ipv6) {
 
     public static final int MIN_MTU = 576;
     public static final int MAX_MTU = 65520;
@@ -56,11 +58,21 @@ public record NetConfig(
         if (metadataRefused == null) {
             throw new IllegalArgumentException("the refused metadata destinations must be a list (empty for none)");
         }
+        if (ipv6 == null) {
+            throw new IllegalArgumentException("the IPv6 settings must be given (disabled ones to switch IPv6 off)");
+        }
+        if (ipv6.enabled() && mtu < Ip6Config.MIN_MTU) {
+            throw new IllegalArgumentException("IPv6 needs an MTU of at least " + Ip6Config.MIN_MTU
+                    + " (RFC 8200): raise the MTU from " + mtu + " or switch IPv6 off");
+        }
         searchDomains = List.copyOf(searchDomains);
         staticLeases = Map.copyOf(staticLeases);
     }
 
-    /** The defaults: 192.168.65.0/24, gateway .1, host alias .254, guests from .3, MTU 1500. */
+    /**
+     * The defaults: 192.168.65.0/24, gateway .1, host alias .254, guests from .3, MTU 1500; IPv6 on
+     * with {@link Ip6Config#DEFAULT_PREFIX}, gateway ::1 and host alias ::254 in it.
+     */
     public static NetConfig defaults() {
         return builder().build();
     }
@@ -111,6 +123,7 @@ public record NetConfig(
         b.udpIdleTimeoutSeconds = udpIdleTimeoutSeconds; b.maxTcpConnections = maxTcpConnections;
         b.maxHalfOpenConnections = maxHalfOpenConnections; b.maxUdpFlows = maxUdpFlows;
         b.tcpBufferBytes = tcpBufferBytes;
+        b.ipv6 = ipv6;
         return b;
     }
 
@@ -136,6 +149,7 @@ public record NetConfig(
         private int maxHalfOpenConnections = 1024;
         private int maxUdpFlows = 4096;
         private int tcpBufferBytes = 1024 * 1024;
+        private Ip6Config ipv6 = Ip6Config.defaults();
 
         private static InetAddress loopback() {
             try {
@@ -175,12 +189,13 @@ public record NetConfig(
         public Builder maxHalfOpenConnections(int v) { maxHalfOpenConnections = v; return this; }
         public Builder maxUdpFlows(int v) { maxUdpFlows = v; return this; }
         public Builder tcpBufferBytes(int v) { tcpBufferBytes = v; return this; }
+        public Builder ipv6(Ip6Config v) { ipv6 = v; return this; }
 
         public NetConfig build() {
             return new NetConfig(subnet, prefixLength, gateway, hostAlias, firstGuest, hostLoopback, gatewayMac,
                     mtu, domain, searchDomains, leaseSeconds, staticLeases, linkLocalAllowed, metadataRefused,
                     tcpConnectTimeoutMillis, tcpIdleTimeoutSeconds, udpIdleTimeoutSeconds, maxTcpConnections,
-                    maxHalfOpenConnections, maxUdpFlows, tcpBufferBytes);
+                    maxHalfOpenConnections, maxUdpFlows, tcpBufferBytes, ipv6);
         }
     }
 }

@@ -3,6 +3,9 @@ package dev.slipway.networking.stack;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,14 +20,19 @@ import dev.slipway.networking.stack.icmp.EchoRelay;
 import dev.slipway.networking.stack.icmp.EchoService;
 import dev.slipway.networking.stack.icmp.IcmpOutput;
 import dev.slipway.networking.stack.ip.FamilyOutput;
+import dev.slipway.networking.stack.ip.FlowKey;
 import dev.slipway.networking.stack.ip.OutputBuffers;
 import dev.slipway.networking.stack.ip4.Ip4Layer;
+import dev.slipway.networking.stack.ip6.Ip6;
+import dev.slipway.networking.stack.ip6.Ip6Layer;
+import dev.slipway.networking.stack.ip6.Ip6Output;
 import dev.slipway.networking.stack.link.Ethernet;
 import dev.slipway.networking.stack.link.FrameTap;
 import dev.slipway.networking.stack.link.Link;
 import dev.slipway.networking.stack.link.Station;
 import dev.slipway.networking.stack.link.Switch;
 import dev.slipway.networking.stack.loop.EventLoop;
+import dev.slipway.networking.stack.loop.Timer;
 import dev.slipway.networking.stack.tcp.Tcp;
 import dev.slipway.networking.stack.transport.Transport;
 import dev.slipway.networking.stack.udp.GuestFlow;
@@ -46,6 +54,8 @@ public final class NetStack implements AutoCloseable {
     final EventLoop loop;
     final Switch links;
     final Ip4Layer ip4;
+    /** Null when IPv6 is switched off. */
+    final Ip6Layer ip6;
     final FamilyOutput output;
     final HostEndpoints endpoints;
     final Tcp tcp;
@@ -57,8 +67,14 @@ public final class NetStack implements AutoCloseable {
         this.refused = config.refusedDestinations();
         this.loop = new EventLoop("slipway-net-loop", this::flush);
         this.links = new Switch(loop, stats, config.gatewayMac(), new Gateway());
-        this.ip4 = new Ip4Layer(config, stats, new OutputBuffers(), links, loop);
+        OutputBuffers buffers = new OutputBuffers();
+        this.ip4 = new Ip4Layer(config, stats, buffers, links, loop);
         this.output = new FamilyOutput(ip4);
+        this.ip6 = config.ipv6().enabled() ? new Ip6Layer(config.ipv6(), config.gatewayMac(), config.mtu(), refused,
+                config.searchDomains(), buffers.out, new Ip6Link(), System::nanoTime) : null;
+        if (ip6 != null) {
+            output.v6(ip6.sender());
+        }
         this.endpoints = new HostEndpoints(config, loop, stats);
         this.tcp = new Tcp(config, stats, loop, output, endpoints);
         this.udp = new Udp(config, stats, loop, output, endpoints, List.of(ip4.dhcp()));
@@ -75,7 +91,54 @@ public final class NetStack implements AutoCloseable {
             }
         }, refused, config.gateway());
         ip4.echoRelay(echo);
+        if (ip6 != null) {
+            ip6.transports(tcp, udp);
+            loop.lock();
+            try {
+                loop.schedule(ip6Timer, System.nanoTime());
+            } finally {
+                loop.unlock();
+            }
+        }
         loop.start();
+    }
+
+    /** The IPv6 layer's deadlines (router advertisements, fragment expiry) on the loop. */
+    private final Timer ip6Timer = new Timer() {
+        @Override
+        protected void expired(long now) {
+            loop.schedule(this, ip6.timers(now));
+        }
+    };
+
+    /** The IPv6 layer's view of the switch, the counters and the loop. */
+    private final class Ip6Link implements Ip6Output {
+        @Override
+        public boolean send(ByteBuffer frame, int length, int gsoSize) {
+            return links.send(frame, length, gsoSize);
+        }
+
+        @Override
+        public boolean gathers(long dstMac) {
+            return links.gathers(dstMac);
+        }
+
+        @Override
+        public boolean send(ByteBuffer headers, int headersLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
+            return links.send(headers, headersLength, payload, payloadOffset, payloadLength, gsoSize);
+        }
+
+        @Override
+        public void drop(Drop reason) {
+            stats.drop(reason);
+        }
+
+        @Override
+        public void deadline(long nanos) {
+            if (!ip6Timer.scheduled() || nanos - ip6Timer.deadline() < 0) {
+                loop.schedule(ip6Timer, nanos);
+            }
+        }
     }
 
     /** The gateway's port on the switch: frames for it go to the layer of their EtherType. */
@@ -86,9 +149,15 @@ public final class NetStack implements AutoCloseable {
             switch (type) {
                 case Ethernet.TYPE_ARP -> ip4.arp(f, len);
                 case Ethernet.TYPE_IPV4 -> ip4.input(f, len, checksumPending, linkOffload);
-                case Ethernet.TYPE_IPV6 -> stats.drop(len >= Ethernet.HLEN + 40
+                case Ethernet.TYPE_IPV6 -> {
+                    if (ip6 != null) {
+                        ip6.input(f, len, checksumPending, linkOffload);
+                    } else {
+                        stats.drop(len >= Ethernet.HLEN + 40
                         && refused.containsIpv6(f.getLong(Ethernet.HLEN + 24), f.getLong(Ethernet.HLEN + 32))
-                        ? Drop.METADATA_REFUSED : Drop.IPV6_UNSUPPORTED);
+                                ? Drop.METADATA_REFUSED : Drop.IPV6_UNSUPPORTED);
+                    }
+                }
                 default -> stats.drop(Drop.UNKNOWN_ETHERTYPE);
             }
         }
@@ -177,6 +246,77 @@ public final class NetStack implements AutoCloseable {
         }
     }
 
+    /** Why {@code address} cannot be a guest's IPv6 address, or null when it can. */
+    public String unknownGuestReason(InetAddress address) {
+        if (address instanceof Inet4Address) {
+            return unknownGuestReason(Ip4.of(address));
+        }
+        if (ip6 == null) {
+            return address.getHostAddress() + " is IPv6, and IPv6 is switched off for the guest network";
+        }
+        long hi = Ip6.hi(address);
+        long lo = Ip6.lo(address);
+        if (!config.ipv6().inPrefix(hi)) {
+            return address.getHostAddress() + " is outside the guest network " + config.ipv6().prefixText();
+        }
+        if (ip6.isOurs(hi, lo)) {
+            return address.getHostAddress() + " is the network's own " + (ip6.isHostAlias(hi, lo) ? "host alias" : "gateway");
+        }
+        if (lo == 0) {
+            return address.getHostAddress() + " is the subnet-router anycast address, not a guest's";
+        }
+        return null;
+    }
+
+    /**
+     * Opens a TCP connection from the gateway to {@code guest} (either family) for the accepted host
+     * connection {@code channel}; the stack owns the channel when this returns.
+     *
+     * @throws IOException when the stack is closed or its connection table is full
+     */
+    public void connectToGuest(SocketChannel channel, InetSocketAddress guest) throws IOException {
+        if (guest.getAddress() instanceof Inet4Address) {
+            connectToGuest(channel, Ip4.of(guest.getAddress()), guest.getPort());
+            return;
+        }
+        loop.lock();
+        try {
+            if (!loop.running() || ip6 == null) {
+                throw new IOException(ip6 == null ? "IPv6 is switched off for the guest network" : "the network stack is stopped");
+            }
+            if (!tcp.openToGuest(channel, flowToGuest6(guest))) {
+                throw new IOException("the network stack's TCP connection table is full");
+            }
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /** Opens a UDP flow from a gateway port to {@code guest} (either family); replies go to {@code replies}. */
+    public GuestDatagramFlow openFlowToGuest(InetSocketAddress guest, DatagramReceiver replies) throws IOException {
+        if (guest.getAddress() instanceof Inet4Address) {
+            return openFlowToGuest(Ip4.of(guest.getAddress()), guest.getPort(), replies);
+        }
+        loop.lock();
+        try {
+            if (!loop.running() || ip6 == null) {
+                throw new IOException(ip6 == null ? "IPv6 is switched off for the guest network" : "the network stack is stopped");
+            }
+            GuestFlow flow = udp.openToGuest(flowToGuest6(guest), replies);
+            if (flow == null) {
+                throw new IOException("the network stack's UDP flow table is full");
+            }
+            return flow;
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    private FlowKey flowToGuest6(InetSocketAddress guest) {
+        return new FlowKey().set6(Ip6.hi(guest.getAddress()), Ip6.lo(guest.getAddress()), guest.getPort(),
+                config.ipv6().prefix(), config.ipv6().gateway(), 0);
+    }
+
     /** Opens a UDP flow from a gateway port to {@code guestIp:guestPort}; replies go to {@code replies}. */
     public GuestDatagramFlow openFlowToGuest(int guestIp, int guestPort, DatagramReceiver replies) throws IOException {
         loop.lock();
@@ -206,6 +346,7 @@ public final class NetStack implements AutoCloseable {
             m.put("dns", endpoints.dns() != null);
             m.put("transports", links.names());
             m.put("leases", ip4.leases());
+            m.put("ipv6", ip6 == null ? Map.of("enabled", false) : ip6.status());
             m.put("tcp", tcp.status());
             m.put("udp", udp.status());
             m.put("icmp", echo.status());

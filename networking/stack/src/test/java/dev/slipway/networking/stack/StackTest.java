@@ -308,7 +308,7 @@ class StackTest {
         }
         link.inject(ipv6(InetAddress.getByName("2001:db8::1"), 6));
         assertEquals(0, drops(Drop.METADATA_REFUSED));
-        assertEquals(1, drops(Drop.IPV6_UNSUPPORTED));
+        assertEquals(1, drops(Drop.IPV6_BAD_SOURCE), "a link-local source cannot leave the link");
     }
 
     @Test

@@ -72,6 +72,8 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         LOG.info("guest network {}/{}: gateway {}, host alias {}, MTU {}, refused destinations {}", Ip4.toString(config.subnet()),
                 config.prefixLength(), Ip4.toString(config.gateway()), Ip4.toString(config.hostAlias()), config.mtu(),
                 refused.isEmpty() ? "none" : refused);
+        LOG.info(config.ipv6().enabled() ? "guest network IPv6 {}: gateway {}, host alias {} (the host's ::1)" : "guest network IPv6: off",
+                config.ipv6().prefixText(), config.ipv6().gatewayText(), config.ipv6().hostAliasText());
     }
 
     private volatile DnsService dns;
@@ -153,8 +155,7 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
 
     @Override
     public void checkGuestAddress(InetAddress guest) {
-        String reason = guest instanceof java.net.Inet4Address ? stack.unknownGuestReason(Ip4.of(guest))
-                : guest.getHostAddress() + " is not an IPv4 address of the guest network";
+        String reason = stack.unknownGuestReason(guest);
         if (reason != null) {
             throw new IllegalArgumentException("unknown guest address: " + reason);
         }
@@ -163,12 +164,12 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     @Override
     public void connect(java.nio.channels.SocketChannel hostSide, java.net.InetSocketAddress guest) throws IOException {
         checkGuestAddress(guest.getAddress());
-        stack.connectToGuest(hostSide, Ip4.of(guest.getAddress()), guest.getPort());
+        stack.connectToGuest(hostSide, guest);
     }
 
     @Override
     public GuestDatagramFlow openDatagramFlow(java.net.InetSocketAddress guest, DatagramReceiver replies) throws IOException {
         checkGuestAddress(guest.getAddress());
-        return stack.openFlowToGuest(Ip4.of(guest.getAddress()), guest.getPort(), replies);
+        return stack.openFlowToGuest(guest, replies);
     }
 }

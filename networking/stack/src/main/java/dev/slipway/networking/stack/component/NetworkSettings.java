@@ -10,6 +10,7 @@ import dev.slipway.networking.api.CidrList;
 import dev.slipway.networking.stack.Ip4;
 import dev.slipway.networking.stack.Mac;
 import dev.slipway.networking.stack.NetConfig;
+import dev.slipway.networking.stack.ip6.Ip6Config;
 
 /**
  * Turns configuration into a {@link NetConfig}: ConfigAdmin properties (PID {@code dev.slipway.net})
@@ -89,7 +90,38 @@ public final class NetworkSettings {
         integer(b::maxHalfOpenConnections, get("maxHalfOpenConnections", null));
         integer(b::maxUdpFlows, get("maxUdpFlows", null));
         integer(b::tcpBufferBytes, get("tcpBufferBytes", null));
+        Ip6Config ipv6 = ipv6();
+        String mtu = get("mtu", "mtu");
+        if (get("ipv6", "ipv6") == null && mtu != null && Integer.parseInt(mtu.trim()) < Ip6Config.MIN_MTU) {
+            ipv6 = ipv6.withEnabled(false); // IPv6 was not asked for, and this link is too small for it
+        }
+        b.ipv6(ipv6);
         return b.build();
+    }
+
+    /**
+     * The IPv6 settings: {@code ipv6} (true/false, framework property {@code slipway.ipv6}),
+     * {@code ipv6Prefix} (a /64), {@code ipv6Gateway} and {@code ipv6HostAlias} (addresses in it;
+     * by default ::1 and ::254 of the prefix), {@code ipv6RouterIntervalSeconds}.
+     */
+    Ip6Config ipv6() {
+        Ip6Config defaults = Ip6Config.defaults();
+        String enabled = get("ipv6", "ipv6");
+        String prefix = get("ipv6Prefix", "ipv6-prefix");
+        String gateway = get("ipv6Gateway", null);
+        String hostAlias = get("ipv6HostAlias", null);
+        String interval = get("ipv6RouterIntervalSeconds", null);
+        if (prefix == null) {
+            prefix = Ip6Config.DEFAULT_PREFIX;
+        } else if (gateway == null || hostAlias == null) {
+            String base = prefix.contains("/") ? prefix.substring(0, prefix.indexOf('/')).trim() : prefix.trim();
+            String stem = base.endsWith("::") ? base : base + (base.endsWith(":") ? ":" : "::");
+            gateway = gateway == null ? stem + "1" : gateway;
+            hostAlias = hostAlias == null ? stem + "254" : hostAlias;
+        }
+        return Ip6Config.of(enabled == null || Boolean.parseBoolean(enabled.trim()), prefix,
+                gateway == null ? Ip6Config.DEFAULT_GATEWAY : gateway, hostAlias == null ? Ip6Config.DEFAULT_HOST_ALIAS : hostAlias,
+                interval == null ? defaults.routerIntervalSeconds() : Integer.parseInt(interval.trim()));
     }
 
     private static List<String> split(String s) {

@@ -25,6 +25,18 @@ public final class FlowKey {
         return this;
     }
 
+    /** An IPv6 flow. */
+    public FlowKey set6(long guestHi, long guestLo, int guestPort, long dstHi, long dstLo, int dstPort) {
+        family = 6;
+        this.guestHi = guestHi;
+        this.guestLo = guestLo;
+        this.guestPort = guestPort;
+        this.dstHi = dstHi;
+        this.dstLo = dstLo;
+        this.dstPort = dstPort;
+        return this;
+    }
+
     /** The flow of a packet from the guest: its source is the guest's side. */
     public FlowKey set(PacketContext p, int guestPort, int dstPort) {
         family = p.family;

@@ -222,15 +222,20 @@ public final class Tcp implements ProtocolInput {
      * @return false when the connection table is full (the caller closes the host side)
      */
     public boolean openToGuest(SocketChannel channel, int srcIp, int guestIp, int guestPort) throws IOException {
+        return openToGuest(channel, new FlowKey().set(guestIp, guestPort, srcIp, 0));
+    }
+
+    /** As {@link #openToGuest(SocketChannel, int, int, int)} for either family: {@code flow}'s destination port is chosen here. */
+    public boolean openToGuest(SocketChannel channel, FlowKey flow) throws IOException {
         if (table.size() >= config.maxTcpConnections()) {
             stats.drop(Drop.TCP_CONNECTION_LIMIT);
             return false;
         }
-        FlowKey key = new FlowKey();
+        FlowKey key = flow.copy();
         for (int tries = 0; ; tries++) {
             // ports in turn, so one comes back as late as possible (the guest may keep the last use in TIME-WAIT)
             nextActivePort = nextActivePort >= 65535 ? 49152 : nextActivePort + 1;
-            key.set(guestIp, guestPort, srcIp, nextActivePort);
+            key.dstPort = nextActivePort;
             if (!table.containsKey(key)) {
                 break;
             }

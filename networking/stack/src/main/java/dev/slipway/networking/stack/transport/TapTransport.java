@@ -22,6 +22,9 @@ public final class TapTransport implements Transport {
     private static final int ADDRESS_CACHE_SLOTS = 256;
     private static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
     private static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+    private static final int VIRTIO_NET_HDR_GSO_TCPV6 = 4;
+    /** TUNSETOFFLOAD's flag for IPv6 TCP segmentation offload (linux/if_tun.h), beside TapDevice's TUN_F_TSO4. */
+    private static final int TUN_F_TSO6 = 0x04;
     private final String name;
     private final int fd;
     private final ByteBuffer in;
@@ -63,7 +66,7 @@ public final class TapTransport implements Transport {
     /** Creates the tap device {@code name} in the current network namespace. */
     public static TapTransport create(String name, int mtu) throws IOException {
         return new TapTransport(name, TapDevice.open(name, TapDevice.IFF_TAP | TapDevice.IFF_NO_PI | TapDevice.IFF_VNET_HDR,
-                TapDevice.TUN_F_CSUM | TapDevice.TUN_F_TSO4), mtu);
+                TapDevice.TUN_F_CSUM | TapDevice.TUN_F_TSO4 | TUN_F_TSO6), mtu);
     }
 
     /** The interface name of the device. */
@@ -203,13 +206,15 @@ public final class TapTransport implements Transport {
     private void virtioHeader(ByteBuffer headers, int frameLength, int gsoSize) {
         if (gsoSize > 0) {
             int p = headers.position();
-            int headerLength = 14 + 20 + (headers.get(p + 14 + 20 + 12) >> 4 & 15) * 4;
+            boolean ipv6 = (headers.getShort(p + 12) & 0xffff) == 0x86dd;
+            int ipHeader = ipv6 ? 40 : 20; // the stack sends IPv6 segments without extension headers
+            int headerLength = 14 + ipHeader + (headers.get(p + 14 + ipHeader + 12) >> 4 & 15) * 4;
             boolean segment = frameLength - headerLength > gsoSize;
             vnetOut.put(0, (byte) VIRTIO_NET_HDR_F_NEEDS_CSUM);
-            vnetOut.put(1, (byte) (segment ? VIRTIO_NET_HDR_GSO_TCPV4 : 0));
+            vnetOut.put(1, (byte) (segment ? (ipv6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4) : 0));
             vnetOut.putShort(2, (short) headerLength);
             vnetOut.putShort(4, (short) (segment ? gsoSize : 0));
-            vnetOut.putShort(6, (short) (14 + 20));
+            vnetOut.putShort(6, (short) (14 + ipHeader));
             vnetOut.putShort(8, (short) 16);
         } else {
             vnetOut.putLong(0, 0);

@@ -190,14 +190,19 @@ public final class Udp implements ProtocolInput, HostEndpoints.DatagramReplies {
 
     /** Opens a flow from {@code srcIp} (an address of ours) to the guest; lock held. */
     public GuestFlow openToGuest(int srcIp, int guestIp, int guestPort, DatagramReceiver replies) {
+        return openToGuest(new FlowKey().set(guestIp, guestPort, srcIp, 0), replies);
+    }
+
+    /** As {@link #openToGuest(int, int, int, DatagramReceiver)} for either family: {@code toGuest}'s destination port is chosen here. */
+    public GuestFlow openToGuest(FlowKey toGuest, DatagramReceiver replies) {
         if (flows.size() + guestFlows.size() >= config.maxUdpFlows()) {
             stats.drop(Drop.UDP_FLOW_LIMIT);
             return null;
         }
         SplittableRandom random = new SplittableRandom();
-        FlowKey key = new FlowKey();
+        FlowKey key = toGuest.copy();
         do {
-            key.set(guestIp, guestPort, srcIp, 49152 + random.nextInt(16384));
+            key.dstPort = 49152 + random.nextInt(16384);
         } while (guestFlows.containsKey(key));
         GuestFlow flow = new GuestFlow(this, key, replies);
         guestFlows.put(key, flow);

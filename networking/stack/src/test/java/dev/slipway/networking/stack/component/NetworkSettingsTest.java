@@ -1,6 +1,7 @@
 package dev.slipway.networking.stack.component;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,5 +60,24 @@ class NetworkSettingsTest {
         assertTrue(e.getMessage().contains("MTU"));
         assertThrows(IllegalArgumentException.class, () -> new NetworkSettings(Map.of("subnet", "10.0.0.0"), k -> null).netConfig());
         assertThrows(IllegalArgumentException.class, () -> new NetworkSettings(Map.of("gateway", "10.1.1.1"), k -> null).netConfig());
+    }
+
+    @Test
+    void ipv6IsOnByDefaultAndTakesItsPrefixFromTheSettings() {
+        NetConfig d = new NetworkSettings(Map.of(), k -> null).netConfig();
+        assertTrue(d.ipv6().enabled());
+        assertEquals("fd00:5e7a:1e55::/64", d.ipv6().prefixText());
+        NetConfig c = new NetworkSettings(Map.of("ipv6Prefix", "fd12:3456:789a:1::/64"), k -> null).netConfig();
+        assertEquals("fd12:3456:789a:1::1", c.ipv6().gatewayText());
+        assertEquals("fd12:3456:789a:1::254", c.ipv6().hostAliasText());
+        NetConfig off = new NetworkSettings(Map.of(), Map.of("slipway.ipv6", "false")::get).netConfig();
+        assertFalse(off.ipv6().enabled());
+        NetConfig small = new NetworkSettings(Map.of("mtu", 1000), k -> null).netConfig();
+        assertFalse(small.ipv6().enabled(), "a link under 1280 bytes cannot carry IPv6");
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> new NetworkSettings(Map.of("mtu", 1000, "ipv6", "true"), k -> null).netConfig());
+        assertTrue(e.getMessage().contains("1280"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> new NetworkSettings(Map.of("ipv6Prefix", "fd12::/56"), k -> null).netConfig());
     }
 }

@@ -69,7 +69,12 @@ final class HostServers {
 
     /** Reads to end of stream and answers with the SHA-256 of what it read. */
     static Tcp sink() throws IOException {
-        return new Tcp(s -> {
+        return sink(InetAddress.getLoopbackAddress());
+    }
+
+    /** {@link #sink()} listening on {@code bind}. */
+    static Tcp sink(InetAddress bind) throws IOException {
+        return new Tcp(bind, s -> {
             try {
                 MessageDigest md = MessageDigest.getInstance("SHA-256");
                 byte[] b = new byte[1 << 16];
@@ -86,8 +91,13 @@ final class HostServers {
 
     /** Writes {@code bytes} of {@link GuestTool#block()} data and closes. */
     static Tcp source(long bytes) throws IOException {
+        return source(bytes, InetAddress.getLoopbackAddress());
+    }
+
+    /** {@link #source(long)} listening on {@code bind}. */
+    static Tcp source(long bytes, InetAddress bind) throws IOException {
         byte[] block = GuestTool.block();
-        return new Tcp(s -> {
+        return new Tcp(bind, s -> {
             try {
                 var out = s.getOutputStream();
                 for (long left = bytes; left > 0; ) {
@@ -196,12 +206,16 @@ final class HostServers {
         }
     }
 
-    /** A UDP echo server on 127.0.0.1. */
+    /** A UDP echo server on 127.0.0.1 (or another loopback address). */
     static final class UdpEcho implements AutoCloseable {
         final DatagramSocket socket;
 
         UdpEcho() throws IOException {
-            socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            this(InetAddress.getLoopbackAddress());
+        }
+
+        UdpEcho(InetAddress bind) throws IOException {
+            socket = new DatagramSocket(new InetSocketAddress(bind, 0));
             Thread t = new Thread(() -> {
                 byte[] b = new byte[65536];
                 while (!socket.isClosed()) {
