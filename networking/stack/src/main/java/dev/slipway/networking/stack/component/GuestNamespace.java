@@ -22,7 +22,15 @@ import dev.slipway.networking.stack.transport.TapTransport;
  */
 public final class GuestNamespace implements AutoCloseable {
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(30);
-    private static final String OWNER_FILE = "slipway.owner";
+    /**
+     * Where the owner records live: outside {@code /etc/netns/NAME/}, whose files {@code ip netns exec}
+     * bind-mounts over {@code /etc} (a file there with no counterpart in {@code /etc} makes every
+     * {@code ip netns exec} print a bind error), and outside {@code /run/slipway/}, which systemd
+     * removes when the helper stops. Under {@code /run}: gone after a reboot, like the namespace.
+     */
+    static final Path OWNER_DIR = Path.of("/run/slipway-netns");
+    /** Where records were kept before; read only, so a namespace left by an older runtime is still reclaimed. */
+    private static final String LEGACY_OWNER_FILE = "slipway.owner";
     private static final String DHCP_SCRIPT = """
             #!/bin/sh
             # udhcpc calls this with the lease in its environment
@@ -50,7 +58,14 @@ public final class GuestNamespace implements AutoCloseable {
     private boolean created;
     private boolean leftoverRemoved;
 
+    private final Path ownerDir;
+
     public GuestNamespace(CommandRunner commands, String name, String device, NetConfig config) {
+        this(commands, name, device, config, OWNER_DIR);
+    }
+
+    GuestNamespace(CommandRunner commands, String name, String device, NetConfig config, Path ownerDir) {
+        this.ownerDir = ownerDir;
         this.commands = commands;
         this.name = name;
         this.device = device;
@@ -121,9 +136,10 @@ public final class GuestNamespace implements AutoCloseable {
             return;
         }
         Path owner = ownerFile();
+        Path legacy = Path.of("/etc/netns", name, LEGACY_OWNER_FILE);
         String recorded;
         try {
-            recorded = Files.readString(owner, StandardCharsets.US_ASCII).strip();
+            recorded = Files.readString(Files.exists(owner) ? owner : legacy, StandardCharsets.US_ASCII).strip();
         } catch (IOException e) {
             throw new IOException("a network namespace '" + name + "' exists and was not made by Slipway (no " + owner
                     + "); remove it (ip netns del " + name + ") or choose another name with --netns NAME");
@@ -133,6 +149,7 @@ public final class GuestNamespace implements AutoCloseable {
                     + "); stop it first or choose another name with --netns NAME");
         }
         run("ip", "netns", "del", name);
+        Files.deleteIfExists(legacy);
         leftoverRemoved = true;
     }
 
@@ -141,12 +158,14 @@ public final class GuestNamespace implements AutoCloseable {
         return leftoverRemoved;
     }
 
-    private Path ownerFile() {
-        return Path.of("/etc/netns", name, OWNER_FILE);
+    /** The record of which runtime made the namespace: {@code OWNER_DIR/NAME.owner}. */
+    Path ownerFile() {
+        return ownerDir.resolve(name + ".owner");
     }
 
     private void writeOwner() throws IOException {
         Path owner = ownerFile();
+        Files.createDirectories(ownerDir);
         Files.writeString(owner, ownerStamp(ProcessHandle.current()) + "\n", StandardCharsets.US_ASCII);
         files.add(0, owner);
     }
