@@ -23,13 +23,13 @@ mkdir -p "$lib" "$target"
 cp -r "$dist/lib" "$dist/bundles" "$dist/conf" "$dist/bin" "$lib/"
 install -m 0755 "$here/src/slipway" "$lib/bin/slipway"
 
-# The Java runtime: the modules jdeps finds in every jar of the class path and of the bundle set, plus
-# the service providers no class names (EC keys for TLS), less java.desktop: jdeps finds it only in
-# code Slipway never runs (JNA's AWT window handles; Rhino's property-change listeners, which no PAC
-# script reaches), and it would bring AWT's native libraries and their X11 dependencies. Modular jars are read as plain class folders
-# (their module-info removed) since the runtime puts them on the class path or in bundles, never on a
-# module path. Both steps are kept in TARGET and done again only when a jar or the JDK changed.
-stamp=$( (echo "$java_home $("$java_home/bin/java" -version 2>&1 | head -n 1)"; \
+# The Java runtime: the modules jdeps finds in every jar of the class path and of the bundle set, the
+# modules whose packages the bundles' manifests import (the framework resolves those against the
+# runtime's packages; jdeps does not read manifests: ImportedModules.java does), and the service
+# providers no class names (EC keys for TLS). Modular jars are read as plain class folders (module-info
+# removed): the runtime puts them on the class path or in bundles, never on a module path. Both steps
+# are kept in TARGET and done again only when a jar or the JDK changed.
+stamp=$( (echo "$java_home $("$java_home/bin/java" -version 2>&1 | head -n 1)"; cat "$here/ImportedModules.java"; \
           cd "$dist" && find lib bundles -name '*.jar' -printf '%p %s %T@\n' | sort) | sha256sum | cut -c1-16)
 modules_file="$target/jdeps-$stamp.modules"
 if [ ! -s "$modules_file" ]; then
@@ -43,8 +43,9 @@ if [ ! -s "$modules_file" ]; then
     (cd "$classes/$name" && "$java_home/bin/jar" xf "$jar" && find . -name module-info.class -delete)
   done
   found=$("$java_home/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release 17 -q "$classes"/*)
+  imported=$("$java_home/bin/java" "$here/ImportedModules.java" "$dist"/bundles/*.jar)
   rm -rf "$classes"
-  echo "$found,jdk.crypto.ec" | tr ',' '\n' | grep -vx java.desktop | paste -sd, > "$modules_file"
+  echo "$found,$imported,jdk.crypto.ec" | tr ',' '\n' | grep -v '^$' | sort -u | paste -sd, > "$modules_file"
 fi
 modules=$(cat "$modules_file")
 image="$target/jlink-$stamp"
@@ -55,6 +56,10 @@ if [ ! -x "$image/bin/java" ]; then
     --compress=2 --output "$image.tmp"
   # the class-data archive is made at install (postinst): it is the machine's, not the build's
   rm -f "$image.tmp/lib/server/classes.jsa" "$image.tmp/lib/server/classes_nocoops.jsa"
+  # java.desktop is there for the framework to resolve the packages bundles import (jetty-util imports
+  # java.awt); Slipway draws nothing, plays nothing and renders no fonts, so the native code that needs
+  # X11, ALSA, FreeType and the image libraries stays out, and with it those packages' dependencies.
+  rm -f "$image.tmp"/lib/{libawt_xawt,libjawt,libsplashscreen,libjsound,libfontmanager,libjavajpeg,liblcms}.so
   mv "$image.tmp" "$image"
 fi
 cp -r "$image" "$lib/java"
