@@ -294,8 +294,10 @@ public final class Main {
         // the same (bench/runtime-net.sh measures both). SLIPWAY_JAVA_OPTS replaces these.
         // A small initial heap keeps the resident size flat under connection churn (bench/net-scale.sh's
         // million connections ran with these bounds); the runtime needs ~20 MB of heap after start.
+        // No performance-data file: its sampler wakes the JVM every 50 ms, idle or not (jcmd PID still
+        // works; jps and jstat no longer list the runtime).
         return List.of("-XX:+UseSerialGC", "-Xss512k", "-Xms32m", "-Xmx256m", "-XX:MaxMetaspaceSize=128m", "-Xshare:auto",
-                "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1");
+                "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:-UsePerfData");
     }
 
     /**
