@@ -7,8 +7,8 @@ set -euo pipefail
 runs=${1:-100}
 root=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "up-guest: needs root (the guest namespace)" >&2; exit 2; }
-for t in ip busybox python3; do
-  command -v "$t" >/dev/null || { echo "up-guest: missing $t (apt-get install -y iproute2 busybox-static python3)" >&2; exit 2; }
+for t in ip busybox python3 curl; do
+  command -v "$t" >/dev/null || { echo "up-guest: missing $t (apt-get install -y iproute2 busybox-static python3 curl)" >&2; exit 2; }
 done
 work=$(mktemp -d)
 export SLIPWAY_HOME="$work/home"
@@ -27,7 +27,7 @@ for i in $(seq "$runs"); do
   start=$(date +%s%N)
   "$root/slipway" up -d --netns "$netns" > "$work/up.txt" 2>&1 || { cat "$work/up.txt"; exit 1; }
   up_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-  if body=$(ip netns exec "$netns" busybox wget -q -T 5 -O - "http://192.168.65.254:$port/" 2>&1) && [ "$body" = "from the host" ]; then
+  if body=$(ip netns exec "$netns" curl -sS --max-time 5 "http://192.168.65.254:$port/" 2>&1) && [ "$body" = "from the host" ]; then
     ok=$((ok + 1)); result=ok
   else
     failed=$((failed + 1)); result="FAILED: $body"

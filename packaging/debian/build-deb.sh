@@ -4,6 +4,9 @@
 # makes the package's Java runtime). The package tree is staged in TARGET/deb-root, owned by root in
 # the archive (dpkg-deb --root-owner-group), so no fakeroot is needed.
 set -euo pipefail
+for tool in dpkg-deb dpkg-shlibdeps strip; do
+  command -v "$tool" >/dev/null || { echo "build-deb.sh: needs $tool (apt-get install -y dpkg-dev binutils)" >&2; exit 2; }
+done
 dist=$(cd "$1" && pwd)
 target=$(mkdir -p "$2" && cd "$2" && pwd)
 maven_version=$3
@@ -27,8 +30,9 @@ install -m 0755 "$here/src/slipway" "$lib/bin/slipway"
 # modules whose packages the bundles' manifests import (the framework resolves those against the
 # runtime's packages; jdeps does not read manifests: ImportedModules.java does), and the service
 # providers no class names (EC keys for TLS). Modular jars are read as plain class folders (module-info
-# removed): the runtime puts them on the class path or in bundles, never on a module path. Both steps
-# are kept in TARGET and done again only when a jar or the JDK changed.
+# removed): the runtime puts them on the class path or in bundles, never on a module path. The module
+# list is kept in TARGET and found again only when a jar or the JDK changed; the runtime is made again
+# only when the module list or the JDK changed.
 stamp=$( (echo "$java_home $("$java_home/bin/java" -version 2>&1 | head -n 1)"; cat "$here/ImportedModules.java"; \
           cd "$dist" && find lib bundles -name '*.jar' -printf '%p %s %T@\n' | sort) | sha256sum | cut -c1-16)
 modules_file="$target/jdeps-$stamp.modules"
@@ -48,7 +52,8 @@ if [ ! -s "$modules_file" ]; then
   echo "$found,$imported,jdk.crypto.ec" | tr ',' '\n' | grep -v '^$' | sort -u | paste -sd, > "$modules_file"
 fi
 modules=$(cat "$modules_file")
-image="$target/jlink-$stamp"
+# the runtime depends on the JDK and the module list only: a rebuild with new jars but the same modules reuses it
+image="$target/jlink-$( (echo "$java_home $("$java_home/bin/java" -version 2>&1 | head -n 1) $modules") | sha256sum | cut -c1-16)"
 if [ ! -x "$image/bin/java" ]; then
   echo "slipway package: jlink: a Java runtime with $modules..."
   rm -rf "$target"/jlink-*

@@ -100,7 +100,7 @@ class SlipwayCliEndToEndTest {
     void aGuestRequestRightAfterUpSucceedsEveryTime() throws Exception {
         Prerequisites.assumeRoot("the embedded guest namespace (ip netns add, a tap device)");
         Prerequisites.assumeTun();
-        Prerequisites.assumeCommands("ip", "busybox");
+        Prerequisites.assumeCommands("ip", "busybox", "curl");
         int runs = Integer.getInteger("slipway.upGuestRuns", 5);
         com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
                 new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
@@ -116,7 +116,7 @@ class SlipwayCliEndToEndTest {
             for (int i = 1; i <= runs; i++) {
                 Run up = slipway("up", "-d", "--netns", NETNS);
                 assertEquals(0, up.exitCode(), "run " + i + ": " + up.out() + up.err());
-                Run request = command("ip", "netns", "exec", NETNS, "busybox", "wget", "-q", "-T", "5", "-O", "-", url);
+                Run request = command("ip", "netns", "exec", NETNS, "curl", "-sS", "--max-time", "5", url);
                 assertEquals(0, request.exitCode(), "run " + i + " of " + runs + ": the guest's request right after up -d: "
                         + request.err() + "\nup said: " + up.out() + up.err());
                 assertEquals("from the host\n", request.out(), "run " + i);
