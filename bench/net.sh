@@ -6,7 +6,9 @@
 # own CPU is shown apart, and for veth, whose forwarding runs in the kernel inside the endpoints'
 # system calls, it is the only figure); then connection setup rate and connections held.
 # Usage: bench/net.sh [runs=3] [seconds=5] [mtus="1500 65520"]   (root; iproute2 iperf3 slirp4netns python3)
-# Env: CONNS (connections held, default 5000), RATE_SECONDS (default 5), OUT (also write the table there)
+# Env: CONNS (connections held, default 5000), RATE_SECONDS (default 5), OUT (also write the table there),
+#      BASELINE_CP (the classpath of another build of networking/stack, e.g. before a change: measured as
+#      "slipway-baseline" in the same run, after each Slipway run, and compared in a table of its own)
 set -euo pipefail
 RUNS=${1:-3}; DUR=${2:-5}; MTUS=${3:-"1500 65520"}
 CONNS=${CONNS:-5000}; RATE_SECONDS=${RATE_SECONDS:-5}
@@ -63,10 +65,10 @@ ip addr add 10.77.0.1/24 dev slwbv0; ip link set slwbv0 up
 ip -n slw-bench-veth addr add 10.77.0.2/24 dev slwbv1; ip -n slw-bench-veth link set slwbv1 up; ip -n slw-bench-veth link set lo up
 iperf3 -s -B 10.77.0.1 -p 15202 >/dev/null 2>&1 & pids+=($!); sleep 0.3
 
-slipway_start() { # mtu
+slipway_start() { # mtu [classpath]
   ip netns del slw-bench-slipway 2>/dev/null || true
   mkfifo "$work/in" 2>/dev/null || true
-  $JAVA dev.slipway.networking.stack.bench.BenchStack slw-bench-slipway "$1" <"$work/in" >"$work/stack.out" 2>"$work/stack.err" & sp=$!
+  java -XX:+UseParallelGC -Xss512k -cp "${2:-$CP}" dev.slipway.networking.stack.bench.BenchStack slw-bench-slipway "$1" <"$work/in" >"$work/stack.out" 2>"$work/stack.err" & sp=$!
   exec 7>"$work/in"
   for _ in $(seq 1 100); do grep -q '^ready' "$work/stack.out" 2>/dev/null && return 0; sleep 0.1; done
   echo "Slipway stack did not come up: $(cat "$work/stack.out" "$work/stack.err")" >&2; return 1
@@ -89,6 +91,12 @@ for run in $(seq 1 "$RUNS"); do
     iperf_run slipway "$mtu" guest-to-host "$sp" ip netns exec slw-bench-slipway iperf3 -c 192.168.65.254 -p 15201 -t "$DUR" -J
     iperf_run slipway "$mtu" host-to-guest "$sp" ip netns exec slw-bench-slipway iperf3 -c 192.168.65.254 -p 15201 -t "$DUR" -R -J
     slipway_stop
+    if [ -n "${BASELINE_CP:-}" ]; then
+      slipway_start "$mtu" "$BASELINE_CP"
+      iperf_run slipway-baseline "$mtu" guest-to-host "$sp" ip netns exec slw-bench-slipway iperf3 -c 192.168.65.254 -p 15201 -t "$DUR" -J
+      iperf_run slipway-baseline "$mtu" host-to-guest "$sp" ip netns exec slw-bench-slipway iperf3 -c 192.168.65.254 -p 15201 -t "$DUR" -R -J
+      slipway_stop
+    fi
   done
 done
 
@@ -165,6 +173,17 @@ for d in ("guest-to-host", "host-to-guest"):
         ends = " / ".join(f"{statistics.median(endpoints[(p, mtu, d)]):.2f}" if endpoints.get((p, mtu, d)) else "n/a"
                           for p in ("slipway", "slirp4netns", "veth"))
         print(f"| {d} | {mtu} | {cells[0]} | {cells[1]} | {ratio} | {ends} |")
+if any(k[0] == "slipway-baseline" for k in rows):
+    print("\nSlipway against the baseline build in the same run (BASELINE_CP), medians: Gbit/s, and the JVM's CPU seconds per GB\n")
+    print("| direction | MTU | Slipway Gbit/s | baseline Gbit/s | Slipway / baseline | Slipway CPU s/GB | baseline CPU s/GB |")
+    print("|---|---|---|---|---|---|---|")
+    for d in ("guest-to-host", "host-to-guest"):
+        for mtu in mtus:
+            a, b = rows.get(("slipway", mtu, d)), rows.get(("slipway-baseline", mtu, d))
+            ca, cb = cpu.get(("slipway", mtu, d)), cpu.get(("slipway-baseline", mtu, d))
+            if a and b:
+                ma, mb = statistics.median(a), statistics.median(b)
+                print(f"| {d} | {mtu} | {ma:.2f} | {mb:.2f} | {ma / mb:.2f}x | {statistics.median(ca):.2f} | {statistics.median(cb):.2f} |")
 conn = collections.defaultdict(list)
 for line in open(sys.argv[2]):
     peer, kind, v = line.rstrip("\n").split("\t")

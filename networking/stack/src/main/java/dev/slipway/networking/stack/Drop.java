@@ -33,6 +33,8 @@ public enum Drop {
     DHCP_POOL_EXHAUSTED("dhcp-pool-exhausted"),
     DNS_UNAVAILABLE("dns-unavailable"),
     OVERSIZED("oversized"),
+    /** The guest's link queue was full; TCP sends the frame again when it drains. */
+    LINK_FULL("link-full"),
     TRANSPORT_ERROR("transport-error");
 
     private final String label;

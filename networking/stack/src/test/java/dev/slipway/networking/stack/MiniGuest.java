@@ -7,6 +7,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Predicate;
 
+import dev.slipway.networking.stack.link.Ethernet;
+import dev.slipway.networking.stack.tcp.Tcp;
+
 /** A scripted guest speaking raw frames: ARP, DHCP and one TCP connection through any frame pipe. */
 public final class MiniGuest {
     /** Frames to and from the stack. */
@@ -56,7 +59,7 @@ public final class MiniGuest {
         pipe.send(Frames.arpRequest(mac, 0, Frames.GATEWAY));
         ByteBuffer r = await(f -> f.limit() >= 42 && f.getShort(12) == 0x0806 && f.getShort(20) == 2, 3000);
         assertNotNull(r, "no ARP reply");
-        return NetStack.getMac(r, 22);
+        return Ethernet.getMac(r, 22);
     }
 
     /** DISCOVER, OFFER, REQUEST, ACK; returns the leased address. */

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import dev.slipway.networking.api.OutboundRouter;
+import dev.slipway.networking.stack.tcp.Tcp;
 
 /** The stack consults the outbound router for each new guest connection: direct, redirected, refused. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)

@@ -19,6 +19,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import dev.slipway.networking.stack.tcp.Tcp;
+
 /** Idle TCP connections and UDP flows are torn down, on both sides, after their timeouts. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class TimeoutsTest {

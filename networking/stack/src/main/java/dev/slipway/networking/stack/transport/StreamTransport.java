@@ -14,8 +14,8 @@ import java.nio.channels.SocketChannel;
  * protocol after its handshake.
  *
  * <p>The socket is non-blocking so that a guest that stops reading can never stall the stack:
- * what the socket does not take waits in a bounded queue, and frames beyond it are dropped (TCP
- * retransmits them), as a full NIC queue would.
+ * what the socket does not take waits in a bounded queue, and a frame beyond it is refused with
+ * {@link LinkFullException}, as a full NIC queue would, for the stack to send again later.
  */
 public final class StreamTransport implements Transport {
     /** How frames are delimited on the stream. */
@@ -150,7 +150,7 @@ public final class StreamTransport implements Transport {
             if (queue.remaining() < need) {
                 queue.flip();
                 dropped++;
-                throw new IOException(name + ": the peer is not reading; frame dropped");
+                throw LinkFullException.INSTANCE;
             }
             queue.put(header).put(f);
             queue.flip();

@@ -153,8 +153,16 @@ public final class TapTransport implements Transport {
             errno = n < 0 ? FileDescriptors.lastError() : 0;
         }
         if (n < 0) {
-            throw new IOException("writing to " + name + " failed: " + Errno.describe(errno));
+            throw writeFailure(errno);
         }
+    }
+
+    /** EAGAIN: the device's queue is full (the guest is not reading fast enough), which the stack waits out. */
+    private IOException writeFailure(int errno) {
+        if (errno == Errno.EAGAIN) {
+            return LinkFullException.INSTANCE;
+        }
+        return new IOException("writing to " + name + " failed: " + Errno.describe(errno));
     }
 
     @Override
@@ -178,7 +186,7 @@ public final class TapTransport implements Transport {
             errno = n < 0 ? FileDescriptors.lastError() : 0;
         }
         if (n < 0) {
-            throw new IOException("writing to " + name + " failed: " + Errno.describe(errno));
+            throw writeFailure(errno);
         }
     }
 

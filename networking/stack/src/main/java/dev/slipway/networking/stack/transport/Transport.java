@@ -20,7 +20,11 @@ public interface Transport extends Closeable {
      */
     void run(FrameReceiver receiver) throws IOException;
 
-    /** Sends one frame (position to limit). A frame the link cannot take is dropped and counted by the caller. */
+    /**
+     * Sends one frame (position to limit). A frame the link cannot take is dropped and counted by
+     * the caller; {@link LinkFullException} says the link's queue is full for now, so that the stack
+     * sends it again later.
+     */
     void send(ByteBuffer frame) throws IOException;
 
     /**
