@@ -41,10 +41,12 @@ slipway_pid=$(cat "$work/home/run/slipway.pid")
 unshare --net sleep infinity & ns_pid=$!; pids+=("$ns_pid")
 sleep 0.3
 slirp4netns --configure --mtu=1500 "$ns_pid" tap0 > "$work/slirp.log" 2>&1 & slirp_pid=$!; pids+=("$slirp_pid")
-setpriv --reuid=65534 --regid=65534 --clear-groups pasta --config-net -q -f -P "$work/pasta.pid" -- sleep infinity \
-  > "$work/pasta.log" 2>&1 & pids+=($!)
-for _ in $(seq 50); do [ -s "$work/pasta.pid" ] && break; sleep 0.1; done
-pasta_pid=$(cat "$work/pasta.pid")
+mkdir -p "$work/pasta" && chown 65534:65534 "$work/pasta"   # pasta runs as nobody and writes its pid file there
+setpriv --reuid=65534 --regid=65534 --clear-groups pasta --config-net -q -f -P "$work/pasta/pid" -- sleep infinity \
+  > "$work/pasta/log" 2>&1 & pids+=($!)
+for _ in $(seq 100); do [ -s "$work/pasta/pid" ] && break; sleep 0.1; done
+[ -s "$work/pasta/pid" ] || { cat "$work/pasta/log" >&2; echo "idle-cpu: pasta did not start" >&2; exit 1; }
+pasta_pid=$(cat "$work/pasta/pid")
 # let every process finish starting (the runtime's JIT, slirp4netns's DHCP) before the first window
 sleep 10
 
