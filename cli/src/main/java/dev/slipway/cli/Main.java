@@ -115,18 +115,18 @@ public final class Main {
      * @param whenNotServed what to do when the runtime runs but no bundle serves the command
      * @param whenNotRunning what the command needs when no runtime runs
      */
-    record KnownCommand(String summary, String whenNotServed, String whenNotRunning) {}
+    record KnownCommand(String whenNotServed, String whenNotRunning) {}
 
     static final Map<String, KnownCommand> ALWAYS_THERE = Map.of(
-            "docker-env", new KnownCommand("the DOCKER_HOST line for the guest's engine",
+            "docker-env", new KnownCommand(
                     "no docker engine is configured: write guest=GUESTIP:PORT (the engine's TCP endpoint in the guest) to "
                             + "$SLIPWAY_HOME/conf/dev.slipway.docker.cfg, then run slipway docker-env again",
                     "needs a running runtime with a docker engine configured"),
-            "vm", new KnownCommand("the VM run by the privileged helper (start|stop|status|logs)",
+            "vm", new KnownCommand(
                     "no helper client is active in this runtime (bundle dev.slipway.helperclient; slipway status shows why); "
                             + "the VM is run by the privileged helper: sudo slipway helper install",
                     "needs a running runtime and the privileged helper (sudo slipway helper install)"),
-            "helper", new KnownCommand("the privileged helper (status|install|uninstall)",
+            "helper", new KnownCommand(
                     "no helper client is active in this runtime (bundle dev.slipway.helperclient; slipway status shows why)",
                     "is served without a runtime only by a distribution with " + Main.ONE_SHOT_BNDRUN + ", which this one lacks"));
 
