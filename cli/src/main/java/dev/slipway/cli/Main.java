@@ -72,6 +72,10 @@ public final class Main {
         }
         String command = args.get(0);
         List<String> rest = args.subList(1, args.size());
+        if (command.equals("--version") || command.equals("version")) {
+            out.println("slipway " + version());
+            return 0;
+        }
         try {
             return switch (command) {
                 case "up" -> up(rest);
@@ -83,7 +87,8 @@ public final class Main {
                 default -> forward(command, rest);
             };
         } catch (ControlClient.NotRunningException e) {
-            err.println("slipway: Slipway is not running (" + e.getMessage() + "); start it with: ./slipway up -d");
+            err.println("slipway: Slipway is not running (" + e.getMessage() + "); start it with: slipway up -d"
+                    + Optional.ofNullable(ALWAYS_THERE.get(command)).map(what -> " (" + command + " " + what.whenNotRunning() + ")").orElse(""));
             return NOT_RUNNING;
         } catch (IllegalArgumentException e) {
             err.println("slipway: " + e.getMessage());
@@ -96,6 +101,34 @@ public final class Main {
             return 130;
         }
     }
+
+    /** The version the CLI's jar was built as ({@code Implementation-Version}), or "unknown" outside a jar. */
+    static String version() {
+        String version = Main.class.getPackage().getImplementationVersion();
+        return version != null ? version : "unknown (not run from a built jar)";
+    }
+
+    /**
+     * Commands served by the runtime's bundles that the CLI always knows: when the running runtime
+     * does not serve one, the answer says what is missing instead of "unknown command".
+     *
+     * @param whenNotServed what to do when the runtime runs but no bundle serves the command
+     * @param whenNotRunning what the command needs when no runtime runs
+     */
+    record KnownCommand(String whenNotServed, String whenNotRunning) {}
+
+    static final Map<String, KnownCommand> ALWAYS_THERE = Map.of(
+            "docker-env", new KnownCommand(
+                    "no docker engine is configured: write guest=GUESTIP:PORT (the engine's TCP endpoint in the guest) to "
+                            + "$SLIPWAY_HOME/conf/dev.slipway.docker.cfg, then run slipway docker-env again",
+                    "needs a running runtime with a docker engine configured"),
+            "vm", new KnownCommand(
+                    "no helper client is active in this runtime (bundle dev.slipway.helperclient; slipway status shows why); "
+                            + "the VM is run by the privileged helper: sudo slipway helper install",
+                    "needs a running runtime and the privileged helper (sudo slipway helper install)"),
+            "helper", new KnownCommand(
+                    "no helper client is active in this runtime (bundle dev.slipway.helperclient; slipway status shows why)",
+                    "is served without a runtime only by a distribution with " + Main.ONE_SHOT_BNDRUN + ", which this one lacks"));
 
     private LaunchOptions options(List<String> launcherArgs) {
         return LaunchOptions.parse(launcherArgs.toArray(String[]::new), env, dist);
@@ -116,6 +149,10 @@ public final class Main {
                   bundles                       the installed bundles and their states
                   deploy FILE.jar               hot-deploy a bundle (a newer version replaces the running one)
                   shell                         attach a Gogo shell to the running runtime
+                  docker-env                    the DOCKER_HOST line for the guest's engine
+                  vm start|stop|status|logs     the VM, run by the privileged helper
+                  helper status|install|uninstall  the privileged helper (install and uninstall as root)
+                  --version                     the version of this Slipway
                 """);
         ControlClient client = client(Duration.ofSeconds(5));
         try {
@@ -257,8 +294,10 @@ public final class Main {
         // the same (bench/runtime-net.sh measures both). SLIPWAY_JAVA_OPTS replaces these.
         // A small initial heap keeps the resident size flat under connection churn (bench/net-scale.sh's
         // million connections ran with these bounds); the runtime needs ~20 MB of heap after start.
+        // No performance-data file: its sampler wakes the JVM every 50 ms, idle or not (jcmd PID still
+        // works; jps and jstat no longer list the runtime).
         return List.of("-XX:+UseSerialGC", "-Xss512k", "-Xms32m", "-Xmx256m", "-XX:MaxMetaspaceSize=128m", "-Xshare:auto",
-                "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1");
+                "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:-UsePerfData");
     }
 
     /**
@@ -272,6 +311,9 @@ public final class Main {
             err.println("slipway: up trace " + (System.nanoTime() - started) / 1_000_000 + " ms " + step);
         }
     }
+
+    /** How long up -d waits quietly for the guest namespace's address before it says what it waits for. */
+    private static final Duration GUEST_WAIT_NOTICE = Duration.ofSeconds(3);
 
     /** What the launcher prints once every bundle of the run was started (see dev.slipway.launcher.Launcher). */
     private static final String STARTED_LINE = " started in ";
@@ -293,6 +335,7 @@ public final class Main {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             JsonObject last = null;
             boolean bundlesStarted = false;
+            boolean saidWaitingForGuest = false;
             while (System.nanoTime() < deadline) {
                 if (process == null || !process.isAlive()) {
                     err.println("slipway: the runtime exited before it was ready; its log (" + log + "):");
@@ -311,8 +354,27 @@ public final class Main {
                     last = client.status();
                     trace("status answered, ready " + last.get("ready"), started);
                     if (last.get("ready").getAsBoolean()) {
+                        JsonObject guest = last.has("guest") && last.get("guest").isJsonObject() ? last.getAsJsonObject("guest") : null;
+                        String guestState = guest == null ? "" : guest.get("state").getAsString();
+                        if (guestState.equals("starting")) {
+                            if (!saidWaitingForGuest && System.nanoTime() - started > GUEST_WAIT_NOTICE.toNanos()) {
+                                err.println("slipway: the runtime is ready; waiting for the guest namespace '"
+                                        + guest.get("namespace").getAsString() + "' to get its address (DHCP)...");
+                                saidWaitingForGuest = true;
+                            }
+                            Thread.sleep(20);
+                            continue;
+                        }
                         long ms = (System.nanoTime() - started) / 1_000_000;
-                        out.println("Slipway is up (pid " + process.pid() + ", ready in " + ms + " ms); log " + log);
+                        String guestNote = guest == null ? ""
+                                : guest.get("ready").getAsBoolean() ? "; guest namespace " + guest.get("namespace").getAsString()
+                                        + " has " + guest.get("address").getAsString()
+                                : "";
+                        out.println("Slipway is up (pid " + process.pid() + ", ready in " + ms + " ms" + guestNote + "); log " + log);
+                        if (guestState.startsWith("failed")) {
+                            err.println("slipway: the guest namespace '" + guest.get("namespace").getAsString() + "' is not there: "
+                                    + guestState + " (VMs still connect over the runtime's sockets)");
+                        }
                         trace("printed at epoch ms " + System.currentTimeMillis(), started);
                         return 0;
                     }
@@ -604,7 +666,12 @@ public final class Main {
                 throw e;
             }
             if (answer.status() == 404) {
-                err.println("slipway: unknown command '" + command + "' (see ./slipway help)");
+                KnownCommand known = ALWAYS_THERE.get(command);
+                if (known != null) {
+                    err.println("slipway: " + command + ": " + known.whenNotServed());
+                    return 1;
+                }
+                err.println("slipway: unknown command '" + command + "' (see slipway help)");
                 return 2;
             }
             JsonObject body = answer.body().getAsJsonObject();

@@ -191,7 +191,7 @@ class MainTest {
     @Test
     void bundlesWithoutARuntimeTellsHowToStartIt() {
         assertEquals(Main.NOT_RUNNING, run("bundles"));
-        assertEquals("slipway: Slipway is not running (no control socket at " + controlSocket + "); start it with: ./slipway up -d\n", err());
+        assertEquals("slipway: Slipway is not running (no control socket at " + controlSocket + "); start it with: slipway up -d\n", err());
     }
 
     @Test
@@ -233,7 +233,55 @@ class MainTest {
         try (FakeRuntime runtime = runtime(request -> FakeRuntime.Reply.json(404, "{\"error\":\"unknown command: nope\"}"))) {
             assertEquals(2, run("nope"));
         }
-        assertEquals("slipway: unknown command 'nope' (see ./slipway help)\n", err());
+        assertEquals("slipway: unknown command 'nope' (see slipway help)\n", err());
+    }
+
+    @Test
+    void dockerEnvWithNoEngineConfiguredSaysWhatIsMissing() throws Exception {
+        try (FakeRuntime runtime = runtime(request -> FakeRuntime.Reply.json(404, "{\"error\":\"unknown command: docker-env\"}"))) {
+            assertEquals(1, run("docker-env"));
+        }
+        assertTrue(err().startsWith("slipway: docker-env: no docker engine is configured: write guest=GUESTIP:PORT"), err());
+        assertTrue(err().contains("dev.slipway.docker.cfg"), err());
+        assertFalse(err().contains("unknown command"), err());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vm", "helper"})
+    void helperCommandsTheRuntimeDoesNotServeSayWhichBundleIsMissing(String command) throws Exception {
+        try (FakeRuntime runtime = runtime(request -> FakeRuntime.Reply.json(404, "{\"error\":\"unknown command: " + command + "\"}"))) {
+            assertEquals(1, run(command, "status"));
+        }
+        assertTrue(err().startsWith("slipway: " + command + ": no helper client is active in this runtime (bundle dev.slipway.helperclient"), err());
+        assertFalse(err().contains("unknown command"), err());
+    }
+
+    @Test
+    void dockerEnvWithoutARuntimeSaysWhatItNeeds() {
+        assertEquals(Main.NOT_RUNNING, run("docker-env"));
+        assertTrue(err().contains("start it with: slipway up -d (docker-env needs a running runtime with a docker engine configured)"), err());
+    }
+
+    @Test
+    void helperWithoutARuntimeInADistributionWithoutTheInstallRunSaysSo() {
+        assertEquals(Main.NOT_RUNNING, run("helper", "status"));
+        assertTrue(err().contains("helper is served without a runtime only by a distribution with conf/install.bndrun"), err());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"--version", "version"})
+    void versionNeedsNoRuntime(String flag) {
+        assertEquals(0, run(flag));
+        assertTrue(out().startsWith("slipway "), out());
+        assertEquals("", err());
+    }
+
+    @Test
+    void helpListsTheCommandsThatAreAlwaysThere() {
+        assertEquals(0, run("help"));
+        for (String command : List.of("docker-env", "vm start|stop|status|logs", "helper status|install|uninstall", "--version")) {
+            assertTrue(out().contains(command), out());
+        }
     }
 
     @Test

@@ -27,6 +27,8 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
+import dev.slipway.testing.Prerequisites;
+
 /** Drives the real ./slipway script, as a user does: up -d, status --json, deploy, shell, down, and recovery from a killed runtime. */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class SlipwayCliEndToEndTest {
@@ -77,6 +79,55 @@ class SlipwayCliEndToEndTest {
         return run;
     }
 
+    private static Run command(String... command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).start();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError(String.join(" ", command) + " did not finish");
+        }
+        return new Run(process.exitValue(), out, err);
+    }
+
+    /**
+     * up -d returns once the guest namespace has its address, so a request from the guest right
+     * after it works: a host server on loopback, reached through the host alias, every time. The
+     * suite runs {@code slipway.upGuestRuns} cycles (default 5, about a minute);
+     * {@code bench/up-guest.sh 100} runs the hundred.
+     */
+    @Test
+    void aGuestRequestRightAfterUpSucceedsEveryTime() throws Exception {
+        Prerequisites.assumeRoot("the embedded guest namespace (ip netns add, a tap device)");
+        Prerequisites.assumeTun();
+        Prerequisites.assumeCommands("ip", "busybox", "curl");
+        int runs = Integer.getInteger("slipway.upGuestRuns", 5);
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            byte[] body = "from the host\n".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+        try {
+            String url = "http://192.168.65.254:" + server.getAddress().getPort() + "/";
+            for (int i = 1; i <= runs; i++) {
+                Run up = slipway("up", "-d", "--netns", NETNS);
+                assertEquals(0, up.exitCode(), "run " + i + ": " + up.out() + up.err());
+                Run request = command("ip", "netns", "exec", NETNS, "curl", "-sS", "--max-time", "5", url);
+                assertEquals(0, request.exitCode(), "run " + i + " of " + runs + ": the guest's request right after up -d: "
+                        + request.err() + "\nup said: " + up.out() + up.err());
+                assertEquals("from the host\n", request.out(), "run " + i);
+                Run down = slipway("down");
+                assertEquals(0, down.exitCode(), "run " + i + ": " + down.err());
+            }
+        } finally {
+            server.stop(0);
+        }
+    }
+
     private JsonObject status() throws Exception {
         Run run = slipway("status", "--json");
         assertEquals(0, run.exitCode(), run.err());
@@ -107,6 +158,15 @@ class SlipwayCliEndToEndTest {
                 Thread.sleep(100);
             }
             assertTrue(Files.exists(Path.of("/run/netns", NETNS)), "as root, up creates the guest namespace " + NETNS);
+            JsonObject guest = status().getAsJsonObject("guest");
+            if (Prerequisites.onPath("busybox") && Files.exists(Path.of("/dev/net/tun"))) {
+                // up -d returned once the guest had its address: nothing to wait for here
+                assertTrue(guest.get("ready").getAsBoolean(), guest.toString());
+                assertTrue(up.out().contains("guest namespace " + NETNS + " has " + guest.get("address").getAsString()), up.out());
+                Run exec = command("ip", "netns", "exec", NETNS, "true");
+                assertEquals(0, exec.exitCode());
+                assertEquals("", exec.out() + exec.err(), "ip netns exec prints nothing (no owner file under /etc/netns/" + NETNS + ")");
+            }
         }
 
         Run second = slipway("up", "-d", "--netns", NETNS);
@@ -150,6 +210,13 @@ class SlipwayCliEndToEndTest {
         assertEquals(0, bundles.exitCode());
         assertTrue(bundles.out().contains("dev.slipway.platform.linux"), bundles.out());
 
+        Run dockerEnv = slipway("docker-env");
+        assertEquals(1, dockerEnv.exitCode(), dockerEnv.out() + dockerEnv.err());
+        assertTrue(dockerEnv.err().contains("no docker engine is configured"), dockerEnv.err());
+        Run version = slipway("--version");
+        assertEquals(0, version.exitCode());
+        assertTrue(version.out().matches("slipway \\d+\\.\\d+\\.\\d+.*\\n"), version.out());
+
         Run unknown = slipway("no-such-command");
         assertEquals(2, unknown.exitCode());
         assertTrue(unknown.err().contains("unknown command"), unknown.err());
@@ -177,7 +244,7 @@ class SlipwayCliEndToEndTest {
         assertEquals(0, slipway("up", "-d", "--netns", NETNS).exitCode());
         boolean root = "root".equals(System.getProperty("user.name"));
         Path namespace = Path.of("/run/netns", NETNS);
-        Path owner = Path.of("/etc/netns", NETNS, "slipway.owner");
+        Path owner = Path.of("/run/slipway-netns", NETNS + ".owner");
         if (root) {
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!Files.exists(owner) && System.nanoTime() < until) {

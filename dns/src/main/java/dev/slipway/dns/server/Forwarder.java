@@ -166,7 +166,8 @@ final class Forwarder implements AutoCloseable {
                 if (!running && (inFlight.isEmpty() && submitted.isEmpty() || now - drainUntil >= 0)) {
                     break;
                 }
-                long waitMillis = inFlight.isEmpty() ? 1000 : Math.max(1, (nextScan - now) / 1_000_000L);
+                // idle, nothing to time out: sleep until submit() or close() wakes the selector (0: no timeout)
+                long waitMillis = inFlight.isEmpty() ? 0 : Math.max(1, (nextScan - now) / 1_000_000L);
                 selector.select(waitMillis);
                 now = System.nanoTime();
                 Pending p;

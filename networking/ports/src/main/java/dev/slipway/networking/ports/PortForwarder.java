@@ -417,10 +417,16 @@ public final class PortForwarder {
         selector.wakeup();
     }
 
+    /**
+     * The loop sleeps until a published port is ready or a task arrives (both wake the selector);
+     * it wakes by the clock only while UDP client flows exist, to expire the idle ones once a second.
+     * An idle runtime with no UDP flows never wakes here.
+     */
     private void run() {
         long lastExpiry = System.nanoTime();
         while (running) {
             try {
+                long timeoutMillis = anyUdpFlow() ? 1000 : 0; // 0: until woken
                 selector.select(key -> {
                     try {
                         ((Listener) key.attachment()).ready();
@@ -429,7 +435,7 @@ public final class PortForwarder {
                     } catch (IOException | RuntimeException e) {
                         LOG.warn("published port {} failed: {}", ((Listener) key.attachment()).port.key(), e.toString());
                     }
-                }, 1000);
+                }, timeoutMillis);
                 for (Runnable t; (t = tasks.poll()) != null; ) {
                     t.run();
                 }
@@ -576,6 +582,15 @@ public final class PortForwarder {
     }
 
     /** UDP: each host client gets its own flow into the guest, ended after {@link #UDP_IDLE_NANOS} of silence. */
+    private boolean anyUdpFlow() {
+        for (SelectionKey k : selector.keys()) {
+            if (k.attachment() instanceof UdpListener u && !u.clients.isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private final class UdpListener extends Listener {
         final DatagramChannel channel;
         final HashMap<SocketAddress, ClientFlow> clients = new HashMap<>();

@@ -25,7 +25,15 @@ public final class GuestNamespace implements AutoCloseable {
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(30);
     /** How long the DHCP client may take for the first lease (it sends up to five discovers a second apart, then retries). */
     private static final long LEASE_WAIT_MILLIS = 15_000;
-    private static final String OWNER_FILE = "slipway.owner";
+    /**
+     * Where the owner records live: outside {@code /etc/netns/NAME/}, whose files {@code ip netns exec}
+     * bind-mounts over {@code /etc} (a file there with no counterpart in {@code /etc} makes every
+     * {@code ip netns exec} print a bind error), and outside {@code /run/slipway/}, which systemd
+     * removes when the helper stops. Under {@code /run}: gone after a reboot, like the namespace.
+     */
+    static final Path OWNER_DIR = Path.of("/run/slipway-netns");
+    /** Where records were kept before; read only, so a namespace left by an older runtime is still reclaimed. */
+    private static final String LEGACY_OWNER_FILE = "slipway.owner";
     private static final String DHCP_SCRIPT = """
             #!/bin/sh
             # udhcpc calls this with the lease in its environment, at the first lease and at each renewal
@@ -58,7 +66,14 @@ public final class GuestNamespace implements AutoCloseable {
     private boolean created;
     private boolean leftoverRemoved;
 
+    private final Path ownerDir;
+
     public GuestNamespace(CommandRunner commands, String name, String device, NetConfig config) {
+        this(commands, name, device, config, OWNER_DIR);
+    }
+
+    GuestNamespace(CommandRunner commands, String name, String device, NetConfig config, Path ownerDir) {
+        this.ownerDir = ownerDir;
         this.commands = commands;
         this.name = name;
         this.device = device;
@@ -168,9 +183,10 @@ public final class GuestNamespace implements AutoCloseable {
             return;
         }
         Path owner = ownerFile();
+        Path legacy = Path.of("/etc/netns", name, LEGACY_OWNER_FILE);
         String recorded;
         try {
-            recorded = Files.readString(owner, StandardCharsets.US_ASCII).strip();
+            recorded = Files.readString(Files.exists(owner) ? owner : legacy, StandardCharsets.US_ASCII).strip();
         } catch (IOException e) {
             throw new IOException("a network namespace '" + name + "' exists and was not made by Slipway (no " + owner
                     + "); remove it (ip netns del " + name + ") or choose another name with --netns NAME");
@@ -180,6 +196,7 @@ public final class GuestNamespace implements AutoCloseable {
                     + "); stop it first or choose another name with --netns NAME");
         }
         run("ip", "netns", "del", name);
+        Files.deleteIfExists(legacy);
         leftoverRemoved = true;
     }
 
@@ -188,12 +205,14 @@ public final class GuestNamespace implements AutoCloseable {
         return leftoverRemoved;
     }
 
-    private Path ownerFile() {
-        return Path.of("/etc/netns", name, OWNER_FILE);
+    /** The record of which runtime made the namespace: {@code OWNER_DIR/NAME.owner}. */
+    Path ownerFile() {
+        return ownerDir.resolve(name + ".owner");
     }
 
     private void writeOwner() throws IOException {
         Path owner = ownerFile();
+        Files.createDirectories(ownerDir);
         Files.writeString(owner, ownerStamp(ProcessHandle.current()) + "\n", StandardCharsets.US_ASCII);
         files.add(0, owner);
     }

@@ -2,6 +2,7 @@ package dev.slipway.networking.stack.component;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -14,6 +15,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.slipway.api.control.StatusContributor;
 import dev.slipway.api.platform.CommandRunner;
 import dev.slipway.api.platform.Platform;
 import dev.slipway.networking.stack.Ip4;
@@ -24,14 +26,20 @@ import dev.slipway.networking.stack.NetConfig;
  * {@code slipway}; {@code none} turns it off) attached to the stack through a tap device and
  * configured by its own DHCP client. Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN); without it,
  * says what works without and what does not.
+ *
+ * <p>Its state is the {@code guest} section of {@code slipway status --json}: {@code ready} is true
+ * once the namespace's DHCP client configured its address (so a request from the namespace works),
+ * and {@code slipway up -d} waits for it while the state is {@code starting}.
  */
-@Component(configurationPid = "dev.slipway.net", configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true)
-public final class NamespaceAttachment {
+@Component(configurationPid = "dev.slipway.net", configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true,
+        service = StatusContributor.class, property = StatusContributor.KEY + "=guest")
+public final class NamespaceAttachment implements StatusContributor {
     private static final Logger LOG = LoggerFactory.getLogger(NamespaceAttachment.class);
     static final String DEVICE = "slw0";
 
     private final GuestNamespace namespace;
     private final Thread starter;
+    private final String name;
     private volatile String state = "starting";
 
     @Activate
@@ -42,6 +50,7 @@ public final class NamespaceAttachment {
         if (name == null) {
             name = "slipway";
         }
+        this.name = name;
         if (name.isBlank() || name.equals("none") || !"linux".equals(platform.osName())) {
             namespace = null;
             starter = null;
@@ -80,9 +89,22 @@ public final class NamespaceAttachment {
         }
     }
 
-    /** What happened to the namespace, for status. */
+    /** What happened to the namespace: starting, off, needs root, attached ADDRESS, failed: WHY. */
     public String state() {
         return state;
+    }
+
+    @Override
+    public Object status() {
+        String now = state;
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("namespace", name);
+        status.put("ready", now.startsWith("attached "));
+        status.put("state", now);
+        if (now.startsWith("attached ")) {
+            status.put("address", now.substring("attached ".length()));
+        }
+        return status;
     }
 
     @Deactivate

@@ -1,5 +1,6 @@
 package dev.slipway.networking.stack.component;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,5 +33,14 @@ class GuestNamespaceOwnerTest {
         for (String recorded : new String[] {"", "x", "-1", "99999999999999999999 y", "\u0000"}) {
             assertFalse(GuestNamespace.ownerAlive(recorded), recorded);
         }
+    }
+
+    @Test
+    void theOwnerRecordLivesOutsideTheDirectoryIpNetnsExecMountsOverEtc() {
+        GuestNamespace namespace = new GuestNamespace((command, timeout) -> {
+            throw new AssertionError("no command: " + command);
+        }, "slw-owner", "slw0", dev.slipway.networking.stack.NetConfig.defaults());
+        assertEquals(java.nio.file.Path.of("/run/slipway-netns/slw-owner.owner"), namespace.ownerFile());
+        assertFalse(namespace.ownerFile().startsWith("/etc/netns"));
     }
 }

@@ -1,6 +1,7 @@
 package dev.slipway.networking.stack.component;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.Proxy;
@@ -89,5 +90,28 @@ class NamespaceAttachmentTest {
         synchronized (commands) {
             assertEquals(List.of("ip", "netns", "add", "slw-test-never"), commands.get(1));
         }
+    }
+
+    @Test
+    void theGuestSectionOfStatusIsReadyOnlyOnceTheNamespaceHasItsAddress() throws Exception {
+        var off = new NamespaceAttachment(context(Map.of("slipway.netns", "none")), Map.of(), () -> stack, runner("0"), platform("linux"));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> status = (Map<String, Object>) off.status();
+        assertEquals(false, status.get("ready"));
+        assertEquals("off", status.get("state"));
+        off.deactivate();
+
+        var failing = new NamespaceAttachment(context(Map.of("slipway.netns", "slw-test-status")), Map.of(), () -> stack, runner("0"),
+                platform("linux"));
+        for (int i = 0; i < 50 && failing.state().equals("starting"); i++) {
+            Thread.sleep(50);
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> failed = (Map<String, Object>) failing.status();
+        assertEquals("slw-test-status", failed.get("namespace"));
+        assertEquals(false, failed.get("ready"));
+        assertTrue(((String) failed.get("state")).startsWith("failed"), failed.toString());
+        assertFalse(failed.containsKey("address"), failed.toString());
+        failing.deactivate();
     }
 }

@@ -75,8 +75,23 @@ public final class LinuxHelperService implements HelperServiceDefinitions {
 
     @Activate
     public LinuxHelperService(@Reference CommandRunner commands) {
-        // sd_booted(3): systemd is the init system exactly when this directory exists
-        this(commands, () -> Files.isDirectory(Path.of("/run/systemd/system")), PID_FILE);
+        this(commands, LinuxHelperService::systemdRuns, PID_FILE);
+    }
+
+    /**
+     * sd_booted(3): systemd is the init system when this directory exists; and PID 1 is systemd
+     * itself, since a container's image or a copied /run can hold the directory with no systemd
+     * running (where every systemctl call fails with "System has not been booted with systemd").
+     */
+    static boolean systemdRuns() {
+        if (!Files.isDirectory(Path.of("/run/systemd/system"))) {
+            return false;
+        }
+        try {
+            return Files.readString(Path.of("/proc/1/comm")).strip().equals("systemd");
+        } catch (IOException e) {
+            return true; // /proc/1 hidden (hidepid): sd_booted's answer stands
+        }
     }
 
     LinuxHelperService(CommandRunner commands, BooleanSupplier systemdIsPid1, Path pidFile) {
@@ -122,10 +137,15 @@ public final class LinuxHelperService implements HelperServiceDefinitions {
             steps.add(new RunCommand(List.of("systemctl", "try-restart", UNIT), false)); // a reinstall runs the new configuration
             notes.add("the helper runs as systemd unit " + UNIT);
         } else {
+            // in place for a machine that boots with systemd later (WSL with systemd turned on)
+            steps.add(new WriteFile(UNIT_FILE, unit(options), "0644"));
             steps.add(startDetached(options));
-            notes.add("systemd is not PID 1 here (a container or WSL?): the helper was started directly, detached, with its pid in "
-                    + pidFile + " and its output in " + DETACHED_LOG + "; it does not start again after a reboot: "
-                    + "run slipway helper install again then");
+            Path launcher = options.installDir().resolve("bin/slipway-helper");
+            notes.add("systemd is not PID 1 here (a container or WSL?): the unit " + UNIT + " is in place (" + UNIT_FILE
+                    + ") but systemd is not running, so the helper was started directly, detached, with its pid in "
+                    + pidFile + " and its output in " + DETACHED_LOG + ". It does not start again after a reboot; "
+                    + "start it by hand then: sudo setsid --fork " + launcher + " --helper.config " + CONFIG
+                    + " >>" + DETACHED_LOG + " 2>&1 (or run slipway helper install again)");
         }
         if (options.user().isEmpty()) {
             notes.add("members of group " + options.group() + " may use the helper; add users with: usermod -aG "
