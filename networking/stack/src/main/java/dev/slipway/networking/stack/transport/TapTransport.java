@@ -15,10 +15,9 @@ import dev.slipway.platform.linux.natives.TapDevice;
  * descriptor working, which is how a namespace becomes the "VM".
  *
  * <p>The descriptor is non-blocking: the reader drains every queued frame, tells the stack the
- * batch ended (so acknowledgements and host writes are coalesced), then polls.
+ * batch ended (so acknowledgements and host writes are coalesced), then polls with no timeout: close() wakes it.
  */
 public final class TapTransport implements Transport {
-    private static final int POLL_MILLIS = 200;
     private static final int ADDRESS_CACHE_SLOTS = 256;
     private static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
     private static final int VIRTIO_NET_HDR_GSO_TCPV4 = 1;
@@ -33,8 +32,15 @@ public final class TapTransport implements Transport {
     private final ByteBuffer vnetOut;
     private final ByteBuffer iov;
     private final long iovAddress;
-    private final ByteBuffer pollFd = ByteBuffer.allocateDirect(8).order(java.nio.ByteOrder.nativeOrder());
+    /** struct pollfd[2]: the device, then {@link #wakeFd}. */
+    private final ByteBuffer pollFd = ByteBuffer.allocateDirect(16).order(java.nio.ByteOrder.nativeOrder());
     private final long pollAddress;
+    /**
+     * Written by {@link #close()} so that the reader, blocked in poll with no timeout, sees the close at
+     * once: an idle link then costs no wake-ups at all.
+     */
+    private final int wakeFd;
+    private final ByteBuffer wakeValue = ByteBuffer.allocateDirect(8).order(java.nio.ByteOrder.nativeOrder());
     private volatile boolean open = true;
     private boolean reading;
     private boolean fdClosed;
@@ -45,9 +51,16 @@ public final class TapTransport implements Transport {
     private final WeakReference<?>[] cached = new WeakReference<?>[ADDRESS_CACHE_SLOTS];
     private final long[] cachedAddress = new long[ADDRESS_CACHE_SLOTS];
 
-    private TapTransport(String name, int fd, int mtu) {
+    private TapTransport(String name, int fd, int mtu) throws IOException {
         this.name = name;
         this.fd = fd;
+        try {
+            this.wakeFd = FileDescriptors.eventfd();
+        } catch (IOException e) {
+            FileDescriptors.closeQuietly(fd);
+            throw e;
+        }
+        wakeValue.putLong(0, 1);
         // with TSO the guest hands over segments up to 64 KiB whatever the MTU
         this.in = ByteBuffer.allocateDirect(TapDevice.VNET_HDR_LEN + 65536 + 64);
         this.inAddress = FileDescriptors.address(in);
@@ -61,6 +74,8 @@ public final class TapTransport implements Transport {
         this.pollAddress = FileDescriptors.address(pollFd);
         pollFd.putInt(0, fd);
         pollFd.putShort(4, FileDescriptors.POLLIN);
+        pollFd.putInt(8, wakeFd);
+        pollFd.putShort(12, FileDescriptors.POLLIN);
     }
 
     /** Creates the tap device {@code name} in the current network namespace. */
@@ -117,7 +132,8 @@ public final class TapTransport implements Transport {
             if (errno == Errno.EAGAIN) {
                 receiver.endOfBatch();
                 pollFd.putShort(6, (short) 0);
-                int r = FileDescriptors.poll(pollAddress, 1, POLL_MILLIS);
+                pollFd.putShort(14, (short) 0);
+                int r = FileDescriptors.poll(pollAddress, 2, -1);
                 int pollErrno = r < 0 ? FileDescriptors.lastError() : 0;
                 if (r < 0 && pollErrno != Errno.EINTR) {
                     throw new IOException("poll on " + name + " failed: " + Errno.describe(pollErrno));
@@ -226,9 +242,15 @@ public final class TapTransport implements Transport {
     public void close() {
         synchronized (this) {
             open = false;
-            if (!reading && !fdClosed) {
+            if (fdClosed) {
+                return;
+            }
+            if (reading) {
+                FileDescriptors.write(wakeFd, FileDescriptors.address(wakeValue), 8);
+            } else {
                 fdClosed = true;
                 FileDescriptors.closeQuietly(fd);
+                FileDescriptors.closeQuietly(wakeFd);
             }
         }
     }
@@ -240,6 +262,7 @@ public final class TapTransport implements Transport {
             if (!fdClosed) {
                 fdClosed = true;
                 FileDescriptors.closeQuietly(fd);
+                FileDescriptors.closeQuietly(wakeFd);
             }
         }
     }

@@ -136,6 +136,19 @@ public final class FileDescriptors {
         return Libc.poll(fdsAddress, count, timeoutMillis);
     }
 
+    /**
+     * A new eventfd(2), close-on-exec and non-blocking: a descriptor a loop blocked in {@link #poll}
+     * watches beside its real one, so that another thread can wake it (by writing an 8-byte count)
+     * instead of the loop waking on a timer to look for work.
+     */
+    public static int eventfd() throws IOException {
+        int fd = Libc.eventfd(0, O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0) {
+            throw new IOException("eventfd failed: " + Errno.describe(Native.getLastError()));
+        }
+        return fd;
+    }
+
     /** The errno of this thread's last call. */
     public static int lastError() {
         return Native.getLastError();

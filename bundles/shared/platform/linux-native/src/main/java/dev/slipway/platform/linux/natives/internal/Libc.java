@@ -54,6 +54,8 @@ public final class Libc {
 
     public static native int poll(long fds, long count, int timeoutMillis);
 
+    public static native int eventfd(int initialValue, int flags);
+
     public static native int ioctl(int fd, NativeLong request, byte[] argument);
 
     public static native int ioctl(int fd, NativeLong request, NativeLong argument);
