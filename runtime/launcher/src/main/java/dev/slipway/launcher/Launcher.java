@@ -186,7 +186,9 @@ public final class Launcher {
         // once per bundle, each time over everything the bundle depends on.
         framework.adapt(FrameworkWiring.class).resolveBundles(installed);
         trace.mark("bundles resolved");
-        List<String> otherPlatforms = startAll(installed, trace);
+        Map<String, org.osgi.framework.Version> waitingUpdates = options.watchDirectories()
+                ? PendingUpdates.newestIn(options.home().resolve("deploy"), out) : Map.of();
+        List<String> otherPlatforms = startAll(installed, waitingUpdates, trace);
         if (!options.command().isEmpty()) {
             try {
                 return new OneShotCommand(framework.getBundleContext(), out, System.err).run(options.command());
@@ -214,16 +216,34 @@ public final class Launcher {
         return 0;
     }
 
-    /** Starts every bundle that is not a fragment, in the bndrun's order; returns those that belong to another OS. */
-    private List<String> startAll(List<Bundle> bundles, StartTrace trace) {
+    /**
+     * Starts every bundle that is not a fragment, in the bndrun's order; returns those that belong
+     * to another OS. A bundle with a newer version waiting in {@code deploy/} is not started: the
+     * deploy bundle replaces it as soon as fileinstall installs the newer one, and starting it first
+     * would only start, stop and hand over a version that is already outdated. A bundle the deploy
+     * bundle replaced while this loop runs is uninstalled by then and skipped.
+     */
+    private List<String> startAll(List<Bundle> bundles, Map<String, org.osgi.framework.Version> waitingUpdates, StartTrace trace) {
         List<String> otherPlatforms = new ArrayList<>();
         for (Bundle bundle : bundles) {
             if (bundle.getHeaders("").get(Constants.FRAGMENT_HOST) != null) {
                 continue;
             }
+            org.osgi.framework.Version newer = waitingUpdates.get(bundle.getSymbolicName());
+            if (newer != null && newer.compareTo(bundle.getVersion()) > 0) {
+                out.println("slipway: " + bundle.getSymbolicName() + " " + newer + " waits in deploy/; "
+                        + bundle.getVersion() + " is not started");
+                continue;
+            }
+            if (bundle.getState() == Bundle.UNINSTALLED) {
+                continue;
+            }
             try {
                 bundle.start();
                 trace.mark(bundle.getSymbolicName());
+            } catch (IllegalStateException e) {
+                // uninstalled between the check and the start: replaced by a newer deployed version
+                out.println("slipway: " + bundle.getSymbolicName() + " " + bundle.getVersion() + " was replaced while starting");
             } catch (BundleException e) {
                 if (requiresOtherPlatform(e)) {
                     otherPlatforms.add(bundle.getSymbolicName());
