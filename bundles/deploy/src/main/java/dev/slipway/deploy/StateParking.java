@@ -62,9 +62,19 @@ public final class StateParking implements HandoverParking {
         return expected.containsKey(symbolicName);
     }
 
+    /** The bundle an owner belongs to: {@code BSN} or {@code BSN/part}. */
+    static String bundleOf(String owner) {
+        int slash = owner.indexOf('/');
+        return slash < 0 ? owner : owner.substring(0, slash);
+    }
+
+    private List<Map.Entry<String, Parked>> partsOf(String symbolicName) {
+        return parked.entrySet().stream().filter(e -> bundleOf(e.getKey()).equals(symbolicName)).toList();
+    }
+
     @Override
     public void deposit(HandoverState state) {
-        if (!expected.containsKey(state.owner())) {
+        if (!expected.containsKey(bundleOf(state.owner()))) {
             LOG.warn("state of {} deposited while no update of it runs: reset", state.owner());
             runReset(state);
             return;
@@ -96,18 +106,37 @@ public final class StateParking implements HandoverParking {
      * accepts, refuses or releases the state, or {@link Outcome.Kind#NOT_CLAIMED} after {@code timeoutMs}.
      */
     Outcome awaitOutcome(String symbolicName, long timeoutMs) throws InterruptedException {
-        Parked entry = parked.get(symbolicName);
-        if (entry == null) {
+        List<Map.Entry<String, Parked>> parts = partsOf(symbolicName);
+        if (parts.isEmpty()) {
             return new Outcome(Outcome.Kind.NOTHING_PARKED, null, List.of(), List.of());
         }
-        try {
-            return entry.outcome.get(timeoutMs, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            return new Outcome(Outcome.Kind.NOT_CLAIMED, "the new version did not take the state within " + timeoutMs + " ms",
-                    List.of(), entry.summary);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+        List<String> handedOver = new java.util.ArrayList<>();
+        List<String> reset = new java.util.ArrayList<>();
+        Outcome.Kind kind = Outcome.Kind.ACCEPTED;
+        List<String> reasons = new java.util.ArrayList<>();
+        for (Map.Entry<String, Parked> part : parts) {
+            Outcome outcome;
+            try {
+                outcome = part.getValue().outcome.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                outcome = new Outcome(Outcome.Kind.NOT_CLAIMED, part.getKey() + ": the new version did not take the state within "
+                        + timeoutMs + " ms", List.of(), part.getValue().summary);
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
+            }
+            handedOver.addAll(outcome.handedOver());
+            reset.addAll(outcome.reset());
+            if (outcome.reason() != null) {
+                reasons.add(outcome.reason());
+            }
+            if (outcome.failed()) {
+                kind = outcome.kind();
+            } else if (outcome.kind() == Outcome.Kind.REFUSED && !kind.equals(Outcome.Kind.RELEASED) && !kind.equals(Outcome.Kind.NOT_CLAIMED)) {
+                kind = Outcome.Kind.REFUSED;
+            }
         }
+        return new Outcome(kind, reasons.isEmpty() ? null : String.join("; ", reasons), handedOver, reset);
     }
 
     /**
@@ -115,8 +144,8 @@ public final class StateParking implements HandoverParking {
      * again, takes it back.
      */
     void reopen(String symbolicName) {
-        Parked entry = parked.get(symbolicName);
-        if (entry != null) {
+        for (Map.Entry<String, Parked> part : partsOf(symbolicName)) {
+            Parked entry = part.getValue();
             synchronized (entry) {
                 entry.claimed = false;
                 entry.outcome = new CompletableFuture<>();
@@ -127,10 +156,12 @@ public final class StateParking implements HandoverParking {
     /** Ends a restart: no more deposits are expected, and a state nobody took is reset. */
     void finish(String symbolicName) {
         expected.remove(symbolicName);
-        Parked left = parked.remove(symbolicName);
-        if (left != null && !left.settled) {
-            LOG.warn("hand-over: nobody took the state of {}: reset", symbolicName);
-            runReset(left.state);
+        for (Map.Entry<String, Parked> part : partsOf(symbolicName)) {
+            parked.remove(part.getKey(), part.getValue());
+            if (!part.getValue().settled) {
+                LOG.warn("hand-over: nobody took the state of {}: reset", part.getKey());
+                runReset(part.getValue().state);
+            }
         }
     }
 

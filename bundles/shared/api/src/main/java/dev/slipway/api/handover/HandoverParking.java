@@ -18,6 +18,6 @@ public interface HandoverParking {
     /** Parks the outgoing version's state; the state's reset runs if nobody claims it in time. */
     void deposit(HandoverState state);
 
-    /** The state parked for {@code symbolicName}, or {@code null} when there is none. */
-    HandoverClaim claim(String symbolicName);
+    /** The state parked for {@code owner} ({@code BSN} or {@code BSN/part}), or {@code null} when there is none. */
+    HandoverClaim claim(String owner);
 }

@@ -9,7 +9,8 @@ import java.util.Objects;
  * checks before it reads anything, the items themselves (JDK types only), and what to do with them
  * when nobody takes them.
  *
- * @param owner the bundle symbolic name the state belongs to
+ * @param owner whose state it is: the bundle symbolic name, or {@code BSN/part} when several
+ *        components of one bundle hand over state of their own
  * @param formatVersion the version of the layout of {@code items}; an incoming version that cannot
  *        read it refuses the whole state
  * @param items the state, by name; values are JDK types (channels, descriptors, strings, numbers,
