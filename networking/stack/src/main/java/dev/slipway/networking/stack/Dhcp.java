@@ -248,4 +248,28 @@ final class Dhcp {
         });
         return list;
     }
+
+    /** Every dynamic lease as {@code {mac, ip, grantedEpochMillis}} (0 when unknown). */
+    List<long[]> export() {
+        List<long[]> list = new ArrayList<>();
+        leases.forEach((mac, ip) -> list.add(new long[] {mac, ip, granted.getOrDefault(mac, 0L)}));
+        return list;
+    }
+
+    /** Takes leases a previous version granted; an address outside this configuration's network is left out. */
+    void restore(List<long[]> handed) {
+        for (long[] lease : handed) {
+            if (lease.length != 3 || !config.inSubnet((int) lease[1])) {
+                continue;
+            }
+            long mac = lease[0];
+            int ip = (int) lease[1];
+            leases.put(mac, ip);
+            owners.put(ip, mac);
+            if (lease[2] != 0) {
+                granted.put(mac, lease[2]);
+            }
+            stack.arp.put(ip, mac);
+        }
+    }
 }

@@ -806,29 +806,44 @@ public final class NetStack implements AutoCloseable {
 
     @Override
     public void close() {
+        shutDown(false);
+    }
+
+    /**
+     * Stops the stack for its next version: like {@link #close()}, but the links to the guest are
+     * detached instead of closed; returns their descriptions ({@link Transport#detach()}). A link
+     * that cannot be detached is closed.
+     */
+    public List<Map<String, Object>> closeForHandover() {
+        return shutDown(true);
+    }
+
+    /** Every guest connection is reset while the links still carry the resets; then the links go. */
+    private List<Map<String, Object>> shutDown(boolean detachLinks) {
         running = false;
         selector.wakeup();
-        List<GuestPort> attached;
-        lock.lock();
-        try {
-            attached = new ArrayList<>(ports);
-        } finally {
-            lock.unlock();
-        }
-        for (GuestPort p : attached) {
-            p.close();
-        }
         try {
             loop.join(2000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        List<GuestPort> attached;
         lock.lock();
         try {
             tcp.closeAll();
             udp.closeAll();
+            attached = new ArrayList<>(ports);
         } finally {
             lock.unlock();
+        }
+        List<Map<String, Object>> detached = new ArrayList<>();
+        for (GuestPort p : attached) {
+            Map<String, Object> link = detachLinks ? p.transport.detach() : null;
+            if (link != null) {
+                detached.add(link);
+            } else {
+                p.close();
+            }
         }
         try {
             selector.close();
@@ -838,11 +853,32 @@ public final class NetStack implements AutoCloseable {
         for (GuestPort p : attached) {
             p.join();
         }
+        return detached;
+    }
+
+    /** The DHCP leases, each {@code {mac, ip, grantedEpochMillis}}, for the next version of the stack. */
+    public List<long[]> leasesForHandover() {
+        lock.lock();
+        try {
+            return dhcp.export();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Takes the leases a previous version granted ({@link #leasesForHandover()}). */
+    public void restoreLeases(List<long[]> leases) {
+        lock.lock();
+        try {
+            dhcp.restore(leases);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** A transport plugged into the switch. */
     final class GuestPort implements Port, FrameReceiver {
-        private final Transport transport;
+        final Transport transport;
         volatile Thread thread;
         private long sendErrorsLogged;
 

@@ -11,9 +11,13 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.slipway.api.handover.HandoverClaim;
+import dev.slipway.api.handover.HandoverParking;
+import dev.slipway.api.handover.HandoverState;
 import dev.slipway.api.platform.CommandRunner;
 import dev.slipway.api.platform.Platform;
 import dev.slipway.networking.stack.Ip4;
@@ -30,13 +34,25 @@ public final class NamespaceAttachment {
     private static final Logger LOG = LoggerFactory.getLogger(NamespaceAttachment.class);
     static final String DEVICE = "slw0";
 
+    static final int HANDOVER_FORMAT = 1;
+
     private final GuestNamespace namespace;
     private final Thread starter;
     private volatile String state = "starting";
+    private final HandoverParking parking;
+    private final String owner;
+
+    public NamespaceAttachment(BundleContext context, Map<String, Object> properties, StackHost host,
+                               CommandRunner commands, Platform platform) {
+        this(context, properties, host, commands, platform, null);
+    }
 
     @Activate
     public NamespaceAttachment(BundleContext context, Map<String, Object> properties, @Reference StackHost host,
-                               @Reference CommandRunner commands, @Reference Platform platform) {
+                               @Reference CommandRunner commands, @Reference Platform platform,
+                               @Reference(cardinality = ReferenceCardinality.OPTIONAL) HandoverParking parking) {
+        this.parking = parking;
+        this.owner = (context.getBundle() == null ? "dev.slipway.networking.stack" : context.getBundle().getSymbolicName()) + "/namespace";
         NetworkSettings settings = new NetworkSettings(properties, context::getProperty);
         String name = settings.get("netns", "netns");
         if (name == null) {
@@ -50,6 +66,11 @@ public final class NamespaceAttachment {
         }
         NetConfig config = host.stack().config();
         namespace = new GuestNamespace(commands, name, DEVICE, config);
+        HandoverClaim claim = parking == null ? null : parking.claim(owner);
+        if (claim != null && takeOver(claim, host, name)) {
+            starter = null;
+            return;
+        }
         String ns = name;
         starter = new Thread(() -> start(host, commands, ns, config), "slipway-net-namespace");
         starter.setDaemon(true);
@@ -80,6 +101,28 @@ public final class NamespaceAttachment {
         }
     }
 
+    /** Goes on with the namespace the previous version made, when the stack took over its tap. */
+    private boolean takeOver(HandoverClaim claim, StackHost host, String name) {
+        HandoverState handed = claim.state();
+        if (handed.formatVersion() != HANDOVER_FORMAT) {
+            claim.refuse("namespace state format " + handed.formatVersion() + ", this version reads " + HANDOVER_FORMAT);
+            return false;
+        }
+        String address = handed.item("address", String.class);
+        @SuppressWarnings("unchecked")
+        List<String> files = handed.item("files", List.class);
+        if (!name.equals(handed.item("name", String.class)) || address == null || files == null
+                || !host.stack().transports().contains("tap " + DEVICE)) {
+            claim.refuse("the namespace '" + handed.item("name", String.class) + "' or its tap was not handed over to this configuration");
+            return false;
+        }
+        namespace.adopt(address, files);
+        state = "attached " + address;
+        LOG.info("guest namespace '{}' with {} taken over from the previous version", name, address);
+        claim.accept(List.of("namespace " + name + " (" + address + ")"), List.of());
+        return true;
+    }
+
     /** What happened to the namespace, for status. */
     public String state() {
         return state;
@@ -94,8 +137,16 @@ public final class NamespaceAttachment {
                 Thread.currentThread().interrupt();
             }
         }
-        if (namespace != null) {
-            namespace.close();
+        if (namespace == null) {
+            return;
         }
+        if (parking != null && state.startsWith("attached") && parking.restartExpected(owner.substring(0, owner.indexOf('/')))) {
+            GuestNamespace kept = namespace;
+            parking.deposit(new HandoverState(owner, HANDOVER_FORMAT,
+                    Map.of("name", namespace.name(), "address", namespace.address(), "files", namespace.files()),
+                    List.of("namespace " + namespace.name() + " (" + namespace.address() + ")"), kept::close));
+            return;
+        }
+        namespace.close();
     }
 }

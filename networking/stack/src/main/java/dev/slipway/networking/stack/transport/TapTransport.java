@@ -35,6 +35,8 @@ public final class TapTransport implements Transport {
     private volatile boolean open = true;
     private boolean reading;
     private boolean fdClosed;
+    /** Handed over to the next version: the descriptor stays open. */
+    private boolean detached;
     /**
      * Native addresses of the buffers frames are sent from, by identity hash: the stack's buffers are
      * pooled, so they recur. Weak, so that a buffer the pool let go is not kept alive.
@@ -64,6 +66,32 @@ public final class TapTransport implements Transport {
     public static TapTransport create(String name, int mtu) throws IOException {
         return new TapTransport(name, TapDevice.open(name, TapDevice.IFF_TAP | TapDevice.IFF_NO_PI | TapDevice.IFF_VNET_HDR,
                 TapDevice.TUN_F_CSUM | TapDevice.TUN_F_TSO4), mtu);
+    }
+
+    /** Goes on with the tap descriptor {@code fd} of device {@code name} that a previous version of the stack opened. */
+    public static TapTransport adopt(String name, int fd, int mtu) {
+        return new TapTransport(name, fd, mtu);
+    }
+
+    @Override
+    public java.util.Map<String, Object> detach() {
+        synchronized (this) {
+            if (fdClosed) {
+                return null;
+            }
+            detached = true;
+            open = false;
+            long until = System.nanoTime() + 2L * POLL_MILLIS * 1_000_000L + 1_000_000_000L;
+            while (reading && System.nanoTime() < until) {
+                try {
+                    wait(POLL_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return java.util.Map.of(LinkHandover.KIND, LinkHandover.TAP, LinkHandover.FD, fd, LinkHandover.DEVICE, name);
     }
 
     /** The interface name of the device. */
@@ -213,7 +241,7 @@ public final class TapTransport implements Transport {
     public void close() {
         synchronized (this) {
             open = false;
-            if (!reading && !fdClosed) {
+            if (!reading && !fdClosed && !detached) {
                 fdClosed = true;
                 FileDescriptors.closeQuietly(fd);
             }
@@ -224,10 +252,11 @@ public final class TapTransport implements Transport {
         synchronized (this) {
             reading = false;
             open = false;
-            if (!fdClosed) {
+            if (!fdClosed && !detached) {
                 fdClosed = true;
                 FileDescriptors.closeQuietly(fd);
             }
+            notifyAll();
         }
     }
 
