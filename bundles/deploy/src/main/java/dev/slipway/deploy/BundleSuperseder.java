@@ -193,16 +193,44 @@ public final class BundleSuperseder implements SynchronousBundleListener, Status
                 LOG.info("hot swap: {} {} replaces {}", name, replacement.getVersion(), old.getVersion());
                 old.uninstall();
             }
-            if (dependentsNeedRefresh(replacement, older)) {
-                refresh(older);
-            }
             record(name, from, replacement.getVersion(), "updated", outcome, started);
+            if (dependentsNeedRefresh(replacement, older)) {
+                refreshWithHandover(older);
+            }
         } catch (BundleException | IllegalStateException e) {
             LOG.error("hot swap of {} to {} failed", name, replacement.getVersion(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
             parking.finish(name);
+        }
+    }
+
+    /**
+     * Refreshes {@code bundles}; every bundle the refresh restarts is told a restart is expected, so
+     * those that keep state hand it over to themselves.
+     */
+    private void refreshWithHandover(List<Bundle> bundles) throws InterruptedException {
+        FrameworkWiring wiring = context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkWiring.class);
+        List<String> restarted = new ArrayList<>();
+        if (wiring != null) {
+            for (Bundle b : wiring.getDependencyClosure(bundles)) {
+                if (b.getSymbolicName() != null && b.getState() == Bundle.ACTIVE) {
+                    restarted.add(b.getSymbolicName());
+                    parking.expect(b.getSymbolicName());
+                }
+            }
+        }
+        try {
+            refresh(bundles);
+            for (String name : restarted) {
+                StateParking.Outcome outcome = parking.awaitOutcome(name, CLAIM_TIMEOUT_MS);
+                if (outcome.kind() != StateParking.Outcome.Kind.NOTHING_PARKED) {
+                    LOG.info("hot swap: {} restarted by the refresh: {} {}", name, outcome.kind(), outcome.handedOver());
+                }
+            }
+        } finally {
+            restarted.forEach(parking::finish);
         }
     }
 
@@ -263,6 +291,9 @@ public final class BundleSuperseder implements SynchronousBundleListener, Status
                 return true;
             }
             for (BundleWire wire : oldWiring.getProvidedWires(PackageNamespace.PACKAGE_NAMESPACE)) {
+                if (wire.getRequirerWiring().getBundle().getBundleId() == old.getBundleId()) {
+                    continue;
+                }
                 String pkg = (String) wire.getCapability().getAttributes().get(PackageNamespace.PACKAGE_NAMESPACE);
                 boolean shared = newWiring.getRequiredWires(PackageNamespace.PACKAGE_NAMESPACE).stream()
                         .anyMatch(w -> pkg.equals(w.getCapability().getAttributes().get(PackageNamespace.PACKAGE_NAMESPACE))

@@ -80,7 +80,7 @@ public final class StateParking implements HandoverParking {
             return;
         }
         Parked previous = parked.put(state.owner(), new Parked(state));
-        if (previous != null && previous.state != state) {
+        if (previous != null && previous.state != state && !previous.settled) {
             runReset(previous.state);
         }
         LOG.info("hand-over: {} parked its state (format {}: {})", state.owner(), state.formatVersion(), String.join(", ", state.summary()));

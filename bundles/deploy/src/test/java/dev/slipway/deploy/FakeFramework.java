@@ -226,6 +226,10 @@ final class FakeFramework {
         <A> A adapt(Class<A> type) {
             if (type == FrameworkWiring.class && id == 0) {
                 return (A) Fake.of(FrameworkWiring.class, new Object() {
+                    Collection<Bundle> getDependencyClosure(Collection<Bundle> bundles) {
+                        return bundles;
+                    }
+
                     void refreshBundles(Collection<Bundle> bundles, FrameworkListener... done) {
                         refreshes.add(bundles == null ? null : bundles.stream().map(b -> b.getSymbolicName() + " " + b.getVersion()).toList());
                         for (FrameworkListener listener : done) {

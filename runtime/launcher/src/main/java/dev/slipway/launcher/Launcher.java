@@ -289,6 +289,10 @@ public final class Launcher {
             config.putIfAbsent("felix.fileinstall.noInitialDelay", "true");
             config.putIfAbsent("felix.fileinstall.bundles.new.start", "true");
             config.putIfAbsent("felix.fileinstall.log.level", "2");
+            // fileinstall would otherwise refresh every bundle it installed that has an optional import
+            // whenever it installs another: a deployed networking bundle would restart at each deploy.
+            // The deploy bundle refreshes what an update needs, with the state handed over.
+            config.putIfAbsent("felix.fileinstall.optionalImportRefreshScope", "none");
             // fileinstall watches one directory from framework properties; a second watcher for conf/
             // is a factory configuration of fileinstall itself, which it reads from deploy/.
             Files.writeString(deploy.resolve("org.apache.felix.fileinstall-conf.cfg"),
