@@ -22,7 +22,7 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleEvent;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
-import org.osgi.framework.SynchronousBundleListener;
+import org.osgi.framework.BundleListener;
 import org.osgi.framework.Version;
 import org.osgi.framework.wiring.BundleWire;
 import org.osgi.framework.wiring.BundleWiring;
@@ -44,7 +44,8 @@ import dev.slipway.api.control.StatusContributor;
  * new revision and its services are replaced. Removing the jar from {@code deploy/} again restores
  * the version it replaced.
  *
- * <p>An update hands the old version's state to the new one through {@link StateParking}: right
+ * <p>fileinstall installs deployed jars without starting them; this component starts them. An
+ * update hands the old version's state to the new one through {@link StateParking}: right
  * before the new version starts, the old one is stopped with a restart expected (it parks its
  * state instead of closing it); the new one claims the state when it activates. When the new
  * version fails to start, or releases the state, or does not take it in time, the update is rolled
@@ -53,7 +54,7 @@ import dev.slipway.api.control.StatusContributor;
  * share the old one's API packages (they are then wired anew and restart).
  */
 @Component(service = StatusContributor.class, property = StatusContributor.KEY + "=deploy")
-public final class BundleSuperseder implements SynchronousBundleListener, StatusContributor {
+public final class BundleSuperseder implements BundleListener, StatusContributor {
 
     /** How long an incoming version may take to claim and accept its predecessor's state. */
     static final long CLAIM_TIMEOUT_MS = 10_000;
@@ -105,7 +106,6 @@ public final class BundleSuperseder implements SynchronousBundleListener, Status
             return;
         }
         switch (event.getType()) {
-            case BundleEvent.STARTING -> stopOlderForHandover(bundle);
             case BundleEvent.INSTALLED, BundleEvent.UPDATED -> worker.execute(() -> supersedeOlderVersions(bundle));
             case BundleEvent.UNINSTALLED -> worker.execute(() -> restoreReplaced(bundle.getSymbolicName()));
             default -> { }
@@ -134,23 +134,22 @@ public final class BundleSuperseder implements SynchronousBundleListener, Status
     }
 
     /**
-     * Runs on the thread that starts {@code starting}, before its components activate: the active
-     * older versions stop now, with a restart expected, so they park their state for it.
+     * Stops the active older versions of {@code replacement} before it starts. When the replacement
+     * has not started yet, they stop with a restart expected, so they park their state for it.
      */
-    private void stopOlderForHandover(Bundle starting) {
-        if (starting.getSymbolicName() == null) {
-            return;
-        }
-        List<Bundle> olderActive = older(starting).stream().filter(b -> b.getState() == Bundle.ACTIVE).toList();
+    private void stopOlder(Bundle replacement, List<Bundle> older) {
+        List<Bundle> olderActive = older.stream().filter(b -> b.getState() == Bundle.ACTIVE).toList();
         if (olderActive.isEmpty()) {
             return;
         }
-        parking.expect(starting.getSymbolicName());
+        if (replacement.getState() != Bundle.ACTIVE) {
+            parking.expect(replacement.getSymbolicName());
+        }
         for (Bundle old : olderActive) {
             try {
                 old.stop(Bundle.STOP_TRANSIENT);
             } catch (BundleException | IllegalStateException e) {
-                LOG.error("hot swap: stopping {} {} for {} failed", old.getSymbolicName(), old.getVersion(), starting.getVersion(), e);
+                LOG.error("hot swap: stopping {} {} for {} failed", old.getSymbolicName(), old.getVersion(), replacement.getVersion(), e);
             }
         }
     }
@@ -170,11 +169,13 @@ public final class BundleSuperseder implements SynchronousBundleListener, Status
         String name = replacement.getSymbolicName();
         List<Bundle> older = older(replacement);
         if (older.isEmpty()) {
+            startUnlessSuperseded(replacement);
             return;
         }
         Version from = older.stream().map(Bundle::getVersion).max(Version::compareTo).orElseThrow();
         long started = System.nanoTime();
         try {
+            stopOlder(replacement, older);
             try {
                 startIfNotFragment(replacement);
             } catch (BundleException | IllegalStateException e) {
@@ -393,6 +394,20 @@ public final class BundleSuperseder implements SynchronousBundleListener, Status
             startIfNotFragment(restored);
         } catch (BundleException e) {
             LOG.error("could not restore {} from {}", symbolicName, location, e);
+        }
+    }
+
+    /** A deployed bundle that replaces nothing starts, unless a newer version of it is installed. */
+    private void startUnlessSuperseded(Bundle bundle) {
+        boolean newerInstalled = Arrays.stream(context.getBundles())
+                .anyMatch(b -> bundle.getSymbolicName().equals(b.getSymbolicName()) && b.getVersion().compareTo(bundle.getVersion()) > 0);
+        if (newerInstalled || bundle.getState() == Bundle.ACTIVE) {
+            return;
+        }
+        try {
+            startIfNotFragment(bundle);
+        } catch (BundleException | IllegalStateException e) {
+            LOG.error("deployed bundle {} {} did not start", bundle.getSymbolicName(), bundle.getVersion(), e);
         }
     }
 

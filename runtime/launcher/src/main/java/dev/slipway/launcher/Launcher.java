@@ -287,7 +287,8 @@ public final class Launcher {
             config.put("felix.fileinstall.dir", deploy.toString());
             config.putIfAbsent("felix.fileinstall.poll", "500");
             config.putIfAbsent("felix.fileinstall.noInitialDelay", "true");
-            config.putIfAbsent("felix.fileinstall.bundles.new.start", "true");
+            // the deploy bundle starts what fileinstall installs, after it stopped the version it replaces
+            config.putIfAbsent("felix.fileinstall.bundles.new.start", "false");
             config.putIfAbsent("felix.fileinstall.log.level", "2");
             // fileinstall would otherwise refresh every bundle it installed that has an optional import
             // whenever it installs another: a deployed networking bundle would restart at each deploy.
