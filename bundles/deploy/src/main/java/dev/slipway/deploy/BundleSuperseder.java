@@ -154,6 +154,12 @@ public final class BundleSuperseder implements BundleListener, StatusContributor
         }
     }
 
+    /** Resolves the new version before the old one stops: one that cannot resolve never interrupts the old one. */
+    private boolean resolves(Bundle replacement) {
+        FrameworkWiring wiring = context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkWiring.class);
+        return wiring == null || wiring.resolveBundles(List.of(replacement)) || replacement.getState() != Bundle.INSTALLED;
+    }
+
     private List<Bundle> older(Bundle replacement) {
         return Arrays.stream(context.getBundles())
                 .filter(b -> b.getBundleId() != replacement.getBundleId())
@@ -175,6 +181,10 @@ public final class BundleSuperseder implements BundleListener, StatusContributor
         Version from = older.stream().map(Bundle::getVersion).max(Version::compareTo).orElseThrow();
         long started = System.nanoTime();
         try {
+            if (!resolves(replacement)) {
+                rollBack(replacement, older, from, "the new version does not resolve", started);
+                return;
+            }
             stopOlder(replacement, older);
             try {
                 startIfNotFragment(replacement);

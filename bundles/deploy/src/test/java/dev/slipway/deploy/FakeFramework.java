@@ -230,6 +230,10 @@ final class FakeFramework {
                         return bundles;
                     }
 
+                    boolean resolveBundles(Collection<Bundle> bundles) {
+                        return true;
+                    }
+
                     void refreshBundles(Collection<Bundle> bundles, FrameworkListener... done) {
                         refreshes.add(bundles == null ? null : bundles.stream().map(b -> b.getSymbolicName() + " " + b.getVersion()).toList());
                         for (FrameworkListener listener : done) {

@@ -76,6 +76,10 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         stack.router(router);
         HandoverClaim claim = parking == null ? null : parking.claim(owner);
         if (claim != null) {
+            // the guest's queries to the gateway arrive as soon as the link is taken over, before the
+            // DNS service is bound to this component: they wait for it
+            held = new HeldDnsQueries();
+            stack.dns(held);
             takeOver(claim);
         }
         try {
