@@ -7,7 +7,7 @@ import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
 
-import dev.slipway.networking.stack.Checksum;
+import dev.slipway.networking.stack.ip.Checksum;
 
 /** The Internet checksum of the stack against the textbook one (RFC 1071, 16 bits at a time), over a direct buffer. */
 public class ChecksumBenchmark extends BenchmarkDefaults {

@@ -2,7 +2,7 @@ package dev.slipway.networking.jmh;
 
 import java.nio.ByteBuffer;
 
-import dev.slipway.networking.stack.Checksum;
+import dev.slipway.networking.stack.ip.Checksum;
 
 /** Builds the guest's frames for the benchmarks, with correct checksums, into direct buffers. */
 final class GuestFrames {

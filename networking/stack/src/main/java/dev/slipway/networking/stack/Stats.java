@@ -13,8 +13,28 @@ public final class Stats {
     long icmpErrors;
     private final long[] drops = new long[Drop.values().length];
 
-    void drop(Drop reason) {
+    public void drop(Drop reason) {
         drops[reason.ordinal()]++;
+    }
+
+    /** A frame from a guest. */
+    public void received(int length) {
+        rxFrames++;
+        rxBytes += length;
+    }
+
+    /** A frame to the guests. */
+    public void sent(int length) {
+        txFrames++;
+        txBytes += length;
+    }
+
+    public void icmpEchoReply() {
+        icmpEchoReplies++;
+    }
+
+    public void icmpError() {
+        icmpErrors++;
     }
 
     public long drops(Drop reason) {
@@ -37,7 +57,7 @@ public final class Stats {
         return txFrames;
     }
 
-    Map<String, Object> traffic() {
+    public Map<String, Object> traffic() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("fromGuestFrames", rxFrames);
         m.put("fromGuestBytes", rxBytes);
@@ -48,7 +68,7 @@ public final class Stats {
         return m;
     }
 
-    Map<String, Object> drops() {
+    public Map<String, Object> drops() {
         Map<String, Object> m = new LinkedHashMap<>();
         for (Drop d : Drop.values()) {
             if (drops[d.ordinal()] != 0) {

@@ -1,5 +1,8 @@
 package dev.slipway.networking.stack;
 
+import dev.slipway.networking.stack.ip.Checksum;
+
+import dev.slipway.networking.stack.link.Ethernet;
 import java.nio.ByteBuffer;
 
 /** Builds guest frames for tests, with correct checksums unless asked otherwise. */
@@ -14,8 +17,8 @@ public final class Frames {
 
     public static ByteBuffer eth(long dst, long src, int type, int payload) {
         ByteBuffer b = ByteBuffer.allocateDirect(14 + payload);
-        NetStack.putMac(b, 0, dst);
-        NetStack.putMac(b, 6, src);
+        Ethernet.putMac(b, 0, dst);
+        Ethernet.putMac(b, 6, src);
         b.putShort(12, (short) type);
         return b;
     }
@@ -23,9 +26,9 @@ public final class Frames {
     public static ByteBuffer arpRequest(long mac, int spa, int tpa) {
         ByteBuffer b = eth(Mac.BROADCAST, mac, 0x0806, 28);
         b.putShort(14, (short) 1).putShort(16, (short) 0x0800).put(18, (byte) 6).put(19, (byte) 4).putShort(20, (short) 1);
-        NetStack.putMac(b, 22, mac);
+        Ethernet.putMac(b, 22, mac);
         b.putInt(28, spa);
-        NetStack.putMac(b, 32, 0);
+        Ethernet.putMac(b, 32, 0);
         b.putInt(38, tpa);
         return b;
     }
@@ -82,7 +85,7 @@ public final class Frames {
     public static ByteBuffer dhcp(long mac, int type, int xid, int requested) {
         ByteBuffer d = ByteBuffer.allocate(300);
         d.put(0, (byte) 1).put(1, (byte) 1).put(2, (byte) 6).putInt(4, xid).putShort(10, (short) 0x8000);
-        NetStack.putMac(d, 28, mac);
+        Ethernet.putMac(d, 28, mac);
         d.putInt(236, 0x63825363);
         int p = 240;
         d.put(p++, (byte) 53).put(p++, (byte) 1).put(p++, (byte) type);

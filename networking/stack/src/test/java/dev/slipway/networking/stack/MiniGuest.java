@@ -1,5 +1,7 @@
 package dev.slipway.networking.stack;
 
+import dev.slipway.networking.stack.tcp.Tcp;
+import dev.slipway.networking.stack.link.Ethernet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
@@ -56,7 +58,7 @@ public final class MiniGuest {
         pipe.send(Frames.arpRequest(mac, 0, Frames.GATEWAY));
         ByteBuffer r = await(f -> f.limit() >= 42 && f.getShort(12) == 0x0806 && f.getShort(20) == 2, 3000);
         assertNotNull(r, "no ARP reply");
-        return NetStack.getMac(r, 22);
+        return Ethernet.getMac(r, 22);
     }
 
     /** DISCOVER, OFFER, REQUEST, ACK; returns the leased address. */

@@ -1,5 +1,9 @@
 package dev.slipway.networking.stack;
 
+import dev.slipway.networking.stack.ip.Checksum;
+
+import dev.slipway.networking.stack.tcp.Tcp;
+import dev.slipway.networking.stack.link.Ethernet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -47,11 +51,11 @@ class StackTest {
 
     private long drops(Drop d) throws InterruptedException {
         settle();
-        stack.lock.lock();
+        stack.loop.lock();
         try {
             return stack.stats.drops(d);
         } finally {
-            stack.lock.unlock();
+            stack.loop.unlock();
         }
     }
 
@@ -151,7 +155,7 @@ class StackTest {
             byte[] noise = new byte[garbage.capacity()];
             random.nextBytes(noise);
             garbage.put(0, noise);
-            NetStack.putMac(garbage, 0, Frames.GATEWAY_MAC);
+            Ethernet.putMac(garbage, 0, Frames.GATEWAY_MAC);
             garbage.putShort(12, (short) (random.nextBoolean() ? 0x0800 : 0x0806));
             link.inject(garbage);
         }
@@ -210,7 +214,7 @@ class StackTest {
             link.inject(Frames.ip(Frames.GATEWAY_MAC, Frames.GUEST_MAC, 17, Frames.GUEST, Frames.HOST_ALIAS, part, 64, id, 0x2000));
         }
         assertTrue(drops(Drop.FRAGMENT_EVICTED) >= 280);
-        assertTrue(stack.reassembler.inProgress() <= 16);
+        assertTrue(stack.ip4.fragmentsInProgress() <= 16);
     }
 
     @Test
@@ -223,12 +227,12 @@ class StackTest {
                                 new byte[0], new byte[0]), 64, i, 0));
             }
             settle();
-            stack.lock.lock();
+            stack.loop.lock();
             try {
                 assertTrue(stack.tcp.halfOpen() <= 64, "half-open " + stack.tcp.halfOpen());
                 assertTrue(stack.tcp.size() <= 100, "connections " + stack.tcp.size());
             } finally {
-                stack.lock.unlock();
+                stack.loop.unlock();
             }
             assertTrue(drops(Drop.TCP_HALF_OPEN_LIMIT) + drops(Drop.TCP_CONNECTION_LIMIT) >= 400);
             link.fromStack.clear();
@@ -279,11 +283,11 @@ class StackTest {
             link.inject(ipv6(InetAddress.getByName(address), 6));
         }
         assertEquals(METADATA_V4.length * 2L + METADATA_V6.length, drops(Drop.METADATA_REFUSED));
-        stack.lock.lock();
+        stack.loop.lock();
         try {
             assertEquals(0, stack.tcp.size(), "no connection was opened");
         } finally {
-            stack.lock.unlock();
+            stack.loop.unlock();
         }
         assertEquals(0, drops(Drop.IPV6_UNSUPPORTED), "IPv6 to metadata is counted as refused");
     }
@@ -379,11 +383,11 @@ class StackTest {
         assertEquals(12, got[1]);
         assertEquals((byte) 0x82, got[4]);
         Thread.sleep(100);
-        stack.lock.lock();
+        stack.loop.lock();
         try {
             assertEquals(0, stack.tcp.size(), "the DNS connection is gone after both FINs: " + stack.tcp.status());
         } finally {
-            stack.lock.unlock();
+            stack.loop.unlock();
         }
     }
 

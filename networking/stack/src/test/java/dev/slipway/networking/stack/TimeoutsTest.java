@@ -1,5 +1,6 @@
 package dev.slipway.networking.stack;
 
+import dev.slipway.networking.stack.tcp.Tcp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -12,7 +12,7 @@ import org.pcap4j.core.PcapNativeException;
 import org.pcap4j.core.Pcaps;
 import org.pcap4j.packet.namednumber.DataLinkType;
 
-import dev.slipway.networking.stack.FrameTap;
+import dev.slipway.networking.stack.link.FrameTap;
 
 /** Writes the switch's frames to a pcap file (pcap4j over libpcap), truncated to the snap length. */
 final class PcapCapture implements FrameTap, AutoCloseable {

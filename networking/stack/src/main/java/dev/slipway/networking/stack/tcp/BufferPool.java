@@ -1,4 +1,4 @@
-package dev.slipway.networking.stack;
+package dev.slipway.networking.stack.tcp;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;

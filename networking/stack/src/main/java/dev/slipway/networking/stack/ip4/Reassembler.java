@@ -1,6 +1,10 @@
-package dev.slipway.networking.stack;
+package dev.slipway.networking.stack.ip4;
 
 import java.nio.ByteBuffer;
+
+import dev.slipway.networking.stack.Drop;
+import dev.slipway.networking.stack.ip.Checksum;
+import dev.slipway.networking.stack.link.Ethernet;
 
 /**
  * Bounded IPv4 fragment reassembly: a fixed number of slots, each a 64 KiB buffer allocated once
@@ -9,7 +13,7 @@ import java.nio.ByteBuffer;
  */
 final class Reassembler {
     private static final int MAX_PAYLOAD = 65535 - 20;
-    private final NetStack stack;
+    private final Ip4Layer layer;
     private final Slot[] slots;
     private final long timeoutNanos;
 
@@ -24,8 +28,8 @@ final class Reassembler {
         ByteBuffer data;
     }
 
-    Reassembler(NetStack stack, int maxDatagrams, long timeoutMillis) {
-        this.stack = stack;
+    Reassembler(Ip4Layer layer, int maxDatagrams, long timeoutMillis) {
+        this.layer = layer;
         this.slots = new Slot[maxDatagrams];
         for (int i = 0; i < maxDatagrams; i++) {
             slots[i] = new Slot();
@@ -38,18 +42,18 @@ final class Reassembler {
      * once complete, which the caller hands back through {@link #release}.
      */
     ByteBuffer add(ByteBuffer f, int ihl, int totalLen, int src, int dst, int fragmentField) {
-        int id = f.getShort(NetStack.IP_OFF + 4) & 0xffff;
-        int protocol = f.get(NetStack.IP_OFF + 9) & 0xff;
+        int id = f.getShort(Ip4Layer.IP_OFF + 4) & 0xffff;
+        int protocol = f.get(Ip4Layer.IP_OFF + 9) & 0xff;
         boolean more = (fragmentField & 0x2000) != 0;
         int offset = (fragmentField & 0x1fff) * 8;
         int length = totalLen - ihl;
         if ((more && (length & 7) != 0) || length <= 0 && more) {
-            stack.stats.drop(Drop.BAD_IP_HEADER);
+            layer.stats.drop(Drop.BAD_IP_HEADER);
             return null;
         }
         Slot s = find(src, dst, id, protocol);
         if (offset + length > MAX_PAYLOAD) {
-            stack.stats.drop(Drop.FRAGMENT_TOO_LARGE);
+            layer.stats.drop(Drop.FRAGMENT_TOO_LARGE);
             if (s != null) {
                 s.used = false;
             }
@@ -68,47 +72,47 @@ final class Reassembler {
             s.haveFirst = false;
             java.util.Arrays.fill(s.blocks, 0);
             if (s.data == null) {
-                s.data = ByteBuffer.allocateDirect(NetStack.ETH_HLEN + 20 + MAX_PAYLOAD + 8);
+                s.data = ByteBuffer.allocateDirect(Ethernet.HLEN + 20 + MAX_PAYLOAD + 8);
             }
         }
         int firstBlock = offset >> 3;
         int endBlock = (offset + length + 7) >> 3;
         for (int b = firstBlock; b < endBlock; b++) {
             if ((s.blocks[b >> 6] & 1L << (b & 63)) != 0) {
-                stack.stats.drop(Drop.FRAGMENT_OVERLAP);
+                layer.stats.drop(Drop.FRAGMENT_OVERLAP);
                 s.used = false;
                 return null;
             }
         }
         if (!more) {
             if (s.total >= 0 || anyBlockFrom(s, endBlock)) {
-                stack.stats.drop(Drop.FRAGMENT_OVERLAP);
+                layer.stats.drop(Drop.FRAGMENT_OVERLAP);
                 s.used = false;
                 return null;
             }
             s.total = offset + length;
         } else if (s.total >= 0 && offset + length > s.total) {
-            stack.stats.drop(Drop.FRAGMENT_OVERLAP);
+            layer.stats.drop(Drop.FRAGMENT_OVERLAP);
             s.used = false;
             return null;
         }
         for (int b = firstBlock; b < endBlock; b++) {
             s.blocks[b >> 6] |= 1L << (b & 63);
         }
-        int payloadStart = NetStack.ETH_HLEN + 20;
-        s.data.put(payloadStart + offset, f, NetStack.IP_OFF + ihl, length);
+        int payloadStart = Ethernet.HLEN + 20;
+        s.data.put(payloadStart + offset, f, Ip4Layer.IP_OFF + ihl, length);
         if (offset == 0) {
-            s.data.put(0, f, 0, NetStack.ETH_HLEN + 20);
+            s.data.put(0, f, 0, Ethernet.HLEN + 20);
             s.haveFirst = true;
         }
         s.received += length;
         if (s.haveFirst && s.total >= 0 && s.received == s.total) {
             ByteBuffer d = s.data;
-            d.put(NetStack.IP_OFF, (byte) 0x45);
-            d.putShort(NetStack.IP_OFF + 2, (short) (20 + s.total));
-            d.putShort(NetStack.IP_OFF + 6, (short) 0);
-            d.putShort(NetStack.IP_OFF + 10, (short) 0);
-            d.putShort(NetStack.IP_OFF + 10, (short) Checksum.compute(d, NetStack.IP_OFF, 20));
+            d.put(Ip4Layer.IP_OFF, (byte) 0x45);
+            d.putShort(Ip4Layer.IP_OFF + 2, (short) (20 + s.total));
+            d.putShort(Ip4Layer.IP_OFF + 6, (short) 0);
+            d.putShort(Ip4Layer.IP_OFF + 10, (short) 0);
+            d.putShort(Ip4Layer.IP_OFF + 10, (short) Checksum.compute(d, Ip4Layer.IP_OFF, 20));
             d.limit(payloadStart + s.total).position(0);
             return d;
         }
@@ -137,9 +141,26 @@ final class Reassembler {
         for (Slot s : slots) {
             if (s.used && now - s.started > timeoutNanos) {
                 s.used = false;
-                stack.stats.drop(Drop.FRAGMENT_TIMEOUT);
+                layer.stats.drop(Drop.FRAGMENT_TIMEOUT);
             }
         }
+    }
+
+    /** When the oldest datagram in progress started, or {@code fallback} when none is. */
+    long oldestStart(long fallback) {
+        long oldest = fallback;
+        boolean any = false;
+        for (Slot s : slots) {
+            if (s.used && (!any || s.started - oldest < 0)) {
+                oldest = s.started;
+                any = true;
+            }
+        }
+        return oldest;
+    }
+
+    long timeoutNanos() {
+        return timeoutNanos;
     }
 
     int inProgress() {
@@ -171,7 +192,7 @@ final class Reassembler {
                 oldest = s;
             }
         }
-        stack.stats.drop(Drop.FRAGMENT_EVICTED);
+        layer.stats.drop(Drop.FRAGMENT_EVICTED);
         return oldest;
     }
 }

@@ -1,4 +1,4 @@
-package dev.slipway.networking.stack;
+package dev.slipway.networking.stack.ip4;
 
 import java.util.Arrays;
 

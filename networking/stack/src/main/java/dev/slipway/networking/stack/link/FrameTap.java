@@ -1,4 +1,4 @@
-package dev.slipway.networking.stack;
+package dev.slipway.networking.stack.link;
 
 import java.nio.ByteBuffer;
 

@@ -1,4 +1,4 @@
-package dev.slipway.networking.stack;
+package dev.slipway.networking.stack.ip4;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -8,19 +8,29 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.slipway.networking.stack.Drop;
+import dev.slipway.networking.stack.Ip4;
+import dev.slipway.networking.stack.Mac;
+import dev.slipway.networking.stack.NetConfig;
+import dev.slipway.networking.stack.ip.Checksum;
+import dev.slipway.networking.stack.ip.DatagramService;
+import dev.slipway.networking.stack.ip.PacketContext;
+import dev.slipway.networking.stack.ip.IpProtocols;
+import dev.slipway.networking.stack.link.Ethernet;
+
 /**
  * The guests' DHCP server (RFC 2131): a pool from the first guest address, static leases by MAC,
  * the gateway as router and DNS server, domain and search list, MTU, long leases. Hand-written
- * because it is a few hundred bytes of BOOTP on the stack's own frame path; no Java library serves
+ * because it is a few hundred bytes of BOOTP on the ip's own frame path; no Java library serves
  * DHCP from a caller-supplied buffer.
  */
-final class Dhcp {
+public final class Dhcp implements DatagramService {
     static final int SERVER_PORT = 67;
     static final int CLIENT_PORT = 68;
     private static final int MAGIC = 0x63825363;
     private static final int DISCOVER = 1, OFFER = 2, REQUEST = 3, DECLINE = 4, ACK = 5, NAK = 6, RELEASE = 7, INFORM = 8;
 
-    private final NetStack stack;
+    private final Ip4Layer layer;
     private final NetConfig config;
     private final Map<Long, Integer> leases = new HashMap<>();
     private final Map<Integer, Long> owners = new HashMap<>();
@@ -28,23 +38,33 @@ final class Dhcp {
     private final byte[] searchOption;
     private long acks;
 
-    Dhcp(NetStack stack) {
-        this.stack = stack;
-        this.config = stack.config;
+    Dhcp(Ip4Layer layer) {
+        this.layer = layer;
+        this.config = layer.config;
         this.searchOption = encodeSearch(config.searchDomains());
         config.staticLeases().forEach((mac, ip) -> owners.put(ip, mac));
+    }
+
+    @Override
+    public boolean datagram(PacketContext p, int dstPort, ByteBuffer f, int offset, int length) {
+        if (dstPort != SERVER_PORT || p.family != 4
+                || (p.destination != PacketContext.Destination.BROADCAST && p.destination != PacketContext.Destination.GATEWAY)) {
+            return false;
+        }
+        input(f, offset, length);
+        return true;
     }
 
     /** A BOOTP message at {@code off} of {@code f}, {@code len} bytes long. */
     void input(ByteBuffer f, int off, int len) {
         if (len < 240 || f.get(off) != 1 || f.get(off + 1) != 1 || f.get(off + 2) != 6 || f.getInt(off + 236) != MAGIC) {
-            stack.stats.drop(Drop.DHCP_INVALID);
+            layer.stats.drop(Drop.DHCP_INVALID);
             return;
         }
         int xid = f.getInt(off + 4);
         int flags = f.getShort(off + 10) & 0xffff;
         int ciaddr = f.getInt(off + 12);
-        long mac = NetStack.getMac(f, off + 28);
+        long mac = Ethernet.getMac(f, off + 28);
         int type = 0;
         int requested = 0;
         int serverId = 0;
@@ -64,7 +84,7 @@ final class Dhcp {
             int olen = f.get(i + 1) & 0xff;
             int v = i + 2;
             if (v + olen > end) {
-                stack.stats.drop(Drop.DHCP_INVALID);
+                layer.stats.drop(Drop.DHCP_INVALID);
                 return;
             }
             if (code == 53 && olen == 1) {
@@ -80,7 +100,7 @@ final class Dhcp {
             case DISCOVER -> {
                 int ip = assign(mac);
                 if (ip == 0) {
-                    stack.stats.drop(Drop.DHCP_POOL_EXHAUSTED);
+                    layer.stats.drop(Drop.DHCP_POOL_EXHAUSTED);
                     return;
                 }
                 reply(OFFER, xid, flags, 0, ip, mac);
@@ -99,7 +119,7 @@ final class Dhcp {
                 owners.put(ip, mac);
                 granted.put(mac, System.currentTimeMillis());
                 // the leased address is the guest's from now on: connections we open to it need its MAC
-                stack.arp.put(ip, mac);
+                layer.arp.put(ip, mac);
                 acks++;
                 reply(ACK, xid, flags, ciaddr, ip, mac);
             }
@@ -111,7 +131,7 @@ final class Dhcp {
                 }
             }
             case INFORM -> reply(ACK, xid, flags, ciaddr, 0, mac);
-            default -> stack.stats.drop(Drop.DHCP_INVALID);
+            default -> layer.stats.drop(Drop.DHCP_INVALID);
         }
     }
 
@@ -136,9 +156,9 @@ final class Dhcp {
     }
 
     private void reply(int type, int xid, int flags, int ciaddr, int yiaddr, long mac) {
-        ByteBuffer o = stack.out;
+        ByteBuffer o = layer.out;
         o.clear();
-        int b = NetStack.IP_OFF + 28;
+        int b = Ip4Layer.IP_OFF + 28;
         for (int i = 0; i < 300; i += 4) {
             o.putInt(b + i, 0);
         }
@@ -150,7 +170,7 @@ final class Dhcp {
         o.putInt(b + 12, type == ACK ? ciaddr : 0);
         o.putInt(b + 16, yiaddr);
         o.putInt(b + 20, config.gateway());
-        NetStack.putMac(o, b + 28, mac);
+        Ethernet.putMac(o, b + 28, mac);
         o.putInt(b + 236, MAGIC);
         int p = b + 240;
         p = opt(o, p, 53, (byte) type);
@@ -180,23 +200,23 @@ final class Dhcp {
         o.put(p++, (byte) 255);
         int dhcpLen = Math.max(300, p - b);
         int udpLen = 8 + dhcpLen;
-        int udp = NetStack.IP_OFF + 20;
+        int udp = Ip4Layer.IP_OFF + 20;
         int dst = ciaddr != 0 && type != NAK ? ciaddr : -1;
         o.putShort(udp, (short) SERVER_PORT).putShort(udp + 2, (short) CLIENT_PORT)
                 .putShort(udp + 4, (short) udpLen).putShort(udp + 6, (short) 0);
-        int sum = Checksum.fold(Checksum.sum(o, udp, udpLen, Checksum.pseudoHeader(config.gateway(), dst, NetStack.PROTO_UDP, udpLen)));
+        int sum = Checksum.fold(Checksum.sum(o, udp, udpLen, Checksum.pseudoHeader(config.gateway(), dst, IpProtocols.UDP, udpLen)));
         o.putShort(udp + 6, (short) (sum == 0 ? 0xffff : sum));
-        stack.ipHeader(o, 20 + udpLen, NetStack.PROTO_UDP, config.gateway(), dst, false);
+        layer.ipHeader(o, 20 + udpLen, IpProtocols.UDP, config.gateway(), dst, false);
         if (dst != -1) {
-            stack.arp.put(dst, mac);
+            layer.arp.put(dst, mac);
         }
         // the client has no address yet: its MAC, not the ARP table, says where the reply goes
-        NetStack.putMac(o, 0, dst == -1 ? Mac.BROADCAST : mac);
-        NetStack.putMac(o, 6, config.gatewayMac());
-        o.putShort(12, (short) NetStack.ETHERTYPE_IPV4);
-        int frameLen = NetStack.ETH_HLEN + 20 + udpLen;
+        Ethernet.putMac(o, 0, dst == -1 ? Mac.BROADCAST : mac);
+        Ethernet.putMac(o, 6, config.gatewayMac());
+        o.putShort(12, (short) Ethernet.TYPE_IPV4);
+        int frameLen = Ethernet.HLEN + 20 + udpLen;
         o.limit(frameLen).position(0);
-        stack.sendFrame(o, frameLen);
+        layer.sendFrame(o, frameLen);
     }
 
     private static int opt(ByteBuffer o, int p, int code, byte v) {
@@ -250,14 +270,14 @@ final class Dhcp {
     }
 
     /** Every dynamic lease as {@code {mac, ip, grantedEpochMillis}} (0 when unknown). */
-    List<long[]> export() {
+    public List<long[]> export() {
         List<long[]> list = new ArrayList<>();
         leases.forEach((mac, ip) -> list.add(new long[] {mac, ip, granted.getOrDefault(mac, 0L)}));
         return list;
     }
 
     /** Takes leases a previous version granted; an address outside this configuration's network is left out. */
-    void restore(List<long[]> handed) {
+    public void restore(List<long[]> handed) {
         for (long[] lease : handed) {
             if (lease.length != 3 || !config.inSubnet((int) lease[1])) {
                 continue;
@@ -269,7 +289,7 @@ final class Dhcp {
             if (lease[2] != 0) {
                 granted.put(mac, lease[2]);
             }
-            stack.arp.put(ip, mac);
+            layer.arp.put(ip, mac);
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.slipway.networking.stack;
+package dev.slipway.networking.stack.ip;
 
 import java.nio.ByteBuffer;
 
@@ -49,5 +49,14 @@ public final class Checksum {
     /** The pseudo-header sum for TCP/UDP over IPv4. */
     public static long pseudoHeader(int src, int dst, int protocol, int length) {
         return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length;
+    }
+
+    /** The pseudo-header sum for TCP/UDP over IPv6 (RFC 8200 section 8.1), addresses as high and low halves. */
+    public static long pseudoHeader6(long srcHi, long srcLo, long dstHi, long dstLo, int protocol, int length) {
+        return halves(srcHi) + halves(srcLo) + halves(dstHi) + halves(dstLo) + protocol + (length >>> 16) + (length & 0xffff);
+    }
+
+    private static long halves(long w) {
+        return (w >>> 32) + (w & 0xffff_ffffL);
     }
 }

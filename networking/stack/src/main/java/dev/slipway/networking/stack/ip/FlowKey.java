@@ -1,0 +1,74 @@
+package dev.slipway.networking.stack.ip;
+
+/**
+ * A guest flow's address pair (guest address and port, destination address and port) for either
+ * family, the key of the TCP and UDP tables. IPv4 addresses sit in the low 32 bits of the low half
+ * with a zero high half; IPv6 addresses use both halves. Mutable, so one instance can probe a table
+ * per packet without allocating.
+ */
+public final class FlowKey {
+    public int family;
+    public long guestHi, guestLo;
+    public int guestPort;
+    public long dstHi, dstLo;
+    public int dstPort;
+
+    /** An IPv4 flow. */
+    public FlowKey set(int guestIp, int guestPort, int dstIp, int dstPort) {
+        family = 4;
+        guestHi = 0;
+        guestLo = guestIp & 0xffff_ffffL;
+        this.guestPort = guestPort;
+        dstHi = 0;
+        dstLo = dstIp & 0xffff_ffffL;
+        this.dstPort = dstPort;
+        return this;
+    }
+
+    /** The flow of a packet from the guest: its source is the guest's side. */
+    public FlowKey set(PacketContext p, int guestPort, int dstPort) {
+        family = p.family;
+        guestHi = p.srcHi;
+        guestLo = p.srcLo;
+        this.guestPort = guestPort;
+        dstHi = p.dstHi;
+        dstLo = p.dstLo;
+        this.dstPort = dstPort;
+        return this;
+    }
+
+    public FlowKey copy() {
+        FlowKey k = new FlowKey();
+        k.family = family;
+        k.guestHi = guestHi;
+        k.guestLo = guestLo;
+        k.guestPort = guestPort;
+        k.dstHi = dstHi;
+        k.dstLo = dstLo;
+        k.dstPort = dstPort;
+        return k;
+    }
+
+    /** The guest's IPv4 address (family 4). */
+    public int guestIp4() {
+        return (int) guestLo;
+    }
+
+    /** The destination's IPv4 address (family 4). */
+    public int dstIp4() {
+        return (int) dstLo;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof FlowKey k && k.guestLo == guestLo && k.guestPort == guestPort && k.dstLo == dstLo
+                && k.dstPort == dstPort && k.guestHi == guestHi && k.dstHi == dstHi && k.family == family;
+    }
+
+    @Override
+    public int hashCode() {
+        long h = ((guestLo * 31 + guestPort) * 31 + dstLo) * 31 + dstPort + (guestHi ^ dstHi) * 0x9E3779B97F4A7C15L;
+        int i = (int) (h ^ h >>> 32);
+        return i ^ i >>> 16;
+    }
+}

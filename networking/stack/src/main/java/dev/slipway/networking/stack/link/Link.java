@@ -1,0 +1,144 @@
+package dev.slipway.networking.stack.link;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.slipway.networking.stack.Drop;
+import dev.slipway.networking.stack.transport.FrameReceiver;
+import dev.slipway.networking.stack.transport.Transport;
+
+/** One guest on the switch: a transport and the thread that reads it. */
+public final class Link implements FrameReceiver {
+    private static final Logger LOG = LoggerFactory.getLogger(Link.class);
+    private final Switch owner;
+    private final Transport transport;
+    private volatile Thread thread;
+    private volatile boolean closing;
+    private long sendErrorsLogged;
+
+    Link(Switch owner, Transport transport) {
+        this.owner = owner;
+        this.transport = transport;
+    }
+
+    public String name() {
+        return transport.name();
+    }
+
+    boolean segmentationOffload() {
+        return transport.segmentationOffload();
+    }
+
+    boolean gathersFrames() {
+        return transport.gathersFrames();
+    }
+
+    void start() {
+        Thread reader = new Thread(this::run, "slipway-net-" + transport.name());
+        reader.setDaemon(true);
+        thread = reader;
+        reader.start();
+    }
+
+    /** Sends one frame (position to limit); called with the lock held. */
+    void send(ByteBuffer frame, int gsoSize) {
+        if (gsoSize > 0 && !transport.segmentationOffload()) {
+            owner.stats().drop(Drop.OVERSIZED);
+            return;
+        }
+        try {
+            transport.send(frame, gsoSize);
+        } catch (IOException | RuntimeException e) {
+            failedSend(e);
+        }
+    }
+
+    /** Sends a frame in two pieces (see {@link Transport#send(ByteBuffer, ByteBuffer, int)}). */
+    void send(ByteBuffer headers, ByteBuffer payload, int gsoSize) {
+        if (gsoSize > 0 && !transport.segmentationOffload()) {
+            owner.stats().drop(Drop.OVERSIZED);
+            return;
+        }
+        try {
+            transport.send(headers, payload, gsoSize);
+        } catch (IOException | RuntimeException e) {
+            failedSend(e);
+        }
+    }
+
+    private void failedSend(Exception e) {
+        owner.stats().drop(Drop.TRANSPORT_ERROR);
+        if (sendErrorsLogged++ < 5) {
+            LOG.warn("cannot send a frame to {}: {}", name(), e.toString());
+        }
+    }
+
+    @Override
+    public void frame(ByteBuffer frame) {
+        owner.receive(this, frame, false);
+    }
+
+    @Override
+    public void framePartialChecksum(ByteBuffer frame) {
+        owner.receive(this, frame, true);
+    }
+
+    @Override
+    public void endOfBatch() {
+        owner.endOfBatch();
+    }
+
+    private void run() {
+        try {
+            transport.run(this);
+            if (!closing) {
+                LOG.info("transport {} ended (the guest side closed it or its device went away)", name());
+            }
+        } catch (IOException | RuntimeException e) {
+            if (!closing) {
+                LOG.warn("transport {} failed", name(), e);
+            }
+        } finally {
+            owner.detach(this);
+            closeTransport();
+        }
+    }
+
+    /**
+     * Ends the reader but leaves the transport open for the next version of the stack; returns its
+     * description ({@link Transport#detach()}), or {@code null} when it cannot be handed over.
+     */
+    public java.util.Map<String, Object> detach() {
+        closing = true;
+        return transport.detach();
+    }
+
+    /** Closes the transport, which ends its reader. */
+    public void close() {
+        closing = true;
+        closeTransport();
+    }
+
+    private void closeTransport() {
+        try {
+            transport.close();
+        } catch (IOException e) {
+            LOG.debug("closing {}", name(), e);
+        }
+    }
+
+    /** Waits (up to two seconds) for the reader thread to end. */
+    public void join() {
+        Thread t = thread;
+        if (t != null && t != Thread.currentThread()) {
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
