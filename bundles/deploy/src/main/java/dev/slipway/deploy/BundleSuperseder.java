@@ -197,6 +197,7 @@ public final class BundleSuperseder implements BundleListener, StatusContributor
                 rollBack(replacement, older, from, outcome.reason(), started);
                 return;
             }
+            boolean refreshNeeded = dependentsNeedRefresh(replacement, older);
             for (Bundle old : older) {
                 if (!isDeployed(old)) {
                     replacedLocations.putIfAbsent(old.getSymbolicName(), old.getLocation());
@@ -205,7 +206,7 @@ public final class BundleSuperseder implements BundleListener, StatusContributor
                 old.uninstall();
             }
             record(name, from, replacement.getVersion(), "updated", outcome, started);
-            if (dependentsNeedRefresh(replacement, older)) {
+            if (refreshNeeded) {
                 refreshWithHandover(older);
             }
         } catch (BundleException | IllegalStateException e) {
