@@ -19,6 +19,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Supplier;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -47,8 +48,9 @@ import dev.slipway.dns.api.DnsService;
  * swap loses no query.
  *
  * <p>When the dns bundle itself is updated, the bound sockets pass to the new version through the
- * {@link HandoverParking}: this version stops reading but leaves them open, the new version reads
- * on, so queries that arrive during the swap wait in the socket and are answered by the new version.
+ * {@link HandoverParking}: this version goes on reading and holding queries until the new version
+ * takes the sockets (item {@code release}), then stops; the new version answers what was held and
+ * reads on, so queries that arrive during the swap are answered by the new version.
  * TCP clients mid-connection are closed (they reconnect); UDP queries held for a missing service pass
  * along. When the bundle stops without an update, the sockets close.
  */
@@ -121,6 +123,9 @@ public final class DnsListener {
             claim.refuse("the configuration asks for " + wanted + ", the previous version listened on " + handed);
             return;
         }
+        @SuppressWarnings("unchecked")
+        Supplier<Map<String, Object>> release = state.item("release", Supplier.class);
+        Map<String, Object> released = release == null ? state.items() : release.get();
         List<Loop> adopted = new ArrayList<>();
         try {
             for (int i = 0; i < udp.size(); i++) {
@@ -134,9 +139,9 @@ public final class DnsListener {
             throw new IllegalStateException("cannot serve the DNS sockets handed over on " + handed, e);
         }
         @SuppressWarnings("unchecked")
-        List<byte[]> heldQueries = state.item("held.queries", List.class);
+        List<byte[]> heldQueries = released.get("held.queries") instanceof List<?> q ? (List<byte[]>) q : null;
         @SuppressWarnings("unchecked")
-        List<InetSocketAddress> heldClients = state.item("held.clients", List.class);
+        List<InetSocketAddress> heldClients = released.get("held.clients") instanceof List<?> c ? (List<InetSocketAddress>) c : null;
         if (heldQueries != null && heldClients != null) {
             long now = System.nanoTime();
             for (int i = 0; i < Math.min(heldQueries.size(), heldClients.size()); i++) {
@@ -242,38 +247,49 @@ public final class DnsListener {
         List<Loop> parked = loops;
         InetSocketAddress address = parked.get(0).address();
         List<DatagramChannel> udp = new ArrayList<>();
+        for (Loop l : parked) {
+            udp.add(l.udp);
+        }
+        ServerSocketChannel tcp = parked.get(0).tcp;
+        loops = List.of();
+        bound = null;
+        // The loops go on reading until the next version takes the sockets: with the DNS service gone
+        // they hold what arrives, so the swap's gap is not limited by the sockets' receive buffers.
+        Supplier<Map<String, Object>> release = () -> detach(parked);
+        Map<String, Object> items = new HashMap<>();
+        items.put("address", address);
+        items.put("udp", List.copyOf(udp));
+        items.put("tcp", tcp);
+        items.put("release", release);
+        List<String> summary = new ArrayList<>(List.of("listener " + address + " (UDP and TCP)"));
+        parking.deposit(new HandoverState(owner, HANDOVER_FORMAT, items, summary, () -> {
+            detach(parked);
+            for (DatagramChannel channel : udp) {
+                closeQuietly(channel);
+            }
+            closeQuietly(tcp);
+        }));
+    }
+
+    /**
+     * Stops the parked loops' reading (their sockets stay open) and returns what they held:
+     * {@code held.queries} (List of byte[]) and {@code held.clients} (List of InetSocketAddress).
+     * TCP clients are closed; they reconnect.
+     */
+    private static Map<String, Object> detach(List<Loop> parked) {
         List<byte[]> heldQueries = new ArrayList<>();
         List<InetSocketAddress> heldClients = new ArrayList<>();
-        int tcpClients = 0;
         for (Loop l : parked) {
-            tcpClients += l.detach();
-            udp.add(l.udp);
+            l.detach();
             for (Held h : l.held) {
                 if (h.tcp == null) {
                     heldQueries.add(h.query);
                     heldClients.add(h.client);
                 }
             }
+            l.held.clear();
         }
-        ServerSocketChannel tcp = parked.get(0).tcp;
-        loops = List.of();
-        bound = null;
-        Map<String, Object> items = new HashMap<>();
-        items.put("address", address);
-        items.put("udp", List.copyOf(udp));
-        items.put("tcp", tcp);
-        items.put("held.queries", List.copyOf(heldQueries));
-        items.put("held.clients", List.copyOf(heldClients));
-        List<String> summary = new ArrayList<>(List.of("listener " + address + " (UDP and TCP)"));
-        if (tcpClients > 0) {
-            summary.add(tcpClients + " TCP clients closed (they reconnect)");
-        }
-        parking.deposit(new HandoverState(owner, HANDOVER_FORMAT, items, summary, () -> {
-            for (DatagramChannel channel : udp) {
-                closeQuietly(channel);
-            }
-            closeQuietly(tcp);
-        }));
+        return Map.of("held.queries", List.copyOf(heldQueries), "held.clients", List.copyOf(heldClients));
     }
 
     private void stop() {
