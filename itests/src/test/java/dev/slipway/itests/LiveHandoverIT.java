@@ -66,18 +66,22 @@ public class LiveHandoverIT {
 
     @Test
     public void dnsAndNetworkingUpdatedWithTheirStateHandedOver() throws Exception {
-        Files.createDirectories(HOME.resolve("deploy"));
+        // this class is initialised again inside the framework: read what the configuration chose
+        String listen = context.getProperty("slipway.dns-listen");
+        int dnsPort = Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
+        Path home = Path.of(context.getProperty("felix.fileinstall.dir")).getParent();
+        Files.createDirectories(home.resolve("deploy"));
         // the listener opens while the runtime's components activate: wait until it answers
         assertEquals("answers before", Integer.valueOf(1), Consumers.await(() -> {
             try {
-                return answers(1) == 1 ? 1 : null;
+                return answers(dnsPort, 1) == 1 ? 1 : null;
             } catch (Exception e) {
                 return null;
             }
         }, 30));
         for (String name : List.of("dev.slipway.dns", "dev.slipway.networking.stack")) {
-            Path staged = NewerBundle.withVersion(NewerBundle.distJar(name), "0.5.0", Files.createTempFile(HOME, "staged-", ".jar"));
-            Files.move(staged, HOME.resolve("deploy/" + name + "-0.5.0.jar"));
+            Path staged = NewerBundle.withVersion(NewerBundle.distJar(name), "0.5.0", Files.createTempFile(home, "staged-", ".jar"));
+            Files.move(staged, home.resolve("deploy/" + name + "-0.5.0.jar"));
             Map<String, Object> update = awaitUpdate(name);
             assertEquals(update.toString(), "updated", update.get("result"));
             assertEquals(update.toString(), "handed over", update.get("state"));
@@ -87,20 +91,20 @@ public class LiveHandoverIT {
             assertEquals(Bundle.ACTIVE, running.getState());
         }
         Map<String, Object> dns = awaitUpdate("dev.slipway.dns");
-        assertTrue(dns.toString(), dns.get("handedOver").toString().contains("listener /127.0.0.1:" + DNS_PORT));
+        assertTrue(dns.toString(), dns.get("handedOver").toString().contains("listener /127.0.0.1:" + dnsPort));
         Map<String, Object> net = awaitUpdate("dev.slipway.networking.stack");
         assertNotNull(net.get("handedOver"));
-        assertEquals("the same socket answers after both updates", 1, answers(5));
-        assertTrue("the QEMU socket is served by the new version", Files.exists(HOME.resolve("vm.sock")));
+        assertEquals("the same socket answers after both updates", 1, answers(dnsPort, 5));
+        assertTrue("the QEMU socket is served by the new version", Files.exists(home.resolve("vm.sock")));
     }
 
     /** Sends a query for host.docker.internal to the --dns-listen socket; 1 when answered within {@code seconds}. */
-    private static int answers(int seconds) throws Exception {
+    private static int answers(int port, int seconds) throws Exception {
         byte[] query = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
                 4, 'h', 'o', 's', 't', 6, 'd', 'o', 'c', 'k', 'e', 'r', 8, 'i', 'n', 't', 'e', 'r', 'n', 'a', 'l', 0, 0, 1, 0, 1};
         try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             socket.setSoTimeout(seconds * 1000);
-            socket.send(new DatagramPacket(query, query.length, InetAddress.getLoopbackAddress(), DNS_PORT));
+            socket.send(new DatagramPacket(query, query.length, InetAddress.getLoopbackAddress(), port));
             byte[] answer = new byte[512];
             socket.receive(new DatagramPacket(answer, answer.length));
             return answer[0] == 0x12 && answer[1] == 0x34 ? 1 : 0;

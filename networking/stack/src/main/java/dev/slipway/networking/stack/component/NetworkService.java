@@ -62,8 +62,9 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         this(new NetworkSettings(properties, context::getProperty), parking, context.getBundle().getSymbolicName() + "/stack");
     }
 
+    /** Without a hand-over (tests, tools): the stack starts fresh and closes for good. */
     public NetworkService(BundleContext context, Map<String, Object> properties) throws IOException {
-        this(context, properties, null);
+        this(new NetworkSettings(properties, context::getProperty), null, "dev.slipway.networking.stack/stack");
     }
 
     NetworkService(NetworkSettings settings, HandoverParking parking, String owner) throws IOException {
