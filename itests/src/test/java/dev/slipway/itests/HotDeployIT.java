@@ -51,7 +51,7 @@ public class HotDeployIT {
                         "felix.fileinstall.dir", DEPLOY.toString(),
                         "felix.fileinstall.poll", "200",
                         "felix.fileinstall.noInitialDelay", "true",
-                        "felix.fileinstall.bundles.new.start", "true")));
+                        "felix.fileinstall.bundles.new.start", "false")));
     }
 
     @Test

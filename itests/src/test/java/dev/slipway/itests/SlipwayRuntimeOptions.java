@@ -38,6 +38,15 @@ final class SlipwayRuntimeOptions {
         return Path.of(System.getProperty("slipway.bndrun", "../cnf/slipway.bndrun")).toAbsolutePath().normalize();
     }
 
+    /** A fresh temporary directory, for a test's Slipway home or deploy directory. */
+    static Path tempDir(String prefix) {
+        try {
+            return Files.createTempDirectory(prefix);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The runtime as it runs, plus {@code extra} framework properties (e.g. another OS's name). */
     static Option[] runtime(Map<String, String> extra) {
         try {

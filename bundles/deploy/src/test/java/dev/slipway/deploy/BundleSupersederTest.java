@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +35,7 @@ class BundleSupersederTest {
     private final FakeFramework framework = new FakeFramework();
     private final CountingExecutor worker = new CountingExecutor();
     private BundleSuperseder superseder;
+    private final StateParking parking = new StateParking();
 
     @BeforeEach
     void setUp() throws Exception {
@@ -51,7 +53,7 @@ class BundleSupersederTest {
     }
 
     private void activate() {
-        superseder = new BundleSuperseder(framework.context(), worker);
+        superseder = new BundleSuperseder(framework.context(), parking, worker);
     }
 
     /** A location as fileinstall writes it: {@code file:/...}, with a slash after an existing directory. */
@@ -96,8 +98,9 @@ class BundleSupersederTest {
         activate();
         FakeBundle older = drop(NAME, "1.0.0");
         assertEquals(List.of("1.0.0", "2.0.0"), framework.versions(NAME));
-        assertEquals(0, older.starts, "fileinstall, not hot swap, decides whether it starts");
-        drop("dev.slipway.same", "1.0.0");
+        assertEquals(0, older.starts, "an older version does not run next to the newer one");
+        FakeBundle addOn = drop("dev.slipway.same", "1.0.0");
+        assertEquals(Bundle.ACTIVE, addOn.state, "a deployed bundle that replaces nothing starts");
         assertEquals(List.of(), framework.refreshes);
     }
 
@@ -221,17 +224,140 @@ class BundleSupersederTest {
     }
 
     @Test
-    void anUninstallThatFailsLeavesTheReplacementStoppedAndLaterSwapsStillWork() throws Exception {
+    void anUninstallThatFailsLeavesTheOldVersionStoppedAndLaterSwapsStillWork() throws Exception {
         FakeBundle stuck = framework.preinstalled(original, NAME, "1.0.0");
         stuck.failUninstall = new BundleException("cannot uninstall");
         activate();
         FakeBundle replacement = drop(NAME, "1.1.0");
-        assertEquals(Bundle.ACTIVE, stuck.state);
-        assertEquals(0, replacement.starts);
+        assertEquals(Bundle.RESOLVED, stuck.state, "stopped for the new version, which runs");
+        assertEquals(Bundle.ACTIVE, replacement.state);
 
         FakeBundle hosts = framework.preinstalled(location(tmp.resolve("dist/bundles/hosts.jar")), "dev.slipway.helper.hosts", "1.0.0");
         drop("dev.slipway.helper.hosts", "1.0.1");
         assertEquals(Bundle.UNINSTALLED, hosts.state);
+    }
+
+    // --- state hand-over and rollback ---
+
+    /** A component of {@code bundle} that parks {@code items} when an update stops it, and counts its resets. */
+    private java.util.concurrent.atomic.AtomicInteger parksState(FakeBundle bundle, int format) {
+        java.util.concurrent.atomic.AtomicInteger resets = new java.util.concurrent.atomic.AtomicInteger();
+        bundle.deactivations.add(() -> {
+            if (parking.restartExpected(NAME)) {
+                parking.deposit(new dev.slipway.api.handover.HandoverState(NAME, format,
+                        java.util.Map.of("listeners", List.of("a", "b")), List.of("2 listeners"), resets::incrementAndGet));
+            } else {
+                resets.incrementAndGet();
+            }
+        });
+        return resets;
+    }
+
+    /** A component of {@code bundle} that claims the state when it activates and does {@code verdict} with it. */
+    private List<Object> claimsState(FakeBundle bundle, java.util.function.Consumer<dev.slipway.api.handover.HandoverClaim> verdict) {
+        List<Object> taken = new java.util.concurrent.CopyOnWriteArrayList<>();
+        bundle.activations.add(() -> {
+            dev.slipway.api.handover.HandoverClaim claim = parking.claim(NAME);
+            if (claim != null) {
+                taken.add(claim.state().items().get("listeners"));
+                verdict.accept(claim);
+            }
+        });
+        return taken;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> lastUpdate() {
+        return (Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>) superseder.status()).get("updates")).get(NAME);
+    }
+
+    private FakeBundle dropWith(String version, java.util.function.Consumer<FakeBundle> components) throws InterruptedException {
+        String location = location(deployDir.resolve(NAME + "-" + version + ".jar"));
+        framework.jars.put(location, new FakeFramework.Jar(NAME, version, false));
+        framework.beforeInstallEvent = components;
+        try {
+            FakeBundle bundle = framework.install(location, NAME, version, false);
+            worker.awaitIdle();
+            return bundle;
+        } finally {
+            framework.beforeInstallEvent = null;
+        }
+    }
+
+    @Test
+    void theNewVersionTakesTheStateTheOldOneParked() throws Exception {
+        FakeBundle old = framework.preinstalled(original, NAME, "1.0.0");
+        java.util.concurrent.atomic.AtomicInteger resets = parksState(old, 1);
+        activate();
+        List<Object>[] taken = new List[1];
+        FakeBundle replacement = dropWith("1.1.0", b -> taken[0] = claimsState(b, c -> c.accept(List.of("2 listeners"), List.of())));
+        assertEquals(Bundle.ACTIVE, replacement.state);
+        assertEquals(Bundle.UNINSTALLED, old.state);
+        assertEquals(List.of(List.of("a", "b")), taken[0]);
+        assertEquals(0, resets.get(), "nothing was reset");
+        assertEquals("handed over", lastUpdate().get("state"));
+        assertEquals("1.0.0", lastUpdate().get("from"));
+        assertEquals("1.1.0", lastUpdate().get("to"));
+        assertEquals(List.of("2 listeners"), lastUpdate().get("handedOver"));
+        assertTrue(!parking.restartExpected(NAME), "the restart is over");
+    }
+
+    @Test
+    void aStateTheNewVersionRefusesIsResetAndTheUpdateGoesOn() throws Exception {
+        FakeBundle old = framework.preinstalled(original, NAME, "1.0.0");
+        java.util.concurrent.atomic.AtomicInteger resets = parksState(old, 1);
+        activate();
+        FakeBundle replacement = dropWith("1.1.0", b -> claimsState(b, c -> c.refuse("format 1 is not 2")));
+        assertEquals(Bundle.ACTIVE, replacement.state);
+        assertEquals(Bundle.UNINSTALLED, old.state);
+        assertEquals(1, resets.get(), "the refused state was reset once");
+        assertEquals("refused: format 1 is not 2", lastUpdate().get("state"));
+        assertEquals(List.of("2 listeners"), lastUpdate().get("reset"));
+    }
+
+    @Test
+    void aNewVersionThatReleasesTheStateIsRolledBackAndTheOldOneTakesItBack() throws Exception {
+        FakeBundle old = framework.preinstalled(original, NAME, "1.0.0");
+        java.util.concurrent.atomic.AtomicInteger resets = parksState(old, 1);
+        List<Object> takenBack = claimsState(old, c -> c.accept(List.of("2 listeners"), List.of()));
+        activate();
+        FakeBundle replacement = dropWith("1.1.0", b -> claimsState(b, c -> c.release("activation failed")));
+        assertEquals(Bundle.UNINSTALLED, replacement.state);
+        assertEquals(Bundle.ACTIVE, old.state);
+        assertEquals(List.of(List.of("a", "b")), takenBack, "the old version has its own state again");
+        assertEquals(0, resets.get());
+        assertEquals("rolled back: activation failed", lastUpdate().get("result"));
+        assertTrue(Files.exists(tmp.resolve("deploy-failed/" + NAME + "-1.1.0.jar")) || !Files.exists(deployDir.resolve(NAME + "-1.1.0.jar")),
+                "the failed jar left deploy/");
+    }
+
+    @Test
+    void aNewVersionThatDoesNotStartIsRolledBack() throws Exception {
+        FakeBundle old = framework.preinstalled(original, NAME, "1.0.0");
+        activate();
+        FakeBundle replacement = dropWith("1.1.0", b -> b.failStart = new BundleException("missing requirement"));
+        assertEquals(Bundle.UNINSTALLED, replacement.state);
+        assertEquals(Bundle.ACTIVE, old.state);
+        assertTrue(String.valueOf(lastUpdate().get("result")).startsWith("rolled back: the new version did not start"));
+    }
+
+    @Test
+    void aBundleStoppedWithoutAnUpdateExpectsNoRestart() {
+        FakeBundle old = framework.preinstalled(original, NAME, "1.0.0");
+        java.util.concurrent.atomic.AtomicInteger resets = parksState(old, 1);
+        activate();
+        old.stop(0);
+        assertEquals(1, resets.get(), "it reset its state itself");
+    }
+
+    @Test
+    void aJarInDeployThatIsNoBundleIsReportedInStatus() throws Exception {
+        Files.writeString(deployDir.resolve("broken.jar"), "no zip");
+        activate();
+        @SuppressWarnings("unchecked")
+        List<Map<String, String>> skipped = (List<Map<String, String>>) ((Map<String, Object>) superseder.status()).get("skipped");
+        assertEquals(1, skipped.size());
+        assertEquals("broken.jar", skipped.get(0).get("file"));
     }
 
     // --- order, life cycle ---

@@ -41,6 +41,8 @@ final class FakeFramework {
     final List<String> installedLocations = new CopyOnWriteArrayList<>();
     /** Locations whose install fails, as when the jar was deleted meanwhile. */
     final List<String> failingInstalls = new CopyOnWriteArrayList<>();
+    /** Gives a bundle being installed its components before anyone hears of it. */
+    volatile java.util.function.Consumer<FakeBundle> beforeInstallEvent;
     private final AtomicLong nextId = new AtomicLong(1);
     private final FakeBundle system = new FakeBundle(0, Constants.SYSTEM_BUNDLE_LOCATION, "org.apache.felix.framework", "7.0.5", false);
 
@@ -104,6 +106,10 @@ final class FakeFramework {
         FakeBundle bundle = new FakeBundle(nextId.getAndIncrement(), location, jar.symbolicName(), jar.version(), jar.fragment());
         installed.add(bundle);
         installedLocations.add(location);
+        java.util.function.Consumer<FakeBundle> setUp = beforeInstallEvent;
+        if (setUp != null) {
+            setUp.accept(bundle);
+        }
         fire(BundleEvent.INSTALLED, bundle);
         return bundle;
     }
@@ -177,18 +183,57 @@ final class FakeFramework {
             fire(BundleEvent.UNINSTALLED, this);
         }
 
-        void start() {
+        volatile BundleException failStart;
+
+        /** Starts as the framework does: STARTING (synchronous listeners run on this thread), then ACTIVE. */
+        void start() throws BundleException {
             if (state == Bundle.UNINSTALLED) {
                 throw new IllegalStateException(this + " is uninstalled");
             }
+            if (state == Bundle.ACTIVE) {
+                return;
+            }
+            if (failStart != null) {
+                throw failStart;
+            }
             starts++;
+            state = Bundle.STARTING;
+            fire(BundleEvent.STARTING, this);
             state = Bundle.ACTIVE;
+            for (Runnable listener : activations) {
+                listener.run();
+            }
         }
+
+        void start(int options) throws BundleException {
+            start();
+        }
+
+        void stop(int options) {
+            if (state == Bundle.ACTIVE) {
+                state = Bundle.RESOLVED;
+                for (Runnable listener : deactivations) {
+                    listener.run();
+                }
+            }
+        }
+
+        /** What the bundle's components do when it starts or stops, e.g. claim or park a state. */
+        final List<Runnable> activations = new CopyOnWriteArrayList<>();
+        final List<Runnable> deactivations = new CopyOnWriteArrayList<>();
 
         @SuppressWarnings("unchecked")
         <A> A adapt(Class<A> type) {
             if (type == FrameworkWiring.class && id == 0) {
                 return (A) Fake.of(FrameworkWiring.class, new Object() {
+                    Collection<Bundle> getDependencyClosure(Collection<Bundle> bundles) {
+                        return bundles;
+                    }
+
+                    boolean resolveBundles(Collection<Bundle> bundles) {
+                        return true;
+                    }
+
                     void refreshBundles(Collection<Bundle> bundles, FrameworkListener... done) {
                         refreshes.add(bundles == null ? null : bundles.stream().map(b -> b.getSymbolicName() + " " + b.getVersion()).toList());
                         for (FrameworkListener listener : done) {

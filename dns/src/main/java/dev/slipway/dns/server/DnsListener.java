@@ -19,6 +19,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Supplier;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -32,6 +33,9 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.slipway.api.handover.HandoverClaim;
+import dev.slipway.api.handover.HandoverParking;
+import dev.slipway.api.handover.HandoverState;
 import dev.slipway.dns.api.DnsService;
 
 /**
@@ -42,6 +46,13 @@ import dev.slipway.dns.api.DnsService;
  * registered. When that service is replaced (new zone logic, a new platform bundle), the sockets
  * stay open and queries arriving in between are held, then answered by the new service, so a
  * swap loses no query.
+ *
+ * <p>When the dns bundle itself is updated, the bound sockets pass to the new version through the
+ * {@link HandoverParking}: this version goes on reading and holding queries until the new version
+ * takes the sockets (item {@code release}), then stops; the new version answers what was held and
+ * reads on, so queries that arrive during the swap are answered by the new version.
+ * TCP clients mid-connection are closed (they reconnect); UDP queries held for a missing service pass
+ * along. When the bundle stops without an update, the sockets close.
  */
 @Component(configurationPid = DnsConfig.PID, immediate = true, service = {})
 public final class DnsListener {
@@ -64,16 +75,87 @@ public final class DnsListener {
     private InetSocketAddress bound;
     private int boundThreads;
     private volatile List<Loop> loops = List.of();
+    /** Hand-over to the next version; absent when the deploy bundle is not running. */
+    private final HandoverParking parking;
+    private final String owner;
+
+    /** The layout of the state this version hands over and takes: see {@link #park()}. */
+    static final int HANDOVER_FORMAT = 1;
 
     @Activate
-    public DnsListener(BundleContext context, @Reference DnsStats stats, DnsConfig config) {
-        this(stats, config, context.getProperty(LISTEN_PROPERTY));
+    public DnsListener(BundleContext context, @Reference DnsStats stats, DnsConfig config,
+            @Reference(cardinality = ReferenceCardinality.OPTIONAL) HandoverParking parking) {
+        this(stats, config, context.getProperty(LISTEN_PROPERTY), parking, context.getBundle().getSymbolicName() + "/listener");
     }
 
     DnsListener(DnsStats stats, DnsConfig config, String frameworkListen) {
+        this(stats, config, frameworkListen, null, "dev.slipway.dns/listener");
+    }
+
+    DnsListener(DnsStats stats, DnsConfig config, String frameworkListen, HandoverParking parking, String owner) {
         this.stats = stats;
         this.frameworkListen = frameworkListen;
+        this.parking = parking;
+        this.owner = owner;
+        HandoverClaim claim = parking == null ? null : parking.claim(owner);
+        if (claim != null) {
+            takeOver(claim, config);
+        }
         modified(config);
+    }
+
+    /** What the previous version of this bundle left: its bound sockets, adopted when they are what the configuration asks for. */
+    private synchronized void takeOver(HandoverClaim claim, DnsConfig config) {
+        HandoverState state = claim.state();
+        if (state.formatVersion() != HANDOVER_FORMAT) {
+            claim.refuse("listener state format " + state.formatVersion() + ", this version reads " + HANDOVER_FORMAT);
+            return;
+        }
+        threads = Math.max(1, Math.min(16, config.listenerThreads()));
+        String text = !config.listen().isBlank() ? config.listen() : frameworkListen;
+        InetSocketAddress wanted = text == null || text.isBlank() ? null : DnsServer.parseAddress(text, 0);
+        InetSocketAddress handed = state.item("address", InetSocketAddress.class);
+        @SuppressWarnings("unchecked")
+        List<DatagramChannel> udp = state.item("udp", List.class);
+        ServerSocketChannel tcp = state.item("tcp", ServerSocketChannel.class);
+        if (wanted == null || handed == null || udp == null || udp.isEmpty() || tcp == null
+                || !wanted.getAddress().equals(handed.getAddress()) || wanted.getPort() != 0 && wanted.getPort() != handed.getPort()) {
+            claim.refuse("the configuration asks for " + wanted + ", the previous version listened on " + handed);
+            return;
+        }
+        @SuppressWarnings("unchecked")
+        Supplier<Map<String, Object>> release = state.item("release", Supplier.class);
+        Map<String, Object> released = release == null ? state.items() : release.get();
+        List<Loop> adopted = new ArrayList<>();
+        try {
+            for (int i = 0; i < udp.size(); i++) {
+                adopted.add(new Loop(udp.get(i), i == 0 ? tcp : null, udp.size() > 1));
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Loop l : adopted) {
+                l.detach();
+            }
+            claim.release("cannot serve the handed-over sockets: " + e);
+            throw new IllegalStateException("cannot serve the DNS sockets handed over on " + handed, e);
+        }
+        @SuppressWarnings("unchecked")
+        List<byte[]> heldQueries = released.get("held.queries") instanceof List<?> q ? (List<byte[]>) q : null;
+        @SuppressWarnings("unchecked")
+        List<InetSocketAddress> heldClients = released.get("held.clients") instanceof List<?> c ? (List<InetSocketAddress>) c : null;
+        if (heldQueries != null && heldClients != null) {
+            long now = System.nanoTime();
+            for (int i = 0; i < Math.min(heldQueries.size(), heldClients.size()); i++) {
+                adopted.get(0).held.add(new Held(heldQueries.get(i), heldClients.get(i), null, now));
+            }
+        }
+        loops = List.copyOf(adopted);
+        bound = wanted;
+        boundThreads = adopted.size();
+        for (Loop l : loops) {
+            l.thread.start();
+        }
+        LOG.info("DNS: took over the listener on {} from the previous version ({} UDP threads)", handed, adopted.size());
+        claim.accept(List.of("listener " + handed + " (UDP and TCP)"), List.of());
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -149,7 +231,65 @@ public final class DnsListener {
 
     @Deactivate
     synchronized void deactivate() {
-        stop();
+        if (parking != null && !loops.isEmpty() && parking.restartExpected(owner.substring(0, owner.indexOf('/')))) {
+            park();
+        } else {
+            stop();
+        }
+    }
+
+    /**
+     * Leaves the bound sockets to the next version: items {@code address} (InetSocketAddress),
+     * {@code udp} (List of DatagramChannel, one per thread), {@code tcp} (ServerSocketChannel),
+     * {@code held.queries} / {@code held.clients} (UDP queries held for a missing service).
+     */
+    private void park() {
+        List<Loop> parked = loops;
+        InetSocketAddress address = parked.get(0).address();
+        List<DatagramChannel> udp = new ArrayList<>();
+        for (Loop l : parked) {
+            udp.add(l.udp);
+        }
+        ServerSocketChannel tcp = parked.get(0).tcp;
+        loops = List.of();
+        bound = null;
+        // The loops go on reading until the next version takes the sockets: with the DNS service gone
+        // they hold what arrives, so the swap's gap is not limited by the sockets' receive buffers.
+        Supplier<Map<String, Object>> release = () -> detach(parked);
+        Map<String, Object> items = new HashMap<>();
+        items.put("address", address);
+        items.put("udp", List.copyOf(udp));
+        items.put("tcp", tcp);
+        items.put("release", release);
+        List<String> summary = new ArrayList<>(List.of("listener " + address + " (UDP and TCP)"));
+        parking.deposit(new HandoverState(owner, HANDOVER_FORMAT, items, summary, () -> {
+            detach(parked);
+            for (DatagramChannel channel : udp) {
+                closeQuietly(channel);
+            }
+            closeQuietly(tcp);
+        }));
+    }
+
+    /**
+     * Stops the parked loops' reading (their sockets stay open) and returns what they held:
+     * {@code held.queries} (List of byte[]) and {@code held.clients} (List of InetSocketAddress).
+     * TCP clients are closed; they reconnect.
+     */
+    private static Map<String, Object> detach(List<Loop> parked) {
+        List<byte[]> heldQueries = new ArrayList<>();
+        List<InetSocketAddress> heldClients = new ArrayList<>();
+        for (Loop l : parked) {
+            l.detach();
+            for (Held h : l.held) {
+                if (h.tcp == null) {
+                    heldQueries.add(h.query);
+                    heldClients.add(h.client);
+                }
+            }
+            l.held.clear();
+        }
+        return Map.of("held.queries", List.copyOf(heldQueries), "held.clients", List.copyOf(heldClients));
     }
 
     private void stop() {
@@ -238,6 +378,7 @@ public final class DnsListener {
         final List<Connection> connections = new ArrayList<>();
         final ConcurrentLinkedQueue<Connection> toWrite = new ConcurrentLinkedQueue<>();
         volatile boolean running = true;
+        volatile boolean keepSockets;
         final boolean reusePort;
         long nextCheck;
 
@@ -277,6 +418,42 @@ public final class DnsListener {
             thread = new Thread(this, withTcp ? "slipway-dns-listener" : "slipway-dns-listener-udp");
             thread.setDaemon(true);
             thread.start();
+        }
+
+        /** A loop on sockets the previous version bound; its thread is started by the caller. */
+        Loop(DatagramChannel udp, ServerSocketChannel tcp, boolean reusePort) throws IOException {
+            selector = Selector.open();
+            try {
+                this.udp = udp;
+                this.tcp = tcp;
+                this.reusePort = reusePort;
+                udp.configureBlocking(false);
+                udp.register(selector, SelectionKey.OP_READ);
+                if (tcp != null) {
+                    tcp.configureBlocking(false);
+                    tcp.register(selector, SelectionKey.OP_ACCEPT);
+                }
+            } catch (IOException | RuntimeException e) {
+                selector.close();
+                throw e;
+            }
+            thread = new Thread(this, tcp != null ? "slipway-dns-listener" : "slipway-dns-listener-udp");
+            thread.setDaemon(true);
+        }
+
+        /**
+         * Ends the loop but leaves its UDP and TCP server sockets open (for the next version) and its
+         * held queries in {@link #held}; returns how many TCP clients it closed.
+         */
+        int detach() {
+            keepSockets = true;
+            int clients = connections.size();
+            if (thread.isAlive()) {
+                close();
+            } else {
+                closeQuietly(selector);
+            }
+            return clients;
         }
 
         InetSocketAddress address() {
@@ -360,6 +537,11 @@ public final class DnsListener {
             } finally {
                 for (Connection c : new ArrayList<>(connections)) {
                     closeConnection(c);
+                }
+                if (keepSockets) {
+                    held.removeIf(h -> h.tcp != null);
+                    closeQuietly(selector);
+                    return;
                 }
                 for (Held h : held) {
                     stats.dropped(DnsStats.Drop.HELD_EXPIRED);

@@ -189,7 +189,9 @@ public final class Launcher {
         // once per bundle, each time over everything the bundle depends on.
         framework.adapt(FrameworkWiring.class).resolveBundles(installed);
         trace.mark("bundles resolved");
-        List<String> otherPlatforms = startAll(installed, trace);
+        Map<String, org.osgi.framework.Version> waitingUpdates = options.watchDirectories()
+                ? PendingUpdates.newestIn(options.home().resolve("deploy"), out) : Map.of();
+        List<String> otherPlatforms = startAll(installed, waitingUpdates, trace);
         if (!options.command().isEmpty()) {
             try {
                 return new OneShotCommand(framework.getBundleContext(), out, System.err).run(options.command());
@@ -217,16 +219,34 @@ public final class Launcher {
         return 0;
     }
 
-    /** Starts every bundle that is not a fragment, in the bndrun's order; returns those that belong to another OS. */
-    private List<String> startAll(List<Bundle> bundles, StartTrace trace) {
+    /**
+     * Starts every bundle that is not a fragment, in the bndrun's order; returns those that belong
+     * to another OS. A bundle with a newer version waiting in {@code deploy/} is not started: the
+     * deploy bundle replaces it as soon as fileinstall installs the newer one, and starting it first
+     * would only start, stop and hand over a version that is already outdated. A bundle the deploy
+     * bundle replaced while this loop runs is uninstalled by then and skipped.
+     */
+    private List<String> startAll(List<Bundle> bundles, Map<String, org.osgi.framework.Version> waitingUpdates, StartTrace trace) {
         List<String> otherPlatforms = new ArrayList<>();
         for (Bundle bundle : bundles) {
             if (bundle.getHeaders("").get(Constants.FRAGMENT_HOST) != null) {
                 continue;
             }
+            org.osgi.framework.Version newer = waitingUpdates.get(bundle.getSymbolicName());
+            if (newer != null && newer.compareTo(bundle.getVersion()) > 0) {
+                out.println("slipway: " + bundle.getSymbolicName() + " " + newer + " waits in deploy/; "
+                        + bundle.getVersion() + " is not started");
+                continue;
+            }
+            if (bundle.getState() == Bundle.UNINSTALLED) {
+                continue;
+            }
             try {
                 bundle.start();
                 trace.mark(bundle.getSymbolicName());
+            } catch (IllegalStateException e) {
+                // uninstalled between the check and the start: replaced by a newer deployed version
+                out.println("slipway: " + bundle.getSymbolicName() + " " + bundle.getVersion() + " was replaced while starting");
             } catch (BundleException e) {
                 if (requiresOtherPlatform(e)) {
                     otherPlatforms.add(bundle.getSymbolicName());
@@ -273,8 +293,13 @@ public final class Launcher {
             // to look at them: 2 s keeps an idle runtime's wake-ups low and a deploy within 2 s.
             config.putIfAbsent("felix.fileinstall.poll", FILEINSTALL_POLL_MILLIS);
             config.putIfAbsent("felix.fileinstall.noInitialDelay", "true");
-            config.putIfAbsent("felix.fileinstall.bundles.new.start", "true");
+            // the deploy bundle starts what fileinstall installs, after it stopped the version it replaces
+            config.putIfAbsent("felix.fileinstall.bundles.new.start", "false");
             config.putIfAbsent("felix.fileinstall.log.level", "2");
+            // fileinstall would otherwise refresh every bundle it installed that has an optional import
+            // whenever it installs another: a deployed networking bundle would restart at each deploy.
+            // The deploy bundle refreshes what an update needs, with the state handed over.
+            config.putIfAbsent("felix.fileinstall.optionalImportRefreshScope", "none");
             // fileinstall watches one directory from framework properties; a second watcher for conf/
             // is a factory configuration of fileinstall itself, which it reads from deploy/.
             Files.writeString(deploy.resolve("org.apache.felix.fileinstall-conf.cfg"),

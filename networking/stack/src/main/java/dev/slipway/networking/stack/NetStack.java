@@ -6,6 +6,7 @@ import java.nio.channels.SocketChannel;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -364,6 +365,20 @@ public final class NetStack implements AutoCloseable {
 
     @Override
     public void close() {
+        shutDown(false);
+    }
+
+    /**
+     * Stops the stack for its next version: like {@link #close()}, but the links to the guest are
+     * detached instead of closed; returns their descriptions ({@link Transport#detach()}). A link
+     * that cannot be detached is closed.
+     */
+    public List<Map<String, Object>> closeForHandover() {
+        return shutDown(true);
+    }
+
+    /** Every guest connection is reset while the links still carry the resets; then the links go. */
+    private List<Map<String, Object>> shutDown(boolean detachLinks) {
         List<Link> attached;
         loop.lock();
         try {
@@ -372,9 +387,6 @@ public final class NetStack implements AutoCloseable {
             loop.unlock();
         }
         loop.close();
-        for (Link l : attached) {
-            l.close();
-        }
         loop.lock();
         try {
             tcp.closeAll();
@@ -383,9 +395,39 @@ public final class NetStack implements AutoCloseable {
         } finally {
             loop.unlock();
         }
+        List<Map<String, Object>> detached = new ArrayList<>();
+        for (Link l : attached) {
+            Map<String, Object> link = detachLinks ? l.detach() : null;
+            if (link != null) {
+                detached.add(link);
+            } else {
+                l.close();
+            }
+        }
         loop.closeSelector();
         for (Link l : attached) {
             l.join();
+        }
+        return detached;
+    }
+
+    /** The DHCP leases, each {@code {mac, ip, grantedEpochMillis}}, for the next version of the stack. */
+    public List<long[]> leasesForHandover() {
+        loop.lock();
+        try {
+            return ip4.dhcp().export();
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /** Takes the leases a previous version granted ({@link #leasesForHandover()}). */
+    public void restoreLeases(List<long[]> leases) {
+        loop.lock();
+        try {
+            ip4.dhcp().restore(leases);
+        } finally {
+            loop.unlock();
         }
     }
 }

@@ -255,6 +255,20 @@ public final class GuestNamespace implements AutoCloseable {
         return r;
     }
 
+    /** The files written for the namespace, for the next version of the stack to remove when it ends. */
+    public List<String> files() {
+        return files.stream().map(Path::toString).toList();
+    }
+
+    /** Goes on with a namespace a previous version of the stack made (its tap already attached to the stack). */
+    public void adopt(String address, List<String> writtenFiles) {
+        this.address = address;
+        this.created = true;
+        writtenFiles.forEach(f -> files.add(Path.of(f)));
+        files.stream().filter(f -> f.getFileName() != null && f.getFileName().toString().equals("udhcpc.pid"))
+                .findFirst().ifPresent(f -> dhcpPidFile = f);
+    }
+
     /** Stops the DHCP client, removes the namespace (which destroys the tap device in it) and the files written for it. */
     @Override
     public void close() {

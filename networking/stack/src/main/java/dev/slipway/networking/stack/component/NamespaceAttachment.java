@@ -12,10 +12,14 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.slipway.api.control.StatusContributor;
+import dev.slipway.api.handover.HandoverClaim;
+import dev.slipway.api.handover.HandoverParking;
+import dev.slipway.api.handover.HandoverState;
 import dev.slipway.api.platform.CommandRunner;
 import dev.slipway.api.platform.Platform;
 import dev.slipway.networking.stack.Ip4;
@@ -37,14 +41,26 @@ public final class NamespaceAttachment implements StatusContributor {
     private static final Logger LOG = LoggerFactory.getLogger(NamespaceAttachment.class);
     static final String DEVICE = "slw0";
 
+    static final int HANDOVER_FORMAT = 1;
+
     private final GuestNamespace namespace;
     private final Thread starter;
     private final String name;
     private volatile String state = "starting";
+    private final HandoverParking parking;
+    private final String owner;
+
+    public NamespaceAttachment(BundleContext context, Map<String, Object> properties, StackHost host,
+                               CommandRunner commands, Platform platform) {
+        this(context, properties, host, commands, platform, null);
+    }
 
     @Activate
     public NamespaceAttachment(BundleContext context, Map<String, Object> properties, @Reference StackHost host,
-                               @Reference CommandRunner commands, @Reference Platform platform) {
+                               @Reference CommandRunner commands, @Reference Platform platform,
+                               @Reference(cardinality = ReferenceCardinality.OPTIONAL) HandoverParking parking) {
+        this.parking = parking;
+        this.owner = (context.getBundle() == null ? "dev.slipway.networking.stack" : context.getBundle().getSymbolicName()) + "/namespace";
         NetworkSettings settings = new NetworkSettings(properties, context::getProperty);
         String name = settings.get("netns", "netns");
         if (name == null) {
@@ -59,6 +75,11 @@ public final class NamespaceAttachment implements StatusContributor {
         }
         NetConfig config = host.stack().config();
         namespace = new GuestNamespace(commands, name, DEVICE, config);
+        HandoverClaim claim = parking == null ? null : parking.claim(owner);
+        if (claim != null && takeOver(claim, host, name)) {
+            starter = null;
+            return;
+        }
         String ns = name;
         starter = new Thread(() -> start(host, commands, ns, config), "slipway-net-namespace");
         starter.setDaemon(true);
@@ -89,6 +110,28 @@ public final class NamespaceAttachment implements StatusContributor {
         }
     }
 
+    /** Goes on with the namespace the previous version made, when the stack took over its tap. */
+    private boolean takeOver(HandoverClaim claim, StackHost host, String name) {
+        HandoverState handed = claim.state();
+        if (handed.formatVersion() != HANDOVER_FORMAT) {
+            claim.refuse("namespace state format " + handed.formatVersion() + ", this version reads " + HANDOVER_FORMAT);
+            return false;
+        }
+        String address = handed.item("address", String.class);
+        @SuppressWarnings("unchecked")
+        List<String> files = handed.item("files", List.class);
+        if (!name.equals(handed.item("name", String.class)) || address == null || files == null
+                || !host.stack().transports().contains("tap " + DEVICE)) {
+            claim.refuse("the namespace '" + handed.item("name", String.class) + "' or its tap was not handed over to this configuration");
+            return false;
+        }
+        namespace.adopt(address, files);
+        state = "attached " + address;
+        LOG.info("guest namespace '{}' with {} taken over from the previous version", name, address);
+        claim.accept(List.of("namespace " + name + " (" + address + ")"), List.of());
+        return true;
+    }
+
     /** What happened to the namespace: starting, off, needs root, attached ADDRESS, failed: WHY. */
     public String state() {
         return state;
@@ -116,8 +159,16 @@ public final class NamespaceAttachment implements StatusContributor {
                 Thread.currentThread().interrupt();
             }
         }
-        if (namespace != null) {
-            namespace.close();
+        if (namespace == null) {
+            return;
         }
+        if (parking != null && state.startsWith("attached") && parking.restartExpected(owner.substring(0, owner.indexOf('/')))) {
+            GuestNamespace kept = namespace;
+            parking.deposit(new HandoverState(owner, HANDOVER_FORMAT,
+                    Map.of("name", namespace.name(), "address", namespace.address(), "files", namespace.files()),
+                    List.of("namespace " + namespace.name() + " (" + namespace.address() + ")"), kept::close));
+            return;
+        }
+        namespace.close();
     }
 }

@@ -19,6 +19,9 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.slipway.api.handover.HandoverClaim;
+import dev.slipway.api.handover.HandoverParking;
+import dev.slipway.api.handover.HandoverState;
 import dev.slipway.dns.api.DnsService;
 import dev.slipway.networking.api.CidrList;
 import dev.slipway.networking.api.DatagramReceiver;
@@ -29,7 +32,9 @@ import dev.slipway.networking.api.OutboundRouter;
 import dev.slipway.networking.stack.Ip4;
 import dev.slipway.networking.stack.NetConfig;
 import dev.slipway.networking.stack.NetStack;
+import dev.slipway.networking.stack.transport.LinkHandover;
 import dev.slipway.networking.stack.transport.SocketListener;
+import dev.slipway.networking.stack.transport.Transport;
 import dev.slipway.networking.stack.transport.StreamTransport;
 
 /**
@@ -45,15 +50,39 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     private final CidrList refused;
     private final NetStack stack;
     private final List<SocketListener> listeners = new ArrayList<>();
+    private final HandoverParking parking;
+    private final String owner;
+
+    /** The layout of the state this version hands over and takes: see {@link #deactivate()}. */
+    static final int HANDOVER_FORMAT = 1;
 
     @Activate
+    public NetworkService(BundleContext context, Map<String, Object> properties,
+                          @Reference(cardinality = ReferenceCardinality.OPTIONAL) HandoverParking parking) throws IOException {
+        this(new NetworkSettings(properties, context::getProperty), parking, context.getBundle().getSymbolicName() + "/stack");
+    }
+
+    /** Without a hand-over (tests, tools): the stack starts fresh and closes for good. */
     public NetworkService(BundleContext context, Map<String, Object> properties) throws IOException {
-        NetworkSettings settings = new NetworkSettings(properties, context::getProperty);
+        this(new NetworkSettings(properties, context::getProperty), null, "dev.slipway.networking.stack/stack");
+    }
+
+    NetworkService(NetworkSettings settings, HandoverParking parking, String owner) throws IOException {
+        this.parking = parking;
+        this.owner = owner;
         config = settings.netConfig();
         refused = config.refusedDestinations();
         stack = new NetStack(config);
         stack.dns(dns);
         stack.router(router);
+        HandoverClaim claim = parking == null ? null : parking.claim(owner);
+        if (claim != null) {
+            // the guest's queries to the gateway arrive as soon as the link is taken over, before the
+            // DNS service is bound to this component: they wait for it
+            held = new HeldDnsQueries();
+            stack.dns(held);
+            takeOver(claim);
+        }
         try {
             String vmSocket = settings.get("vmSocket", "vm-socket");
             if (vmSocket != null && !vmSocket.isBlank()) {
@@ -76,26 +105,85 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
                 config.ipv6().prefixText(), config.ipv6().gatewayText(), config.ipv6().hostAliasText());
     }
 
+    /**
+     * Goes on with the links to the guest and the DHCP leases of the previous version. Its guest
+     * connections were reset when it stopped (the guest got RST at once); new ones open here.
+     */
+    private void takeOver(HandoverClaim claim) {
+        HandoverState handed = claim.state();
+        if (handed.formatVersion() != HANDOVER_FORMAT) {
+            claim.refuse("stack state format " + handed.formatVersion() + ", this version reads " + HANDOVER_FORMAT);
+            return;
+        }
+        List<String> handedOver = new ArrayList<>();
+        List<String> reset = new ArrayList<>();
+        @SuppressWarnings("unchecked")
+        List<String> resetBefore = handed.item("reset", List.class);
+        if (resetBefore != null) {
+            reset.addAll(resetBefore);
+        }
+        @SuppressWarnings("unchecked")
+        List<Map<?, ?>> links = handed.item("links", List.class);
+        for (Map<?, ?> link : links == null ? List.<Map<?, ?>>of() : links) {
+            try {
+                Transport transport = LinkHandover.adopt(link, config.mtu());
+                stack.attach(transport);
+                handedOver.add("link " + transport.name());
+            } catch (IOException | RuntimeException e) {
+                LinkHandover.close(link);
+                reset.add("link " + link.get(LinkHandover.KIND) + " (" + e.getMessage() + ")");
+            }
+        }
+        @SuppressWarnings("unchecked")
+        List<long[]> leases = handed.item("leases", List.class);
+        if (leases != null) {
+            stack.restoreLeases(leases);
+            handedOver.add(leases.size() + " DHCP leases");
+        }
+        LOG.info("took over from the previous version: {}{}", String.join(", ", handedOver),
+                reset.isEmpty() ? "" : "; reset: " + String.join(", ", reset));
+        claim.accept(handedOver, reset);
+    }
+
     private volatile DnsService dns;
 
+    /** Queries to the gateway that wait while the DNS service is replaced; {@code null} when none is being replaced. */
+    private HeldDnsQueries held;
+
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
-    void bindDns(DnsService service) {
+    synchronized void bindDns(DnsService service) {
         dns = service;
         NetStack s = stack;
         if (s != null) {
             s.dns(service);
         }
-    }
-
-    void unbindDns(DnsService service) {
-        if (dns == service) {
-            dns = null;
-            NetStack s = stack;
-            if (s != null) {
-                s.dns(null);
+        HeldDnsQueries waiting = held;
+        held = null;
+        if (waiting != null) {
+            int n = waiting.replayTo(service);
+            if (n > 0) {
+                LOG.info("{} DNS queries to the gateway held while the DNS service was replaced: passed on", n);
             }
         }
     }
+
+    /**
+     * The DNS service went away: when it is being updated, queries to the gateway are held for the
+     * next one; otherwise the gateway answers port unreachable.
+     */
+    synchronized void unbindDns(DnsService service) {
+        if (dns == service) {
+            dns = null;
+            NetStack s = stack;
+            boolean replaced = parking != null && parking.restartExpected(DNS_BUNDLE);
+            held = replaced ? new HeldDnsQueries() : null;
+            if (s != null) {
+                s.dns(held);
+            }
+        }
+    }
+
+    private static final String DNS_BUNDLE = "dev.slipway.dns";
 
     private volatile OutboundRouter router;
 
@@ -119,13 +207,38 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         }
     }
 
+    /**
+     * With an update under way, the links to the guest (items {@code links}: descriptions from
+     * {@link Transport#detach()}) and the DHCP leases ({@code leases}: {@code long[] {mac, ip,
+     * grantedEpochMillis}}) are parked for the next version; {@code reset} says what was reset.
+     * Either way every guest connection is reset at once (RST to the guest), never left hanging.
+     */
     @Deactivate
     void deactivate() {
         for (SocketListener l : listeners) {
             l.close();
         }
         listeners.clear();
-        stack.close();
+        if (parking == null || !parking.restartExpected(owner.substring(0, owner.indexOf('/')))) {
+            stack.close();
+            return;
+        }
+        List<long[]> leases = stack.leasesForHandover();
+        Map<String, Object> status = stack.status();
+        List<String> reset = new ArrayList<>();
+        if (status.get("tcp") instanceof Map<?, ?> tcp && tcp.get("connections") instanceof Number n && n.intValue() > 0) {
+            reset.add(n + " guest TCP connections (RST to the guest)");
+        }
+        if (status.get("udp") instanceof Map<?, ?> udp && udp.get("flows") instanceof Number n && n.intValue() > 0) {
+            reset.add(n + " UDP flows (new host sockets on the next datagram)");
+        }
+        List<Map<String, Object>> links = stack.closeForHandover();
+        List<String> summary = new ArrayList<>();
+        links.forEach(l -> summary.add("link " + l.get(LinkHandover.KIND)));
+        summary.add(leases.size() + " DHCP leases");
+        parking.deposit(new HandoverState(owner, HANDOVER_FORMAT,
+                Map.of("links", List.copyOf(links), "leases", List.copyOf(leases), "reset", List.copyOf(reset)),
+                summary, () -> links.forEach(LinkHandover::close)));
     }
 
     @Override

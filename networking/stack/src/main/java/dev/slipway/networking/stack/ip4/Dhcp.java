@@ -268,4 +268,28 @@ public final class Dhcp implements DatagramService {
         });
         return list;
     }
+
+    /** Every dynamic lease as {@code {mac, ip, grantedEpochMillis}} (0 when unknown). */
+    public List<long[]> export() {
+        List<long[]> list = new ArrayList<>();
+        leases.forEach((mac, ip) -> list.add(new long[] {mac, ip, granted.getOrDefault(mac, 0L)}));
+        return list;
+    }
+
+    /** Takes leases a previous version granted; an address outside this configuration's network is left out. */
+    public void restore(List<long[]> handed) {
+        for (long[] lease : handed) {
+            if (lease.length != 3 || !config.inSubnet((int) lease[1])) {
+                continue;
+            }
+            long mac = lease[0];
+            int ip = (int) lease[1];
+            leases.put(mac, ip);
+            owners.put(ip, mac);
+            if (lease[2] != 0) {
+                granted.put(mac, lease[2]);
+            }
+            layer.arp.put(ip, mac);
+        }
+    }
 }

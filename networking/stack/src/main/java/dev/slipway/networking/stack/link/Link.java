@@ -116,6 +116,15 @@ public final class Link implements FrameReceiver {
         }
     }
 
+    /**
+     * Ends the reader but leaves the transport open for the next version of the stack; returns its
+     * description ({@link Transport#detach()}), or {@code null} when it cannot be handed over.
+     */
+    public java.util.Map<String, Object> detach() {
+        closing = true;
+        return transport.detach();
+    }
+
     /** Closes the transport, which ends its reader. */
     public void close() {
         closing = true;

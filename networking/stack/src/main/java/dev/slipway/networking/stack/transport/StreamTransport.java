@@ -46,6 +46,10 @@ public final class StreamTransport implements Transport {
     private final ByteBuffer[] gather = new ByteBuffer[2];
     private final ByteBuffer queue = ByteBuffer.allocateDirect(QUEUE_BYTES);
     private volatile boolean open = true;
+    /** Handed over to the next version: the socket stays open. */
+    private volatile boolean detached;
+    private final java.util.concurrent.CountDownLatch readerEnded = new java.util.concurrent.CountDownLatch(1);
+    private volatile boolean reading;
     private long dropped;
 
     /** Wraps a connected socket; any handshake must already be done. */
@@ -59,6 +63,49 @@ public final class StreamTransport implements Transport {
         selector = Selector.open();
         key = channel.register(selector, SelectionKey.OP_READ);
         queue.flip();
+    }
+
+    /**
+     * Goes on with a connection a previous version of the stack served: {@code pending} are the bytes
+     * it had read but not yet cut into frames.
+     */
+    public static StreamTransport adopt(String name, SocketChannel channel, Framing framing, byte[] pending) throws IOException {
+        StreamTransport transport = new StreamTransport(name, channel, framing);
+        transport.in.put(pending);
+        return transport;
+    }
+
+    @Override
+    public java.util.Map<String, Object> detach() {
+        if (!open) {
+            return null;
+        }
+        detached = true;
+        open = false;
+        selector.wakeup();
+        try {
+            if (reading && !readerEnded.await(2, java.util.concurrent.TimeUnit.SECONDS)) {
+                return null;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        synchronized (queue) {
+            try {
+                channel.configureBlocking(true);
+                if (queue.hasRemaining()) {
+                    channel.write(queue);
+                }
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+        in.flip();
+        byte[] pending = new byte[in.remaining()];
+        in.get(pending);
+        return java.util.Map.of(LinkHandover.KIND, framing.name(), LinkHandover.CHANNEL, channel,
+                LinkHandover.PENDING, pending, LinkHandover.NAME, name);
     }
 
     @Override
@@ -75,6 +122,7 @@ public final class StreamTransport implements Transport {
 
     @Override
     public void run(FrameReceiver receiver) throws IOException {
+        reading = true;
         try {
             while (open) {
                 int n = channel.read(in);
@@ -97,6 +145,7 @@ public final class StreamTransport implements Transport {
             }
         } finally {
             close();
+            readerEnded.countDown();
         }
     }
 
@@ -173,6 +222,9 @@ public final class StreamTransport implements Transport {
             selector.close();
         } catch (IOException e) {
             // closing anyway
+        }
+        if (detached) {
+            return;
         }
         try {
             channel.close();

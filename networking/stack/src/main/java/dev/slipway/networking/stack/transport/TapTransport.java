@@ -44,6 +44,8 @@ public final class TapTransport implements Transport {
     private volatile boolean open = true;
     private boolean reading;
     private boolean fdClosed;
+    /** Handed over to the next version: the descriptor stays open. */
+    private boolean detached;
     /**
      * Native addresses of the buffers frames are sent from, by identity hash: the stack's buffers are
      * pooled, so they recur. Weak, so that a buffer the pool let go is not kept alive.
@@ -82,6 +84,37 @@ public final class TapTransport implements Transport {
     public static TapTransport create(String name, int mtu) throws IOException {
         return new TapTransport(name, TapDevice.open(name, TapDevice.IFF_TAP | TapDevice.IFF_NO_PI | TapDevice.IFF_VNET_HDR,
                 TapDevice.TUN_F_CSUM | TapDevice.TUN_F_TSO4 | TUN_F_TSO6), mtu);
+    }
+
+    /** Goes on with the tap descriptor {@code fd} of device {@code name} that a previous version of the stack opened. */
+    public static TapTransport adopt(String name, int fd, int mtu) throws IOException {
+        return new TapTransport(name, fd, mtu);
+    }
+
+    @Override
+    public java.util.Map<String, Object> detach() {
+        synchronized (this) {
+            if (fdClosed) {
+                return null;
+            }
+            detached = true;
+            open = false;
+            if (reading) {
+                FileDescriptors.write(wakeFd, FileDescriptors.address(wakeValue), 8);
+            } else {
+                FileDescriptors.closeQuietly(wakeFd);
+            }
+            long until = System.nanoTime() + 2_000_000_000L;
+            while (reading && System.nanoTime() < until) {
+                try {
+                    wait(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return java.util.Map.of(LinkHandover.KIND, LinkHandover.TAP, LinkHandover.FD, fd, LinkHandover.DEVICE, name);
     }
 
     /** The interface name of the device. */
@@ -242,7 +275,7 @@ public final class TapTransport implements Transport {
     public void close() {
         synchronized (this) {
             open = false;
-            if (fdClosed) {
+            if (fdClosed || detached) {
                 return;
             }
             if (reading) {
@@ -259,11 +292,14 @@ public final class TapTransport implements Transport {
         synchronized (this) {
             reading = false;
             open = false;
-            if (!fdClosed) {
+            if (detached) {
+                FileDescriptors.closeQuietly(wakeFd);
+            } else if (!fdClosed) {
                 fdClosed = true;
                 FileDescriptors.closeQuietly(fd);
                 FileDescriptors.closeQuietly(wakeFd);
             }
+            notifyAll();
         }
     }
 

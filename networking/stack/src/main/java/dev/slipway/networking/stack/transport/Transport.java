@@ -63,7 +63,16 @@ public interface Transport extends Closeable {
         throw new UnsupportedOperationException(name() + " sends whole frames only");
     }
 
-    /** Stops {@link #run} and releases the link. */
+    /**
+     * Stops {@link #run} but leaves the link open, for the next version of the stack: returns what
+     * the next version needs to go on with it (JDK types only, see {@link LinkHandover}), or
+     * {@code null} when this link cannot be handed over (it is then closed by {@link #close}).
+     */
+    default java.util.Map<String, Object> detach() {
+        return null;
+    }
+
+    /** Stops {@link #run} and releases the link (nothing, after {@link #detach}). */
     @Override
     void close() throws IOException;
 }
