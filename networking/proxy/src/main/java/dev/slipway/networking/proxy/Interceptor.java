@@ -453,15 +453,18 @@ final class Interceptor implements AutoCloseable {
     private boolean forward(RequestHead head, HttpUrl url, InputStream in, OutputStream out, OkHttpClient client,
                             ProxyServer proxy) throws IOException {
         String transferEncoding = head.header("Transfer-Encoding");
-        if (transferEncoding != null && !transferEncoding.equalsIgnoreCase("identity")) {
-            respond(out, 411, "Slipway's transparent proxy needs a Content-Length for request bodies", true);
+        boolean chunked = transferEncoding != null && transferEncoding.strip().equalsIgnoreCase("chunked");
+        if (transferEncoding != null && !chunked) {
+            respond(out, 501, "Slipway's transparent proxy takes request bodies with a Content-Length or chunked, not \""
+                    + transferEncoding + "\"", true);
             return false;
         }
         long length;
         try {
             String cl = head.header("Content-Length");
-            length = cl == null ? 0 : Long.parseLong(cl.strip());
-            if (length < 0) {
+            // with both, chunked decides (RFC 9112 6.3) and the connection closes after the exchange
+            length = chunked ? -1 : cl == null ? 0 : Long.parseLong(cl.strip());
+            if (length < 0 && !chunked) {
                 throw new NumberFormatException();
             }
         } catch (NumberFormatException e) {
@@ -490,16 +493,16 @@ final class Interceptor implements AutoCloseable {
         }
         RequestBody body = null;
         boolean requiresBody = Set.of("POST", "PUT", "PATCH", "PROPPATCH", "REPORT").contains(head.method);
-        if (length > 0 || requiresBody) {
+        if (length != 0 || requiresBody) {
             if (head.method.equals("GET") || head.method.equals("HEAD")) {
                 respond(out, 400, head.method + " requests carry no body", true);
                 return false;
             }
-            body = new StreamBody(in, length, head.header("Content-Type"));
+            body = new StreamBody(chunked ? new ChunkedInput(in) : in, length, head.header("Content-Type"));
         }
         b.method(head.method, body);
         Call call = client.newCall(b.build());
-        boolean close = head.wantsClose();
+        boolean close = head.wantsClose() || chunked && head.header("Content-Length") != null;
         try (Response response = call.execute()) {
             if (response.code() == 407) {
                 fail("the proxy " + (proxy == null ? "" : proxy.host() + ":" + proxy.port()) + " asks for credentials ("
@@ -512,6 +515,10 @@ final class Interceptor implements AutoCloseable {
             }
             writeResponse(head, response, out, close);
         } catch (IOException e) {
+            if (e instanceof ChunkedInput.Malformed || e.getCause() instanceof ChunkedInput.Malformed) {
+                respond(out, 400, (e instanceof ChunkedInput.Malformed ? e : e.getCause()).getMessage(), true);
+                return false;
+            }
             if (MetadataFilter.refusal(e) != null) {
                 respond(out, 403, refusedMetadata(url.host()).getMessage(), true);
                 return false;
@@ -525,7 +532,7 @@ final class Interceptor implements AutoCloseable {
         return !close;
     }
 
-    /** The guest's request body, streamed once from its connection. */
+    /** The guest's request body, streamed once from its connection: {@code length} bytes, or to its end when -1 (chunked, decoded). */
     private static final class StreamBody extends RequestBody {
         private final InputStream in;
         private final long length;
@@ -555,6 +562,12 @@ final class Interceptor implements AutoCloseable {
         @Override
         public void writeTo(BufferedSink sink) throws IOException {
             byte[] buf = new byte[16384];
+            if (length < 0) {
+                for (int n; (n = in.read(buf)) >= 0; ) {
+                    sink.write(buf, 0, n);
+                }
+                return;
+            }
             for (long left = length; left > 0; ) {
                 int n = in.read(buf, 0, (int) Math.min(buf.length, left));
                 if (n < 0) {
@@ -621,6 +634,7 @@ final class Interceptor implements AutoCloseable {
             case 403 -> "Forbidden";
             case 407 -> "Proxy Authentication Required";
             case 411 -> "Length Required";
+            case 501 -> "Not Implemented";
             default -> "Bad Gateway";
         };
         byte[] body = ("Slipway: " + reason + "\n").getBytes(StandardCharsets.UTF_8);

@@ -17,9 +17,8 @@ import dev.slipway.api.proxy.ProxyServer;
 
 /**
  * A proxy auto-config script, run by Mozilla Rhino (interpreted, no generated classes, so it works
- * inside OSGi), with the standard helper functions except the date and time ones
- * ({@code weekdayRange}, {@code dateRange}, {@code timeRange}): a script that calls them fails,
- * and the manual settings apply. Every evaluation is bounded in time.
+ * inside OSGi), with the standard helper functions, the date and time ones ({@code weekdayRange},
+ * {@code dateRange}, {@code timeRange}) in {@link PacTime}. Every evaluation is bounded in time.
  */
 final class PacScript {
     /** The helpers of the PAC convention, written against the two host functions below. */
@@ -113,6 +112,11 @@ final class PacScript {
      * @throws IllegalArgumentException when it does not compile, does not finish, or defines no FindProxyForURL
      */
     static PacScript compile(String url, String source, Resolver resolver, String myAddress, long budgetMillis) {
+        return compile(url, source, resolver, myAddress, budgetMillis, new PacTime(java.time.Clock.systemUTC(), java.time.ZoneId.systemDefault()));
+    }
+
+    /** {@link #compile(String, String, Resolver, String, long)} with the date and time helpers reading {@code time}. */
+    static PacScript compile(String url, String source, Resolver resolver, String myAddress, long budgetMillis, PacTime time) {
         BoundedFactory factory = new BoundedFactory(budgetMillis);
         Context cx = factory.enterContext();
         try {
@@ -128,6 +132,24 @@ final class PacScript {
                 @Override
                 public Object call(Context c, Scriptable s, Scriptable thisObj, Object[] args) {
                     return myAddress;
+                }
+            });
+            ScriptableObject.putProperty(scope, "weekdayRange", new BaseFunction() {
+                @Override
+                public Object call(Context c, Scriptable s, Scriptable thisObj, Object[] args) {
+                    return time.weekdayRange(args);
+                }
+            });
+            ScriptableObject.putProperty(scope, "dateRange", new BaseFunction() {
+                @Override
+                public Object call(Context c, Scriptable s, Scriptable thisObj, Object[] args) {
+                    return time.dateRange(args);
+                }
+            });
+            ScriptableObject.putProperty(scope, "timeRange", new BaseFunction() {
+                @Override
+                public Object call(Context c, Scriptable s, Scriptable thisObj, Object[] args) {
+                    return time.timeRange(args);
                 }
             });
             cx.evaluateString(scope, HELPERS, "pac-helpers", 1, null);

@@ -68,7 +68,7 @@ class PacScriptTest {
         var noFunction = assertThrows(IllegalArgumentException.class, () -> compile("var x = 1;"));
         assertTrue(noFunction.getMessage().contains("FindProxyForURL"));
         assertThrows(IllegalArgumentException.class, () -> compile("function FindProxyForURL(url, host) {"));
-        PacScript throwing = compile("function FindProxyForURL(u, h) { return timeRange(9, 17) ? 'DIRECT' : 'PROXY p:1'; }");
+        PacScript throwing = compile("function FindProxyForURL(u, h) { return noSuchHelper(9, 17) ? 'DIRECT' : 'PROXY p:1'; }");
         assertThrows(IllegalStateException.class, () -> throwing.find("http://a/", "a"));
     }
 

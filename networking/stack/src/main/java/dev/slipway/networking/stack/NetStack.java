@@ -13,6 +13,9 @@ import dev.slipway.networking.api.DatagramReceiver;
 import dev.slipway.networking.api.GuestDatagramFlow;
 import dev.slipway.networking.api.OutboundRouter;
 import dev.slipway.networking.stack.host.HostEndpoints;
+import dev.slipway.networking.stack.icmp.EchoRelay;
+import dev.slipway.networking.stack.icmp.EchoService;
+import dev.slipway.networking.stack.icmp.IcmpOutput;
 import dev.slipway.networking.stack.ip.FamilyOutput;
 import dev.slipway.networking.stack.ip.OutputBuffers;
 import dev.slipway.networking.stack.ip4.Ip4Layer;
@@ -47,6 +50,7 @@ public final class NetStack implements AutoCloseable {
     final HostEndpoints endpoints;
     final Tcp tcp;
     final Udp udp;
+    final EchoRelay echo;
 
     public NetStack(NetConfig config) {
         this.config = config;
@@ -59,6 +63,18 @@ public final class NetStack implements AutoCloseable {
         this.tcp = new Tcp(config, stats, loop, output, endpoints);
         this.udp = new Udp(config, stats, loop, output, endpoints, List.of(ip4.dhcp()));
         ip4.transports(tcp, udp);
+        this.echo = EchoService.start(loop, new IcmpOutput() {
+            @Override
+            public void icmp4(int from, int to, ByteBuffer message, int length) {
+                ip4.sendIcmp(from, to, message, length);
+            }
+
+            @Override
+            public void icmp6(long fromHi, long fromLo, long toHi, long toLo, ByteBuffer message, int length) {
+                stats.drop(Drop.IPV6_UNSUPPORTED);
+            }
+        }, refused, config.gateway());
+        ip4.echoRelay(echo);
         loop.start();
     }
 
@@ -192,6 +208,7 @@ public final class NetStack implements AutoCloseable {
             m.put("leases", ip4.leases());
             m.put("tcp", tcp.status());
             m.put("udp", udp.status());
+            m.put("icmp", echo.status());
             m.put("traffic", stats.traffic());
             m.put("drops", stats.drops());
             return m;
@@ -221,6 +238,7 @@ public final class NetStack implements AutoCloseable {
         try {
             tcp.closeAll();
             udp.closeAll();
+            echo.close();
         } finally {
             loop.unlock();
         }

@@ -17,23 +17,30 @@ import dev.slipway.networking.stack.transport.TapTransport;
 
 /**
  * A Linux network namespace standing in for the VM: created, wired to the stack through a tap
- * device, configured by its own DHCP client (busybox udhcpc) and removed again. Every OS command
- * goes through {@link CommandRunner}.
+ * device, configured by its own DHCP client (busybox udhcpc) and removed again. The client keeps
+ * running, in the background, and renews the lease before it ends; the address it sets lives as
+ * long as the lease. Every OS command goes through {@link CommandRunner}.
  */
 public final class GuestNamespace implements AutoCloseable {
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(30);
+    /** How long the DHCP client may take for the first lease (it sends up to five discovers a second apart, then retries). */
+    private static final long LEASE_WAIT_MILLIS = 15_000;
     private static final String OWNER_FILE = "slipway.owner";
     private static final String DHCP_SCRIPT = """
             #!/bin/sh
-            # udhcpc calls this with the lease in its environment
+            # udhcpc calls this with the lease in its environment, at the first lease and at each renewal
             case "$1" in
               deconfig)
                 ip addr flush dev "$interface"
                 ip link set "$interface" up
                 ;;
               bound|renew)
-                ip addr flush dev "$interface"
-                ip addr add "$ip/${mask:-$subnet}" dev "$interface"
+                # a renewal of the same address only extends its lifetime: connections using it carry on
+                ip -4 -o addr show dev "$interface" | grep -q " $ip/" || ip addr flush dev "$interface"
+                # busybox's client takes a lease under 30 s for 30 s (and renews after half of that)
+                life=forever
+                [ -n "$lease" ] && life=$(( lease < 30 ? 30 : lease ))
+                ip addr replace "$ip/${mask:-$subnet}" dev "$interface" valid_lft "$life" preferred_lft "$life"
                 [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
                 for r in $router; do ip route replace default via "$r" dev "$interface"; break; done
                 ;;
@@ -46,6 +53,7 @@ public final class GuestNamespace implements AutoCloseable {
     private final String device;
     private final NetConfig config;
     private final List<Path> files = new ArrayList<>();
+    private Path dhcpPidFile;
     private String address;
     private boolean created;
     private boolean leftoverRemoved;
@@ -97,19 +105,58 @@ public final class GuestNamespace implements AutoCloseable {
                 tap.close();
             }
         }
-        Path script = Files.createTempFile("slipway-udhcpc-", ".sh",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        files.add(script);
+        startDhcpClient();
+        address = awaitAddress();
+    }
+
+    /**
+     * Starts udhcpc in the namespace, in the background (start-stop-daemon detaches it, its output to
+     * /dev/null, and records its pid for {@link #close()}): it stays to renew the lease.
+     */
+    private void startDhcpClient() throws IOException {
+        Path dir = Files.createTempDirectory("slipway-dhcp-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path script = dir.resolve("udhcpc.sh");
         Files.writeString(script, DHCP_SCRIPT, StandardCharsets.US_ASCII);
-        run("ip", "netns", "exec", name, "busybox", "udhcpc", "-i", device, "-f", "-q", "-n", "-t", "5", "-T", "1",
-                "-s", script.toString());
-        CommandRunner.Result r = run("ip", "-n", name, "-4", "-o", "addr", "show", "dev", device);
-        String out = r.stdout();
-        int at = out.indexOf("inet ");
-        if (at < 0) {
-            throw new IOException("the namespace's DHCP client configured no address on " + device);
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+        dhcpPidFile = dir.resolve("udhcpc.pid");
+        files.add(0, dhcpPidFile);
+        files.add(1, script);
+        files.add(2, dir);
+        run("ip", "netns", "exec", name, "busybox", "start-stop-daemon", "-S", "-b", "-m", "-p", dhcpPidFile.toString(),
+                "-x", busybox(), "--", "udhcpc", "-f", "-i", device, "-t", "5", "-T", "1", "-A", "5", "-s", script.toString());
+    }
+
+    /** The address the DHCP client configured, once it has. */
+    private String awaitAddress() throws IOException {
+        long deadline = System.nanoTime() + LEASE_WAIT_MILLIS * 1_000_000L;
+        while (true) {
+            String out = run("ip", "-n", name, "-4", "-o", "addr", "show", "dev", device).stdout();
+            int at = out.indexOf("inet ");
+            if (at >= 0) {
+                return out.substring(at + 5).split("[/ ]")[0];
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("the namespace's DHCP client configured no address on " + device + " within "
+                        + LEASE_WAIT_MILLIS / 1000 + " s");
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for the namespace's DHCP lease", e);
+            }
         }
-        address = out.substring(at + 5).split("[/ ]")[0];
+    }
+
+    /** busybox's path: start-stop-daemon runs, and later matches, the client by it. */
+    private String busybox() throws IOException {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            Path candidate = Path.of(dir.isEmpty() ? "." : dir, "busybox");
+            if (Files.isExecutable(candidate)) {
+                return candidate.toAbsolutePath().toString();
+            }
+        }
+        throw new IOException("busybox is not on the PATH (apt-get install -y busybox-static)");
     }
 
     /**
@@ -189,9 +236,17 @@ public final class GuestNamespace implements AutoCloseable {
         return r;
     }
 
-    /** Removes the namespace (which destroys the tap device in it) and the files written for it. */
+    /** Stops the DHCP client, removes the namespace (which destroys the tap device in it) and the files written for it. */
     @Override
     public void close() {
+        if (dhcpPidFile != null && Files.exists(dhcpPidFile)) {
+            try {
+                commands.run(List.of("busybox", "start-stop-daemon", "-K", "-q", "-o", "-p", dhcpPidFile.toString()), COMMAND_TIMEOUT);
+            } catch (IOException e) {
+                // the client may have ended already; the namespace goes either way
+            }
+        }
+        dhcpPidFile = null;
         if (created) {
             created = false;
             try {

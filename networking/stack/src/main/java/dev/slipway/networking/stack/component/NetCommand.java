@@ -90,6 +90,10 @@ public final class NetCommand implements ControlCommand {
                 active = null;
             }
         }
+        if (capture.failures() > 0) {
+            return CommandResult.failure("writing " + Path.of(file).toAbsolutePath() + " failed: "
+                    + (capture.firstFailure() == null ? "it could not be closed" : capture.firstFailure().getMessage()));
+        }
         return CommandResult.ok("captured " + capture.frames() + " frames in " + seconds + " s to " + Path.of(file).toAbsolutePath() + "\n");
     }
 

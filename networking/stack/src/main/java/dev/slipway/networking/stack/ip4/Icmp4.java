@@ -6,10 +6,11 @@ import dev.slipway.networking.stack.Drop;
 import dev.slipway.networking.stack.Stats;
 import dev.slipway.networking.stack.ip.Checksum;
 import dev.slipway.networking.stack.ip.IpProtocols;
+import dev.slipway.networking.stack.icmp.EchoRelay;
 import dev.slipway.networking.stack.ip.PacketContext;
 import dev.slipway.networking.stack.link.Ethernet;
 
-/** ICMPv4: echo replies for the gateway's own addresses, and the errors the gateway sends. */
+/** ICMPv4: echo replies for the gateway's own addresses, echo requests to others handed to the {@link EchoRelay}, and the errors the gateway sends. */
 final class Icmp4 {
     static final int ECHO_REPLY = 0, UNREACHABLE = 3, ECHO_REQUEST = 8, TIME_EXCEEDED = 11;
     static final int HOST_UNREACHABLE = 1, PROTOCOL_UNREACHABLE = 2, PORT_UNREACHABLE = 3, ADMIN_PROHIBITED = 13;
@@ -17,6 +18,8 @@ final class Icmp4 {
 
     private final Ip4Layer ip;
     private final Stats stats;
+    /** Relays echo requests to any other address; null until the stack sets it. */
+    EchoRelay relay;
 
     Icmp4(Ip4Layer ip, Stats stats) {
         this.ip = ip;
@@ -35,6 +38,11 @@ final class Icmp4 {
             return;
         }
         int type = f.get(off) & 0xff;
+        EchoRelay r = relay;
+        if (!p.toUs() && type == ECHO_REQUEST && r != null
+                && r.echo4(f, off, length, p.src4(), p.dst4(), f.get(p.ipOffset + 8) & 0xff, System.nanoTime())) {
+            return;
+        }
         if (!p.toUs() || type != ECHO_REQUEST) {
             stats.drop(Drop.ICMP_IGNORED);
             return;
@@ -49,6 +57,21 @@ final class Icmp4 {
         ip.ipHeader(o, 20 + length, IpProtocols.ICMP, p.dst4(), p.src4(), false);
         ip.sendPacket(o, Ethernet.HLEN + 20 + length, 0);
         stats.icmpEchoReply();
+    }
+
+    /** Sends the relay's ICMP message (its checksum field zero) at {@code [0, length)} of {@code message} from {@code from} to {@code to}. */
+    void relayed(int from, int to, ByteBuffer message, int length) {
+        if (length > 65535 - 20) {
+            stats.drop(Drop.OVERSIZED);
+            return;
+        }
+        ByteBuffer o = ip.aux;
+        o.clear();
+        int icmp = IP_OFF + 20;
+        o.put(icmp, message, 0, length);
+        o.putShort(icmp + 2, (short) Checksum.compute(o, icmp, length));
+        ip.ipHeader(o, 20 + length, IpProtocols.ICMP, from, to, false);
+        ip.sendPacket(o, Ethernet.HLEN + 20 + length, 0);
     }
 
     /** Sends an ICMP error about the IP packet at {@link Ip4Layer#IP_OFF} of {@code f} back to its source. */

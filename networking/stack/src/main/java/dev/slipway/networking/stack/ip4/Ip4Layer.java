@@ -9,6 +9,7 @@ import dev.slipway.networking.stack.Drop;
 import dev.slipway.networking.stack.Mac;
 import dev.slipway.networking.stack.NetConfig;
 import dev.slipway.networking.stack.Stats;
+import dev.slipway.networking.stack.icmp.EchoRelay;
 import dev.slipway.networking.stack.ip.Checksum;
 import dev.slipway.networking.stack.ip.FlowKey;
 import dev.slipway.networking.stack.ip.IpOutput;
@@ -72,6 +73,16 @@ public final class Ip4Layer implements IpOutput {
     public void transports(ProtocolInput tcpInput, ProtocolInput udpInput) {
         this.tcp = tcpInput;
         this.udp = udpInput;
+    }
+
+    /** Hands the guests' echo requests to addresses not the gateway's to {@code relay}. */
+    public void echoRelay(EchoRelay relay) {
+        icmp.relay = relay;
+    }
+
+    /** Sends an ICMP message of the echo relay (checksum field zero) to a guest. */
+    public void sendIcmp(int from, int to, ByteBuffer message, int length) {
+        icmp.relayed(from, to, message, length);
     }
 
     /** The DHCP server, a local service of UDP. */

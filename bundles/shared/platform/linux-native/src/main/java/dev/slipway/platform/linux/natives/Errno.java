@@ -33,11 +33,14 @@ public final class Errno {
     public static final int ELOOP = 40;
     public static final int EBADFD = 77;
     public static final int ENOTSOCK = 88;
+    public static final int EMSGSIZE = 90;
     public static final int EADDRINUSE = 98;
     public static final int EADDRNOTAVAIL = 99;
     public static final int ECONNRESET = 104;
     public static final int ETIMEDOUT = 110;
     public static final int ECONNREFUSED = 111;
+    public static final int ENETUNREACH = 101;
+    public static final int EHOSTUNREACH = 113;
 
     private Errno() {
     }
@@ -90,6 +93,9 @@ public final class Errno {
             case ECONNRESET -> "ECONNRESET";
             case ETIMEDOUT -> "ETIMEDOUT";
             case ECONNREFUSED -> "ECONNREFUSED";
+            case EMSGSIZE -> "EMSGSIZE";
+            case ENETUNREACH -> "ENETUNREACH";
+            case EHOSTUNREACH -> "EHOSTUNREACH";
             default -> "errno " + errno;
         };
     }

@@ -76,6 +76,16 @@ public final class Libc {
 
     public static native long recvmsg(int fd, Pointer message, int flags);
 
+    public static native long recvmsg(int fd, long message, int flags);
+
+    public static native long sendto(int fd, long data, long length, int flags, long address, int addressLength);
+
+    public static native int epoll_create1(int flags);
+
+    public static native int epoll_ctl(int epollFd, int op, int fd, long event);
+
+    public static native int epoll_wait(int epollFd, long events, int maxEvents, int timeoutMillis);
+
     public static native Pointer strerror(int errno);
 
     public static native int fcntl(int fd, int command, int argument);

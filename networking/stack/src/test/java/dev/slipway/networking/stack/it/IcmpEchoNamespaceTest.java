@@ -1,0 +1,275 @@
+package dev.slipway.networking.stack.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.slipway.testing.ClassPaths;
+import dev.slipway.testing.Commands;
+import dev.slipway.testing.NetNs;
+import dev.slipway.testing.Prerequisites;
+import dev.slipway.testing.TestUsers;
+
+/**
+ * ICMP echo to any destination against the real kernel. Three test-made namespaces: "host", where
+ * a child JVM runs the stack (so that its net.ipv4.ping_group_range, a per-namespace setting, is
+ * the test's to choose without touching the machine's), "router" and "far", the echo's target
+ * behind the router. The guest namespace hangs off the stack by a tap device as in production.
+ *
+ * <pre>
+ * guest ──tap── [stack in "host" 10.91.1.1] ──veth── [router 10.91.1.2 | 10.91.2.1] ──veth── [far 10.91.2.2]
+ * </pre>
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class IcmpEchoNamespaceTest {
+    static final String HOST = NetNs.unique("slw-icmp-h");
+    static final String ROUTER = NetNs.unique("slw-icmp-r");
+    static final String FAR = NetNs.unique("slw-icmp-f");
+    static final String FAR_ADDRESS = "10.91.2.2";
+    static final String ROUTER_ADDRESS = "10.91.1.2";
+    static final Duration T = Duration.ofSeconds(20);
+    final List<String> guests = new ArrayList<>();
+    Lab lab;
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    void network() throws Exception {
+        Prerequisites.assumeNamespaces("ip", "busybox", "sysctl", "nsenter");
+        for (String ns : List.of(HOST, ROUTER, FAR)) {
+            NetNs.delete(ns);
+            NetNs.add(ns);
+            Commands.check(T, "ip", "-n", ns, "link", "set", "lo", "up");
+        }
+        Commands.check(T, "ip", "-n", HOST, "link", "add", "hr0", "type", "veth", "peer", "name", "rh0", "netns", ROUTER);
+        Commands.check(T, "ip", "-n", ROUTER, "link", "add", "rf0", "type", "veth", "peer", "name", "fr0", "netns", FAR);
+        address(HOST, "hr0", "10.91.1.1/24");
+        address(ROUTER, "rh0", ROUTER_ADDRESS + "/24");
+        address(ROUTER, "rf0", "10.91.2.1/24");
+        address(FAR, "fr0", FAR_ADDRESS + "/24");
+        Commands.check(T, "ip", "-n", HOST, "route", "add", "10.91.0.0/16", "via", ROUTER_ADDRESS);
+        Commands.check(T, "ip", "-n", FAR, "route", "add", "default", "via", "10.91.2.1");
+        Commands.check(T, Commands.inNs(ROUTER, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1").toArray(String[]::new));
+    }
+
+    private static void address(String ns, String device, String cidr) throws Exception {
+        Commands.check(T, "ip", "-n", ns, "addr", "add", cidr, "dev", device);
+        Commands.check(T, "ip", "-n", ns, "link", "set", device, "up");
+    }
+
+    private static void pingGroupRange(String range) throws Exception {
+        Commands.check(T, Commands.inNs(HOST, "sysctl", "-q", "-w", "net.ipv4.ping_group_range=" + range).toArray(String[]::new));
+    }
+
+    @AfterEach
+    void stopLab() {
+        if (lab != null) {
+            lab.close();
+            lab = null;
+        }
+    }
+
+    @AfterAll
+    void cleanUp() {
+        for (String ns : guests) {
+            NetNs.killAll(ns);
+            NetNs.delete(ns);
+        }
+        for (String ns : List.of(HOST, ROUTER, FAR)) {
+            NetNs.killAll(ns);
+            NetNs.delete(ns);
+        }
+    }
+
+    /** The stack in the "host" namespace, in a child JVM; its log in {@code log}. */
+    final class Lab implements AutoCloseable {
+        final Process process;
+        final Writer commands;
+        final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        final Path log;
+        final String guest;
+
+        Lab(String name) throws Exception {
+            guest = NetNs.unique(name);
+            guests.add(guest);
+            log = dir.resolve(name + ".log");
+            process = new ProcessBuilder(Commands.inNs(HOST, ClassPaths.java(), "-Djna.tmpdir=/tmp", "-XX:TieredStopAtLevel=1",
+                    "-cp", ClassPaths.current(), EchoLabMain.class.getName(), guest, NetNs.device("slwi")))
+                    .redirectError(log.toFile()).start();
+            commands = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+            Thread reader = new Thread(() -> {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line; (line = in.readLine()) != null; ) {
+                        lines.add(line);
+                    }
+                } catch (IOException e) {
+                    lines.add("read failed: " + e);
+                }
+            }, "echo-lab-output");
+            reader.setDaemon(true);
+            reader.start();
+            String ready = lines.poll(60, TimeUnit.SECONDS);
+            assertNotNull(ready, () -> "the lab did not start: " + logText());
+            assertTrue(ready.startsWith("ready "), () -> ready + "\n" + logText());
+        }
+
+        String status() throws Exception {
+            commands.write("status\n");
+            commands.flush();
+            String s = lines.poll(20, TimeUnit.SECONDS);
+            assertNotNull(s, this::logText);
+            return s;
+        }
+
+        String logText() {
+            try {
+                return Files.readString(log);
+            } catch (IOException e) {
+                return "(no log: " + e + ")";
+            }
+        }
+
+        /**
+         * Runs {@code command} in the guest namespace. The lab's {@code ip netns add} mounted the
+         * namespace's name in the mount namespace {@code ip netns exec} gave the lab, so the name is
+         * looked up there.
+         */
+        Commands.Out inGuest(String... command) throws Exception {
+            List<String> line = new ArrayList<>(List.of("nsenter", "-t", Long.toString(process.pid()), "-m", "ip", "netns", "exec", guest));
+            line.addAll(List.of(command));
+            return Commands.run(Duration.ofSeconds(30), line.toArray(String[]::new));
+        }
+
+        @Override
+        public void close() {
+            try {
+                commands.write("quit\n");
+                commands.flush();
+                process.waitFor(15, TimeUnit.SECONDS);
+            } catch (IOException e) {
+                // the lab is gone already
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Commands.stop(process);
+            NetNs.killAll(guest);
+            NetNs.delete(guest);
+        }
+    }
+
+    @Test
+    void theGuestPingsAFarNamespaceAndGetsItsRepliesWithItsIdentifierAndSequence() throws Exception {
+        pingGroupRange("0 2147483647");
+        lab = new Lab("slw-icmp-g1");
+        Commands.Out busybox = lab.inGuest("busybox", "ping", "-c", "3", "-W", "3", FAR_ADDRESS);
+        assertEquals(0, busybox.exit(), busybox.stdout() + busybox.stderr() + lab.logText());
+        assertTrue(busybox.stdout().contains("3 packets received"), busybox.stdout());
+        assertTrue(busybox.stdout().contains("seq=2"), busybox.stdout());
+        if (Prerequisites.onPath("ping")) {
+            // iputils ping, as root, uses a raw socket and takes only replies carrying its identifier
+            Commands.Out iputils = lab.inGuest("ping", "-n", "-c", "2", "-W", "3", "-e", "4242", FAR_ADDRESS);
+            assertEquals(0, iputils.exit(), iputils.stdout() + iputils.stderr());
+            assertTrue(iputils.stdout().contains("icmp_seq=1 ") && iputils.stdout().contains("icmp_seq=2 "), iputils.stdout());
+            assertTrue(iputils.stdout().contains("2 received"), iputils.stdout());
+        }
+        String status = lab.status();
+        assertTrue(status.contains("echo=any destination"), status);
+        assertTrue(!status.contains("replies=0,"), status);
+        Commands.Out gateway = lab.inGuest("busybox", "ping", "-c", "1", "-W", "3", "192.168.65.1");
+        assertEquals(0, gateway.exit(), "the gateway still answers itself: " + gateway.stdout());
+    }
+
+    /**
+     * A ping socket with IP_RECVERR gets the router's time-exceeded and unreachable messages in its
+     * error queue (Linux's ping_err), and the guest gets them from the router's address.
+     */
+    @Test
+    void ttlLimitedAndUnroutablePingsGetTheKernelsErrors() throws Exception {
+        Prerequisites.assumeCommands("ping");
+        pingGroupRange("0 2147483647");
+        lab = new Lab("slw-icmp-g2");
+        Commands.Out ttl = lab.inGuest("ping", "-n", "-c", "1", "-W", "3", "-t", "2", "-e", "4243", FAR_ADDRESS);
+        assertTrue(ttl.stdout().contains("From " + ROUTER_ADDRESS + " icmp_seq=1 Time to live exceeded"), ttl.stdout() + lab.status());
+        Commands.Out gatewayTtl = lab.inGuest("ping", "-n", "-c", "1", "-W", "3", "-t", "1", FAR_ADDRESS);
+        assertTrue(gatewayTtl.stdout().contains("From 192.168.65.1 icmp_seq=1 Time to live exceeded"), gatewayTtl.stdout());
+        Commands.Out noRouteAtTheRouter = lab.inGuest("ping", "-n", "-c", "1", "-W", "3", "10.91.3.5");
+        assertTrue(noRouteAtTheRouter.stdout().contains("From " + ROUTER_ADDRESS + " icmp_seq=1 Destination Net Unreachable"),
+                noRouteAtTheRouter.stdout() + lab.status());
+        Commands.Out noRouteAtTheHost = lab.inGuest("ping", "-n", "-c", "1", "-W", "3", "10.92.0.1");
+        assertTrue(noRouteAtTheHost.stdout().contains("From 192.168.65.1 icmp_seq=1 Destination Net Unreachable"),
+                noRouteAtTheHost.stdout() + lab.status());
+        Commands.Out metadata = lab.inGuest("ping", "-n", "-c", "1", "-W", "3", "169.254.169.254");
+        assertTrue(metadata.stdout().contains("From 192.168.65.1 icmp_seq=1 Packet filtered"), metadata.stdout());
+    }
+
+    @Test
+    void whereTheHostForbidsPingSocketsOnlyTheGatewayAnswersAndTheLogSaysSoOnce() throws Exception {
+        pingGroupRange("1 0");
+        lab = new Lab("slw-icmp-g3");
+        Commands.Out far = lab.inGuest("busybox", "ping", "-c", "2", "-W", "2", FAR_ADDRESS);
+        assertNotEquals(0, far.exit(), far.stdout());
+        Commands.Out gateway = lab.inGuest("busybox", "ping", "-c", "1", "-W", "3", "192.168.65.1");
+        assertEquals(0, gateway.exit(), gateway.stdout());
+        String status = lab.status();
+        assertTrue(status.contains("echo=gateway and host alias only: the host forbids unprivileged ping sockets"), status);
+        String log = lab.logText();
+        assertEquals(1, log.split("ICMP echo reaches only the gateway", -1).length - 1, log);
+    }
+
+    /** The relay alone, run as an unprivileged test user: refused while the range leaves the user out, relaying once it takes it in. */
+    @Test
+    void anUnprivilegedUserRelaysOnlyWhenThePingGroupRangeTakesItsGroupIn() throws Exception {
+        try (TestUsers users = TestUsers.create("slwi", "a test user whose group the ping group range takes in or leaves out")) {
+            String user = users.outsider("p");
+            String gid = Commands.check(T, "id", "-g", user).stdout().strip();
+            Path home = Files.createDirectories(dir.resolve("home"));
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            String classPath = ClassPaths.readableCopy(home.resolve("cp"));
+            TestUsers.own(home, user);
+
+            pingGroupRange("0 0");
+            String refused = probe(user, home, classPath);
+            assertTrue(refused.contains("declined gateway and host alias only: the host forbids unprivileged ping sockets"), refused);
+
+            pingGroupRange(gid + " " + gid);
+            String relayed = probe(user, home, classPath);
+            assertTrue(relayed.contains("to-guest type=0 from=" + FAR_ADDRESS + " to=192.168.65.3 id=2222 seq=5 length=16"), relayed);
+        }
+    }
+
+    private static String probe(String user, Path home, String classPath) throws Exception {
+        List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", HOST));
+        command.addAll(TestUsers.as(user, home, ClassPaths.java(), "-Djna.tmpdir=/tmp", "-XX:TieredStopAtLevel=1", "-cp", classPath,
+                EchoProbeMain.class.getName(), FAR_ADDRESS).command());
+        ProcessBuilder builder = new ProcessBuilder(command).directory(home.toFile()).redirectErrorStream(true);
+        builder.environment().put("HOME", home.toString());
+        Commands.Out out = Commands.run(Duration.ofSeconds(60), builder);
+        return out.stdout() + out.stderr() + " (exit " + out.exit() + ")";
+    }
+
+}
