@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +26,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.slipway.api.proxy.ProxyServer;
 import dev.slipway.networking.api.ConnectionPolicy;
+import dev.slipway.networking.api.GuestConnection;
 import dev.slipway.networking.proxy.ProxyRouter.Mode;
 import dev.slipway.networking.proxy.ProxyRouter.Origin;
 import okhttp3.Call;
@@ -42,13 +42,16 @@ import okhttp3.ResponseBody;
 import okio.BufferedSink;
 
 /**
- * The host end of intercepted guest connections: listens on a loopback port, learns from the
- * {@link ProxyRouter} where each connection was meant to go, and carries it there — plain HTTP
+ * The host end of intercepted guest connections: the stack hands each one over as a
+ * {@link GuestConnection} (no listener, no loopback socket), the {@link ProxyRouter} tells what
+ * kind it is, and the interceptor carries it where it was meant to go — plain HTTP
  * re-sent through the upstream proxy with OkHttp, TLS through a {@code CONNECT name:port} tunnel
  * named after the ClientHello's SNI, excluded destinations directly.
  *
- * <p>Blocking sockets on a bounded pool of threads (a tunnel takes two), every read and connect
+ * <p>Blocking streams on a bounded pool of threads (a tunnel takes two), every read and connect
  * with a timeout: OkHttp's calls block, and a failed proxy must never leave a guest waiting.
+ * Beyond {@link Limits#maxThreads} connections at once, new ones are reset and counted
+ * ({@code rejectedBusy}); idle threads end after 30 s.
  */
 final class Interceptor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Interceptor.class);
@@ -66,10 +69,8 @@ final class Interceptor implements AutoCloseable {
     private final InetAddress hostAlias;
     private final MetadataFilter metadata;
     private final Limits limits;
-    private final ServerSocket server;
     private final HttpClients httpClients;
     private final ThreadPoolExecutor pool;
-    private final Thread acceptor;
     private volatile boolean open = true;
     final AtomicLong intercepted = new AtomicLong(), viaProxy = new AtomicLong(), direct = new AtomicLong(),
             refusedByPolicy = new AtomicLong(), refusedMetadata = new AtomicLong(), failures = new AtomicLong(),
@@ -77,78 +78,47 @@ final class Interceptor implements AutoCloseable {
     final AtomicInteger active = new AtomicInteger();
     volatile String lastFailure = "";
 
-    Interceptor(ProxyRouter router, InetAddress hostAlias, MetadataFilter metadata, Limits limits, ServerSocket server,
-                HttpClients httpClients) {
+    Interceptor(ProxyRouter router, InetAddress hostAlias, MetadataFilter metadata, Limits limits, HttpClients httpClients) {
         this.router = router;
         this.metadata = metadata;
         this.httpClients = httpClients;
         this.hostAlias = hostAlias;
         this.limits = limits;
-        this.server = server;
         AtomicInteger n = new AtomicInteger();
         pool = new ThreadPoolExecutor(0, limits.maxThreads(), 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
             Thread t = new Thread(r, "slipway-proxy-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        acceptor = new Thread(this::acceptLoop, "slipway-proxy-accept");
-        acceptor.setDaemon(true);
-        acceptor.start();
     }
 
-    /** A listener on a free loopback port, for {@link #Interceptor}. */
-    static ServerSocket listen() throws IOException {
-        ServerSocket s = new ServerSocket();
-        s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 512);
-        return s;
-    }
-
-    InetSocketAddress address() {
-        return (InetSocketAddress) server.getLocalSocketAddress();
-    }
-
-    /** The next accepted connection, or null when accepting failed (logged unless closing). */
-    private Socket nextConnection() {
+    /**
+     * Takes a connection the stack intercepted; called on the stack's event loop, so it only
+     * hands the connection to a thread of the pool (or resets it when all are busy).
+     */
+    void accept(GuestConnection guest) {
+        Origin origin = router.origin(guest.destinationIp(), guest.destinationPort());
+        if (!open) {
+            guest.abort();
+            return;
+        }
         try {
-            return server.accept();
-        } catch (IOException e) {
-            if (open) {
-                LOG.warn("transparent proxy: accept failed", e);
-            }
-            return null;
+            pool.execute(() -> handle(guest, origin));
+        } catch (RejectedExecutionException e) {
+            rejectedBusy.incrementAndGet();
+            fail("too many intercepted connections at once (" + limits.maxThreads() + " threads busy)");
+            guest.abort();
         }
     }
 
-    private void acceptLoop() {
-        while (open) {
-            Socket guest = nextConnection();
-            if (guest == null) {
-                continue;
-            }
-            Origin origin = router.claim(guest.getPort());
-            if (origin == null || !guest.getInetAddress().isLoopbackAddress()) {
-                closeQuietly(guest); // not a connection the stack redirected
-                continue;
-            }
-            try {
-                pool.execute(() -> handle(guest, origin));
-            } catch (RejectedExecutionException e) {
-                rejectedBusy.incrementAndGet();
-                fail("too many intercepted connections at once (" + limits.maxThreads() + " threads busy)");
-                closeQuietly(guest);
-            }
-        }
-    }
-
-    private void handle(Socket guest, Origin origin) {
+    private void handle(GuestConnection guest, Origin origin) {
         intercepted.incrementAndGet();
         active.incrementAndGet();
         try (guest) {
-            guest.setSoTimeout((int) limits.head().toMillis());
-            guest.setTcpNoDelay(true);
+            guest.readTimeout((int) limits.head().toMillis());
             switch (origin.mode()) {
                 case TLS -> tls(guest, origin);
-                case HTTP -> http(guest, origin, new BufferedInputStream(guest.getInputStream()), null);
+                case HTTP -> http(guest, origin, new BufferedInputStream(guest.input()), null);
                 case EXPLICIT -> explicit(guest);
             }
         } catch (SocketTimeoutException e) {
@@ -162,10 +132,10 @@ final class Interceptor implements AutoCloseable {
 
     // ------------------------------------------------------------------ TLS: CONNECT by SNI
 
-    private void tls(Socket guest, Origin origin) throws IOException {
+    private void tls(GuestConnection guest, Origin origin) throws IOException {
         byte[] hello = new byte[ClientHello.MAX_RECORD];
         int n = 0;
-        InputStream in = guest.getInputStream();
+        InputStream in = guest.input();
         while (true) {
             int need = ClientHello.recordLength(hello, n);
             if (need < 0 || need > 0 && n >= need) {
@@ -310,13 +280,13 @@ final class Interceptor implements AutoCloseable {
 
     // ------------------------------------------------------------------ explicit proxy on the gateway
 
-    private void explicit(Socket guest) throws IOException {
-        BufferedInputStream in = new BufferedInputStream(guest.getInputStream());
+    private void explicit(GuestConnection guest) throws IOException {
+        BufferedInputStream in = new BufferedInputStream(guest.input());
         RequestHead head;
         try {
             head = RequestHead.read(in);
         } catch (RequestHead.BadRequest e) {
-            respond(guest.getOutputStream(), 400, e.getMessage(), true);
+            respond(guest.output(), 400, e.getMessage(), true);
             return;
         }
         if (head == null) {
@@ -330,20 +300,20 @@ final class Interceptor implements AutoCloseable {
         String host = bracket > 0 ? head.target.substring(1, bracket) : RequestHead.stripPort(head.target);
         int port = portOf(head.target);
         if (metadata.refusesLiteral(host)) {
-            respond(guest.getOutputStream(), 403, refusedMetadata(host).getMessage(), true);
+            respond(guest.output(), 403, refusedMetadata(host).getMessage(), true);
             return;
         }
         int[] literal = NoProxy.cidr(host);
         String name = literal != null ? host : ClientHello.hostName(host);
         if (name == null || port <= 0) {
-            respond(guest.getOutputStream(), 400, "CONNECT needs host:port, got " + head.target, true);
+            respond(guest.output(), 400, "CONNECT needs host:port, got " + head.target, true);
             return;
         }
         Routing routing = router.routing();
         String refusal = routing.refusal(name, literal == null ? null : toInet(literal[0]), port, ConnectionPolicy.Source.PROXY_CONNECT);
         if (refusal != null) {
             refusedByPolicy.incrementAndGet();
-            respond(guest.getOutputStream(), 403, refusal, true);
+            respond(guest.output(), 403, refusal, true);
             return;
         }
         Socket upstream;
@@ -351,11 +321,11 @@ final class Interceptor implements AutoCloseable {
             upstream = open(name, literal == null ? 0 : literal[0], port, routing.tlsProxy(name, literal == null ? 0 : literal[0], port));
         } catch (ProxyFailure e) {
             failed(e);
-            respond(guest.getOutputStream(), e.status, e.getMessage(), true);
+            respond(guest.output(), e.status, e.getMessage(), true);
             return;
         }
         try (upstream) {
-            guest.getOutputStream().write("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            guest.output().write("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
             splice(guest, in, upstream);
         }
     }
@@ -376,8 +346,8 @@ final class Interceptor implements AutoCloseable {
      * Serves HTTP requests of one guest connection. {@code origin} is null for the explicit proxy
      * (absolute-form requests); {@code first} is a head already read, or null.
      */
-    private void http(Socket guest, Origin origin, InputStream in, RequestHead first) throws IOException {
-        OutputStream out = guest.getOutputStream();
+    private void http(GuestConnection guest, Origin origin, InputStream in, RequestHead first) throws IOException {
+        OutputStream out = guest.output();
         RequestHead head = first;
         while (true) {
             if (head == null) {
@@ -648,16 +618,16 @@ final class Interceptor implements AutoCloseable {
     // ------------------------------------------------------------------ splicing
 
     /** Copies both ways until both sides finished, half-closing as each ends; bounded by the idle timeout. */
-    private void splice(Socket guest, InputStream guestIn, Socket upstream) throws IOException {
+    private void splice(GuestConnection guest, InputStream guestIn, Socket upstream) throws IOException {
         long idle = limits.idle().toNanos();
         AtomicLong lastActive = new AtomicLong(System.nanoTime());
         int poll = (int) Math.min(limits.idle().toMillis(), 5_000);
-        guest.setSoTimeout(poll);
+        guest.readTimeout(poll);
         upstream.setSoTimeout(poll);
         Future<?> up;
         try {
             up = pool.submit(() -> {
-                copy(guestIn, upstream, lastActive, idle);
+                copy(guestIn, upstream.getOutputStream(), upstream::shutdownOutput, upstream, lastActive, idle);
                 return null;
             });
         } catch (RejectedExecutionException e) {
@@ -666,7 +636,7 @@ final class Interceptor implements AutoCloseable {
             return;
         }
         try {
-            copy(upstream.getInputStream(), guest, lastActive, idle);
+            copy(upstream.getInputStream(), guest.output(), guest::shutdownOutput, guest::abort, lastActive, idle);
         } catch (IOException e) {
             up.cancel(true);
             closeQuietly(upstream);
@@ -679,9 +649,14 @@ final class Interceptor implements AutoCloseable {
         }
     }
 
-    private static void copy(InputStream from, Socket to, AtomicLong lastActive, long idleNanos) throws IOException {
+    /** How a copy half-closes its destination at the end of the stream. */
+    private interface Shutdown {
+        void shutdown() throws IOException;
+    }
+
+    private static void copy(InputStream from, OutputStream out, Shutdown end, java.io.Closeable onFailure, AtomicLong lastActive,
+                             long idleNanos) throws IOException {
         byte[] buf = new byte[65536];
-        OutputStream out = to.getOutputStream();
         try {
             while (true) {
                 int n;
@@ -699,9 +674,9 @@ final class Interceptor implements AutoCloseable {
                 out.write(buf, 0, n);
                 lastActive.set(System.nanoTime());
             }
-            to.shutdownOutput();
+            end.shutdown();
         } catch (IOException e) {
-            closeQuietly(to);
+            closeQuietly(onFailure);
             throw e;
         }
     }
@@ -734,7 +709,7 @@ final class Interceptor implements AutoCloseable {
         return o.mode() == Mode.EXPLICIT ? "explicit proxy" : ipText(o.ip()) + ":" + o.port();
     }
 
-    private static void closeQuietly(Socket s) {
+    private static void closeQuietly(java.io.Closeable s) {
         try {
             s.close();
         } catch (IOException e) {
@@ -745,16 +720,6 @@ final class Interceptor implements AutoCloseable {
     @Override
     public void close() {
         open = false;
-        try {
-            server.close();
-        } catch (IOException e) {
-            // closing anyway
-        }
         pool.shutdownNow();
-        try {
-            acceptor.join(2000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
