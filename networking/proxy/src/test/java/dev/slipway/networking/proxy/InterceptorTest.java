@@ -210,7 +210,7 @@ class InterceptorTest {
     @Test
     void slipwaysOwnAnswersCarryTheReasonAndCloseTheConnection() throws Exception {
         var out = new java.io.ByteArrayOutputStream();
-        Interceptor.respond(out, 403, "the registry x is not allowed", true);
+        HttpFraming.respond(out, 403, "the registry x is not allowed", true);
         String text = out.toString(java.nio.charset.StandardCharsets.UTF_8);
         assertTrue(text.startsWith("HTTP/1.1 403 Forbidden\r\n"), text);
         assertTrue(text.contains("Connection: close\r\n"), text);
