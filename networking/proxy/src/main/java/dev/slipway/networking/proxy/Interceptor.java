@@ -1,13 +1,11 @@
 package dev.slipway.networking.proxy;
 
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -27,33 +25,30 @@ import org.slf4j.LoggerFactory;
 
 import dev.slipway.api.proxy.ProxyServer;
 import dev.slipway.networking.api.ConnectionPolicy;
+import dev.slipway.networking.api.GuestConnection;
 import dev.slipway.networking.proxy.ProxyRouter.Mode;
 import dev.slipway.networking.proxy.ProxyRouter.Origin;
 import okhttp3.Call;
-import okhttp3.Credentials;
-import okhttp3.Headers;
 import okhttp3.HttpUrl;
-import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
-import okio.BufferedSink;
 
 /**
- * The host end of intercepted guest connections: listens on a loopback port, learns from the
- * {@link ProxyRouter} where each connection was meant to go, and carries it there — plain HTTP
+ * The host end of intercepted guest connections: the stack hands each one over as a
+ * {@link GuestConnection} (no listener, no loopback socket), the {@link ProxyRouter} tells what
+ * kind it is, and the interceptor carries it where it was meant to go — plain HTTP
  * re-sent through the upstream proxy with OkHttp, TLS through a {@code CONNECT name:port} tunnel
  * named after the ClientHello's SNI, excluded destinations directly.
  *
- * <p>Blocking sockets on a bounded pool of threads (a tunnel takes two), every read and connect
+ * <p>Blocking streams on a bounded pool of threads (a tunnel takes two), every read and connect
  * with a timeout: OkHttp's calls block, and a failed proxy must never leave a guest waiting.
+ * Beyond {@link Limits#maxThreads} connections at once, new ones are reset and counted
+ * ({@code rejectedBusy}); idle threads end after 30 s.
  */
 final class Interceptor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Interceptor.class);
-    private static final Set<String> HOP_BY_HOP = Set.of("connection", "proxy-connection", "keep-alive", "te", "trailer",
-            "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate", "host", "content-length");
 
     /** Timeouts and limits. */
     record Limits(Duration connect, Duration head, Duration idle, int maxThreads) {
@@ -66,10 +61,8 @@ final class Interceptor implements AutoCloseable {
     private final InetAddress hostAlias;
     private final MetadataFilter metadata;
     private final Limits limits;
-    private final ServerSocket server;
     private final HttpClients httpClients;
     private final ThreadPoolExecutor pool;
-    private final Thread acceptor;
     private volatile boolean open = true;
     final AtomicLong intercepted = new AtomicLong(), viaProxy = new AtomicLong(), direct = new AtomicLong(),
             refusedByPolicy = new AtomicLong(), refusedMetadata = new AtomicLong(), failures = new AtomicLong(),
@@ -77,78 +70,47 @@ final class Interceptor implements AutoCloseable {
     final AtomicInteger active = new AtomicInteger();
     volatile String lastFailure = "";
 
-    Interceptor(ProxyRouter router, InetAddress hostAlias, MetadataFilter metadata, Limits limits, ServerSocket server,
-                HttpClients httpClients) {
+    Interceptor(ProxyRouter router, InetAddress hostAlias, MetadataFilter metadata, Limits limits, HttpClients httpClients) {
         this.router = router;
         this.metadata = metadata;
         this.httpClients = httpClients;
         this.hostAlias = hostAlias;
         this.limits = limits;
-        this.server = server;
         AtomicInteger n = new AtomicInteger();
         pool = new ThreadPoolExecutor(0, limits.maxThreads(), 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
             Thread t = new Thread(r, "slipway-proxy-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        acceptor = new Thread(this::acceptLoop, "slipway-proxy-accept");
-        acceptor.setDaemon(true);
-        acceptor.start();
     }
 
-    /** A listener on a free loopback port, for {@link #Interceptor}. */
-    static ServerSocket listen() throws IOException {
-        ServerSocket s = new ServerSocket();
-        s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 512);
-        return s;
-    }
-
-    InetSocketAddress address() {
-        return (InetSocketAddress) server.getLocalSocketAddress();
-    }
-
-    /** The next accepted connection, or null when accepting failed (logged unless closing). */
-    private Socket nextConnection() {
+    /**
+     * Takes a connection the stack intercepted; called on the stack's event loop, so it only
+     * hands the connection to a thread of the pool (or resets it when all are busy).
+     */
+    void accept(GuestConnection guest) {
+        Origin origin = router.origin(guest.destinationIp(), guest.destinationPort());
+        if (!open) {
+            guest.abort();
+            return;
+        }
         try {
-            return server.accept();
-        } catch (IOException e) {
-            if (open) {
-                LOG.warn("transparent proxy: accept failed", e);
-            }
-            return null;
+            pool.execute(() -> handle(guest, origin));
+        } catch (RejectedExecutionException e) {
+            rejectedBusy.incrementAndGet();
+            fail("too many intercepted connections at once (" + limits.maxThreads() + " threads busy)");
+            guest.abort();
         }
     }
 
-    private void acceptLoop() {
-        while (open) {
-            Socket guest = nextConnection();
-            if (guest == null) {
-                continue;
-            }
-            Origin origin = router.claim(guest.getPort());
-            if (origin == null || !guest.getInetAddress().isLoopbackAddress()) {
-                closeQuietly(guest); // not a connection the stack redirected
-                continue;
-            }
-            try {
-                pool.execute(() -> handle(guest, origin));
-            } catch (RejectedExecutionException e) {
-                rejectedBusy.incrementAndGet();
-                fail("too many intercepted connections at once (" + limits.maxThreads() + " threads busy)");
-                closeQuietly(guest);
-            }
-        }
-    }
-
-    private void handle(Socket guest, Origin origin) {
+    private void handle(GuestConnection guest, Origin origin) {
         intercepted.incrementAndGet();
         active.incrementAndGet();
         try (guest) {
-            guest.setSoTimeout((int) limits.head().toMillis());
-            guest.setTcpNoDelay(true);
+            guest.readTimeout((int) limits.head().toMillis());
             switch (origin.mode()) {
                 case TLS -> tls(guest, origin);
-                case HTTP -> http(guest, origin, new BufferedInputStream(guest.getInputStream()), null);
+                case HTTP -> http(guest, origin, new BufferedInputStream(guest.input()), null);
                 case EXPLICIT -> explicit(guest);
             }
         } catch (SocketTimeoutException e) {
@@ -162,10 +124,10 @@ final class Interceptor implements AutoCloseable {
 
     // ------------------------------------------------------------------ TLS: CONNECT by SNI
 
-    private void tls(Socket guest, Origin origin) throws IOException {
+    private void tls(GuestConnection guest, Origin origin) throws IOException {
         byte[] hello = new byte[ClientHello.MAX_RECORD];
         int n = 0;
-        InputStream in = guest.getInputStream();
+        InputStream in = guest.input();
         while (true) {
             int need = ClientHello.recordLength(hello, n);
             if (need < 0 || need > 0 && n >= need) {
@@ -257,12 +219,12 @@ final class Interceptor implements AutoCloseable {
             String authority = (name.contains(":") ? "[" + name + "]" : name) + ":" + port;
             StringBuilder req = new StringBuilder("CONNECT ").append(authority).append(" HTTP/1.1\r\nHost: ").append(authority).append("\r\n");
             if (proxy.hasCredentials()) {
-                req.append("Proxy-Authorization: ").append(basic(proxy)).append("\r\n");
+                req.append("Proxy-Authorization: ").append(HttpFraming.basic(proxy)).append("\r\n");
             }
             req.append("\r\n");
             s.getOutputStream().write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
-            String head = readResponseHead(s.getInputStream());
-            int status = statusOf(head);
+            String head = HttpFraming.readResponseHead(s.getInputStream());
+            int status = HttpFraming.statusOf(head);
             if (status != 200) {
                 String line = head.lines().findFirst().orElse("").strip();
                 throw new ProxyFailure(status == 407 ? 407 : 502, "the proxy " + proxy.host() + ":" + proxy.port()
@@ -282,41 +244,15 @@ final class Interceptor implements AutoCloseable {
         }
     }
 
-    private static String readResponseHead(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream(256);
-        int last = 0;
-        while (last != 0x0d0a0d0a && (last & 0xffff) != 0x0a0a) {
-            int c = in.read();
-            if (c < 0) {
-                throw new IOException("the proxy closed the connection before answering");
-            }
-            if (b.size() >= RequestHead.MAX_BYTES) {
-                throw new IOException("the proxy's answer header is too large");
-            }
-            b.write(c);
-            last = last << 8 | c;
-        }
-        return b.toString(StandardCharsets.ISO_8859_1);
-    }
-
-    private static int statusOf(String head) {
-        String[] parts = head.split(" ", 3);
-        try {
-            return parts.length >= 2 && parts[0].startsWith("HTTP/") ? Integer.parseInt(parts[1].strip()) : -1;
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
     // ------------------------------------------------------------------ explicit proxy on the gateway
 
-    private void explicit(Socket guest) throws IOException {
-        BufferedInputStream in = new BufferedInputStream(guest.getInputStream());
+    private void explicit(GuestConnection guest) throws IOException {
+        BufferedInputStream in = new BufferedInputStream(guest.input());
         RequestHead head;
         try {
             head = RequestHead.read(in);
         } catch (RequestHead.BadRequest e) {
-            respond(guest.getOutputStream(), 400, e.getMessage(), true);
+            HttpFraming.respond(guest.output(), 400, e.getMessage(), true);
             return;
         }
         if (head == null) {
@@ -328,22 +264,22 @@ final class Interceptor implements AutoCloseable {
         }
         int bracket = head.target.startsWith("[") ? head.target.indexOf(']') : -1;
         String host = bracket > 0 ? head.target.substring(1, bracket) : RequestHead.stripPort(head.target);
-        int port = portOf(head.target);
+        int port = HttpFraming.portOf(head.target);
         if (metadata.refusesLiteral(host)) {
-            respond(guest.getOutputStream(), 403, refusedMetadata(host).getMessage(), true);
+            HttpFraming.respond(guest.output(), 403, refusedMetadata(host).getMessage(), true);
             return;
         }
         int[] literal = NoProxy.cidr(host);
         String name = literal != null ? host : ClientHello.hostName(host);
         if (name == null || port <= 0) {
-            respond(guest.getOutputStream(), 400, "CONNECT needs host:port, got " + head.target, true);
+            HttpFraming.respond(guest.output(), 400, "CONNECT needs host:port, got " + head.target, true);
             return;
         }
         Routing routing = router.routing();
         String refusal = routing.refusal(name, literal == null ? null : toInet(literal[0]), port, ConnectionPolicy.Source.PROXY_CONNECT);
         if (refusal != null) {
             refusedByPolicy.incrementAndGet();
-            respond(guest.getOutputStream(), 403, refusal, true);
+            HttpFraming.respond(guest.output(), 403, refusal, true);
             return;
         }
         Socket upstream;
@@ -351,22 +287,12 @@ final class Interceptor implements AutoCloseable {
             upstream = open(name, literal == null ? 0 : literal[0], port, routing.tlsProxy(name, literal == null ? 0 : literal[0], port));
         } catch (ProxyFailure e) {
             failed(e);
-            respond(guest.getOutputStream(), e.status, e.getMessage(), true);
+            HttpFraming.respond(guest.output(), e.status, e.getMessage(), true);
             return;
         }
         try (upstream) {
-            guest.getOutputStream().write("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            guest.output().write("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
             splice(guest, in, upstream);
-        }
-    }
-
-    private static int portOf(String authority) {
-        int colon = authority.lastIndexOf(':');
-        try {
-            int p = colon < 0 ? -1 : Integer.parseInt(authority.substring(colon + 1));
-            return p > 0 && p < 65536 ? p : -1;
-        } catch (NumberFormatException e) {
-            return -1;
         }
     }
 
@@ -376,24 +302,24 @@ final class Interceptor implements AutoCloseable {
      * Serves HTTP requests of one guest connection. {@code origin} is null for the explicit proxy
      * (absolute-form requests); {@code first} is a head already read, or null.
      */
-    private void http(Socket guest, Origin origin, InputStream in, RequestHead first) throws IOException {
-        OutputStream out = guest.getOutputStream();
+    private void http(GuestConnection guest, Origin origin, InputStream in, RequestHead first) throws IOException {
+        OutputStream out = guest.output();
         RequestHead head = first;
         while (true) {
             if (head == null) {
                 try {
                     head = RequestHead.read(in);
                 } catch (RequestHead.BadRequest e) {
-                    respond(out, 400, e.getMessage(), true);
+                    HttpFraming.respond(out, 400, e.getMessage(), true);
                     return;
                 }
                 if (head == null) {
                     return;
                 }
             }
-            HttpUrl url = urlOf(head, origin);
+            HttpUrl url = HttpFraming.urlOf(head, origin);
             if (url == null) {
-                respond(out, 400, "cannot tell the destination of \"" + head.method + " " + head.target + "\"", true);
+                HttpFraming.respond(out, 400, "cannot tell the destination of \"" + head.method + " " + head.target + "\"", true);
                 return;
             }
             String name = url.host().toLowerCase(Locale.ROOT);
@@ -401,7 +327,7 @@ final class Interceptor implements AutoCloseable {
             int ip = origin != null ? origin.ip() : literal != null ? literal[0] : 0;
             String refusedAs = metadata.refusesLiteral(name) ? name : ip != 0 && metadata.refuses(toInet(ip)) ? ipText(ip) : null;
             if (refusedAs != null) {
-                respond(out, 403, refusedMetadata(refusedAs).getMessage(), true);
+                HttpFraming.respond(out, 403, refusedMetadata(refusedAs).getMessage(), true);
                 return;
             }
             Routing routing = router.routing();
@@ -409,7 +335,7 @@ final class Interceptor implements AutoCloseable {
             if (refusal != null) {
                 refusedByPolicy.incrementAndGet();
                 LOG.warn("refused HTTP request to {}: {}", name, refusal);
-                respond(out, 403, refusal, true);
+                HttpFraming.respond(out, 403, refusal, true);
                 return;
             }
             ProxyServer proxy = routing.httpProxy(url.toString(), name, ip);
@@ -420,7 +346,7 @@ final class Interceptor implements AutoCloseable {
                     upstream = open(name, origin.ip(), origin.port(), null);
                 } catch (ProxyFailure e) {
                     failed(e);
-                    respond(out, e.status, e.getMessage(), true);
+                    HttpFraming.respond(out, e.status, e.getMessage(), true);
                     return;
                 }
                 try (upstream) {
@@ -436,26 +362,13 @@ final class Interceptor implements AutoCloseable {
         }
     }
 
-    private HttpUrl urlOf(RequestHead head, Origin origin) {
-        if (head.target.startsWith("http://")) {
-            return HttpUrl.parse(head.target);
-        }
-        if (origin == null || !head.target.startsWith("/")) {
-            return null;
-        }
-        String name = head.hostName();
-        String host = name != null ? name : ipText(origin.ip());
-        int port = name != null ? head.hostPort(origin.port()) : origin.port();
-        return HttpUrl.parse("http://" + host + ":" + port + head.target);
-    }
-
     /** Sends one request with OkHttp and copies the answer to the guest; false when the connection must close. */
     private boolean forward(RequestHead head, HttpUrl url, InputStream in, OutputStream out, OkHttpClient client,
                             ProxyServer proxy) throws IOException {
         String transferEncoding = head.header("Transfer-Encoding");
         boolean chunked = transferEncoding != null && transferEncoding.strip().equalsIgnoreCase("chunked");
         if (transferEncoding != null && !chunked) {
-            respond(out, 501, "Slipway's transparent proxy takes request bodies with a Content-Length or chunked, not \""
+            HttpFraming.respond(out, 501, "Slipway's transparent proxy takes request bodies with a Content-Length or chunked, not \""
                     + transferEncoding + "\"", true);
             return false;
         }
@@ -468,7 +381,7 @@ final class Interceptor implements AutoCloseable {
                 throw new NumberFormatException();
             }
         } catch (NumberFormatException e) {
-            respond(out, 400, "bad Content-Length", true);
+            HttpFraming.respond(out, 400, "bad Content-Length", true);
             return false;
         }
         Request.Builder b = new Request.Builder().url(url);
@@ -476,29 +389,29 @@ final class Interceptor implements AutoCloseable {
         try {
             for (String[] h : head.headers) {
                 String lower = h[0].toLowerCase(Locale.ROOT);
-                if (!HOP_BY_HOP.contains(lower)) {
+                if (!HttpFraming.HOP_BY_HOP.contains(lower)) {
                     b.addHeader(h[0], h[1]);
                     acceptEncoding |= lower.equals("accept-encoding");
                 }
             }
         } catch (IllegalArgumentException e) {
-            respond(out, 400, "a header OkHttp cannot send: " + e.getMessage(), true);
+            HttpFraming.respond(out, 400, "a header OkHttp cannot send: " + e.getMessage(), true);
             return false;
         }
         if (!acceptEncoding) {
             b.header("Accept-Encoding", "identity"); // keep OkHttp from decompressing on the guest's behalf
         }
         if (proxy != null && proxy.hasCredentials()) {
-            b.header("Proxy-Authorization", basic(proxy));
+            b.header("Proxy-Authorization", HttpFraming.basic(proxy));
         }
         RequestBody body = null;
         boolean requiresBody = Set.of("POST", "PUT", "PATCH", "PROPPATCH", "REPORT").contains(head.method);
         if (length != 0 || requiresBody) {
             if (head.method.equals("GET") || head.method.equals("HEAD")) {
-                respond(out, 400, head.method + " requests carry no body", true);
+                HttpFraming.respond(out, 400, head.method + " requests carry no body", true);
                 return false;
             }
-            body = new StreamBody(chunked ? new ChunkedInput(in) : in, length, head.header("Content-Type"));
+            body = new HttpFraming.StreamBody(chunked ? new ChunkedInput(in) : in, length, head.header("Content-Type"));
         }
         b.method(head.method, body);
         Call call = client.newCall(b.build());
@@ -513,151 +426,38 @@ final class Interceptor implements AutoCloseable {
             } else {
                 direct.incrementAndGet();
             }
-            writeResponse(head, response, out, close);
+            HttpFraming.writeResponse(head, response, out, close);
         } catch (IOException e) {
             if (e instanceof ChunkedInput.Malformed || e.getCause() instanceof ChunkedInput.Malformed) {
-                respond(out, 400, (e instanceof ChunkedInput.Malformed ? e : e.getCause()).getMessage(), true);
+                HttpFraming.respond(out, 400, (e instanceof ChunkedInput.Malformed ? e : e.getCause()).getMessage(), true);
                 return false;
             }
             if (MetadataFilter.refusal(e) != null) {
-                respond(out, 403, refusedMetadata(url.host()).getMessage(), true);
+                HttpFraming.respond(out, 403, refusedMetadata(url.host()).getMessage(), true);
                 return false;
             }
             String where = proxy != null ? "through the proxy " + proxy.host() + ":" + proxy.port() : "directly";
             String reason = "cannot get " + url.redact() + " " + where + ": " + e.getMessage();
             fail(reason);
-            respond(out, 502, reason, true);
+            HttpFraming.respond(out, 502, reason, true);
             return false;
         }
         return !close;
     }
 
-    /** The guest's request body, streamed once from its connection: {@code length} bytes, or to its end when -1 (chunked, decoded). */
-    private static final class StreamBody extends RequestBody {
-        private final InputStream in;
-        private final long length;
-        private final MediaType type;
-
-        StreamBody(InputStream in, long length, String contentType) {
-            this.in = in;
-            this.length = length;
-            this.type = contentType == null ? null : MediaType.parse(contentType);
-        }
-
-        @Override
-        public MediaType contentType() {
-            return type;
-        }
-
-        @Override
-        public long contentLength() {
-            return length;
-        }
-
-        @Override
-        public boolean isOneShot() {
-            return true;
-        }
-
-        @Override
-        public void writeTo(BufferedSink sink) throws IOException {
-            byte[] buf = new byte[16384];
-            if (length < 0) {
-                for (int n; (n = in.read(buf)) >= 0; ) {
-                    sink.write(buf, 0, n);
-                }
-                return;
-            }
-            for (long left = length; left > 0; ) {
-                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-                if (n < 0) {
-                    throw new IOException("the guest's request body ended early");
-                }
-                sink.write(buf, 0, n);
-                left -= n;
-            }
-        }
-    }
-
-    private static void writeResponse(RequestHead request, Response response, OutputStream out, boolean close) throws IOException {
-        int code = response.code();
-        StringBuilder h = new StringBuilder("HTTP/1.1 ").append(code).append(' ')
-                .append(response.message().isEmpty() ? "Status" : response.message()).append("\r\n");
-        Headers headers = response.headers();
-        for (int i = 0; i < headers.size(); i++) {
-            if (!HOP_BY_HOP.contains(headers.name(i).toLowerCase(Locale.ROOT))) {
-                h.append(headers.name(i)).append(": ").append(headers.value(i)).append("\r\n");
-            }
-        }
-        boolean noBody = request.method.equals("HEAD") || code / 100 == 1 || code == 204 || code == 304;
-        ResponseBody body = response.body();
-        long length = noBody ? 0 : body.contentLength();
-        if (!noBody) {
-            h.append(length >= 0 ? "Content-Length: " + length + "\r\n" : "Transfer-Encoding: chunked\r\n");
-        } else if (request.method.equals("HEAD") && headers.get("Content-Length") != null) {
-            h.append("Content-Length: ").append(headers.get("Content-Length")).append("\r\n");
-        }
-        if (close) {
-            h.append("Connection: close\r\n");
-        }
-        h.append("\r\n");
-        out.write(h.toString().getBytes(StandardCharsets.ISO_8859_1));
-        if (!noBody) {
-            byte[] buf = new byte[65536];
-            try (InputStream from = body.byteStream()) {
-                for (int n; (n = from.read(buf)) >= 0; ) {
-                    if (n == 0) {
-                        continue;
-                    }
-                    if (length < 0) {
-                        out.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
-                        out.write(buf, 0, n);
-                        out.write(CRLF);
-                    } else {
-                        out.write(buf, 0, n);
-                    }
-                }
-            }
-            if (length < 0) {
-                out.write("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-            }
-        }
-        out.flush();
-    }
-
-    private static final byte[] CRLF = {'\r', '\n'};
-
-    /** A short text answer made by Slipway itself (errors, refusals). */
-    static void respond(OutputStream out, int status, String reason, boolean close) throws IOException {
-        String text = switch (status) {
-            case 400 -> "Bad Request";
-            case 403 -> "Forbidden";
-            case 407 -> "Proxy Authentication Required";
-            case 411 -> "Length Required";
-            case 501 -> "Not Implemented";
-            default -> "Bad Gateway";
-        };
-        byte[] body = ("Slipway: " + reason + "\n").getBytes(StandardCharsets.UTF_8);
-        String head = "HTTP/1.1 " + status + " " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
-                + body.length + "\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n";
-        out.write(head.getBytes(StandardCharsets.ISO_8859_1));
-        out.write(body);
-        out.flush();
-    }
-
     // ------------------------------------------------------------------ splicing
 
     /** Copies both ways until both sides finished, half-closing as each ends; bounded by the idle timeout. */
-    private void splice(Socket guest, InputStream guestIn, Socket upstream) throws IOException {
+    private void splice(GuestConnection guest, InputStream guestIn, Socket upstream) throws IOException {
         long idle = limits.idle().toNanos();
         AtomicLong lastActive = new AtomicLong(System.nanoTime());
         int poll = (int) Math.min(limits.idle().toMillis(), 5_000);
-        guest.setSoTimeout(poll);
+        guest.readTimeout(poll);
         upstream.setSoTimeout(poll);
         Future<?> up;
         try {
             up = pool.submit(() -> {
-                copy(guestIn, upstream, lastActive, idle);
+                Pump.copy(guestIn, upstream.getOutputStream(), upstream::shutdownOutput, upstream, lastActive, idle);
                 return null;
             });
         } catch (RejectedExecutionException e) {
@@ -666,7 +466,7 @@ final class Interceptor implements AutoCloseable {
             return;
         }
         try {
-            copy(upstream.getInputStream(), guest, lastActive, idle);
+            Pump.copy(upstream.getInputStream(), guest.output(), guest::shutdownOutput, guest::abort, lastActive, idle);
         } catch (IOException e) {
             up.cancel(true);
             closeQuietly(upstream);
@@ -679,43 +479,12 @@ final class Interceptor implements AutoCloseable {
         }
     }
 
-    private static void copy(InputStream from, Socket to, AtomicLong lastActive, long idleNanos) throws IOException {
-        byte[] buf = new byte[65536];
-        OutputStream out = to.getOutputStream();
-        try {
-            while (true) {
-                int n;
-                try {
-                    n = from.read(buf);
-                } catch (SocketTimeoutException e) {
-                    if (System.nanoTime() - lastActive.get() > idleNanos) {
-                        throw new IOException("idle for longer than " + idleNanos / 1_000_000_000L + " s");
-                    }
-                    continue;
-                }
-                if (n < 0) {
-                    break;
-                }
-                out.write(buf, 0, n);
-                lastActive.set(System.nanoTime());
-            }
-            to.shutdownOutput();
-        } catch (IOException e) {
-            closeQuietly(to);
-            throw e;
-        }
-    }
-
     // ------------------------------------------------------------------ helpers
 
     private void fail(String reason) {
         failures.incrementAndGet();
         lastFailure = reason;
         LOG.warn("transparent proxy: {}", reason);
-    }
-
-    private static String basic(ProxyServer proxy) {
-        return Credentials.basic(proxy.user(), proxy.password() == null ? "" : proxy.password(), StandardCharsets.UTF_8);
     }
 
     static String ipText(int ip) {
@@ -734,7 +503,7 @@ final class Interceptor implements AutoCloseable {
         return o.mode() == Mode.EXPLICIT ? "explicit proxy" : ipText(o.ip()) + ":" + o.port();
     }
 
-    private static void closeQuietly(Socket s) {
+    private static void closeQuietly(java.io.Closeable s) {
         try {
             s.close();
         } catch (IOException e) {
@@ -745,16 +514,6 @@ final class Interceptor implements AutoCloseable {
     @Override
     public void close() {
         open = false;
-        try {
-            server.close();
-        } catch (IOException e) {
-            // closing anyway
-        }
         pool.shutdownNow();
-        try {
-            acceptor.join(2000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -26,6 +26,7 @@ import dev.slipway.api.control.StatusContributor;
 import dev.slipway.api.proxy.ProxyConfig;
 import dev.slipway.api.proxy.ProxySettings;
 import dev.slipway.networking.api.ConnectionPolicy;
+import dev.slipway.networking.api.GuestConnection;
 import dev.slipway.networking.api.GuestNetwork;
 import dev.slipway.networking.api.OutboundRouter;
 import okhttp3.OkHttpClient;
@@ -79,10 +80,9 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
         this.explicitPort = explicitPort;
         MetadataFilter metadata = new MetadataFilter(network.refusedDestinations(), okhttp3.Dns.SYSTEM);
         clients = new HttpClients(limits.connect(), metadata);
-        var server = Interceptor.listen();
-        router = new ProxyRouter(server.getInetAddress() == null ? null : new java.net.InetSocketAddress(server.getInetAddress(), server.getLocalPort()),
-                toInt(network.gateway()), explicitPort, httpPorts, tlsPorts, new Routing(ProxyConfig.none("none"), clients, List.of(), null));
-        interceptor = new Interceptor(router, network.hostAlias(), metadata, limits, server, clients);
+        router = new ProxyRouter(toInt(network.gateway()), explicitPort, httpPorts, tlsPorts,
+                new Routing(ProxyConfig.none("none"), clients, List.of(), null));
+        interceptor = new Interceptor(router, network.hostAlias(), metadata, limits, clients);
     }
 
     @Deactivate
@@ -195,12 +195,12 @@ public final class TransparentProxy implements OutboundRouter, ControlCommand, S
 
     @Override
     public java.net.InetSocketAddress route(int guestIp, int guestPort, int dstIp, int dstPort) {
-        return router.route(guestIp, guestPort, dstIp, dstPort);
+        return router.intercepts(dstIp, dstPort) ? INTERCEPT : null;
     }
 
     @Override
-    public void redirected(java.net.InetSocketAddress local, int guestIp, int guestPort, int dstIp, int dstPort) {
-        router.redirected(local, guestIp, guestPort, dstIp, dstPort);
+    public void intercept(GuestConnection connection) {
+        interceptor.accept(connection);
     }
 
     @Override

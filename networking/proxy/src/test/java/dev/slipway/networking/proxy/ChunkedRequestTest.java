@@ -56,15 +56,14 @@ class ChunkedRequestTest {
         origin.start();
         MetadataFilter metadata = new MetadataFilter(CidrList.cloudMetadata(), name -> List.of(InetAddress.getByName("127.0.0.1")));
         clients = new HttpClients(Duration.ofSeconds(5), metadata);
-        ServerSocket listener = Interceptor.listen();
-        router = new ProxyRouter(new InetSocketAddress(listener.getInetAddress(), listener.getLocalPort()), 0xc0a8_4101, 3128,
+        router = new ProxyRouter(0xc0a8_4101, 3128,
                 new int[] {origin.getAddress().getPort()}, new int[] {443}, new Routing(ProxyConfig.none("test"), clients, List.of(), null));
         // the origin is its own upstream proxy: requests reach it in absolute form, through OkHttp (the guest's bytes are
         // re-sent, not spliced as for a destination without a proxy)
         ProxyServer proxy = new ProxyServer("http", "127.0.0.1", origin.getAddress().getPort(), null, null);
         router.routing(new Routing(new ProxyConfig(proxy, proxy, null, List.of(), null, false, "test"), clients, List.of(), null));
         interceptor = new Interceptor(router, InetAddress.getByName("192.168.65.254"), metadata,
-                new Interceptor.Limits(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(10), 32), listener, clients);
+                new Interceptor.Limits(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(10), 32), clients);
     }
 
     @AfterEach
@@ -76,11 +75,7 @@ class ChunkedRequestTest {
 
     /** Sends {@code request} as a guest connection to the origin's port (intercepted as :80 is) and reads until the close. */
     private String exchange(String request) throws IOException {
-        try (Socket s = new Socket()) {
-            s.setSoTimeout(10_000);
-            s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            router.redirected((InetSocketAddress) s.getLocalSocketAddress(), GUEST, 40000, LOOPBACK, origin.getAddress().getPort());
-            s.connect(interceptor.address(), 5000);
+        try (Socket s = SocketGuestConnection.connect(interceptor, GUEST, LOOPBACK, origin.getAddress().getPort())) {
             s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
             return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
         }

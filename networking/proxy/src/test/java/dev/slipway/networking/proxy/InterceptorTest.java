@@ -28,8 +28,7 @@ import dev.slipway.api.proxy.ProxyServer;
 import dev.slipway.networking.api.CidrList;
 
 /**
- * The interceptor on loopback, fed as the stack feeds it (a connection from a port the router was
- * told about): the metadata filter on the explicit proxy (CONNECT and absolute-form requests) and
+ * The interceptor fed as the stack feeds it (a guest connection handed over with its destination): the metadata filter on the explicit proxy (CONNECT and absolute-form requests) and
  * on the transparent paths, with a resolver of its own so that names resolve without a network.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -58,11 +57,10 @@ class InterceptorTest {
         serve.start();
         MetadataFilter metadata = new MetadataFilter(CidrList.cloudMetadata(), InterceptorTest::resolve);
         clients = new HttpClients(Duration.ofSeconds(5), metadata);
-        ServerSocket listener = Interceptor.listen();
-        router = new ProxyRouter(new InetSocketAddress(listener.getInetAddress(), listener.getLocalPort()), GATEWAY, EXPLICIT_PORT,
+        router = new ProxyRouter(GATEWAY, EXPLICIT_PORT,
                 new int[] {80}, new int[] {443}, new Routing(ProxyConfig.none("test"), clients, List.of(), null));
         interceptor = new Interceptor(router, InetAddress.getByName("192.168.65.254"), metadata,
-                new Interceptor.Limits(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(10), 32), listener, clients);
+                new Interceptor.Limits(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(10), 32), clients);
     }
 
     @AfterEach
@@ -101,14 +99,9 @@ class InterceptorTest {
         }
     }
 
-    /** A connection to the interceptor as the stack makes it for a guest connection to {@code dstIp:dstPort}. */
+    /** A connection handed to the interceptor as the stack hands it a guest connection to {@code dstIp:dstPort}. */
     private Socket guestConnection(int dstIp, int dstPort) throws IOException {
-        Socket s = new Socket();
-        s.setSoTimeout(10_000);
-        s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-        router.redirected((InetSocketAddress) s.getLocalSocketAddress(), Frames.GUEST, 40000, dstIp, dstPort);
-        s.connect(interceptor.address(), 5000);
-        return s;
+        return SocketGuestConnection.connect(interceptor, Frames.GUEST, dstIp, dstPort);
     }
 
     /** Sends {@code request} and reads until the interceptor closes the connection. */
@@ -217,7 +210,7 @@ class InterceptorTest {
     @Test
     void slipwaysOwnAnswersCarryTheReasonAndCloseTheConnection() throws Exception {
         var out = new java.io.ByteArrayOutputStream();
-        Interceptor.respond(out, 403, "the registry x is not allowed", true);
+        HttpFraming.respond(out, 403, "the registry x is not allowed", true);
         String text = out.toString(java.nio.charset.StandardCharsets.UTF_8);
         assertTrue(text.startsWith("HTTP/1.1 403 Forbidden\r\n"), text);
         assertTrue(text.contains("Connection: close\r\n"), text);

@@ -75,6 +75,42 @@ class TransparentProxyNamespaceTest {
     }
 
     @Test
+    void interceptedConnectionsNeedNoListenerOfThisProcess() throws Exception {
+        long intercepted = lab.proxy.interceptorCount();
+        assertEquals(ProxyLab.INDEX + "\n200", curl("origin.test", "http", "/index.html").stdout());
+        assertEquals(ProxyLab.INDEX + "\n200", curl("origin.test", "https", "/index.html").stdout());
+        assertEquals(intercepted + 2, lab.proxy.interceptorCount(), "both reached the interceptor");
+        assertEquals(List.of(), listeningSocketsOfThisProcess(), "the stack hands intercepted connections over directly");
+    }
+
+    /** The TCP listeners among this process's sockets (from /proc: the kernel's socket table joined with our descriptors). */
+    static List<String> listeningSocketsOfThisProcess() throws Exception {
+        java.util.Set<String> ours = new java.util.HashSet<>();
+        try (var fds = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+            for (java.nio.file.Path fd : (Iterable<java.nio.file.Path>) fds::iterator) {
+                try {
+                    String link = java.nio.file.Files.readSymbolicLink(fd).toString();
+                    if (link.startsWith("socket:[")) {
+                        ours.add(link.substring(8, link.length() - 1));
+                    }
+                } catch (java.io.IOException e) {
+                    // closed meanwhile
+                }
+            }
+        }
+        List<String> listening = new java.util.ArrayList<>();
+        for (String table : List.of("/proc/self/net/tcp", "/proc/self/net/tcp6")) {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(table))) {
+                String[] f = line.strip().split("\\s+");
+                if (f.length > 9 && f[3].equals("0A") && ours.contains(f[9])) {
+                    listening.add(table + " " + f[1]);
+                }
+            }
+        }
+        return listening;
+    }
+
+    @Test
     void httpsGoesThroughConnectNamedAfterTheSni() throws Exception {
         Commands.Out r = curl("origin.test", "https", "/index.html");
         assertEquals(ProxyLab.INDEX + "\n200", r.stdout(), r.toString());

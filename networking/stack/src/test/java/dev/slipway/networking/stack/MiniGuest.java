@@ -126,7 +126,7 @@ public final class MiniGuest {
         return total - 20 - (f.get(46) >> 4 & 15) * 4;
     }
 
-    private void send(int dst, int sport, int dport, int seq, int ack, int flags, byte[] options, byte[] data) throws Exception {
+    void send(int dst, int sport, int dport, int seq, int ack, int flags, byte[] options, byte[] data) throws Exception {
         pipe.send(Frames.ip(Frames.GATEWAY_MAC, mac, 6, address, dst,
                 Frames.tcp(address, dst, sport, dport, seq, ack, flags, 65535, options, data), 64, 7, 0x4000));
     }

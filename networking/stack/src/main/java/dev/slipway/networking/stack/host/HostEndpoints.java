@@ -27,7 +27,8 @@ import dev.slipway.networking.stack.loop.EventLoop;
 
 /**
  * Where the guests' flows end on the host side: the in-process DNS server for the gateway's port
- * 53, the outbound router's redirect target (the proxy's interceptor), or a host socket to the
+ * 53, the outbound router itself for connections it intercepts (the proxy's interceptor, handed
+ * the guest connection as an {@link InterceptedStream}), or a host socket to the
  * destination itself (the host's loopback for the host alias). TCP and UDP ask here and see only
  * {@link HostStream} and {@link HostDatagrams}.
  */
@@ -78,6 +79,9 @@ public final class HostEndpoints implements HostConnector {
             if (redirect == OutboundRouter.REFUSE) {
                 return null;
             }
+            if (redirect == OutboundRouter.INTERCEPT) {
+                return intercept(r, k, events);
+            }
         }
         if (redirect == null && gateway) {
             if (!dnsQuery) {
@@ -92,19 +96,23 @@ public final class HostEndpoints implements HostConnector {
         try {
             channel.configureBlocking(false);
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            if (redirect != null) {
-                channel.bind(new InetSocketAddress(redirect.getAddress(), 0));
-                try {
-                    r.redirected((InetSocketAddress) channel.getLocalAddress(), k.guestIp4(), k.guestPort, k.dstIp4(), k.dstPort);
-                } catch (RuntimeException e) {
-                    throw new ConnectException("outbound router failed: " + e);
-                }
-            }
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
         }
         return SocketStream.connect(loop, channel, target, events);
+    }
+
+    /** The router's own endpoint: the guest's connection handed over, no host socket in between. */
+    private HostStream intercept(OutboundRouter r, FlowKey k, HostStream.Events events) throws ConnectException {
+        InterceptedStream stream = new InterceptedStream(loop, k, events);
+        try {
+            r.intercept(stream.connection());
+        } catch (RuntimeException e) {
+            LOG.warn("outbound router failed to take an intercepted connection", e);
+            throw new ConnectException("outbound router failed: " + e);
+        }
+        return stream;
     }
 
     private static InetSocketAddress route(OutboundRouter r, FlowKey k) {
@@ -114,6 +122,9 @@ public final class HostEndpoints implements HostConnector {
         } catch (RuntimeException e) {
             LOG.warn("outbound router failed; refusing the connection", e);
             return OutboundRouter.REFUSE;
+        }
+        if (redirect == OutboundRouter.INTERCEPT) {
+            return redirect;
         }
         if (redirect != null && redirect.isUnresolved()) { // REFUSE, or a target the stack cannot connect to
             return OutboundRouter.REFUSE;
