@@ -349,7 +349,7 @@ class EngineChannelTest {
             writer.setDaemon(true);
             writer.start();
             int received = 0;
-            for (Frame f = frames.poll(2, TimeUnit.SECONDS); f != null; f = frames.poll(1, TimeUnit.SECONDS)) {
+            for (Frame f = frames.poll(2, TimeUnit.SECONDS); f != null; f = frames.poll(2, TimeUnit.SECONDS)) {
                 assertEquals(EngineChannel.DATA, f.type());
                 received += f.payload().length;
             }

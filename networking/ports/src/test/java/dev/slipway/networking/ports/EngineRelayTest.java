@@ -183,14 +183,14 @@ class EngineRelayTest {
             writer.setDaemon(true);
             writer.start();
             int received = 0;
-            for (var f = frames.poll(5, TimeUnit.SECONDS); f != null; f = frames.poll(1, TimeUnit.SECONDS)) {
+            for (var f = frames.poll(5, TimeUnit.SECONDS); f != null; f = frames.poll(2, TimeUnit.SECONDS)) {
                 assertEquals(EngineChannel.DATA, f.type());
                 received += f.payload().length;
             }
             assertEquals(EngineChannel.WINDOW, received);
             credit(1, 1000);
             int more = 0;
-            for (var f = frames.poll(5, TimeUnit.SECONDS); f != null; f = frames.poll(1, TimeUnit.SECONDS)) {
+            for (var f = frames.poll(5, TimeUnit.SECONDS); f != null; f = frames.poll(2, TimeUnit.SECONDS)) {
                 more += f.payload().length;
             }
             assertEquals(1000, more);
