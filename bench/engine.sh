@@ -18,8 +18,9 @@ trap 'rm -f "$CP_FILE"' EXIT
 CP="$PWD/networking/ports/target/test-classes:$PWD/networking/ports/target/classes:$(cat "$CP_FILE")"
 mkdir -p bench/results
 OUT="bench/results/engine-$(date -u +%Y-%m-%d).txt"
+LOG="$PWD/bench/results/engine-$(date -u +%Y-%m-%d).log"   # the runtime's log, for when a run fails
 {
   echo "# Slipway engine benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(qemu-system-x86_64 --version | head -1))"
   cd networking/ports
-  java --add-exports java.base/sun.nio.ch=ALL-UNNAMED -cp "$CP" dev.slipway.networking.ports.EngineBench "$RUNS" 2>/dev/null
+  java --add-exports java.base/sun.nio.ch=ALL-UNNAMED -cp "$CP" dev.slipway.networking.ports.EngineBench "$RUNS" 2>"$LOG"
 } | tee "$OUT"

@@ -56,9 +56,11 @@ inputs=$( { echo "$0"; echo "$here/engine-init.sh"; echo "$here/engine-relay.c";
 key=$( { echo "$kver"; for f in $inputs; do echo "$f $(sha256sum < "$f" | cut -c1-64)"; done; } | sha256sum | cut -c1-16)
 dest=$out/engine-$key
 if [ -r "$dest/initrd.img" ] && [ -r "$dest/vmlinuz" ]; then
+  echo "reusing the engine image built from the same inputs (kernel $kver)" >&2
   echo "$dest"
   exit 0
 fi
+echo "building the engine image from this machine's packages (kernel $kver) into $dest" >&2
 
 mkdir -p "$out"
 work=$(mktemp -d "$out/.build-XXXXXX")
@@ -66,6 +68,7 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,usr/share/slipway,etc,lib/modules,proc,sys,dev,tmp,run,var/lib,var/log}
 copy() { mkdir -p "$root$(dirname "$1")"; cp -L "$1" "$root$1"; }
+echo "  copying the engine's programs, libraries and $(echo $module_files | wc -w) kernel modules" >&2
 cp "$busybox" "$root/bin/busybox"
 for p in $programs $libs; do copy "$p"; done
 cp -L $xtables_dir/*.so "$root$xtables_dir/" 2>/dev/null || { mkdir -p "$root$xtables_dir"; cp -L $xtables_dir/*.so "$root$xtables_dir/"; }
@@ -77,6 +80,7 @@ for m in $module_files; do
   cp "$m" "$root/lib/modules/"
   basename "$m" >> "$root/etc/modules.order"
 done
+echo "  compiling the engine relay" >&2
 gcc -static -O2 -Wall -o "$root/usr/bin/slipway-engine-relay" "$here/engine-relay.c"
 strip "$root/usr/bin/slipway-engine-relay" 2>/dev/null || true
 cp "$here/engine-init.sh" "$root/init"
@@ -100,6 +104,7 @@ printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\n' > "$root/etc/group"
 
+echo "  making the containers' busybox root filesystem" >&2
 # the root filesystem containers start from: busybox with its applets, and glibc's NSS modules
 # for busybox's wget and nslookup (getaddrinfo loads them at run time even in a static binary)
 rootfs=$work/rootfs
@@ -113,6 +118,7 @@ printf 'root:x:0:\nnogroup:x:65534:\n' > "$rootfs/etc/group"
 printf 'hello from a Slipway container\n' > "$rootfs/var/www/index.html"
 tar -C "$rootfs" --owner=0 --group=0 --numeric-owner -cf "$root/usr/share/slipway/busybox-rootfs.tar" .
 
+echo "  packing the initramfs" >&2
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) > "$work/initrd.img"
 cp "$kernel" "$work/vmlinuz"
 chmod 0644 "$work/initrd.img" "$work/vmlinuz"

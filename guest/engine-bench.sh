@@ -26,4 +26,13 @@ while [ $i -lt "$runs" ]; do
   echo "SLIPWAY-BENCH docker-proxy-ms $(ms "$s" "$e")"
   i=$((i + 1))
 done
+# the same download straight from the container's address on the engine's bridge (MTU 1500, no
+# docker-proxy, no NAT): the guest's own cost of a download in 1500-byte packets
+web=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' bench-web)
+i=0
+while [ $i -lt "$runs" ]; do
+  s=$(now); wget -O /dev/null "http://$web:80/big" 2>/dev/null; e=$(now)
+  echo "SLIPWAY-BENCH bridge-ms $(ms "$s" "$e")"
+  i=$((i + 1))
+done
 echo SLIPWAY-BENCH-DONE

@@ -7,9 +7,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
+import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -24,7 +27,8 @@ import dev.slipway.api.helper.HelperSchema;
 /**
  * {@code slipway vm start|stop|status|logs|create|destroy|move-disk DIR}: the one VM, run by the
  * privileged helper. The user never names the VM nor any of its files; only {@code move-disk}
- * takes a directory, which the helper checks.
+ * takes a directory, which the helper checks. {@code slipway vm image} builds the engine guest as the
+ * runtime's user (no helper involved), see {@link EngineImage}.
  */
 @Component(property = {ControlCommand.NAME + "=vm",
         ControlCommand.SUMMARY + "=start, stop, inspect the VM (run by the privileged helper); logs shows its console"})
@@ -38,15 +42,27 @@ public final class VmCommand implements ControlCommand {
                    slipway vm create
                    slipway vm destroy          stop it and delete its disk
                    slipway vm move-disk DIR    move the stopped VM's disk into DIR (absolute, yours or root's, no links)
+                   slipway vm image [--out DIR] [--kernel-version VERSION]
+                                               build the engine guest from this machine's packages (cached)
             """;
 
     static final int MAX_LOG_BYTES = 1 << 20;
 
     private final HelperClient helper;
+    private final EngineImage image;
 
     @Activate
-    public VmCommand(@Reference HelperClient helper) {
+    public VmCommand(BundleContext context, @Reference HelperClient helper) {
+        this(helper, new EngineImage(Optional.ofNullable(context.getProperty("slipway.dist")).map(Path::of), Duration.ofMinutes(9)));
+    }
+
+    public VmCommand(HelperClient helper) {
+        this(helper, new EngineImage(Optional.empty(), Duration.ofMinutes(9)));
+    }
+
+    VmCommand(HelperClient helper, EngineImage image) {
         this.helper = helper;
+        this.image = image;
     }
 
     @Override
@@ -55,6 +71,9 @@ public final class VmCommand implements ControlCommand {
             return CommandResult.usage(USAGE);
         }
         String verb = args.get(0);
+        if (verb.equals("image")) {
+            return image.run(args.subList(1, args.size()));
+        }
         try {
             return switch (verb) {
                 case "start" -> args.size() == 1 ? start() : CommandResult.usage(USAGE);

@@ -28,15 +28,21 @@ import dev.slipway.api.control.SocketPath;
  * <p>One serial port carries many connections, so both sides frame: type (1 byte), connection id
  * (4, big-endian), length (4, big-endian), payload. {@code OPEN} (host to guest), {@code DATA},
  * {@code SHUT} (no more bytes from the sender: a half close, as the docker CLI uses for attach),
- * {@code CLOSE} (the connection is gone) and {@code RESET} (a new host side: the guest forgets every
- * connection). Ids are never reused while a channel is open. Each host connection's bytes are read by
- * its own thread; the guest's bytes are written to host connections in turn by the channel's reader,
- * so a client that stops reading holds the others back until it reads or goes away.
+ * {@code CLOSE} (the connection is gone), {@code RESET} (a new host side: the guest forgets every
+ * connection) and {@code CREDIT} (4-byte payload: the receiver delivered that many more bytes of the
+ * connection). Ids are never reused while a channel is open.
+ *
+ * <p>Flow control, per connection and both ways: a sender may have at most {@link #WINDOW} bytes of a
+ * connection sent and not yet credited back. The receiver buffers them (one bounded buffer per
+ * connection) and never blocks the shared port on one connection's reader, so a client that stops
+ * reading holds back only its own connection. A peer that sends past its window or credits more
+ * than was sent breaks the protocol: the channel ends with a clear error.
  */
 final class EngineChannel implements AutoCloseable {
-    static final byte OPEN = 1, DATA = 2, SHUT = 3, CLOSE = 4, RESET = 5;
+    static final byte OPEN = 1, DATA = 2, SHUT = 3, CLOSE = 4, RESET = 5, CREDIT = 6;
     static final int HEADER = 9;
     static final int MAX_PAYLOAD = 32768;
+    static final int WINDOW = 262144;
     private static final Logger LOG = LoggerFactory.getLogger(EngineChannel.class);
 
     private final Path channelSocket;
@@ -45,6 +51,7 @@ final class EngineChannel implements AutoCloseable {
     private final ServerSocketChannel clientServer;
     private volatile Link link;
     private volatile boolean open = true;
+    private volatile String lastEnd = "";
 
     EngineChannel(Path channelSocket, Path clientSocket) throws IOException {
         this.channelSocket = channelSocket;
@@ -59,6 +66,11 @@ final class EngineChannel implements AutoCloseable {
         }
         daemon("slipway-engine-channel", this::acceptChannels);
         daemon("slipway-engine-clients", this::acceptClients);
+    }
+
+    /** Why the last guest side ended, empty while none has. */
+    String lastEnd() {
+        return lastEnd;
     }
 
     /** Whether a guest side is attached (the VM runs with the channel). */
@@ -160,9 +172,9 @@ final class EngineChannel implements AutoCloseable {
     /** One attached guest side: the serial port's connection and the host connections it carries. */
     private final class Link {
         private final SocketChannel port;
-        private final Map<Integer, SocketChannel> clients = new ConcurrentHashMap<>();
+        private final Map<Integer, Connection> clients = new ConcurrentHashMap<>();
         private final AtomicInteger nextId = new AtomicInteger(1);
-        private final ByteBuffer header = ByteBuffer.allocate(HEADER);
+        private final ByteBuffer header = ByteBuffer.allocate(HEADER + 4);
         private volatile boolean alive = true;
 
         Link(SocketChannel port) {
@@ -176,7 +188,8 @@ final class EngineChannel implements AutoCloseable {
 
         void open(SocketChannel client) {
             int id = nextId.getAndIncrement();
-            clients.put(id, client);
+            Connection c = new Connection(id, client);
+            clients.put(id, c);
             try {
                 send(OPEN, id, null);
             } catch (IOException e) {
@@ -185,7 +198,8 @@ final class EngineChannel implements AutoCloseable {
                 close();
                 return;
             }
-            daemon("slipway-engine-conn-" + id, () -> readClient(id, client));
+            daemon("slipway-engine-conn-" + id, c::readClient);
+            daemon("slipway-engine-conn-" + id + "-out", c::writeClient);
         }
 
         /** One frame to the guest; frames of different connections never interleave. */
@@ -200,34 +214,17 @@ final class EngineChannel implements AutoCloseable {
             }
         }
 
-        private void readClient(int id, SocketChannel client) {
-            ByteBuffer buf = ByteBuffer.allocate(MAX_PAYLOAD);
-            try {
-                while (alive) {
-                    buf.clear();
-                    int n = client.read(buf);
-                    if (n < 0) {
-                        send(SHUT, id, null);
-                        return;
-                    }
-                    buf.flip();
-                    send(DATA, id, buf);
-                }
-            } catch (IOException e) {
-                if (clients.remove(id) != null) {
-                    closeQuietly(client);
-                    try {
-                        send(CLOSE, id, null);
-                    } catch (IOException gone) {
-                        close();
-                    }
-                }
+        synchronized void sendCredit(int id, int bytes) throws IOException {
+            header.clear();
+            header.put(CREDIT).putInt(id).putInt(4).putInt(bytes).flip();
+            while (header.hasRemaining()) {
+                port.write(header);
             }
         }
 
         private void readGuest() {
             ByteBuffer h = ByteBuffer.allocate(HEADER);
-            ByteBuffer payload = ByteBuffer.allocate(65536);
+            ByteBuffer payload = ByteBuffer.allocate(MAX_PAYLOAD);
             try {
                 while (alive) {
                     h.clear();
@@ -242,26 +239,34 @@ final class EngineChannel implements AutoCloseable {
                     payload.clear().limit(length);
                     readFully(payload);
                     payload.flip();
-                    SocketChannel client = clients.get(id);
+                    Connection c = clients.get(id);
                     switch (type) {
                         case DATA -> {
-                            if (client != null) {
-                                writeOrDrop(id, client, payload);
+                            if (c != null) {
+                                c.received(payload);
                             }
                         }
                         case SHUT -> {
-                            if (client != null) {
-                                try {
-                                    client.shutdownOutput();
-                                } catch (IOException e) {
-                                    drop(id);
-                                }
+                            if (c != null) {
+                                c.finish(false);
                             }
                         }
                         case CLOSE -> {
-                            SocketChannel gone = clients.remove(id);
+                            Connection gone = clients.remove(id);
                             if (gone != null) {
-                                closeQuietly(gone);
+                                gone.finish(true);
+                            }
+                        }
+                        case CREDIT -> {
+                            if (length != 4) {
+                                throw new IOException("protocol error: a CREDIT frame of " + length
+                                        + " bytes for connection " + id + " (4 expected)");
+                            }
+                            int bytes = payload.getInt();
+                            if (c != null) {
+                                c.credited(bytes);
+                            } else if (bytes <= 0) {
+                                throw new IOException("protocol error: a credit of " + bytes + " bytes for connection " + id);
                             }
                         }
                         default -> throw new IOException("an unknown frame type " + type + " from the guest");
@@ -269,6 +274,7 @@ final class EngineChannel implements AutoCloseable {
                 }
             } catch (IOException e) {
                 if (alive) {
+                    lastEnd = String.valueOf(e.getMessage());
                     LOG.info("the guest's engine channel ended: {}", e.getMessage());
                 }
             } finally {
@@ -276,20 +282,10 @@ final class EngineChannel implements AutoCloseable {
             }
         }
 
-        private void writeOrDrop(int id, SocketChannel client, ByteBuffer payload) {
-            try {
-                while (payload.hasRemaining()) {
-                    client.write(payload);
-                }
-            } catch (IOException e) {
-                drop(id);
-            }
-        }
-
         private void drop(int id) {
-            SocketChannel c = clients.remove(id);
+            Connection c = clients.remove(id);
             if (c != null) {
-                closeQuietly(c);
+                c.close();
                 try {
                     send(CLOSE, id, null);
                 } catch (IOException gone) {
@@ -312,8 +308,152 @@ final class EngineChannel implements AutoCloseable {
                 link = null;
             }
             closeQuietly(port);
-            clients.values().forEach(EngineChannel::closeQuietly);
+            clients.values().forEach(Connection::close);
             clients.clear();
+        }
+
+        /**
+         * One host connection: its reader sends what the client writes while the guest's credit lasts;
+         * its writer delivers the guest's bytes from a buffer of one window and credits them back.
+         */
+        private final class Connection {
+            private final int id;
+            private final SocketChannel client;
+            private final byte[] pending = new byte[WINDOW];
+            private final ByteBuffer pendingView = ByteBuffer.wrap(pending);
+            private int head;
+            private int size;
+            private int credit = WINDOW;
+            private boolean shutRequested;
+            private boolean outputShut;
+            private boolean closeRequested;
+            private boolean closed;
+
+            Connection(int id, SocketChannel client) {
+                this.id = id;
+                this.client = client;
+            }
+
+            /** On the link's reader: never blocks. */
+            synchronized void received(ByteBuffer payload) throws IOException {
+                int n = payload.remaining();
+                if (n > WINDOW - size) {
+                    throw new IOException("protocol error: the guest sent " + n + " bytes on connection " + id
+                            + " with " + (WINDOW - size) + " bytes of credit left");
+                }
+                if (shutRequested || closeRequested || closed) {
+                    return;
+                }
+                int tail = (head + size) % WINDOW;
+                int first = Math.min(n, WINDOW - tail);
+                payload.get(pending, tail, first);
+                payload.get(pending, 0, n - first);
+                size += n;
+                notifyAll();
+            }
+
+            synchronized void credited(int bytes) throws IOException {
+                if (bytes <= 0 || bytes > WINDOW - credit) {
+                    throw new IOException("protocol error: a credit of " + bytes + " bytes for connection " + id
+                            + " which has " + (WINDOW - credit) + " bytes outstanding");
+                }
+                credit += bytes;
+                notifyAll();
+            }
+
+            /** The guest's SHUT ({@code close == false}) or CLOSE: done once what is buffered is delivered. */
+            synchronized void finish(boolean close) {
+                if (close) {
+                    closeRequested = true;
+                } else {
+                    shutRequested = true;
+                }
+                notifyAll();
+            }
+
+            synchronized void close() {
+                closed = true;
+                notifyAll();
+                closeQuietly(client);
+            }
+
+            private synchronized int awaitCredit() throws InterruptedException {
+                while (credit == 0 && !closed && alive) {
+                    wait();
+                }
+                return closed || !alive ? 0 : Math.min(credit, MAX_PAYLOAD);
+            }
+
+            void readClient() {
+                ByteBuffer buf = ByteBuffer.allocate(MAX_PAYLOAD);
+                try {
+                    while (alive) {
+                        int allowed = awaitCredit();
+                        if (allowed == 0) {
+                            return;
+                        }
+                        buf.clear().limit(allowed);
+                        int n = client.read(buf);
+                        if (n < 0) {
+                            send(SHUT, id, null);
+                            return;
+                        }
+                        synchronized (this) {
+                            credit -= n;
+                        }
+                        buf.flip();
+                        send(DATA, id, buf);
+                    }
+                } catch (IOException e) {
+                    drop(id);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+
+            void writeClient() {
+                try {
+                    while (true) {
+                        int start;
+                        int length;
+                        synchronized (this) {
+                            while (size == 0 && (!shutRequested || outputShut) && !closeRequested && !closed && alive) {
+                                wait();
+                            }
+                            if (closed || !alive) {
+                                return;
+                            }
+                            if (size == 0) {
+                                if (closeRequested) {
+                                    close();
+                                    return;
+                                }
+                                client.shutdownOutput();
+                                outputShut = true;
+                                continue;
+                            }
+                            start = head;
+                            length = Math.min(size, WINDOW - head);
+                        }
+                        pendingView.limit(start + length).position(start);
+                        while (pendingView.hasRemaining()) {
+                            client.write(pendingView);
+                        }
+                        synchronized (this) {
+                            head = (head + length) % WINDOW;
+                            size -= length;
+                        }
+                        if (!closeRequested) {
+                            sendCredit(id, length);
+                        }
+                    }
+                } catch (IOException e) {
+                    drop(id);
+                    close();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 }

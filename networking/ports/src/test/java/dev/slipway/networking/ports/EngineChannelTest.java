@@ -17,6 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -90,6 +93,27 @@ class EngineChannelTest {
             while (b.hasRemaining()) {
                 port.write(b);
             }
+        }
+
+        void sendCredit(int id, int bytes) throws IOException {
+            send(EngineChannel.CREDIT, id, ByteBuffer.allocate(4).putInt(bytes).array());
+        }
+
+        /** From here on the host's frames are read by a thread into the returned queue. */
+        BlockingQueue<Frame> collect() {
+            BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
+            Thread t = new Thread(() -> {
+                try {
+                    while (true) {
+                        frames.add(read());
+                    }
+                } catch (IOException e) {
+                    frames.add(new Frame((byte) -1, 0, new byte[0]));
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            return frames;
         }
 
         void sendHeader(byte type, int id, int length) throws IOException {
@@ -258,6 +282,131 @@ class EngineChannelTest {
             }
             writer.join(5000);
             assertArrayEquals(all, got.array());
+        }
+    }
+
+    @Test
+    void aClientThatStopsReadingHoldsBackOnlyItsOwnConnection() throws Exception {
+        try (Guest guest = new Guest(); SocketChannel stalled = client(docker); SocketChannel other = client(docker)) {
+            int stalledId = guest.read().id();
+            int otherId = guest.read().id();
+            BlockingQueue<Frame> frames = guest.collect();
+            byte[] chunk = new byte[EngineChannel.MAX_PAYLOAD];
+            long sent = 0;
+            int outstanding = 0;
+            long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+            while (System.nanoTime() < deadline && sent < 64L << 20) {
+                while (outstanding < EngineChannel.WINDOW) {
+                    int n = Math.min(chunk.length, EngineChannel.WINDOW - outstanding);
+                    guest.send(EngineChannel.DATA, stalledId, java.util.Arrays.copyOf(chunk, n));
+                    outstanding += n;
+                    sent += n;
+                }
+                Frame f = frames.poll(500, TimeUnit.MILLISECONDS);
+                if (f == null) {
+                    break;
+                }
+                assertEquals(EngineChannel.CREDIT, f.type());
+                assertEquals(stalledId, f.id());
+                outstanding -= ByteBuffer.wrap(f.payload()).getInt();
+            }
+            assertEquals(EngineChannel.WINDOW, outstanding, "the stalled connection's window is full");
+
+            guest.send(EngineChannel.DATA, otherId, "to-other".getBytes(StandardCharsets.UTF_8));
+            guest.send(EngineChannel.SHUT, otherId, new byte[0]);
+            assertEquals("to-other", readAll(other));
+            other.write(ByteBuffer.wrap("from-other".getBytes(StandardCharsets.UTF_8)));
+            Frame f = frames.poll(5, TimeUnit.SECONDS);
+            while (f != null && f.type() == EngineChannel.CREDIT && f.id() == otherId) {
+                f = frames.poll(5, TimeUnit.SECONDS);
+            }
+            assertEquals(new String(new byte[] {EngineChannel.DATA}) + otherId + "from-other",
+                    new String(new byte[] {f.type()}) + f.id() + new String(f.payload(), StandardCharsets.UTF_8));
+
+            ByteBuffer drain = ByteBuffer.allocate(1 << 16);
+            long got = 0;
+            while (got < sent) {
+                drain.clear();
+                got += stalled.read(drain);
+            }
+            assertEquals(sent, got);
+            assertTrue(channel.attached());
+        }
+    }
+
+    @Test
+    void theHostSendsNoMoreThanTheGuestsCredit() throws Exception {
+        try (Guest guest = new Guest(); SocketChannel c = client(docker)) {
+            int id = guest.read().id();
+            BlockingQueue<Frame> frames = guest.collect();
+            Thread writer = new Thread(() -> {
+                try {
+                    c.write(ByteBuffer.wrap(new byte[EngineChannel.WINDOW + 100_000]));
+                } catch (IOException e) {
+                    // the test ends the channel
+                }
+            });
+            writer.setDaemon(true);
+            writer.start();
+            int received = 0;
+            for (Frame f = frames.poll(2, TimeUnit.SECONDS); f != null; f = frames.poll(2, TimeUnit.SECONDS)) {
+                assertEquals(EngineChannel.DATA, f.type());
+                received += f.payload().length;
+            }
+            assertEquals(EngineChannel.WINDOW, received);
+            guest.sendCredit(id, 1000);
+            int more = 0;
+            for (Frame f = frames.poll(2, TimeUnit.SECONDS); f != null; f = frames.poll(500, TimeUnit.MILLISECONDS)) {
+                more += f.payload().length;
+            }
+            assertEquals(1000, more);
+        }
+    }
+
+    @Test
+    void aGuestSendingPastItsWindowEndsTheChannelWithAProtocolError() throws Exception {
+        try (Guest guest = new Guest(); SocketChannel c = client(docker)) {
+            int id = guest.read().id();
+            byte[] chunk = new byte[EngineChannel.MAX_PAYLOAD];
+            assertThrows(IOException.class, () -> {
+                for (int i = 0; i < 4096; i++) {
+                    guest.send(EngineChannel.DATA, id, chunk);
+                }
+            });
+            assertFalse(channel.attached());
+            assertTrue(channel.lastEnd().startsWith("protocol error: the guest sent"), channel.lastEnd());
+        }
+    }
+
+    @Test
+    void aCreditOfTheWrongSizeIsAProtocolError() throws Exception {
+        try (Guest guest = new Guest(); SocketChannel c = client(docker)) {
+            int id = guest.read().id();
+            guest.send(EngineChannel.CREDIT, id, new byte[2]);
+            assertEquals("", readAll(c));
+            assertFalse(channel.attached());
+            assertTrue(channel.lastEnd().contains("protocol error: a CREDIT frame of 2 bytes"), channel.lastEnd());
+        }
+    }
+
+    @Test
+    void aCreditForBytesNeverSentIsAProtocolError() throws Exception {
+        try (Guest guest = new Guest(); SocketChannel c = client(docker)) {
+            int id = guest.read().id();
+            guest.sendCredit(id, 1);
+            assertEquals("", readAll(c));
+            assertFalse(channel.attached());
+            assertTrue(channel.lastEnd().contains("protocol error: a credit of 1 bytes"), channel.lastEnd());
+        }
+    }
+
+    @Test
+    void aNegativeCreditIsAProtocolError() throws Exception {
+        try (Guest guest = new Guest(); SocketChannel c = client(docker)) {
+            int id = guest.read().id();
+            guest.sendCredit(id, -5);
+            assertEquals("", readAll(c));
+            assertTrue(channel.lastEnd().contains("protocol error: a credit of -5 bytes"), channel.lastEnd());
         }
     }
 }
