@@ -5,7 +5,7 @@
 # fd00::2; pasta: the namespace's default gateways, which it maps to the host's loopback), both
 # directions, several runs; min/median/max Gbit/s and the ratios IPv6/IPv4 and Slipway/peer.
 # Usage: bench/net-ipv6.sh [runs=3] [seconds=5] [mtus="1500"]  (root; iproute2 iperf3 slirp4netns passt python3)
-# Raw iperf3 figures go to bench/results/net-ipv6-DATE.tsv, the table to bench/results/net-ipv6-DATE.txt.
+# Raw iperf3 figures go to bench/results/net-ipv6-DATE.tsv, the table (with the load average) to bench/results/net-ipv6-DATE.txt.
 set -euo pipefail
 RUNS=${1:-3}; DUR=${2:-5}; MTUS=${3:-"1500"}
 cd "$(dirname "$0")/.."
@@ -18,7 +18,8 @@ done
 ./mvnw -B -q -o dependency:build-classpath -pl networking/stack -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-bench-v6-cp.txt >/dev/null
 CP="networking/stack/target/classes:networking/stack/target/test-classes:$(cat /tmp/slw-bench-v6-cp.txt)"
 NS=slw-bench-v6
-STAMP=$(date -u +%Y-%m-%d)
+STAMP=$(date -u +%Y-%m-%dT%H%M)  # to the minute: a second run the same day keeps the first
+LOAD_BEFORE=$(cut -d" " -f1-3 /proc/loadavg)
 mkdir -p bench/results
 RAW="bench/results/net-ipv6-$STAMP.tsv"; TABLE="bench/results/net-ipv6-$STAMP.txt"
 : >"$RAW"
@@ -116,4 +117,5 @@ for (peer, family, mtu, direction), m in sorted(med.items()):
         o = med.get((other[0], other[1], mtu, direction))
         print("| %s | %s | %s | %s |" % (label, mtu, direction, "%.2f" % (m / o) if o else "n/a"))
 PY
+printf '\nLoad average (1/5/15 min): %s at the start, %s at the end.\n' "$LOAD_BEFORE" "$(cut -d" " -f1-3 /proc/loadavg)" | tee -a "$TABLE"
 echo "raw: $RAW, table: $TABLE" >&2

@@ -88,11 +88,17 @@ public final class NetStack implements AutoCloseable {
 
             @Override
             public void icmp6(long fromHi, long fromLo, long toHi, long toLo, ByteBuffer message, int length) {
-                stats.drop(Drop.IPV6_UNSUPPORTED);
+                if (ip6 != null) {
+                    ip6.sendIcmp(fromHi, fromLo, toHi, toLo, message, length);
+                } else {
+                    stats.drop(Drop.IPV6_UNSUPPORTED);
+                }
             }
         }, refused, config.gateway());
         ip4.echoRelay(echo);
         if (ip6 != null) {
+            echo.gateway6(config.ipv6().prefix(), config.ipv6().gateway());
+            ip6.echoRelay(echo);
             ip6.transports(tcp, udp);
             loop.lock();
             try {

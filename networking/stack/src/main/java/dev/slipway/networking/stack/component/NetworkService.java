@@ -74,6 +74,10 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         refused = config.refusedDestinations();
         stack = new NetStack(config);
         stack.dns(dns);
+        DnsService boundDns = dns;
+        if (boundDns != null) {
+            checkDnsAddresses(boundDns);
+        }
         stack.router(router);
         HandoverClaim claim = parking == null ? null : parking.claim(owner);
         if (claim != null) {
@@ -156,6 +160,14 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         NetStack s = stack;
         if (s != null) {
             s.dns(service);
+            checkDnsAddresses(service);
+        }
+    }
+
+    /** Says, as an error, where the DNS server's built-in names answer AAAA outside the guest network's IPv6 prefix. */
+    private void checkDnsAddresses(DnsService service) {
+        for (String problem : DnsAgreement.disagreements(service.localRecords(), config)) {
+            LOG.error("guests would get an IPv6 address nobody answers: {}", problem);
         }
         HeldDnsQueries waiting = held;
         held = null;

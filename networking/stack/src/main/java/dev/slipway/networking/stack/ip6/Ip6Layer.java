@@ -8,6 +8,7 @@ import java.util.function.LongSupplier;
 
 import dev.slipway.networking.api.CidrList;
 import dev.slipway.networking.stack.Drop;
+import dev.slipway.networking.stack.icmp.EchoRelay;
 import dev.slipway.networking.stack.ip.IpOutput;
 import dev.slipway.networking.stack.ip.PacketContext;
 import dev.slipway.networking.stack.ip.ProtocolInput;
@@ -56,6 +57,7 @@ public final class Ip6Layer {
     private ProtocolInput tcp;
     private ProtocolInput udp;
     private boolean linkOffload;
+    private EchoRelay relay;
     long echoReplies;
 
     /**
@@ -94,6 +96,11 @@ public final class Ip6Layer {
     public void transports(ProtocolInput tcpInput, ProtocolInput udpInput) {
         tcp = tcpInput;
         udp = udpInput;
+    }
+
+    /** Hands the guests' echo requests to addresses not the gateway's to {@code echoRelay}. */
+    public void echoRelay(EchoRelay echoRelay) {
+        relay = echoRelay;
     }
 
     /** How the transports send IPv6 segments to the guests. */
@@ -335,6 +342,9 @@ public final class Ip6Layer {
             case Icmp6.ECHO_REQUEST -> {
                 if (ours && !Ip6.isUnspecified(p.srcHi, p.srcLo)) {
                     echo(f, p);
+                } else if (!multicast && !ours && relay != null
+                        && relay.echo6(f, off, length, p.srcHi, p.srcLo, p.dstHi, p.dstLo, p.hopLimit, clock.getAsLong())) {
+                    return;
                 } else {
                     output.drop(Drop.ICMP_IGNORED);
                 }
@@ -355,6 +365,27 @@ public final class Ip6Layer {
         o.put(PAYLOAD, (byte) Icmp6.ECHO_REPLY);
         send(o, length, HeaderChain.ICMPV6, DEFAULT_HOP_LIMIT, p.dstHi, p.dstLo, p.srcHi, p.srcLo, p.srcMac);
         echoReplies++;
+    }
+
+    /**
+     * Sends the echo relay's ICMPv6 message at {@code [0, length)} of {@code message} (checksum field
+     * zero) from {@code from} to the guest address {@code to}.
+     */
+    public void sendIcmp(long fromHi, long fromLo, long toHi, long toLo, ByteBuffer message, int length) {
+        if (40 + length > mtu) {
+            output.drop(Drop.OVERSIZED);
+            return;
+        }
+        ByteBuffer o = out;
+        o.clear();
+        o.put(PAYLOAD, message, 0, length);
+        header(o, length, HeaderChain.ICMPV6, DEFAULT_HOP_LIMIT, fromHi, fromLo, toHi, toLo);
+        Icmp6.fill(o, IP, PAYLOAD, length, HeaderChain.ICMPV6, 2);
+        if (addressToGuest(o)) {
+            int frame = PAYLOAD + length;
+            o.limit(frame).position(0);
+            output.send(o, frame, 0);
+        }
     }
 
     /**

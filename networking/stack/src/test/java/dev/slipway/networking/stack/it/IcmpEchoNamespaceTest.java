@@ -42,7 +42,10 @@ import dev.slipway.testing.TestUsers;
  *
  * <pre>
  * guest ──tap── [stack in "host" 10.91.1.1] ──veth── [router 10.91.1.2 | 10.91.2.1] ──veth── [far 10.91.2.2]
+ *                        fd91:1::1                      fd91:1::2 | fd91:2::1               fd91:2::2
  * </pre>
+ *
+ * <p>The guest's IPv6 address comes from the stack's router advertisement (SLAAC) as in production.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
@@ -52,6 +55,9 @@ class IcmpEchoNamespaceTest {
     static final String FAR = NetNs.unique("slw-icmp-f");
     static final String FAR_ADDRESS = "10.91.2.2";
     static final String ROUTER_ADDRESS = "10.91.1.2";
+    static final String FAR_ADDRESS6 = "fd91:2::2";
+    static final String ROUTER_ADDRESS6 = "fd91:1::2";
+    static final String GATEWAY6 = "fd00:5e7a:1e55::1";
     static final Duration T = Duration.ofSeconds(20);
     final List<String> guests = new ArrayList<>();
     Lab lab;
@@ -75,6 +81,18 @@ class IcmpEchoNamespaceTest {
         Commands.check(T, "ip", "-n", HOST, "route", "add", "10.91.0.0/16", "via", ROUTER_ADDRESS);
         Commands.check(T, "ip", "-n", FAR, "route", "add", "default", "via", "10.91.2.1");
         Commands.check(T, Commands.inNs(ROUTER, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1").toArray(String[]::new));
+        address6(HOST, "hr0", "fd91:1::1/64");
+        address6(ROUTER, "rh0", ROUTER_ADDRESS6 + "/64");
+        address6(ROUTER, "rf0", "fd91:2::1/64");
+        address6(FAR, "fr0", FAR_ADDRESS6 + "/64");
+        Commands.check(T, "ip", "-n", HOST, "-6", "route", "add", "fd91::/16", "via", ROUTER_ADDRESS6);
+        Commands.check(T, "ip", "-n", FAR, "-6", "route", "add", "default", "via", "fd91:2::1");
+        Commands.check(T, Commands.inNs(ROUTER, "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1").toArray(String[]::new));
+    }
+
+    /** A ULA address without duplicate address detection, usable at once. */
+    private static void address6(String ns, String device, String cidr) throws Exception {
+        Commands.check(T, "ip", "-n", ns, "-6", "addr", "add", cidr, "dev", device, "nodad");
     }
 
     private static void address(String ns, String device, String cidr) throws Exception {
@@ -165,6 +183,20 @@ class IcmpEchoNamespaceTest {
             return Commands.run(Duration.ofSeconds(30), line.toArray(String[]::new));
         }
 
+        /** Waits (bounded) until the guest's kernel configured a global address from the stack's advertisement. */
+        void awaitSlaac() throws Exception {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            String out = "";
+            while (System.nanoTime() < deadline) {
+                out = inGuest("ip", "-6", "-o", "addr", "show", "scope", "global").stdout();
+                if (out.contains("inet6 fd00:5e7a:1e55:") && !out.contains("tentative")) {
+                    return;
+                }
+                Thread.sleep(200);
+            }
+            throw new AssertionError("no SLAAC address in the guest within 30 s: " + out + logText());
+        }
+
         @Override
         public void close() {
             try {
@@ -225,6 +257,31 @@ class IcmpEchoNamespaceTest {
                 noRouteAtTheHost.stdout() + lab.status());
         Commands.Out metadata = lab.inGuest("ping", "-n", "-c", "1", "-W", "3", "169.254.169.254");
         assertTrue(metadata.stdout().contains("From 192.168.65.1 icmp_seq=1 Packet filtered"), metadata.stdout());
+    }
+
+    /** ICMPv6 echo through the host's IPv6 ping sockets: replies with the guest's identifier, the router's hop-limit error. */
+    @Test
+    void theGuestPingsTheFarNamespaceOverIpv6AndGetsRepliesAndTheRoutersHopLimitErrors() throws Exception {
+        Prerequisites.assumeCommands("ping");
+        pingGroupRange("0 2147483647");
+        lab = new Lab("slw-icmp-g6");
+        lab.awaitSlaac();
+        Commands.Out far = lab.inGuest("ping", "-6", "-n", "-c", "3", "-W", "3", "-e", "4244", FAR_ADDRESS6);
+        assertEquals(0, far.exit(), far.stdout() + far.stderr() + lab.status() + lab.logText());
+        assertTrue(far.stdout().contains("3 received"), far.stdout());
+        assertTrue(far.stdout().contains("from " + FAR_ADDRESS6 + ": icmp_seq=3 "), far.stdout());
+        String status = lab.status();
+        assertTrue(!status.contains("replies=0,"), status);
+
+        Commands.Out hopLimit = lab.inGuest("ping", "-6", "-n", "-c", "1", "-W", "3", "-t", "2", "-e", "4245", FAR_ADDRESS6);
+        assertTrue(hopLimit.stdout().contains("From " + ROUTER_ADDRESS6 + " icmp_seq=1 Time exceeded"), hopLimit.stdout() + lab.status());
+        Commands.Out atTheGateway = lab.inGuest("ping", "-6", "-n", "-c", "1", "-W", "3", "-t", "1", FAR_ADDRESS6);
+        assertTrue(atTheGateway.stdout().contains("From " + GATEWAY6 + " icmp_seq=1 Time exceeded"), atTheGateway.stdout());
+        Commands.Out noRoute = lab.inGuest("ping", "-6", "-n", "-c", "1", "-W", "3", "fd92::1");
+        assertTrue(noRoute.stdout().contains("From " + GATEWAY6 + " icmp_seq=1 Destination unreachable: No route"),
+                noRoute.stdout() + lab.status());
+        Commands.Out gateway = lab.inGuest("ping", "-6", "-n", "-c", "1", "-W", "3", GATEWAY6);
+        assertEquals(0, gateway.exit(), "the gateway still answers itself: " + gateway.stdout());
     }
 
     @Test

@@ -133,6 +133,16 @@ class Ipv6NamespaceTest {
         assertEquals("1500", mtu.stdout().strip());
     }
 
+    /** Without TSO6 the guest would cut every IPv6 TCP segment to the MTU and IPv6 would trail IPv4 from the guest. */
+    @Test
+    void theGuestsTapOffersIpv6SegmentationAndChecksumOffload() throws Exception {
+        Prerequisites.assumeCommands("ethtool");
+        String features = Commands.inNs(NS, Duration.ofSeconds(10), "ethtool", "-k", DEVICE).stdout();
+        assertTrue(features.contains("tx-tcp6-segmentation: on"), features);
+        assertTrue(features.contains("tx-tcp-segmentation: on"), features);
+        assertTrue(features.contains("tx-checksum-ip-generic: on"), features);
+    }
+
     @Test
     void pingReachesTheGatewayAndTheHostAlias() throws Exception {
         for (String target : new String[] {GATEWAY, HOST_ALIAS, GATEWAY_LINK_LOCAL + "%" + DEVICE}) {

@@ -94,6 +94,41 @@ class PingSocketTest {
         }
     }
 
+    /** The ICMPv6 twin: the same setting governs both families; the reply's sender is {@code ::1}. */
+    @Test
+    void pingsIpv6LoopbackOrSaysThePingGroupRangeForbidsIt() throws IOException {
+        String[] range = readSysctl(Path.of("/proc/sys/net/ipv4/ping_group_range")).trim().split("\\s+");
+        long gid = Long.parseLong(new String(Files.readAllBytes(Path.of("/proc/self/status")))
+                .lines().filter(l -> l.startsWith("Gid:")).findFirst().orElseThrow().split("\\s+")[1]);
+        if (!(Long.parseLong(range[0]) <= gid && gid <= Long.parseLong(range[1]))) {
+            ErrnoException e = assertThrows(ErrnoException.class, () -> PingSocket.open(true));
+            assertEquals(Errno.EACCES, e.errno());
+            assertTrue(e.getMessage().contains("ICMPv6"), e.getMessage());
+            return;
+        }
+        try (PingSocket socket = PingSocket.open(true); ReadinessSet set = ReadinessSet.open();
+                Selector selector = Selector.open()) {
+            assertTrue(socket.v6());
+            set.add(socket.descriptor(), 8);
+            set.channel().register(selector, SelectionKey.OP_READ);
+            ByteBuffer b = ByteBuffer.allocateDirect(128);
+            b.put(0, (byte) 128).putShort(4, (short) 0x1234).putShort(6, (short) 11).put(8, (byte) 'y').put(9, (byte) 'z');
+            socket.ttl(3);
+            assertEquals(10, socket.send(b, 0, 10, 0, 1));
+            assertEquals(1, selector.select(5000));
+            b.clear();
+            int n = socket.receive(b, 0, 128);
+            assertEquals(10, n);
+            assertFalse(socket.wasError());
+            assertEquals(129, b.get(0) & 0xff, "an ICMPv6 echo reply");
+            assertEquals(11, b.getShort(6));
+            assertEquals('z', b.get(9));
+            assertEquals(0, socket.fromHi());
+            assertEquals(1, socket.fromLo(), "from ::1");
+            assertEquals(-Errno.EAGAIN, socket.receive(b, 0, 128));
+        }
+    }
+
     /** Read in one call: the kernel's handler of this setting answers a read at an offset past 0 with nothing. */
     private static String readSysctl(Path file) throws IOException {
         try (var in = Files.newInputStream(file)) {
