@@ -295,9 +295,12 @@ public final class Main {
         // A small initial heap keeps the resident size flat under connection churn (bench/net-scale.sh's
         // million connections ran with these bounds); the runtime needs ~20 MB of heap after start.
         // No performance-data file: its sampler wakes the JVM every 50 ms, idle or not (jcmd PID still
-        // works; jps and jstat no longer list the runtime).
+        // works; jps and jstat no longer list the runtime). No timed safepoints and no timed monitor
+        // deflation: on Java 17 the VM thread wakes every second and the deflation thread four times a
+        // second on an idle runtime (about half of its idle CPU); both still run when there is work.
         return List.of("-XX:+UseSerialGC", "-Xss512k", "-Xms32m", "-Xmx256m", "-XX:MaxMetaspaceSize=128m", "-Xshare:auto",
-                "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:-UsePerfData");
+                "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:-UsePerfData",
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:GuaranteedSafepointInterval=0", "-XX:AsyncDeflationInterval=0");
     }
 
     /**
