@@ -2,6 +2,7 @@ package dev.slipway.control;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.SocketException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -77,10 +78,19 @@ final class UnixHttp {
             sender.start();
             ByteArrayOutputStream received = new ByteArrayOutputStream();
             ByteBuffer buffer = ByteBuffer.allocate(8192);
-            while (channel.read(buffer) >= 0) {
-                received.write(buffer.array(), 0, buffer.position());
-                buffer.clear();
-                answered.countDown();
+            try {
+                while (channel.read(buffer) >= 0) {
+                    received.write(buffer.array(), 0, buffer.position());
+                    buffer.clear();
+                    answered.countDown();
+                }
+            } catch (SocketException e) {
+                // A server that answers and closes before reading the whole request leaves unread bytes
+                // in its socket, so the kernel ends the connection with a reset instead of an end of
+                // stream once the answer has been read: the answer is what the test looks at.
+                if (received.size() == 0) {
+                    throw e;
+                }
             }
             try {
                 sender.join(10_000);
