@@ -23,6 +23,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -225,9 +227,30 @@ public final class PortForwarder {
             // the socket closes now; the client flows belong to the loop
             u.closeChannel();
             execute(u::dropFlows);
+            releasedByLoop();
         } else if (l != null) {
-            // closed here, so the port (or socket file) is free when unexpose returns
             l.close();
+            releasedByLoop();
+        }
+    }
+
+    /**
+     * Waits until the loop has passed a select: a closed channel that is registered with the selector
+     * keeps its port bound until the selector lets its key go, and the loop sleeps without a timeout.
+     * So the port (or socket file) is free when unexpose returns.
+     */
+    private void releasedByLoop() {
+        if (Thread.currentThread() == loop) {
+            return;
+        }
+        CountDownLatch passed = new CountDownLatch(1);
+        execute(passed::countDown);
+        try {
+            if (!passed.await(2, TimeUnit.SECONDS)) {
+                LOG.debug("the published ports loop did not pass a select within 2 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

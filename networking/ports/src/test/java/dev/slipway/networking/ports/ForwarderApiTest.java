@@ -1,6 +1,7 @@
 package dev.slipway.networking.ports;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.ServerSocket;
@@ -144,6 +145,22 @@ class ForwarderApiTest {
         ControlRoute.Response ok = unexpose.handle(post("{\"local\":\"127.0.0.1:" + p + "\"}"));
         assertEquals(200, ok.status(), body(ok));
         assertEquals("[]\n", body(all.handle(new ControlRoute.Request("GET", Map.of(), new byte[0]))));
+    }
+
+    @Test
+    void anUnexposedPortIsClosedWhenUnexposeReturns() throws Exception {
+        for (int i = 0; i < 20; i++) { // the loop sleeps with no timeout: each unexpose must still free its port at once
+            int p = freePort();
+            assertEquals(200, expose.handle(post("{\"local\":\"127.0.0.1:" + p + "\",\"remote\":\"192.168.65.3:80\"}")).status());
+            assertEquals(200, unexpose.handle(post("{\"local\":\"127.0.0.1:" + p + "\"}")).status());
+            try (java.net.Socket s = new java.net.Socket()) {
+                assertThrows(java.io.IOException.class, () -> s.connect(new java.net.InetSocketAddress("127.0.0.1", p), 1000),
+                        "nothing listens on " + p + " after unexpose");
+            }
+            try (ServerSocket again = new ServerSocket()) {
+                again.bind(new java.net.InetSocketAddress("127.0.0.1", p)); // and the port can be bound again
+            }
+        }
     }
 
     @Test
