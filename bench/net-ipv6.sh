@@ -14,7 +14,7 @@ for t in ip iperf3 slirp4netns pasta python3 unshare nsenter setpriv java; do
 done
 [ "$(id -u)" = 0 ] || { echo "bench/net-ipv6.sh: needs root (network namespaces, tap devices)" >&2; exit 2; }
 
-./mvnw -B -q -o verify -pl networking/stack -am -DskipTests >/dev/null
+./mvnw -B -q -o install -pl networking/stack -am -DskipTests >/dev/null
 ./mvnw -B -q -o dependency:build-classpath -pl networking/stack -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/slw-bench-v6-cp.txt >/dev/null
 CP="networking/stack/target/classes:networking/stack/target/test-classes:$(cat /tmp/slw-bench-v6-cp.txt)"
 NS=slw-bench-v6
