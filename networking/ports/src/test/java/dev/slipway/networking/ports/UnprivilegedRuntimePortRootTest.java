@@ -4,14 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,6 +26,7 @@ import org.junit.jupiter.api.Timeout;
 
 import com.sun.net.httpserver.HttpServer;
 
+import dev.slipway.testing.ClassPaths;
 import dev.slipway.testing.Commands;
 import dev.slipway.testing.Prerequisites;
 import dev.slipway.testing.TestUsers;
@@ -60,7 +59,7 @@ class UnprivilegedRuntimePortRootTest {
         outsider = users.outsider("o");
         root = Files.createTempDirectory("slipway-bind-test");
         Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
-        classPath = readableClassPath(root.resolve("cp"));
+        classPath = ClassPaths.readableCopy(root.resolve("cp"));
         helper = new TestHelper(root.resolve("helper"), users.group());
         backend = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
         backend.createContext("/", exchange -> {
@@ -88,42 +87,6 @@ class UnprivilegedRuntimePortRootTest {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
-    }
-
-    /** The test class path copied where other users can read it (the build's own may be under /root). */
-    private static String readableClassPath(Path dir) throws IOException {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Files.createDirectories(dir);
-        List<String> entries = new ArrayList<>();
-        int i = 0;
-        for (String entry : cp.split(File.pathSeparator)) {
-            Path source = Path.of(entry);
-            if (!Files.exists(source)) {
-                continue;
-            }
-            Path target = dir.resolve(i++ + "-" + source.getFileName());
-            if (Files.isDirectory(source)) {
-                try (Stream<Path> files = Files.walk(source)) {
-                    for (Path f : (Iterable<Path>) files::iterator) {
-                        Path t = target.resolve(source.relativize(f).toString());
-                        if (Files.isDirectory(f)) {
-                            Files.createDirectories(t);
-                        } else {
-                            Files.copy(f, t, StandardCopyOption.REPLACE_EXISTING);
-                        }
-                    }
-                }
-            } else {
-                Files.copy(source, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            entries.add(target.toString());
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(Files.isDirectory(f) ? "rwxr-xr-x" : "rw-r--r--"));
-            }
-        }
-        return String.join(File.pathSeparator, entries);
     }
 
     /** Starts the runtime side as {@code user}; returns the process once it has reported its publication. */
