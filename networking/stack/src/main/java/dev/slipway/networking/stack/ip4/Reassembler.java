@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 
 import dev.slipway.networking.stack.Drop;
 import dev.slipway.networking.stack.ip.Checksum;
+import dev.slipway.networking.stack.ip.FragmentBlocks;
 import dev.slipway.networking.stack.link.Ethernet;
 
 /**
@@ -24,7 +25,7 @@ final class Reassembler {
         int total = -1;
         int received;
         boolean haveFirst;
-        final long[] blocks = new long[(MAX_PAYLOAD / 8 + 64) / 64];
+        final FragmentBlocks blocks = new FragmentBlocks(MAX_PAYLOAD);
         ByteBuffer data;
     }
 
@@ -70,22 +71,20 @@ final class Reassembler {
             s.total = -1;
             s.received = 0;
             s.haveFirst = false;
-            java.util.Arrays.fill(s.blocks, 0);
+            s.blocks.clear();
             if (s.data == null) {
                 s.data = ByteBuffer.allocateDirect(Ethernet.HLEN + 20 + MAX_PAYLOAD + 8);
             }
         }
         int firstBlock = offset >> 3;
         int endBlock = (offset + length + 7) >> 3;
-        for (int b = firstBlock; b < endBlock; b++) {
-            if ((s.blocks[b >> 6] & 1L << (b & 63)) != 0) {
-                layer.stats.drop(Drop.FRAGMENT_OVERLAP);
-                s.used = false;
-                return null;
-            }
+        if (s.blocks.any(firstBlock, endBlock)) {
+            layer.stats.drop(Drop.FRAGMENT_OVERLAP);
+            s.used = false;
+            return null;
         }
         if (!more) {
-            if (s.total >= 0 || anyBlockFrom(s, endBlock)) {
+            if (s.total >= 0 || s.blocks.anyFrom(endBlock)) {
                 layer.stats.drop(Drop.FRAGMENT_OVERLAP);
                 s.used = false;
                 return null;
@@ -96,9 +95,7 @@ final class Reassembler {
             s.used = false;
             return null;
         }
-        for (int b = firstBlock; b < endBlock; b++) {
-            s.blocks[b >> 6] |= 1L << (b & 63);
-        }
+        s.blocks.mark(firstBlock, endBlock);
         int payloadStart = Ethernet.HLEN + 20;
         s.data.put(payloadStart + offset, f, Ip4Layer.IP_OFF + ihl, length);
         if (offset == 0) {
@@ -117,15 +114,6 @@ final class Reassembler {
             return d;
         }
         return null;
-    }
-
-    private static boolean anyBlockFrom(Slot s, int block) {
-        for (int b = block; b < s.blocks.length * 64; b++) {
-            if ((s.blocks[b >> 6] & 1L << (b & 63)) != 0) {
-                return true;
-            }
-        }
-        return false;
     }
 
     void release(ByteBuffer whole) {

@@ -1,9 +1,9 @@
 package dev.slipway.networking.stack.ip6;
 
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 
 import dev.slipway.networking.stack.Drop;
+import dev.slipway.networking.stack.ip.FragmentBlocks;
 
 /**
  * Bounded IPv6 fragment reassembly with IPv4's limits: a fixed number of slots, each a 64 KiB
@@ -30,7 +30,7 @@ final class Reassembler6 {
         int received;
         boolean haveFirst;
         int nextHeader;
-        final long[] blocks = new long[(MAX_PAYLOAD / 8 + 64) / 64];
+        final FragmentBlocks blocks = new FragmentBlocks(MAX_PAYLOAD);
         ByteBuffer data;
     }
 
@@ -77,29 +77,25 @@ final class Reassembler6 {
             s.total = -1;
             s.received = 0;
             s.haveFirst = false;
-            Arrays.fill(s.blocks, 0);
+            s.blocks.clear();
             if (s.data == null) {
                 s.data = ByteBuffer.allocateDirect(Ip6Layer.PAYLOAD + MAX_PAYLOAD + 8);
             }
         }
         int firstBlock = offset >> 3;
         int endBlock = (offset + length + 7) >> 3;
-        for (int b = firstBlock; b < endBlock; b++) {
-            if ((s.blocks[b >> 6] & 1L << (b & 63)) != 0) {
-                return fail(s, Drop.FRAGMENT_OVERLAP);
-            }
+        if (s.blocks.any(firstBlock, endBlock)) {
+            return fail(s, Drop.FRAGMENT_OVERLAP);
         }
         if (!more) {
-            if (s.total >= 0 || anyBlockFrom(s, endBlock)) {
+            if (s.total >= 0 || s.blocks.anyFrom(endBlock)) {
                 return fail(s, Drop.FRAGMENT_OVERLAP);
             }
             s.total = offset + length;
         } else if (s.total >= 0 && offset + length > s.total) {
             return fail(s, Drop.FRAGMENT_OVERLAP);
         }
-        for (int b = firstBlock; b < endBlock; b++) {
-            s.blocks[b >> 6] |= 1L << (b & 63);
-        }
+        s.blocks.mark(firstBlock, endBlock);
         s.data.put(Ip6Layer.PAYLOAD + offset, f, start, length);
         if (offset == 0) {
             s.data.put(0, f, 0, Ip6Layer.PAYLOAD);
@@ -123,15 +119,6 @@ final class Reassembler6 {
             s.used = false;
         }
         return null;
-    }
-
-    private static boolean anyBlockFrom(Slot s, int block) {
-        for (int b = block; b < s.blocks.length * 64; b++) {
-            if ((s.blocks[b >> 6] & 1L << (b & 63)) != 0) {
-                return true;
-            }
-        }
-        return false;
     }
 
     void release(ByteBuffer whole) {
