@@ -3,6 +3,7 @@
 import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time, zipfile
 
 root, n = sys.argv[1], int(sys.argv[2])
+bundles = sys.argv[3].split(",") if len(sys.argv) > 3 else ["dev.slipway.networking.stack", "dev.slipway.dns", "dev.slipway.platform.linux"]
 dist = os.path.join(root, "runtime/target/slipway")
 load = os.path.join(root, "bench/update_load.py")
 home = tempfile.mkdtemp(prefix="slipway-update-bench-")
@@ -46,7 +47,7 @@ rows = []
 try:
     time.sleep(1)
     before = resources()
-    for bundle in ["dev.slipway.networking.stack", "dev.slipway.dns", "dev.slipway.platform.linux"]:
+    for bundle in bundles:
         results = []
         for i in range(1, n + 1):
             jar = os.path.join(home, "%s-0.2.%d.jar" % (bundle, i))
@@ -87,4 +88,4 @@ for bundle, results in rows:
         statistics.median(u), max(u), sum(r["udp"]["echoed"] for r in results), sum(r["udp"]["sent"] for r in results),
         sum(1 for r in results if r["update"]["result"] == "updated"), n))
 print()
-print("runtime descriptors / threads: before %s, after %d updates %s" % (before, 3 * n, after))
+print("runtime descriptors / threads: before %s, after %d updates %s" % (before, len(bundles) * n, after))
