@@ -302,11 +302,14 @@ public final class Launcher {
             // The deploy bundle refreshes what an update needs, with the state handed over.
             config.putIfAbsent("felix.fileinstall.optionalImportRefreshScope", "none");
             // fileinstall watches one directory from framework properties; a second watcher for conf/
-            // is a factory configuration of fileinstall itself, which it reads from deploy/.
+            // is a factory configuration of fileinstall itself, which it reads from deploy/. It takes
+            // nothing from the framework properties: without noInitialDelay it would sleep a whole
+            // poll interval before its first look at conf/, and no wake-up ends that sleep.
             Files.writeString(deploy.resolve("org.apache.felix.fileinstall-conf.cfg"),
                     "felix.fileinstall.dir = " + conf.toString().replace("\\", "\\\\") + "\n"
                             + "felix.fileinstall.filter = .*\\\\.(cfg|config)\n"
-                            + "felix.fileinstall.poll = " + FILEINSTALL_POLL_MILLIS + "\n", StandardCharsets.UTF_8);
+                            + "felix.fileinstall.poll = " + FILEINSTALL_POLL_MILLIS + "\n"
+                            + "felix.fileinstall.noInitialDelay = true\n", StandardCharsets.UTF_8);
         }
         config.put("slipway.home", home.toString());
         config.put("slipway.runtime.dir", options.runtimeDir().toString());
