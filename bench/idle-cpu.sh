@@ -60,8 +60,9 @@ for _ in $(seq 100); do [ -s "$work/pasta/pid" ] && break; sleep 0.1; done
 [ -s "$work/pasta/pid" ] || { cat "$work/pasta/log" >&2; echo "idle-cpu: pasta did not start" >&2; exit 1; }
 pasta_pid=$(cat "$work/pasta/pid")
 # let every process finish starting before the first window: the runtime's JIT compiles for tens of
-# seconds after ready on a loaded 2-core machine, slirp4netns answers its namespace's DHCP
-sleep "${SETTLE_SECONDS:-45}"
+# seconds after ready on a loaded 2-core machine (after 45 s the C1 compiler still took 35 ms of a
+# first window), slirp4netns answers its namespace's DHCP
+sleep "${SETTLE_SECONDS:-90}"
 
 printf 'round\tpeer\tcpu_ms_per_%ss\n' "$seconds" | tee -a "$out"
 declare -A samples
