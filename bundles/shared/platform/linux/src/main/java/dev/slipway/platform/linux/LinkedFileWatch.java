@@ -3,15 +3,18 @@ package dev.slipway.platform.linux;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_CREATE;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_DELETE;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_MODIFY;
+import static java.nio.file.StandardWatchEventKinds.OVERFLOW;
 
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
@@ -25,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * in its own directory: so the directory of the file and the directory of each link's target are
  * watched, and the set is worked out again after every change, when a link may point elsewhere. A
  * directory that does not exist yet is watched through its nearest existing ancestor, so that its
- * appearing is noticed too.
+ * appearing is noticed too. Only changes to the names on the way count: other files in {@code /etc}
+ * come and go without the file being read again.
  */
 final class LinkedFileWatch implements AutoCloseable {
 
@@ -38,6 +42,8 @@ final class LinkedFileWatch implements AutoCloseable {
     private final WatchService watcher;
     private final Runnable action;
     private final Map<Path, WatchKey> keys = new HashMap<>();
+    /** The names in each watched directory whose change matters; other files there are let be. */
+    private volatile Map<Path, Set<String>> names = Map.of();
     private final Thread thread;
 
     /**
@@ -66,10 +72,12 @@ final class LinkedFileWatch implements AutoCloseable {
         try {
             while (true) {
                 WatchKey key = watcher.take();
-                key.pollEvents();
+                boolean matters = matters(key);
                 key.reset();
-                rearm();
-                action.run();
+                if (matters) {
+                    rearm();
+                    action.run();
+                }
             }
         } catch (InterruptedException | ClosedWatchServiceException e) {
             // closed
@@ -78,9 +86,20 @@ final class LinkedFileWatch implements AutoCloseable {
         }
     }
 
+    private boolean matters(WatchKey key) {
+        Set<String> relevant = names.getOrDefault((Path) key.watchable(), Set.of());
+        boolean matters = false;
+        for (WatchEvent<?> event : key.pollEvents()) {
+            matters |= event.kind() == OVERFLOW || relevant.contains(String.valueOf(event.context()));
+        }
+        return matters;
+    }
+
     /** Watches the directories the file's links now lead through, and no others. */
     private synchronized void rearm() {
-        Set<Path> directories = directories(file);
+        Map<Path, Set<String>> now = namesByDirectory(file);
+        names = now;
+        Set<Path> directories = now.keySet();
         keys.entrySet().removeIf(entry -> {
             if (directories.contains(entry.getKey()) && entry.getValue().isValid()) {
                 return false;
@@ -103,11 +122,21 @@ final class LinkedFileWatch implements AutoCloseable {
 
     /** The directory of the file and of each link on the way to the file it names. */
     static Set<Path> directories(Path file) {
-        Set<Path> directories = new LinkedHashSet<>();
+        return namesByDirectory(file).keySet();
+    }
+
+    /**
+     * Each directory to watch, with the names in it whose change matters: the file's, each link's, and
+     * for a directory not there yet, the name of its first missing part under the ancestor watched.
+     */
+    static Map<Path, Set<String>> namesByDirectory(Path file) {
+        Map<Path, Set<String>> names = new LinkedHashMap<>();
         Path current = file.toAbsolutePath().normalize();
         for (int links = 0; links <= MAX_LINKS; links++) {
             Path directory = current.getParent();
-            directories.add(existingAncestor(directory));
+            Path watched = existingAncestor(directory);
+            Path named = watched.equals(directory) ? current : watched.resolve(watched.relativize(directory).getName(0));
+            names.computeIfAbsent(watched, d -> new HashSet<>()).add(named.getFileName().toString());
             if (!Files.isSymbolicLink(current)) {
                 break;
             }
@@ -118,7 +147,7 @@ final class LinkedFileWatch implements AutoCloseable {
                 break;
             }
         }
-        return directories;
+        return names;
     }
 
     private static Path existingAncestor(Path directory) {

@@ -153,6 +153,10 @@ class LinuxHostResolversTest {
         assertEquals(Set.of(etc), Set.copyOf(LinkedFileWatch.directories(etc.resolve("loop"))), "a loop ends");
         assertEquals(Set.of(dir), Set.copyOf(LinkedFileWatch.directories(dir.resolve("missing/deeper/resolv.conf"))),
                 "a missing directory is watched through its nearest existing ancestor");
+        assertEquals(java.util.Map.of(etc, Set.of("resolv.conf"), a, Set.of("resolv.conf"), b, Set.of("resolv.conf")),
+                LinkedFileWatch.namesByDirectory(etc.resolve("resolv.conf")), "only the names on the way count");
+        assertEquals(java.util.Map.of(dir, Set.of("missing")), LinkedFileWatch.namesByDirectory(dir.resolve("missing/deeper/resolv.conf")),
+                "in the ancestor, the missing directory's name counts");
     }
 
     @Test
