@@ -39,8 +39,8 @@ import org.osgi.framework.wiring.FrameworkWiring;
  */
 public final class Launcher {
 
-    /** How often fileinstall looks at what the OS told it about deploy/ and conf/ (see where it is set). */
-    static final String FILEINSTALL_POLL_MILLIS = "2000";
+    /** How often fileinstall looks at deploy/ and conf/ unwoken: an hour (see where it is set). */
+    static final String FILEINSTALL_POLL_MILLIS = "3600000";
 
     static final int EXIT_ALREADY_RUNNING = 3;
     static final int EXIT_USAGE = 2;
@@ -289,8 +289,9 @@ public final class Launcher {
             Files.createDirectories(conf);
             config.put("felix.fileinstall.dir", deploy.toString());
             // fileinstall (3.7) learns of changes from the OS's file notifications (its NIO2 watcher; a scan then
-            // looks only at the files the notifications named) but still wakes on this interval
-            // to look at them: 2 s keeps an idle runtime's wake-ups low and a deploy within 2 s.
+            // looks only at the files the notifications named) but looks at them only when this interval
+            // ends. The deploy bundle's FileInstallWaker wakes it on each change (or every 2 s where
+            // notifications are unavailable), so the interval can be long and an idle runtime stays asleep.
             config.putIfAbsent("felix.fileinstall.poll", FILEINSTALL_POLL_MILLIS);
             config.putIfAbsent("felix.fileinstall.noInitialDelay", "true");
             // the deploy bundle starts what fileinstall installs, after it stopped the version it replaces
@@ -301,11 +302,14 @@ public final class Launcher {
             // The deploy bundle refreshes what an update needs, with the state handed over.
             config.putIfAbsent("felix.fileinstall.optionalImportRefreshScope", "none");
             // fileinstall watches one directory from framework properties; a second watcher for conf/
-            // is a factory configuration of fileinstall itself, which it reads from deploy/.
+            // is a factory configuration of fileinstall itself, which it reads from deploy/. It takes
+            // nothing from the framework properties: without noInitialDelay it would sleep a whole
+            // poll interval before its first look at conf/, and no wake-up ends that sleep.
             Files.writeString(deploy.resolve("org.apache.felix.fileinstall-conf.cfg"),
                     "felix.fileinstall.dir = " + conf.toString().replace("\\", "\\\\") + "\n"
                             + "felix.fileinstall.filter = .*\\\\.(cfg|config)\n"
-                            + "felix.fileinstall.poll = " + FILEINSTALL_POLL_MILLIS + "\n", StandardCharsets.UTF_8);
+                            + "felix.fileinstall.poll = " + FILEINSTALL_POLL_MILLIS + "\n"
+                            + "felix.fileinstall.noInitialDelay = true\n", StandardCharsets.UTF_8);
         }
         config.put("slipway.home", home.toString());
         config.put("slipway.runtime.dir", options.runtimeDir().toString());

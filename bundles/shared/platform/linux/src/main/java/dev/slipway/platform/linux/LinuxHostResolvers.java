@@ -5,9 +5,11 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.WatchService;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -26,19 +28,22 @@ import dev.slipway.api.platform.HostResolvers;
 
 /**
  * The resolvers of {@code /etc/resolv.conf} (or the file named by the framework property
- * {@value #RESOLV_CONF_PROPERTY}). The file is checked every {@value #POLL_SECONDS} seconds: it is
- * often a link that NetworkManager, systemd-resolved or a VPN client replaces, which file-change
- * notifications on the link's directory miss.
+ * {@value #RESOLV_CONF_PROPERTY}), read again when the OS tells of a change to the file, to a link
+ * on the way to it or to the file a link names ({@link LinkedFileWatch}). Where file-change
+ * notifications cannot be had, the file is read every {@value #POLL_SECONDS} seconds, and the log
+ * says so.
  */
 @Component(service = HostResolvers.class, immediate = true)
 public final class LinuxHostResolvers implements HostResolvers {
 
     public static final String RESOLV_CONF_PROPERTY = "slipway.resolv-conf";
     static final int POLL_SECONDS = 2;
+    private static final String THREAD_NAME = "slipway-resolv-conf";
     private static final Logger LOG = LoggerFactory.getLogger(LinuxHostResolvers.class);
 
     private final Path file;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final LinkedFileWatch watch;
     private final ScheduledExecutorService poller;
     private volatile String lastText;
     private volatile List<Resolver> resolvers = List.of();
@@ -46,15 +51,28 @@ public final class LinuxHostResolvers implements HostResolvers {
     @Activate
     public LinuxHostResolvers(BundleContext context) {
         this(Path.of(context.getProperty(RESOLV_CONF_PROPERTY) != null
-                ? context.getProperty(RESOLV_CONF_PROPERTY) : "/etc/resolv.conf"), true);
+                ? context.getProperty(RESOLV_CONF_PROPERTY) : "/etc/resolv.conf"),
+                () -> FileSystems.getDefault().newWatchService());
     }
 
-    LinuxHostResolvers(Path file, boolean poll) {
+    /** @param watchService the watch service to follow changes with; null: read only on {@link #refresh()} */
+    LinuxHostResolvers(Path file, WatchServiceSource watchService) {
         this.file = file;
-        refresh();
-        if (poll) {
+        LinkedFileWatch watching = null;
+        if (watchService != null) {
+            WatchService service = null;
+            try {
+                service = watchService.open();
+                watching = new LinkedFileWatch(file, service, this::refresh, THREAD_NAME);
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(service);
+                LOG.warn("cannot watch {} for changes ({}); reading it every {} s instead", file, e.toString(), POLL_SECONDS);
+            }
+        }
+        watch = watching;
+        if (watchService != null && watching == null) {
             poller = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "slipway-resolv-conf");
+                Thread t = new Thread(r, THREAD_NAME);
                 t.setDaemon(true);
                 return t;
             });
@@ -62,12 +80,37 @@ public final class LinuxHostResolvers implements HostResolvers {
         } else {
             poller = null;
         }
+        // after the watch is in place, so that no change falls between the two
+        refresh();
+    }
+
+    @FunctionalInterface
+    interface WatchServiceSource {
+        WatchService open() throws IOException;
     }
 
     @Deactivate
     void deactivate() {
+        if (watch != null) {
+            watch.close();
+        }
         if (poller != null) {
             poller.shutdownNow();
+        }
+    }
+
+    /** Whether changes are followed by notifications rather than by reading the file every few seconds. */
+    boolean notified() {
+        return watch != null;
+    }
+
+    private static void closeQuietly(WatchService service) {
+        if (service != null) {
+            try {
+                service.close();
+            } catch (IOException e) {
+                LOG.debug("closing a watch service", e);
+            }
         }
     }
 
@@ -86,8 +129,8 @@ public final class LinuxHostResolvers implements HostResolvers {
         return resolvers;
     }
 
-    /** Reads the file again and tells the listeners when the resolvers changed. */
-    void refresh() {
+    /** Reads the file again and tells the listeners when the resolvers changed; one reader at a time, so an older text never wins. */
+    synchronized void refresh() {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);

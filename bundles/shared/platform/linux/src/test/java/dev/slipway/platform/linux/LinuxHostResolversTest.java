@@ -1,13 +1,20 @@
 package dev.slipway.platform.linux;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+
+import java.io.IOException;
+import java.nio.file.FileSystems;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -54,7 +61,7 @@ class LinuxHostResolversTest {
     void aChangedFileIsReadAgainAndListenersAreTold(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("resolv.conf");
         Files.writeString(file, "nameserver 192.168.1.1\n");
-        LinuxHostResolvers hr = new LinuxHostResolvers(file, false);
+        LinuxHostResolvers hr = new LinuxHostResolvers(file, null);
         List<List<HostResolvers.Resolver>> heard = new ArrayList<>();
         hr.addListener(heard::add);
         assertEquals(List.of(List.of(server("192.168.1.1"))), heard, "a listener hears the current list when it is bound");
@@ -69,5 +76,118 @@ class LinuxHostResolversTest {
         Files.delete(file);
         hr.refresh();
         assertEquals(List.of(), hr.resolvers());
+    }
+
+    @Test
+    void aFileReplacedByRenameOrEditedInPlaceIsFollowed(@TempDir Path dir) throws Exception {
+        Path etc = Files.createDirectories(dir.resolve("etc"));
+        Path file = Files.writeString(etc.resolve("resolv.conf"), "nameserver 192.168.1.1\n");
+        LinuxHostResolvers hr = watching(file);
+        try {
+            assertTrue(hr.notified(), "file-change notifications are available here");
+            assertEquals(List.of(server("192.168.1.1")), hr.resolvers());
+
+            Path replacement = Files.writeString(etc.resolve(".resolv.conf.new"), "nameserver 10.8.0.1\n");
+            Files.move(replacement, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            awaitResolvers(hr, List.of(server("10.8.0.1")), "replaced by rename");
+
+            Files.writeString(file, "nameserver 10.8.0.2\n");
+            awaitResolvers(hr, List.of(server("10.8.0.2")), "edited in place");
+
+            Files.delete(file);
+            awaitResolvers(hr, List.of(), "removed");
+            Files.writeString(file, "nameserver 10.8.0.3\n");
+            awaitResolvers(hr, List.of(server("10.8.0.3")), "made again");
+        } finally {
+            hr.deactivate();
+        }
+    }
+
+    @Test
+    void aLinkIsFollowedWhenItsTargetChangesAndWhenItIsRetargeted(@TempDir Path dir) throws Exception {
+        Path etc = Files.createDirectories(dir.resolve("etc"));
+        Path resolved = Files.createDirectories(dir.resolve("run/systemd/resolve"));
+        Path vpn = dir.resolve("run/vpn");
+        Path stub = Files.writeString(resolved.resolve("stub-resolv.conf"), "nameserver 127.0.0.53\n");
+        Path link = Files.createSymbolicLink(etc.resolve("resolv.conf"), Path.of("../run/systemd/resolve/stub-resolv.conf"));
+        LinuxHostResolvers hr = watching(link);
+        try {
+            assertEquals(List.of(server("127.0.0.53")), hr.resolvers());
+
+            Path replacement = Files.writeString(resolved.resolve(".stub-resolv.conf.new"), "nameserver 127.0.0.54\n");
+            Files.move(replacement, stub, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            awaitResolvers(hr, List.of(server("127.0.0.54")), "the link's target replaced by rename in its own directory");
+            Files.writeString(stub, "nameserver 127.0.0.55\n");
+            awaitResolvers(hr, List.of(server("127.0.0.55")), "the link's target edited in place");
+
+            // a VPN client points the link at a directory that does not exist yet, then makes it
+            Path newLink = Files.createSymbolicLink(etc.resolve(".resolv.conf.vpn"), vpn.resolve("resolv.conf"));
+            Files.move(newLink, link, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            awaitResolvers(hr, List.of(), "retargeted at a file not there yet");
+            Files.createDirectories(vpn);
+            Files.writeString(vpn.resolve("resolv.conf"), "nameserver 10.8.0.1\n");
+            awaitResolvers(hr, List.of(server("10.8.0.1")), "the new target appeared");
+            Files.writeString(vpn.resolve("resolv.conf"), "nameserver 10.8.0.9\n");
+            awaitResolvers(hr, List.of(server("10.8.0.9")), "the new target edited");
+
+            // the old target's directory no longer matters
+            Files.writeString(stub, "nameserver 127.0.0.56\n");
+            Files.delete(link);
+            Files.createSymbolicLink(link, stub);
+            awaitResolvers(hr, List.of(server("127.0.0.56")), "retargeted by unlink and link");
+        } finally {
+            hr.deactivate();
+        }
+    }
+
+    @Test
+    void theDirectoriesWatchedAreThoseOfEachLinkOnTheWay(@TempDir Path dir) throws Exception {
+        Path etc = Files.createDirectories(dir.resolve("etc"));
+        Path a = Files.createDirectories(dir.resolve("a"));
+        Path b = Files.createDirectories(dir.resolve("b"));
+        Files.writeString(b.resolve("resolv.conf"), "nameserver 10.0.0.1\n");
+        Files.createSymbolicLink(a.resolve("resolv.conf"), b.resolve("resolv.conf"));
+        Files.createSymbolicLink(etc.resolve("resolv.conf"), Path.of("../a/resolv.conf"));
+        assertEquals(Set.of(etc, a, b), Set.copyOf(LinkedFileWatch.directories(etc.resolve("resolv.conf"))));
+        Files.createSymbolicLink(etc.resolve("loop"), Path.of("loop"));
+        assertEquals(Set.of(etc), Set.copyOf(LinkedFileWatch.directories(etc.resolve("loop"))), "a loop ends");
+        assertEquals(Set.of(dir), Set.copyOf(LinkedFileWatch.directories(dir.resolve("missing/deeper/resolv.conf"))),
+                "a missing directory is watched through its nearest existing ancestor");
+        assertEquals(java.util.Map.of(etc, Set.of("resolv.conf"), a, Set.of("resolv.conf"), b, Set.of("resolv.conf")),
+                LinkedFileWatch.namesByDirectory(etc.resolve("resolv.conf")), "only the names on the way count");
+        assertEquals(java.util.Map.of(dir, Set.of("missing")), LinkedFileWatch.namesByDirectory(dir.resolve("missing/deeper/resolv.conf")),
+                "in the ancestor, the missing directory's name counts");
+    }
+
+    @Test
+    void withoutNotificationsTheFileIsReadEveryFewSeconds(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("resolv.conf"), "nameserver 192.168.1.1\n");
+        LinuxHostResolvers hr = new LinuxHostResolvers(file, () -> {
+            throw new IOException("User limit of inotify instances reached or too many open files");
+        });
+        try {
+            assertFalse(hr.notified());
+            assertEquals(List.of(server("192.168.1.1")), hr.resolvers());
+            Files.writeString(file, "nameserver 10.8.0.1\n");
+            awaitResolvers(hr, List.of(server("10.8.0.1")), "read again by the fallback");
+        } finally {
+            hr.deactivate();
+        }
+    }
+
+    private static LinuxHostResolvers watching(Path file) {
+        return new LinuxHostResolvers(file, () -> FileSystems.getDefault().newWatchService());
+    }
+
+    /** Bounded wait: the resolvers follow within a moment (no timing is asserted, only that they follow). */
+    private static void awaitResolvers(LinuxHostResolvers hr, List<HostResolvers.Resolver> expected, String what)
+            throws InterruptedException {
+        long started = System.nanoTime();
+        long until = started + TimeUnit.SECONDS.toNanos(10);
+        while (!expected.equals(hr.resolvers()) && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        assertEquals(expected, hr.resolvers(), what);
+        System.out.printf("resolvers followed in %d ms: %s%n", (System.nanoTime() - started) / 1_000_000, what);
     }
 }
