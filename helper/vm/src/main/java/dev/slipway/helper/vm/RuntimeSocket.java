@@ -36,6 +36,15 @@ final class RuntimeSocket {
      * @param directoryOwners who may own the directories up to the socket
      */
     int connect(Path socket, Set<String> directoryOwners, int callerUid) throws HelperException {
+        return connect(socket, directoryOwners, callerUid, Set.of(callerUid));
+    }
+
+    /**
+     * A connected descriptor (close-on-exec) to a socket file of {@code ownerUid} (or root), whose
+     * peer is one of {@code peerUids}.
+     */
+    int connect(Path socket, Set<String> directoryOwners, int ownerUid, Set<Integer> peerUids) throws HelperException {
+        int callerUid = ownerUid;
         int dir = walk.directory(socket.getParent(), directoryOwners);
         Optional<DescriptorWalk.Held> entry = Optional.empty();
         try {
@@ -64,10 +73,10 @@ final class RuntimeSocket {
                 FileDescriptors.closeQuietly(fd);
                 throw new HelperException(HelperErrors.FAILED, "cannot read the peer of " + socket + ": " + e.getMessage());
             }
-            if (peer != callerUid) {
+            if (!peerUids.contains(peer)) {
                 FileDescriptors.closeQuietly(fd);
                 throw new HelperException(HelperErrors.REFUSED, socket + " is served by uid " + peer
-                        + ", not by the caller (uid " + callerUid + ")");
+                        + ", not by " + (peerUids.equals(Set.of(callerUid)) ? "the caller (uid " + callerUid + ")" : "uid " + peerUids));
             }
             return fd;
         } finally {

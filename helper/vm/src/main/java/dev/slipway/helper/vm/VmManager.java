@@ -353,7 +353,8 @@ final class VmManager implements AutoCloseable {
     synchronized int attachEngine(Caller caller) throws HelperException {
         requireMayChange(caller, "attach to its engine");
         LinuxOnly.require("the helper attaches the engine channel");
-        if (alive().isEmpty()) {
+        Optional<Running> alive = alive();
+        if (alive.isEmpty()) {
             throw new HelperException(HelperErrors.UNAVAILABLE, "the VM is not running; start it first (vm.start)");
         }
         Path dir = settings.vmDir().resolve(ENGINE_DIR);
@@ -361,10 +362,13 @@ final class VmManager implements AutoCloseable {
         if (!Files.exists(listener, LinkOption.NOFOLLOW_LINKS)) {
             throw new HelperException(HelperErrors.UNAVAILABLE, "the VM runs without an engine channel (its runtime served none at vm.start)");
         }
-        // the listener's directory and socket belong to the helper; the peer is the helper, which listened
+        // the listener's directory and socket belong to the helper; its peer is the running emulator
         int helperUid = effectiveUid();
+        String emulatorUser = alive.get().process().info().user().orElseThrow(() -> new HelperException(HelperErrors.FAILED,
+                "cannot tell which account runs the emulator"));
+        int emulatorUid = uidOf(emulatorUser);
         try {
-            return runtimeSocket.connect(listener, trusted("root", helperUser), helperUid);
+            return runtimeSocket.connect(listener, trusted("root", helperUser), helperUid, Set.of(emulatorUid, helperUid));
         } catch (HelperException e) {
             throw new HelperException(e.code(), "the VM's engine channel: " + e.getMessage());
         }

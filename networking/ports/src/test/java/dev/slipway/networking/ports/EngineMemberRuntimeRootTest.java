@@ -218,7 +218,9 @@ class EngineMemberRuntimeRootTest {
             if (vmOperations != null) {
                 try {
                     vmOperations.handle(new HelperCall(0, HelperSchema.VM_STOP, Map.of(HelperSchema.PARAM_NAME, HelperSchema.VM_NAME),
-                            new HelperCall.Caller("root", "root"), null));
+                            new HelperCall.Caller("root", "root"), descriptor -> {
+                                throw new HelperException("failed", "no descriptors here");
+                            }));
                 } catch (HelperException e) {
                     System.err.println("stopping the VM: " + e.getMessage());
                 }
