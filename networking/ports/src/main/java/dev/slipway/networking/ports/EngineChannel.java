@@ -154,7 +154,12 @@ final class EngineChannel implements AutoCloseable {
                     return;
                 }
                 try {
-                    attach(attacher.attach());
+                    SocketChannel port = attacher.attach();
+                    if (!open) {
+                        closeQuietly(port);
+                        return;
+                    }
+                    attach(port);
                 } catch (IOException e) {
                     LOG.info("the engine channel is not attached: {}", e.getMessage());
                 }

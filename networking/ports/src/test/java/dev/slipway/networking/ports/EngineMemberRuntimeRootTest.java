@@ -145,6 +145,8 @@ class EngineMemberRuntimeRootTest {
                 HelperSettings.VM_INITRD, image[1].toString(),
                 HelperSettings.VM_CMDLINE, "console=ttyS0 quiet panic=-1",
                 HelperSettings.VM_MEMORY_MB, "1536",
+                // one vCPU: under TCG on a busy host, a second one spins on locks the first holds (soft lockups)
+                HelperSettings.VM_CPUS, "1",
                 HelperSettings.VM_DISK_GB, "1",
                 HelperSettings.VM_USER, EngineVm.EMULATOR_USER,
                 HelperSettings.VM_EMULATOR, GuestImage.EMULATOR);
