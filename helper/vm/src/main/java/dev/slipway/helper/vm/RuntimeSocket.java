@@ -44,7 +44,6 @@ final class RuntimeSocket {
      * peer is one of {@code peerUids}.
      */
     int connect(Path socket, Set<String> directoryOwners, int ownerUid, Set<Integer> peerUids) throws HelperException {
-        int callerUid = ownerUid;
         int dir = walk.directory(socket.getParent(), directoryOwners);
         Optional<DescriptorWalk.Held> entry = Optional.empty();
         try {
@@ -55,7 +54,7 @@ final class RuntimeSocket {
                 throw new HelperException(HelperErrors.REFUSED, socket + " is not a socket"
                         + (held.stat().type() == FileStatus.S_IFLNK ? " but a link; the helper follows none" : ""));
             }
-            if (held.stat().uid() != callerUid && held.stat().uid() != 0) {
+            if (held.stat().uid() != ownerUid && held.stat().uid() != 0) {
                 throw new HelperException(HelperErrors.REFUSED, socket + " belongs to uid " + held.stat().uid());
             }
             afterCheck.run();
@@ -76,7 +75,7 @@ final class RuntimeSocket {
             if (!peerUids.contains(peer)) {
                 FileDescriptors.closeQuietly(fd);
                 throw new HelperException(HelperErrors.REFUSED, socket + " is served by uid " + peer
-                        + ", not by " + (peerUids.equals(Set.of(callerUid)) ? "the caller (uid " + callerUid + ")" : "uid " + peerUids));
+                        + ", not by " + (peerUids.equals(Set.of(ownerUid)) ? "the caller (uid " + ownerUid + ")" : "uid " + peerUids));
             }
             return fd;
         } finally {
