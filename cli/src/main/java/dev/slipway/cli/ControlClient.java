@@ -23,6 +23,8 @@ import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
 
+import dev.slipway.unixhttp.UnixDomainSocketFactory;
+
 /** The control API as the CLI sees it: HTTP + JSON over the runtime's Unix domain socket, with OkHttp. */
 final class ControlClient {
 

@@ -248,7 +248,7 @@ final class QemuBackend implements VmBackend {
         c.addAll(List.of("-netdev", "stream,id=n0,addr.type=fd,addr.str=" + NET_FD));
         c.addAll(List.of("-device", "virtio-net-pci,netdev=n0,mac=" + GUEST_MAC + ",romfile="));
         if (l.engineChannel()) {
-            c.addAll(List.of("-device", "virtio-serial-pci", "-chardev", "socket,id=engine,fd=" + ENGINE_FD,
+            c.addAll(List.of("-device", "virtio-serial-pci", "-chardev", "socket,id=engine,fd=" + ENGINE_FD + ",server=on,wait=off",
                     "-device", "virtserialport,chardev=engine,name=" + ENGINE_PORT));
         }
         return c;

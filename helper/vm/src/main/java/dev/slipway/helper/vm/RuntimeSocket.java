@@ -36,6 +36,14 @@ final class RuntimeSocket {
      * @param directoryOwners who may own the directories up to the socket
      */
     int connect(Path socket, Set<String> directoryOwners, int callerUid) throws HelperException {
+        return connect(socket, directoryOwners, callerUid, Set.of(callerUid));
+    }
+
+    /**
+     * A connected descriptor (close-on-exec) to a socket file of {@code ownerUid} (or root), whose
+     * peer is one of {@code peerUids}.
+     */
+    int connect(Path socket, Set<String> directoryOwners, int ownerUid, Set<Integer> peerUids) throws HelperException {
         int dir = walk.directory(socket.getParent(), directoryOwners);
         Optional<DescriptorWalk.Held> entry = Optional.empty();
         try {
@@ -46,7 +54,7 @@ final class RuntimeSocket {
                 throw new HelperException(HelperErrors.REFUSED, socket + " is not a socket"
                         + (held.stat().type() == FileStatus.S_IFLNK ? " but a link; the helper follows none" : ""));
             }
-            if (held.stat().uid() != callerUid && held.stat().uid() != 0) {
+            if (held.stat().uid() != ownerUid && held.stat().uid() != 0) {
                 throw new HelperException(HelperErrors.REFUSED, socket + " belongs to uid " + held.stat().uid());
             }
             afterCheck.run();
@@ -64,10 +72,10 @@ final class RuntimeSocket {
                 FileDescriptors.closeQuietly(fd);
                 throw new HelperException(HelperErrors.FAILED, "cannot read the peer of " + socket + ": " + e.getMessage());
             }
-            if (peer != callerUid) {
+            if (!peerUids.contains(peer)) {
                 FileDescriptors.closeQuietly(fd);
                 throw new HelperException(HelperErrors.REFUSED, socket + " is served by uid " + peer
-                        + ", not by the caller (uid " + callerUid + ")");
+                        + ", not by " + (peerUids.equals(Set.of(ownerUid)) ? "the caller (uid " + ownerUid + ")" : "uid " + peerUids));
             }
             return fd;
         } finally {

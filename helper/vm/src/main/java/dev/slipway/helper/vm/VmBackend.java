@@ -13,9 +13,10 @@ interface VmBackend {
     /** The disk once more, read-only: QEMU's block layer asks its descriptor set for that access mode too. */
     int DISK_READ_FD = 6;
     /**
-     * The runtime's engine channel ({@code engine.sock} beside the VM socket), when it serves one: a
-     * virtio-serial port named {@value #ENGINE_PORT} in the guest, where a relay carries the engine's
-     * Unix socket, so the engine needs no network listener at all.
+     * The engine channel's listener, when the runtime serves {@code engine.sock} beside the VM socket:
+     * a virtio-serial port named {@value #ENGINE_PORT} in the guest, where a relay carries the engine's
+     * Unix socket, so the engine needs no network listener at all. The emulator accepts one connection
+     * at a time on it; only the helper can reach it, and hands each connection to the runtime.
      */
     int ENGINE_FD = 7;
     String ENGINE_PORT = "dev.slipway.engine";

@@ -23,11 +23,13 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import dev.slipway.api.helper.AccountDirectory;
 import dev.slipway.api.helper.HelperCall.Caller;
@@ -39,6 +41,7 @@ import dev.slipway.api.helper.Ownership;
 import dev.slipway.platform.linux.natives.Accounts;
 import dev.slipway.platform.linux.natives.FileDescriptors;
 import dev.slipway.platform.linux.natives.Processes;
+import dev.slipway.platform.linux.natives.UnixSockets;
 
 /**
  * The one VM, {@value HelperSchema#VM_NAME}. Its state lives in a fixed directory of the helper
@@ -50,11 +53,19 @@ import dev.slipway.platform.linux.natives.Processes;
  * every member may read its status.
  */
 final class VmManager implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(VmManager.class);
 
     static final String DISK = "slipway-vm.img";
     static final String CONSOLE_LOG = "console.log";
     static final String EMULATOR_LOG = "emulator.log";
     static final String PID_FILE = "emulator.pid";
+    /**
+     * The engine port's listener, which the emulator holds ({@code -chardev socket,server=on}): in a
+     * directory of the helper's alone (0700), so only the helper connects, and hands the connection to
+     * the runtime ({@code vm.attach-engine}) as often as a runtime comes back.
+     */
+    static final String ENGINE_DIR = "engine";
+    static final String ENGINE_LISTENER = "engine.sock";
 
     /** Where the VM's files live and how it boots; all from the helper's install configuration. */
     record Settings(Path vmDir, Optional<Path> kernel, Optional<Path> initrd, String cmdline, int memoryMb, int cpus,
@@ -245,11 +256,9 @@ final class VmManager implements AutoCloseable {
             descriptors.put(VmBackend.DISK_READ_FD, disk[1]);
             descriptors.put(VmBackend.CONSOLE_FD, console);
             if (launch.engineChannel()) {
-                // checked like the VM socket: the caller's directories, a socket (no link) the caller serves
-                int engine = runtimeSocket.connect(socket.resolveSibling(VmBackend.ENGINE_SOCKET), trusted("root", caller.user()),
-                        callerUid);
-                opened.add(engine);
-                descriptors.put(VmBackend.ENGINE_FD, engine);
+                int listener = engineListener();
+                opened.add(listener);
+                descriptors.put(VmBackend.ENGINE_FD, listener);
             }
             try {
                 pid = Processes.spawn(backend.command(launch), EMULATOR_ENVIRONMENT, descriptors);
@@ -288,7 +297,81 @@ final class VmManager implements AutoCloseable {
         }
         writeState(state, PID_FILE, pid + "\n" + (processStart == null ? "" : processStart.toEpochMilli()) + "\n"
                 + launch.accelerator().name() + "\n" + launch.accelerator().reason() + "\n");
+        if (launch.engineChannel()) {
+            ringEngineSocket(socket.resolveSibling(VmBackend.ENGINE_SOCKET), caller, callerUid);
+        }
         return new Running(process, exit, Instant.now(), launch.accelerator());
+    }
+
+    /**
+     * The engine port's listener for a new emulator: a fresh socket in {@value #ENGINE_DIR} of the
+     * state directory, a directory of the helper's own that nobody else may enter.
+     */
+    private int engineListener() throws HelperException, IOException {
+        Path dir = settings.vmDir().resolve(ENGINE_DIR);
+        try {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            // kept from an earlier start; checked below like a new one
+        }
+        PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (!a.isDirectory() || !a.permissions().equals(PosixFilePermissions.fromString("rwx------"))
+                || !(a.owner().getName().equals(helperUser) || a.owner().getName().equals("root"))) {
+            throw new HelperException(HelperErrors.REFUSED, dir + " is not a directory of the helper's alone (0700)");
+        }
+        Path listener = dir.resolve(ENGINE_LISTENER);
+        Files.deleteIfExists(listener);
+        try {
+            return UnixSockets.listen(listener, 1);
+        } catch (IOException e) {
+            throw new HelperException(HelperErrors.FAILED, "cannot listen for the engine channel: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Tells the runtime that a VM with an engine channel started: a connection to its
+     * {@code engine.sock}, checked like the VM socket (the caller's directories, a socket, no link,
+     * served by the caller), closed at once. The runtime then asks for the channel with
+     * {@code vm.attach-engine}. A runtime that does not answer only misses the news: the VM runs.
+     */
+    private void ringEngineSocket(Path engineSocket, Caller caller, int callerUid) {
+        try {
+            FileDescriptors.closeQuietly(runtimeSocket.connect(engineSocket, trusted("root", caller.user()), callerUid));
+        } catch (HelperException e) {
+            LOG.warn("the VM started, but its runtime was not told of the engine channel: {}",
+                    e.getMessage());
+        }
+    }
+
+    /**
+     * {@code vm.attach-engine}: a new connection to the running VM's engine port for the caller, who
+     * must be allowed to change the VM. The emulator serves one connection at a time, so the new one
+     * carries the engine from the moment the caller's previous one (a runtime that ended) is gone.
+     *
+     * @return the connection's descriptor, for the caller to pass on and close
+     */
+    synchronized int attachEngine(Caller caller) throws HelperException {
+        requireMayChange(caller, "attach to its engine");
+        LinuxOnly.require("the helper attaches the engine channel");
+        Optional<Running> alive = alive();
+        if (alive.isEmpty()) {
+            throw new HelperException(HelperErrors.UNAVAILABLE, "the VM is not running; start it first (vm.start)");
+        }
+        Path dir = settings.vmDir().resolve(ENGINE_DIR);
+        Path listener = dir.resolve(ENGINE_LISTENER);
+        if (!Files.exists(listener, LinkOption.NOFOLLOW_LINKS)) {
+            throw new HelperException(HelperErrors.UNAVAILABLE, "the VM runs without an engine channel (its runtime served none at vm.start)");
+        }
+        // the listener's directory and socket belong to the helper; its peer is the running emulator
+        int helperUid = effectiveUid();
+        String emulatorUser = alive.get().process().info().user().orElseThrow(() -> new HelperException(HelperErrors.FAILED,
+                "cannot tell which account runs the emulator"));
+        int emulatorUid = uidOf(emulatorUser);
+        try {
+            return runtimeSocket.connect(listener, trusted("root", helperUser), helperUid, Set.of(emulatorUid, helperUid));
+        } catch (HelperException e) {
+            throw new HelperException(e.code(), "the VM's engine channel: " + e.getMessage());
+        }
     }
 
     private int open(List<Integer> opened, int dirfd, String name, int flags) throws HelperException {

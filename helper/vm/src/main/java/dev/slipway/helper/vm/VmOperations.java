@@ -19,6 +19,7 @@ import dev.slipway.api.helper.HelperOperationHandler;
 import dev.slipway.api.helper.HelperSchema;
 import dev.slipway.api.helper.HelperSettings;
 import dev.slipway.api.helper.InstallOptions;
+import dev.slipway.platform.linux.natives.FileDescriptors;
 
 /** The helper's {@code vm.*} operations, for the one VM {@value HelperSchema#VM_NAME}. */
 @Component(property = {
@@ -27,7 +28,8 @@ import dev.slipway.api.helper.InstallOptions;
         HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_STOP,
         HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_DESTROY,
         HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_STATUS,
-        HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_MOVE_DISK})
+        HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_MOVE_DISK,
+        HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_ATTACH_ENGINE})
 public final class VmOperations implements HelperOperationHandler {
 
     static final String DEFAULT_VM_DIR = "/var/lib/slipway/vm";
@@ -91,8 +93,20 @@ public final class VmOperations implements HelperOperationHandler {
             case HelperSchema.VM_DESTROY -> manager.destroy(call.caller());
             case HelperSchema.VM_STATUS -> manager.status();
             case HelperSchema.VM_MOVE_DISK -> manager.moveDisk(destination(call), call.caller());
+            case HelperSchema.VM_ATTACH_ENGINE -> attachEngine(call);
             default -> throw new HelperException(HelperErrors.UNKNOWN_OPERATION, call.operation() + " is not a VM operation");
         };
+    }
+
+    /** The engine channel's new connection goes to the caller on its own connection, never in the JSON. */
+    private Map<String, Object> attachEngine(HelperCall call) throws HelperException {
+        int connection = manager.attachEngine(call.caller());
+        try {
+            call.connection().sendDescriptor(connection);
+        } finally {
+            FileDescriptors.closeQuietly(connection);
+        }
+        return Map.of("name", HelperSchema.VM_NAME, "attached", true);
     }
 
     private static Path destination(HelperCall call) throws HelperException {

@@ -111,7 +111,7 @@ class MemberAgainstMemberRootTest {
         VmOperations vm = new VmOperations(new VmManager(settings,
                 new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent"), true), accounts, p -> { }));
         for (String op : List.of(HelperSchema.VM_CREATE, HelperSchema.VM_START, HelperSchema.VM_STOP,
-                HelperSchema.VM_DESTROY, HelperSchema.VM_STATUS, HelperSchema.VM_MOVE_DISK)) {
+                HelperSchema.VM_DESTROY, HelperSchema.VM_STATUS, HelperSchema.VM_MOVE_DISK, HelperSchema.VM_ATTACH_ENGINE)) {
             helper.register(op, vm);
         }
         HelperSettings helperSettings = key -> Optional.ofNullable(switch (key) {
@@ -152,7 +152,8 @@ class MemberAgainstMemberRootTest {
                 request("vm.move-disk", "\"name\":\"slipway-vm\",\"destination\":\"" + root.resolve("home-" + users.bob) + "\""),
                 request("dockersock.link", ""),
                 request("dockersock.unlink", ""),
-                request("uninstall", ""));
+                request("uninstall", ""),
+                request("vm.attach-engine", "\"name\":\"slipway-vm\""));
         assertTrue(second.get(0).contains("\"ok\":true") && second.get(0).contains("\"owner\":\"" + users.alice + "\""), second.get(0));
         assertTrue(second.get(1).contains(belongs + "stop it"), second.get(1));
         assertTrue(second.get(2).contains(belongs + "destroy it"), second.get(2));
@@ -160,6 +161,9 @@ class MemberAgainstMemberRootTest {
         assertTrue(second.get(4).contains(linkBelongs), second.get(4));
         assertTrue(second.get(5).contains(linkBelongs), second.get(5));
         assertTrue(second.get(6).contains("\"code\":\"refused\"") && second.get(6).contains("only root may uninstall"), second.get(6));
+        // the engine's channel is as good as root in the VM: only who may change the VM gets it
+        assertTrue(second.get(7).contains("\"code\":\"refused\"") && second.get(7).contains(belongs + "attach to its engine"),
+                second.get(7));
         assertTrue(Files.exists(vmDir.resolve(VmManager.DISK)), "the first member's disk is still there");
         assertEquals(root.resolve("home-" + users.alice).resolve(".slipway/run/docker.sock"), Files.readSymbolicLink(dockerSock));
 

@@ -66,7 +66,7 @@ class VmProtocolTest {
         VmOperations operations = new VmOperations(new VmManager(settings,
                 new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent"), false), accounts, p -> { }));
         for (String op : List.of(HelperSchema.VM_CREATE, HelperSchema.VM_START, HelperSchema.VM_STOP,
-                HelperSchema.VM_DESTROY, HelperSchema.VM_STATUS, HelperSchema.VM_MOVE_DISK)) {
+                HelperSchema.VM_DESTROY, HelperSchema.VM_STATUS, HelperSchema.VM_MOVE_DISK, HelperSchema.VM_ATTACH_ENGINE)) {
             helper.register(op, operations);
         }
         helper.start();
@@ -121,7 +121,7 @@ class VmProtocolTest {
 
     @Test
     void anotherVmNameIsRefusedForEveryOperation() throws Exception {
-        for (String op : List.of("vm.create", "vm.start", "vm.stop", "vm.destroy", "vm.status")) {
+        for (String op : List.of("vm.create", "vm.start", "vm.stop", "vm.destroy", "vm.status", "vm.attach-engine")) {
             for (String name : List.of("other-vm", "SLIPWAY-VM", "slipway-vm ", "")) {
                 assertEquals(HelperErrors.INVALID, errorOf(op, "{\"name\":\"" + name + "\"}"), op + " " + name);
             }
@@ -133,7 +133,7 @@ class VmProtocolTest {
 
     @Test
     void aClientChosenPathIsRefusedEverywhereButTheMoveDestination() throws Exception {
-        for (String op : List.of("vm.create", "vm.start", "vm.stop", "vm.destroy", "vm.status")) {
+        for (String op : List.of("vm.create", "vm.start", "vm.stop", "vm.destroy", "vm.status", "vm.attach-engine")) {
             assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"slipway-vm\",\"disk\":\"/etc/shadow\"}"), op);
             assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"../slipway-vm\"}"), op);
             assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"C:\\\\vm\"}"), op);
@@ -171,5 +171,63 @@ class VmProtocolTest {
         Path good = TestRoot.dir(root, "disks");
         assertEquals(good.resolve(VmManager.DISK).toString(), client.call(HelperSchema.VM_MOVE_DISK,
                 Map.of("name", "slipway-vm", "destination", good.toString())).get("disk"));
+    }
+
+    /** The reply's error code to a frame whose header claims {@code claimed} bytes and carries {@code body}. */
+    String errorOfFrame(int claimed, byte[] body) throws IOException {
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            c.connect(UnixDomainSocketAddress.of(socket));
+            ByteBuffer out = ByteBuffer.allocate(4 + body.length).putInt(claimed).put(body).flip();
+            while (out.hasRemaining()) {
+                c.write(out);
+            }
+            ByteBuffer header = ByteBuffer.allocate(4);
+            while (header.hasRemaining()) {
+                if (c.read(header) < 0) {
+                    throw new IOException("closed without a reply");
+                }
+            }
+            ByteBuffer reply = ByteBuffer.allocate(header.flip().getInt());
+            while (reply.hasRemaining()) {
+                if (c.read(reply) < 0) {
+                    throw new IOException("closed");
+                }
+            }
+            JsonObject r = JsonParser.parseString(new String(reply.array(), StandardCharsets.UTF_8)).getAsJsonObject();
+            assertFalse(r.get("ok").getAsBoolean(), r.toString());
+            return r.getAsJsonObject("error").get("code").getAsString();
+        }
+    }
+
+    @Test
+    void attachEngineTakesOnlyTheVmsNameAndPassesNothingWithoutARunningVm() throws Exception {
+        String op = HelperSchema.VM_ATTACH_ENGINE;
+        // the engine's listener is the helper's to know: no client names a socket, a file or a descriptor
+        assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"slipway-vm\",\"socket\":\"/tmp/engine.sock\"}"));
+        assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"slipway-vm\",\"listener\":\"../vm/engine/engine.sock\"}"));
+        assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"slipway-vm\",\"x\":[\"~/engine.sock\"]}"));
+        assertEquals(HelperErrors.UNKNOWN_FIELD, errorOf(op, "{\"name\":\"slipway-vm\",\"fd\":7}"));
+        assertEquals(HelperErrors.UNKNOWN_FIELD, errorOf(op, "{\"name\":\"slipway-vm\",\"pid\":\"1\"}"));
+        assertEquals(HelperErrors.INVALID, errorOf(op, "{\"name\":7}"));
+        assertEquals(HelperErrors.INVALID, errorOf(op, "{\"name\":{\"name\":\"slipway-vm\"}}"));
+        assertEquals(HelperErrors.INVALID, errorOf(op, "{\"name\":\"" + "s".repeat(60_000) + "\"}"));
+        // malformed and oversized frames never reach the operation
+        byte[] cut = "{\"v\":1,\"id\":1,\"op\":\"vm.attach-engine\",\"params\":{\"name\":".getBytes(StandardCharsets.UTF_8);
+        assertEquals(HelperErrors.MALFORMED, errorOfFrame(cut.length, cut));
+        assertEquals(HelperErrors.MALFORMED, errorOfFrame(4, new byte[] {(byte) 0xff, (byte) 0xfe, '{', '}'}));
+        assertEquals(HelperErrors.MALFORMED, errorOf(op, "{\"name\":\"slipway-vm\",\"name\":\"slipway-vm\"}"));
+        assertEquals(HelperErrors.OVERSIZED, errorOfFrame(64 * 1024 + 1, new byte[0]));
+
+        // no VM, then a VM that does not run: unavailable, and no descriptor comes with the refusal
+        SocketHelperClient client = new SocketHelperClient(socket, Duration.ofSeconds(10));
+        for (int round = 0; round < 2; round++) {
+            dev.slipway.api.helper.HelperException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.slipway.api.helper.HelperException.class, () -> client.callForDescriptor(op, Map.of("name", "slipway-vm")));
+            assertEquals(HelperErrors.UNAVAILABLE, refused.code(), refused.getMessage());
+            assertTrue(refused.getMessage().contains("not running"), refused.getMessage());
+            client.call(HelperSchema.VM_CREATE, Map.of("name", "slipway-vm"));
+        }
+        assertFalse(Files.exists(vmDir.resolve(VmManager.ENGINE_DIR)), "no listener without a start");
+        assertTrue(Files.readString(root.resolve("audit.log")).contains(op), "audited");
     }
 }

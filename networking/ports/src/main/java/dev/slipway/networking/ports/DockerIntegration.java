@@ -3,6 +3,7 @@ package dev.slipway.networking.ports;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -13,11 +14,16 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.slipway.api.control.CommandResult;
 import dev.slipway.api.control.ControlCommand;
+import dev.slipway.api.helper.HelperClient;
+import dev.slipway.api.helper.HelperException;
+import dev.slipway.api.helper.HelperSchema;
 
 /**
  * The guest's engine for the host's docker CLI, when {@code dev.slipway.docker} is configured: the
@@ -26,8 +32,10 @@ import dev.slipway.api.control.ControlCommand;
  * context until Slipway stops, when the previous one is restored. {@code slipway docker-env} prints
  * the DOCKER_HOST line for shells that use neither.
  *
- * <p>The engine is reached through the {@link EngineChannel}: the VM's virtio-serial port, which the
- * helper connects to {@code engineChannel}, and a relay to the engine's Unix socket in the guest, so
+ * <p>The engine is reached through the {@link EngineChannel}: the VM's virtio-serial port, whose
+ * connection the helper passes here ({@code vm.attach-engine}: when it tells {@code engineChannel}
+ * that the VM started, and when this runtime finds the helper while the VM runs, as after a runtime
+ * restart), and a relay to the engine's Unix socket in the guest, so
  * nothing in the guest's network (no container) can reach the engine. Its containers' ports are
  * published by {@link EnginePorts}. An engine that does listen on TCP in the guest can still be named
  * with {@code guest=GUESTIP:PORT} (then the socket is an ordinary published port and nothing is
@@ -47,6 +55,7 @@ public final class DockerIntegration implements ControlCommand {
     private static final Logger LOG = LoggerFactory.getLogger(DockerIntegration.class);
     private static final java.time.Duration FOLLOW_RETRY = java.time.Duration.ofSeconds(1);
     private final PortForwarder forwarder;
+    private volatile HelperClient helper;
     private final PublishedPort published;
     private final Path socket;
     private final EngineChannel channel;
@@ -88,7 +97,7 @@ public final class DockerIntegration implements ControlCommand {
             String vmSocket = context == null ? null : context.getProperty("slipway.vm-socket");
             Path channelSocket = Path.of(string(properties, "engineChannel", vmSocket != null && !vmSocket.isBlank()
                     ? Path.of(vmSocket).resolveSibling("engine.sock").toString() : home + "/.slipway/run/engine.sock"));
-            this.channel = new EngineChannel(channelSocket, socket);
+            this.channel = new EngineChannel(channelSocket, socket, () -> attachEngine(channelSocket));
             this.engineAddress = string(properties, "engineAddress", "192.168.65.3");
             this.ports = Boolean.parseBoolean(string(properties, "publishPorts", "true"))
                     ? new EnginePorts(forwarder, socket, engineAddress, FOLLOW_RETRY) : null;
@@ -106,6 +115,36 @@ public final class DockerIntegration implements ControlCommand {
             madeCurrent = true;
             LOG.info("docker context '{}' is current (was '{}')", contextName, previous == null ? "default" : previous);
         }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindHelper(HelperClient h) {
+        helper = h;
+        // a runtime that comes back to a running VM takes its engine channel again
+        if (channel != null) {
+            channel.attachInBackground();
+        }
+    }
+
+    void unbindHelper(HelperClient h) {
+        if (helper == h) {
+            helper = null;
+        }
+    }
+
+    /** A new connection to the running VM's engine port, from the helper ({@code vm.attach-engine}). */
+    private SocketChannel attachEngine(Path channelSocket) throws IOException {
+        HelperClient h = helper;
+        if (h == null) {
+            throw new IOException("no helper to ask for the VM's engine channel");
+        }
+        HelperClient.DescriptorReply reply;
+        try {
+            reply = h.callForDescriptor(HelperSchema.VM_ATTACH_ENGINE, Map.of(HelperSchema.PARAM_NAME, HelperSchema.VM_NAME));
+        } catch (HelperException e) {
+            throw new IOException("the helper did not attach the VM's engine channel: " + e.getMessage(), e);
+        }
+        return ReceivedSockets.unix(reply.descriptor(), channelSocket.resolveSibling("engine-attach.sock"));
     }
 
     /** Whether the VM's engine channel is attached. */

@@ -45,17 +45,37 @@ final class EngineChannel implements AutoCloseable {
     static final int WINDOW = 262144;
     private static final Logger LOG = LoggerFactory.getLogger(EngineChannel.class);
 
+    /** Asks the helper for a new connection to the running VM's engine port ({@code vm.attach-engine}). */
+    @FunctionalInterface
+    interface Attacher {
+        SocketChannel attach() throws IOException;
+    }
+
     private final Path channelSocket;
     private final Path clientSocket;
+    private final Attacher attacher;
     private final ServerSocketChannel channelServer;
     private final ServerSocketChannel clientServer;
+    private final Object attaching = new Object();
     private volatile Link link;
     private volatile boolean open = true;
     private volatile String lastEnd = "";
 
+    /** A channel whose guest side connects to {@code channelSocket} itself (tests that play the guest). */
     EngineChannel(Path channelSocket, Path clientSocket) throws IOException {
+        this(channelSocket, clientSocket, null);
+    }
+
+    /**
+     * @param attacher when given, a connection to {@code channelSocket} is the helper's news that a VM
+     *        with an engine channel started: it is closed and the channel asked for with the attacher
+     *        (and so on {@link #attachInBackground()}, when a runtime comes back to a running VM);
+     *        without one, such a connection is the guest side itself
+     */
+    EngineChannel(Path channelSocket, Path clientSocket, Attacher attacher) throws IOException {
         this.channelSocket = channelSocket;
         this.clientSocket = clientSocket;
+        this.attacher = attacher;
         this.channelServer = listen(channelSocket);
         try {
             this.clientServer = listen(clientSocket);
@@ -105,21 +125,64 @@ final class EngineChannel implements AutoCloseable {
         while (open) {
             try {
                 SocketChannel c = channelServer.accept();
-                Link next = new Link(c);
-                Link previous = link;
-                link = next;
-                if (previous != null) {
-                    LOG.info("a new engine channel replaces the previous one; its connections end");
-                    previous.close();
+                if (attacher == null) {
+                    attach(c);
+                } else {
+                    closeQuietly(c);
+                    attachInBackground();
                 }
-                next.start();
-                LOG.info("the guest's engine channel is attached");
             } catch (IOException e) {
                 if (open) {
                     LOG.warn("engine channel: accept failed: {}", e.getMessage());
                 }
             }
         }
+    }
+
+    /**
+     * Asks for the running VM's engine channel on a thread of its own (one request at a time): at the
+     * helper's news of a VM start, and when the runtime finds its helper (after a runtime restart the
+     * VM still runs, and its engine port waits for a new connection). A VM that is not running is no error.
+     */
+    void attachInBackground() {
+        if (attacher == null || !open) {
+            return;
+        }
+        daemon("slipway-engine-attach", () -> {
+            synchronized (attaching) {
+                if (!open) {
+                    return;
+                }
+                try {
+                    SocketChannel port = attacher.attach();
+                    if (!open) {
+                        closeQuietly(port);
+                        return;
+                    }
+                    attach(port);
+                } catch (IOException e) {
+                    LOG.info("the engine channel is not attached: {}", e.getMessage());
+                }
+            }
+        });
+    }
+
+    /** Makes {@code port} the guest side; a previous one and its connections end. */
+    private void attach(SocketChannel port) throws IOException {
+        Link next = new Link(port);
+        Link previous = link;
+        link = next;
+        if (previous != null) {
+            LOG.info("a new engine channel replaces the previous one; its connections end");
+            previous.close();
+        }
+        try {
+            next.start();
+        } catch (IOException e) {
+            next.close();
+            throw e;
+        }
+        LOG.info("the guest's engine channel is attached");
     }
 
     private void acceptClients() {

@@ -28,6 +28,8 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
 
+import dev.slipway.unixhttp.UnixDomainSocketFactory;
+
 /**
  * Publishes the engine's container ports on the host by themselves: follows the engine's
  * {@code /events} and, at every container event and at every (re)connection, lists the running

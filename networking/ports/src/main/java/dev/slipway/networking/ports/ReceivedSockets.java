@@ -6,12 +6,17 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ProtocolFamily;
 import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.NetworkChannel;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import dev.slipway.platform.linux.natives.FileDescriptors;
 import dev.slipway.platform.linux.natives.InetSockets;
+import dev.slipway.platform.linux.natives.UnixSockets;
 
 /**
  * Turns a socket descriptor received from the helper into a channel the forwarder selects on.
@@ -66,6 +71,34 @@ final class ReceivedSockets {
             throw e instanceof IOException io ? io : new IOException("cannot take over the helper's socket: " + e.getMessage(), e);
         } finally {
             FileDescriptors.closeQuietly(received); // released even when close reports an error
+        }
+    }
+
+    /**
+     * A connected Unix stream channel on the received socket (blocking). The placeholder here is the
+     * accepted end of a connection to a short-lived listener at {@code scratch} (a path in a
+     * directory of this user's alone): procfs names an accepted socket by its listener's path.
+     */
+    static SocketChannel unix(int received, Path scratch) throws IOException {
+        try {
+            Files.deleteIfExists(scratch);
+            try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+                listener.bind(UnixDomainSocketAddress.of(scratch), 1);
+                try (SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(scratch))) {
+                    SocketChannel accepted = listener.accept();
+                    try {
+                        FileDescriptors.dup2(received, UnixSockets.descriptorOfAcceptedSocket(scratch));
+                        return accepted;
+                    } catch (IOException | RuntimeException e) {
+                        accepted.close();
+                        throw new IOException("cannot take over the helper's socket: " + e.getMessage(), e);
+                    }
+                }
+            } finally {
+                Files.deleteIfExists(scratch);
+            }
+        } finally {
+            FileDescriptors.closeQuietly(received);
         }
     }
 

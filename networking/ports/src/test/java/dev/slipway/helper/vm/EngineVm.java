@@ -57,6 +57,11 @@ public final class EngineVm implements AutoCloseable {
         return manager.start(me);
     }
 
+    /** A new connection to the engine port, as {@code vm.attach-engine} passes it; the caller closes it. */
+    public int attachEngine() throws Exception {
+        return manager.attachEngine(new Caller(System.getProperty("user.name"), System.getProperty("user.name")));
+    }
+
     public Map<String, Object> status() throws Exception {
         return manager.status();
     }

@@ -13,6 +13,10 @@ import java.util.Map;
 
 import com.sun.net.httpserver.HttpServer;
 
+import dev.slipway.api.helper.HelperClient;
+import dev.slipway.api.helper.HelperErrors;
+import dev.slipway.api.helper.HelperException;
+import dev.slipway.api.helper.HelperSchema;
 import dev.slipway.dns.server.DnsConfig;
 import dev.slipway.dns.server.DnsServer;
 import dev.slipway.dns.server.DnsStats;
@@ -65,6 +69,7 @@ final class EngineLab implements AutoCloseable {
             p.put("engineChannel", vm.run.resolve("engine.sock").toString());
             p.put("dockerConfig", dockerConfig.toString());
             docker = new DockerIntegration(Fakes.context(), p, forwarder);
+            docker.bindHelper(new AttachingHelper(vm));
             http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
             http.createContext("/", ex -> {
                 byte[] body = "hello from the host\n".getBytes(StandardCharsets.UTF_8);
@@ -144,6 +149,33 @@ final class EngineLab implements AutoCloseable {
                     deactivate.setAccessible(true);
                     deactivate.invoke(dns);
                 }
+            }
+        }
+    }
+
+    /** The helper's {@code vm.attach-engine} for this JVM's VM manager; nothing else. */
+    record AttachingHelper(EngineVm vm) implements HelperClient {
+        @Override
+        public Path socket() {
+            return vm.run.resolve("helper.sock");
+        }
+
+        @Override
+        public Map<String, Object> call(String operation, Map<String, String> params) throws HelperException {
+            throw new HelperException(HelperErrors.UNAVAILABLE, operation + " is not served here");
+        }
+
+        @Override
+        public DescriptorReply callForDescriptor(String operation, Map<String, String> params) throws HelperException {
+            if (!operation.equals(HelperSchema.VM_ATTACH_ENGINE)) {
+                return HelperClient.super.callForDescriptor(operation, params);
+            }
+            try {
+                return new DescriptorReply(Map.of("attached", true), vm.attachEngine());
+            } catch (HelperException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new HelperException(HelperErrors.FAILED, e.toString());
             }
         }
     }

@@ -32,6 +32,11 @@ public final class HelperSchema {
     public static final String VM_DESTROY = "vm.destroy";
     public static final String VM_STATUS = "vm.status";
     public static final String VM_MOVE_DISK = "vm.move-disk";
+    /**
+     * A new connection to the running VM's engine channel, passed to the caller as a descriptor (a
+     * runtime that started again gets the engine back without a VM restart). Takes only the VM's name.
+     */
+    public static final String VM_ATTACH_ENGINE = "vm.attach-engine";
 
     /** Parameter of {@code vm.*}: the VM's name; the helper manages exactly one VM, {@value #VM_NAME}. */
     public static final String PARAM_NAME = "name";
@@ -249,6 +254,7 @@ public final class HelperSchema {
             op(VM_STOP, true, "stop the VM", VM_NAME_PARAM),
             op(VM_DESTROY, true, "stop the VM and delete its disk and state", VM_NAME_PARAM),
             op(VM_STATUS, false, "whether the VM exists and runs, where its disk and console log are", VM_NAME_PARAM),
+            op(VM_ATTACH_ENGINE, true, "pass the caller a new connection to the running VM's engine channel", VM_NAME_PARAM),
             op(VM_MOVE_DISK, true, "move the stopped VM's disk into a trusted directory", VM_NAME_PARAM,
                     new Param(PARAM_DESTINATION, new CheckedDirectory(1024), true)),
             op(POLICY_STORE, true, "store a policy signed by the organisation's key (checked against the key set at install)",

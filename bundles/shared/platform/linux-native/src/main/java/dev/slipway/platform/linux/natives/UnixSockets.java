@@ -3,8 +3,10 @@ package dev.slipway.platform.linux.natives;
 import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
@@ -70,6 +72,53 @@ public final class UnixSockets {
         if (Libc.connect(fd, address, address.length) < 0) {
             throw new ErrnoException("cannot connect to " + path, Native.getLastError());
         }
+    }
+
+    /**
+     * A new Unix stream socket (close-on-exec) bound to {@code path} and listening. The file gets the
+     * process's umask: callers bind in a directory that only the intended peers can enter.
+     */
+    public static int listen(Path path, int backlog) throws IOException {
+        byte[] address = address(path);
+        int fd = open();
+        try {
+            if (Libc.bind(fd, address, address.length) < 0) {
+                throw new ErrnoException("cannot bind " + path, Native.getLastError());
+            }
+            if (Libc.listen(fd, backlog) < 0) {
+                throw new ErrnoException("cannot listen on " + path, Native.getLastError());
+            }
+            return fd;
+        } catch (IOException | RuntimeException e) {
+            FileDescriptors.closeQuietly(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * This process's descriptor of the one connection accepted on the listener bound at
+     * {@code listenerPath} (procfs names an accepted socket by its listener's path; state 03,
+     * connected). Lets a Java channel be found by the socket it holds, as
+     * {@link InetSockets#descriptorOfLoopbackSocket} does for loopback ports.
+     */
+    public static int descriptorOfAcceptedSocket(Path listenerPath) throws IOException {
+        String path = listenerPath.toString();
+        long inode = -1;
+        List<String> lines = Files.readAllLines(Path.of("/proc/net/unix"));
+        for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
+            // Num RefCount Protocol Flags Type St Inode Path
+            String[] f = line.trim().split("\\s+", 8);
+            if (f.length == 8 && f[7].equals(path) && f[5].equals("03")) {
+                if (inode >= 0) {
+                    throw new IOException("more than one connection was accepted on " + path);
+                }
+                inode = Long.parseLong(f[6]);
+            }
+        }
+        if (inode < 0) {
+            throw new IOException("cannot find a connection accepted on " + path + " in /proc/net/unix");
+        }
+        return InetSockets.descriptorOf(inode);
     }
 
     /** Sends all of {@code data} (without SIGPIPE when the peer is gone). */

@@ -11,7 +11,7 @@
  * says whether the calls can be made.
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package dev.slipway.platform.linux.natives;
 
 import org.osgi.annotation.bundle.Export;

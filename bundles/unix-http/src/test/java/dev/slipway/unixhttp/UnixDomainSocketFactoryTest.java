@@ -1,4 +1,4 @@
-package dev.slipway.cli;
+package dev.slipway.unixhttp;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package dev.slipway.cli;
+package dev.slipway.unixhttp;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,11 +20,11 @@ import javax.net.SocketFactory;
  * because {@code Channels.newInputStream} holds a lock across a blocking read that would stall a
  * concurrent write.
  */
-final class UnixDomainSocketFactory extends SocketFactory {
+public final class UnixDomainSocketFactory extends SocketFactory {
 
     private final Path socketFile;
 
-    UnixDomainSocketFactory(Path socketFile) {
+    public UnixDomainSocketFactory(Path socketFile) {
         this.socketFile = socketFile;
     }
 
