@@ -245,6 +245,23 @@ class TcpOutOfOrderTest {
     }
 
     @Test
+    void heldRangesAcrossTheSequenceNumbersWrap() throws Exception {
+        t.guestSeq = -2500; // the stream crosses 2^32 after its 2500th byte
+        FakeHost.Stream host = handshakeWithSack();
+        int base = t.guestSeq;
+        byte[] all = stream(6 * 1000);
+        send(all, base, 1000, 4);
+        send(all, base, 1000, 2);
+        List<TcpHarness.Seg> acks = drain();
+        assertArrayEquals(new int[] {base + 2000, base + 3000, base + 4000, base + 5000},
+                sackBlocks(acks.get(acks.size() - 1)));
+        for (int i : new int[] {1, 3, 5, 0}) {
+            send(all, base, 1000, i);
+        }
+        assertArrayEquals(all, host.received.toByteArray());
+    }
+
+    @Test
     void aConnectionWeOpenOffersSack() throws Exception {
         assertTrue(t.locked(() -> t.tcp.openToGuest(null, TcpHarness.REMOTE, TcpHarness.GUEST, 8080)));
         TcpHarness.Seg syn = t.next();
