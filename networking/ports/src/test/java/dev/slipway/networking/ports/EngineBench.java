@@ -25,8 +25,7 @@ import dev.slipway.testing.Commands;
  * first, from its init, so the two never overlap);</li>
  * <li>downloading 64 MiB from a container's published port: from the host through the port Slipway
  * published by itself, against the guest downloading it through docker-proxy on its loopback; and
- * the guest downloading it from the container's bridge address (1500-byte packets, as on the VM's
- * link);</li>
+ * the guest downloading it from the container's bridge address (no docker-proxy, no NAT);</li>
  * <li>two references for the VM's link itself: 64 MiB downloaded from the host through a port
  * published by hand to a web server on the guest's own network (Slipway opens the connection, no
  * NAT), and 64 MiB the container sends to a receiver on the host (the guest opens, through its
@@ -90,7 +89,7 @@ public final class EngineBench {
             row("`docker run --rm IMAGE true` (ms)", hostRun, guestRun);
             row("64 MiB from a published port (MB/s)", rate(hostDownload), rate(guestDownload));
             System.out.println();
-            System.out.println("64 MiB inside the guest straight from the container's bridge address (MTU 1500, no docker-proxy, MB/s): "
+            System.out.println("64 MiB inside the guest straight from the container's bridge address (no docker-proxy, no NAT, MB/s): "
                     + triple(rate(bridgeDownload)));
             System.out.println("64 MiB from the host through a port published by hand to the guest's own network (no NAT, MB/s): "
                     + triple(rate(guestNetworkDownload)));
