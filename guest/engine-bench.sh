@@ -32,7 +32,7 @@ while [ $i -lt "$runs" ]; do
   echo "SLIPWAY-BENCH docker-proxy-ms $(ms "$s" "$e")"
   i=$((i + 1))
 done
-# the same download straight from the container's address on the engine's bridge (MTU 1500, no
+# the same download straight from the container's address on the engine's bridge (the bridge's MTU, no
 # docker-proxy, no NAT): the guest's own cost of a download in 1500-byte packets
 web=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' bench-web)
 i=0
