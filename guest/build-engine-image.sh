@@ -91,6 +91,8 @@ cat > "$root/etc/udhcpc.script" <<'SCRIPT'
 case "$1" in
   bound|renew)
     ip addr add "$ip/$mask" dev "$interface"
+    # the link's MTU from the lease, which the engine's bridge follows (dockerd --mtu in the init)
+    if [ -n "$mtu" ]; then ip link set dev "$interface" mtu "$mtu" && echo "$mtu" > /run/slipway-mtu; fi
     for r in $router; do ip route add default via "$r" dev "$interface"; break; done
     : > /etc/resolv.conf
     for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done

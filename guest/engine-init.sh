@@ -32,8 +32,9 @@ done
 export DOCKER_RAMDISK=true
 start_engine() {
   rm -f /var/run/docker.sock
+  mtu=$(cat /run/slipway-mtu 2>/dev/null)
   dockerd --host unix:///var/run/docker.sock --storage-driver vfs --data-root /var/lib/docker \
-    --iptables=true --userland-proxy=true >>/var/log/dockerd.log 2>&1 &
+    --iptables=true --userland-proxy=true ${mtu:+--mtu "$mtu"} >>/var/log/dockerd.log 2>&1 &
   echo $! > /run/dockerd.pid
   i=0
   while [ $i -lt 1200 ] && ! docker version >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done

@@ -25,8 +25,11 @@ import dev.slipway.testing.Commands;
  * first, from its init, so the two never overlap);</li>
  * <li>downloading 64 MiB from a container's published port: from the host through the port Slipway
  * published by itself, against the guest downloading it through docker-proxy on its loopback; and
- * the guest downloading it from the container's bridge address (1500-byte packets, as on the VM's
- * link).</li>
+ * the guest downloading it from the container's bridge address (no docker-proxy, no NAT);</li>
+ * <li>two references for the VM's link itself: 64 MiB downloaded from the host through a port
+ * published by hand to a web server on the guest's own network (Slipway opens the connection, no
+ * NAT), and 64 MiB the container sends to a receiver on the host (the guest opens, through its
+ * NAT), timed by the receiver.</li>
  * </ul>
  * Usage: EngineBench RUNS
  */
@@ -34,12 +37,16 @@ public final class EngineBench {
 
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-        int port;
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            port = s.getLocalPort();
-        }
-        try (EngineLab lab = new EngineLab("slipway.script=bench slipway.runs=" + runs + " slipway.port=" + port)) {
+        int port = freePort();
+        int port2 = freePort();
+        ServerSocket sink = new ServerSocket();
+        sink.bind(new InetSocketAddress("127.0.0.1", 0));
+        List<Double> sinkRates = Collections.synchronizedList(new ArrayList<>());
+        Thread receiver = new Thread(() -> receive(sink, runs, sinkRates), "bench-sink");
+        receiver.setDaemon(true);
+        receiver.start();
+        try (sink; EngineLab lab = new EngineLab("slipway.script=bench slipway.runs=" + runs + " slipway.port=" + port
+                + " slipway.port2=" + port2 + " slipway.sink=" + sink.getLocalPort())) {
             double ready = lab.bootUntilReady(Duration.ofMinutes(10));
             Map<String, Object> status = lab.vm.status();
             String guestReady = GuestLines.after(lab.vm.console(), "SLIPWAY-ENGINE-READY ");
@@ -71,32 +78,77 @@ public final class EngineBench {
                 }
                 Thread.sleep(200);
             }
-            List<Double> hostDownload = new ArrayList<>();
-            long bytes = 0;
-            for (int i = 0; i < runs; i++) {
-                long s = System.nanoTime();
-                HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(big).timeout(Duration.ofMinutes(5)).build(),
-                        HttpResponse.BodyHandlers.ofInputStream());
-                byte[] buf = new byte[1 << 16];
-                bytes = 0;
-                try (InputStream in = r.body()) {
-                    for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
-                        bytes += n;
-                    }
-                }
-                hostDownload.add((System.nanoTime() - s) / 1e6);
-            }
-            if (bytes != 64L << 20) {
-                throw new IllegalStateException("downloaded " + bytes + " bytes, not 64 MiB");
-            }
+            List<Double> hostDownload = downloads(http, big, runs);
+            String guestIp = GuestLines.after(lab.vm.console(), "SLIPWAY-LEASE ip=").split(" ")[0];
+            lab.forwarder.expose(new PublishedPort(PublishedPort.TCP, "127.0.0.1:" + port2, guestIp + ":" + port2), false);
+            List<Double> guestNetworkDownload = downloads(http, URI.create("http://127.0.0.1:" + port2 + "/big"), runs);
+            receiver.join(Duration.ofMinutes(1).toMillis());
             System.out.println();
             System.out.println("| measure (" + runs + " runs) | Slipway: min / median / max | in the guest: min / median / max | Slipway / guest (median) |");
             System.out.println("|---|---|---|---|");
             row("`docker run --rm IMAGE true` (ms)", hostRun, guestRun);
             row("64 MiB from a published port (MB/s)", rate(hostDownload), rate(guestDownload));
             System.out.println();
-            System.out.println("64 MiB inside the guest straight from the container's bridge address (MTU 1500, no docker-proxy, MB/s): "
+            System.out.println("64 MiB inside the guest straight from the container's bridge address (no docker-proxy, no NAT, MB/s): "
                     + triple(rate(bridgeDownload)));
+            System.out.println("64 MiB from the host through a port published by hand to the guest's own network (no NAT, MB/s): "
+                    + triple(rate(guestNetworkDownload)));
+            System.out.println("64 MiB from the container to a receiver on the host (the guest opens, through its NAT, MB/s): "
+                    + (sinkRates.isEmpty() ? "none arrived" : triple(sinkRates)));
+        }
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress("127.0.0.1", 0));
+            return s.getLocalPort();
+        }
+    }
+
+    /** Downloads {@code uri} {@code runs} times, each to its end; the milliseconds each took. */
+    static List<Double> downloads(HttpClient http, URI uri, int runs) throws Exception {
+        List<Double> millis = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            long s = System.nanoTime();
+            HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(5)).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            byte[] buf = new byte[1 << 16];
+            long bytes = 0;
+            try (InputStream in = r.body()) {
+                for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
+                    bytes += n;
+                }
+            }
+            millis.add((System.nanoTime() - s) / 1e6);
+            if (bytes != 64L << 20) {
+                throw new IllegalStateException("downloaded " + bytes + " bytes from " + uri + ", not 64 MiB");
+            }
+        }
+        return millis;
+    }
+
+    /** Accepts {@code runs} connections, each timed from its first byte to its end, as MB/s of 64 MiB. */
+    private static void receive(ServerSocket sink, int runs, List<Double> rates) {
+        byte[] buf = new byte[1 << 16];
+        try {
+            sink.setSoTimeout((int) Duration.ofMinutes(20).toMillis());
+            for (int i = 0; i < runs; i++) {
+                try (java.net.Socket c = sink.accept(); InputStream in = c.getInputStream()) {
+                    long bytes = 0;
+                    long first = 0;
+                    for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
+                        if (bytes == 0) {
+                            first = System.nanoTime();
+                        }
+                        bytes += n;
+                    }
+                    if (bytes == 64L << 20) {
+                        rates.add(bytes / 1e6 / ((System.nanoTime() - first) / 1e9));
+                    }
+                }
+            }
+        } catch (java.io.IOException e) {
+            System.err.println("the bench's receiver stopped: " + e);
         }
     }
 

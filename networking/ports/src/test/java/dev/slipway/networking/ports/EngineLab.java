@@ -56,7 +56,13 @@ final class EngineLab implements AutoCloseable {
         Path[] image = image();
         vm = new EngineVm(image[0], image[1], ("console=ttyS0 quiet panic=-1 " + extraCmdline).strip(), 1536, 2);
         try {
-            network = new NetworkService(Fakes.context(), Map.of("vmSocket", vm.run.resolve("vm.sock").toString()));
+            Map<String, Object> net = new HashMap<>();
+            net.put("vmSocket", vm.run.resolve("vm.sock").toString());
+            String mtu = System.getProperty("slipway.engine.mtu");
+            if (mtu != null) {
+                net.put("mtu", mtu); // the guest's lease carries it to eth0 and the engine's bridge
+            }
+            network = new NetworkService(Fakes.context(), net);
             dns = new DnsServer(new DnsStats(), defaults(DnsConfig.class));
             Method bindDns = NetworkService.class.getDeclaredMethod("bindDns", dev.slipway.dns.api.DnsService.class);
             bindDns.setAccessible(true);

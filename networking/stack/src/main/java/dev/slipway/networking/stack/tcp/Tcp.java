@@ -36,6 +36,8 @@ import dev.slipway.networking.stack.loop.Timer;
 public final class Tcp implements ProtocolInput {
     /** The TCP header's flag bits. */
     public static final int FIN = TcpSender.FIN, SYN = TcpSender.SYN, RST = TcpSender.RST, PSH = TcpSender.PSH, ACK = TcpSender.ACK;
+    /** In {@link #synOptions}: the SYN carried SACK-permitted. */
+    static final int SACK_PERMITTED = 1 << 20;
     final NetConfig config;
     final Stats stats;
     final EventLoop loop;
@@ -67,7 +69,7 @@ public final class Tcp implements ProtocolInput {
     int halfOpen;
     long opened, refused, timedOut, resetByGuest, resetByHost, closedNormally, idleClosed, retransmits;
     long bytesToHost, bytesToGuest, segmentsFromGuest;
-    long activeOpened, refusedByGuest;
+    long activeOpened, refusedByGuest, outOfOrderHeld;
     private int nextActivePort = 49152 + new SplittableRandom().nextInt(16384);
     private final int isnSecret = new SplittableRandom().nextInt();
 
@@ -142,12 +144,14 @@ public final class Tcp implements ProtocolInput {
     }
 
     /**
-     * The MSS and window scale a SYN announces, packed without allocating: MSS in the low 16 bits
-     * (536 when absent), window scale + 1 above them (0 when absent).
+     * The MSS, window scale and SACK-permitted a SYN announces, packed without allocating: MSS in the
+     * low 16 bits (536 when absent), window scale + 1 in the 4 bits above them (0 when absent), then
+     * {@link #SACK_PERMITTED}.
      */
     static int synOptions(ByteBuffer f, int off, int dataOffset) {
         int mss = 536;
         int scale = -1;
+        int sack = 0;
         for (int i = off + 20, end = off + dataOffset; i < end; ) {
             int kind = f.get(i) & 0xff;
             if (kind == 0) {
@@ -168,10 +172,12 @@ public final class Tcp implements ProtocolInput {
                 mss = f.getShort(i + 2) & 0xffff;
             } else if (kind == 3 && olen == 3) {
                 scale = Math.min(14, f.get(i + 2) & 0xff);
+            } else if (kind == 4 && olen == 2) {
+                sack = SACK_PERMITTED;
             }
             i += olen;
         }
-        return (scale + 1) << 16 | mss;
+        return sack | (scale + 1) << 16 | mss;
     }
 
     private void open(PacketContext p, ByteBuffer f, int srcPort, int dstPort, int seq, int window, int options) {
@@ -185,7 +191,7 @@ public final class Tcp implements ProtocolInput {
         }
         FlowKey key = new FlowKey().set(p, srcPort, dstPort);
         TcpConnection c = new TcpConnection(this, key, false, TcpState.CONNECTING, seq, random.nextInt());
-        c.takeSynOptions(options & 0xffff, (options >>> 16) - 1, window, p.linkOffload);
+        c.takeSynOptions(options, window, p.linkOffload);
         c.lastActive = System.nanoTime();
         HostStream host;
         try {
@@ -247,6 +253,7 @@ public final class Tcp implements ProtocolInput {
         c.mss = sender.mss(key.family);
         c.segmentLimit = c.mss;
         c.windowScaling = true;
+        c.sackPermitted = true; // offered in our SYN; the guest's SYN-ACK says whether it stays on
         c.lastActive = System.nanoTime();
         c.host = endpoints.accepted(channel, c);
         table.put(key, c);
@@ -415,6 +422,7 @@ public final class Tcp implements ProtocolInput {
         m.put("idleClosed", idleClosed);
         m.put("retransmits", retransmits);
         m.put("openedToGuest", activeOpened);
+        m.put("outOfOrderHeld", outOfOrderHeld);
         m.put("refusedByGuest", refusedByGuest);
         m.put("bytesToHost", bytesToHost);
         m.put("bytesToGuest", bytesToGuest);

@@ -43,6 +43,10 @@ final class TcpConnection extends Timer implements HostStream.Events {
     int rcvNxt;
     final HostQueue queue;
     boolean ackPending;
+    /** Both sides said SACK-permitted (RFC 2018): our acknowledgements report what is held past a gap. */
+    boolean sackPermitted;
+    /** A duplicate the guest sent, reported once as a D-SACK block (RFC 2883); none when equal. */
+    int dupStart, dupEnd;
     /** Waiting for room on the guest's link (see {@link Tcp#linkFull}). */
     boolean linkBlocked;
     /** Whether read interest is on at the host endpoint (a host socket is registered for reading once connected). */
@@ -99,8 +103,14 @@ final class TcpConnection extends Timer implements HostStream.Events {
         return state.label();
     }
 
-    /** What the guest's SYN (or SYN-ACK) offered: its segment size (within ours), its window scale ({@code -1}: none) and its window. */
-    void takeSynOptions(int guestMss, int scale, int window, boolean linkOffload) {
+    /**
+     * What the guest's SYN (or SYN-ACK) offered, as {@link Tcp#synOptions} packs it: its segment size
+     * (within ours), its window scale, whether it takes SACK; and its window.
+     */
+    void takeSynOptions(int synOptions, int window, boolean linkOffload) {
+        int guestMss = synOptions & 0xffff;
+        int scale = (synOptions >>> 16 & 0xf) - 1;
+        sackPermitted = (synOptions & Tcp.SACK_PERMITTED) != 0;
         mss = Math.max(64, Math.min(guestMss, send.mss(key.family)));
         segmentLimit = linkOffload ? Math.max(mss, MAX_GSO_PAYLOAD / mss * mss) : mss;
         offload = segmentLimit > mss || linkOffload;
@@ -162,7 +172,7 @@ final class TcpConnection extends Timer implements HostStream.Events {
         rcvNxt = seq + 1;
         sndUna = ack;
         state = TcpState.ESTABLISHED;
-        takeSynOptions(synOptions & 0xffff, (synOptions >>> 16) - 1, window, linkOffload);
+        takeSynOptions(synOptions, window, linkOffload);
         retries = 0;
         rtoMillis = MIN_RTO_MILLIS;
         tcp.loop.cancel(this);
@@ -194,11 +204,25 @@ final class TcpConnection extends Timer implements HostStream.Events {
             if (seq != rcvNxt) {
                 int skip = rcvNxt - seq;
                 if (skip > 0 && skip < length) {
+                    duplicate(seq, rcvNxt);
                     payload += skip;
                     length -= skip;
+                } else if (skip < 0 && length > 0 && !state.guestFinished()) {
+                    // past a gap (reordered on the guest's way, or a segment before it was lost): held
+                    // until the gap fills, and the guest told at once where we stand and what we hold
+                    if (queue.hold(f, payload, length, -skip)) {
+                        tcp.outOfOrderHeld++;
+                    } else {
+                        tcp.stats.drop(Drop.TCP_OUT_OF_ORDER);
+                    }
+                    send.ack(this);
+                    trySend();
+                    return;
                 } else {
                     if (skip <= 0) {
                         tcp.stats.drop(Drop.TCP_OUT_OF_ORDER);
+                    } else {
+                        duplicate(seq, seq + length);
                     }
                     send.ack(this);
                     trySend();
@@ -223,6 +247,14 @@ final class TcpConnection extends Timer implements HostStream.Events {
         trySend();
         if (state.guestFinished() && queue.length == 0) {
             flushToHost();
+        }
+    }
+
+    /** The guest sent {@code start} to {@code end} again: reported in the next acknowledgement when SACK is on. */
+    private void duplicate(int start, int end) {
+        if (sackPermitted) {
+            dupStart = start;
+            dupEnd = end;
         }
     }
 
@@ -260,14 +292,18 @@ final class TcpConnection extends Timer implements HostStream.Events {
         }
     }
 
-    /** Takes the guest's payload: straight into the host when nothing is queued, the rest into the queue; -1 when the host failed. */
+    /**
+     * Takes the guest's in-order payload: straight into the host when nothing is queued or held, the
+     * rest into the queue. Returns the bytes the next expected sequence number moved by (held bytes
+     * the payload joined count too), -1 when the host failed.
+     */
     private int accept(ByteBuffer f, int payload, int length) {
         int accepted = Math.min(length, queue.free());
         if (accepted < length) {
             tcp.stats.drop(Drop.TCP_WINDOW_FULL);
         }
         int written = 0;
-        if (queue.length == 0) {
+        if (queue.empty()) {
             // nothing queued: straight from the frame into the host, no copy of ours
             int limit = f.limit();
             f.limit(payload + accepted).position(payload);
@@ -282,12 +318,13 @@ final class TcpConnection extends Timer implements HostStream.Events {
             }
             tcp.bytesToHost += written;
         }
+        int joined = 0;
         if (written < accepted) {
-            queue.append(f, payload + written, accepted - written);
+            joined = queue.append(f, payload + written, accepted - written);
         }
-        rcvNxt += accepted;
+        rcvNxt += accepted + joined;
         tcp.markDirty(this);
-        return accepted;
+        return accepted + joined;
     }
 
     // ---------------------------------------------------------------- the host side

@@ -306,16 +306,18 @@ class TcpStateMachineTest {
     }
 
     @Test
-    void outOfOrderDataIsDroppedAndAcknowledgedWhereTheGuestStands() throws Exception {
+    void outOfOrderDataIsHeldAndAcknowledgedWhereTheGuestStands() throws Exception {
         FakeHost.Stream host = t.handshake();
-        t.guest(Tcp.ACK | Tcp.PSH, t.guestSeq + 100, t.ourSeq, 65535, bytes("future"), new byte[0]);
-        assertEquals(1L, t.stats.drops(Drop.TCP_OUT_OF_ORDER));
+        t.guest(Tcp.ACK | Tcp.PSH, t.guestSeq + 3, t.ourSeq, 65535, bytes("def"), new byte[0]);
+        assertEquals(0L, t.stats.drops(Drop.TCP_OUT_OF_ORDER));
         assertEquals(t.guestSeq, t.next().ack());
         assertEquals(0, host.received.size());
-        // a retransmission overlapping what was taken: only the new bytes go on
+        // the gap fills: both go on; a retransmission overlapping what was taken: only the new bytes go on
         t.guest(Tcp.ACK | Tcp.PSH, bytes("abc"));
-        t.guest(Tcp.ACK | Tcp.PSH, t.guestSeq - 3, t.ourSeq, 65535, bytes("abcdef"), new byte[0]);
-        assertEquals("abcdef", host.received.toString(StandardCharsets.US_ASCII));
+        assertEquals(t.guestSeq + 3, t.next().ack());
+        t.guestSeq += 3;
+        t.guest(Tcp.ACK | Tcp.PSH, t.guestSeq - 3, t.ourSeq, 65535, bytes("defghi"), new byte[0]);
+        assertEquals("abcdefghi", host.received.toString(StandardCharsets.US_ASCII));
     }
 
     @Test
