@@ -6,7 +6,7 @@
 # echoes, ms) min/p50/p99/max, queries lost, and descriptors/threads of the runtime before and after.
 # No peer (vpnkit, gvisor-tap-vsock, slirp4netns, passt) can be updated live: they restart, and every
 # guest connection and in-flight query goes with them.
-# usage: bench/update.sh [N]   (raw output: bench/results/update-DATE.txt)
+# usage: bench/update.sh [N [BUNDLE,...]]   (raw output: bench/results/update-DATE.txt)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 n="${1:-20}"
@@ -14,5 +14,5 @@ n="${1:-20}"
 [ -f "$root/runtime/target/slipway/.built" ] || (cd "$root" && ./mvnw -q -B -pl runtime -am package -DskipTests)
 mkdir -p "$root/bench/results"
 out="$root/bench/results/update-$(date -u +%Y-%m-%dT%H%M).txt"
-python3 "$root/bench/update_bench.py" "$root" "$n" 2>&1 | tee "$out"
+python3 "$root/bench/update_bench.py" "$root" "$n" "${2:-}" 2>&1 | tee "$out"
 echo "raw output: $out"

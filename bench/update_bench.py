@@ -3,6 +3,7 @@
 import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time, zipfile
 
 root, n = sys.argv[1], int(sys.argv[2])
+bundles = sys.argv[3].split(",") if len(sys.argv) > 3 and sys.argv[3] else ["dev.slipway.networking.stack", "dev.slipway.dns", "dev.slipway.platform.linux"]
 dist = os.path.join(root, "runtime/target/slipway")
 load = os.path.join(root, "bench/update_load.py")
 home = tempfile.mkdtemp(prefix="slipway-update-bench-")
@@ -34,6 +35,19 @@ def resources():
     threads = len(os.listdir("/proc/%d/task" % p))
     return fds, threads
 
+def guest_drops():
+    """Where the guest lost datagrams: its UDP sockets' full receive buffers, and its tap's dropped frames."""
+    snmp = subprocess.run(["ip", "netns", "exec", netns, "cat", "/proc/net/snmp"], capture_output=True, text=True).stdout.splitlines()
+    udp = [l.split() for l in snmp if l.startswith("Udp:")]
+    rcvbuf = int(udp[1][udp[0].index("RcvbufErrors")]) if len(udp) == 2 else -1
+    link = subprocess.run(["ip", "-n", netns, "-s", "-j", "link", "show", "dev", "slw0"], capture_output=True, text=True).stdout
+    try:
+        stats = json.loads(link)[0]["stats64"]
+        tap = {"rxDropped": stats["rx"]["dropped"], "txDropped": stats["tx"]["dropped"]}
+    except (ValueError, LookupError):
+        tap = {}
+    return {"udpRcvbufErrors": rcvbuf, **tap}
+
 def pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -46,7 +60,7 @@ rows = []
 try:
     time.sleep(1)
     before = resources()
-    for bundle in ["dev.slipway.networking.stack", "dev.slipway.dns", "dev.slipway.platform.linux"]:
+    for bundle in bundles:
         results = []
         for i in range(1, n + 1):
             jar = os.path.join(home, "%s-0.2.%d.jar" % (bundle, i))
@@ -63,6 +77,7 @@ try:
             update = status.get("deploy", {}).get("updates", {}).get(bundle, {})
             r["update"] = {k: update.get(k) for k in ("to", "result", "state", "tookMs")}
             r["deployExit"] = deployed.returncode
+            r["guestDrops"] = guest_drops()
             print(bundle, i, json.dumps(r), flush=True)
             results.append(r)
         rows.append((bundle, results))

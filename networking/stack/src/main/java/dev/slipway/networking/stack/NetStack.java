@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import dev.slipway.dns.api.DnsService;
 import dev.slipway.networking.api.CidrList;
@@ -371,20 +372,141 @@ public final class NetStack implements AutoCloseable {
 
     @Override
     public void close() {
-        shutDown(false);
+        shutDown();
     }
 
     /**
-     * Stops the stack for its next version: like {@link #close()}, but the links to the guest are
-     * detached instead of closed; returns their descriptions ({@link Transport#detach()}). A link
-     * that cannot be detached is closed.
+     * What the stack leaves for its next version ({@link #handOver()}).
+     *
+     * @param tcp the guest TCP connections' descriptions ({@link dev.slipway.networking.stack.tcp.TcpHandover})
+     * @param tcpResetRecords what resets each of them whatever the format ({@code long[]}: flow, seq, ack)
+     * @param tcpReset how many connections were reset instead (their host side cannot be handed over)
+     * @param udp the guest UDP flows' descriptions ({@link Udp#handOver})
+     * @param leases the DHCP leases ({@code long[] {mac, ip, grantedEpochMillis}})
+     * @param links one per link: detaches it when called (its reader stops; until then it answers
+     *        ARP and DNS to the gateway and keeps every other frame for the next version) and
+     *        returns its description with the held frames, or {@code null} when it cannot be
+     *        handed over or was taken already
      */
-    public List<Map<String, Object>> closeForHandover() {
-        return shutDown(true);
+    public record HandOver(List<Map<String, Object>> tcp, List<long[]> tcpResetRecords, int tcpReset,
+                           List<Map<String, Object>> udp, List<long[]> leases, List<Supplier<Map<String, Object>>> links) {}
+
+    /**
+     * Stops the stack for its next version: its links keep being read (ARP and DNS to the gateway
+     * answered, every other frame held for the next version) until the next version takes them;
+     * every TCP connection and UDP flow whose host side can go on is let go of without a segment,
+     * the others are reset (RST to the guest) while the links still carry it.
+     */
+    public HandOver handOver() {
+        loop.lock();
+        try {
+            links.hold(this::answeredWhileHandedOver);
+        } finally {
+            loop.unlock();
+        }
+        loop.close();
+        Tcp.HandedOver tcpFlows;
+        List<Map<String, Object>> udpFlows;
+        List<Link> attached;
+        List<long[]> leases;
+        loop.lock();
+        try {
+            long now = System.nanoTime();
+            tcpFlows = tcp.handOver(now);
+            udpFlows = udp.handOver(now);
+            echo.close();
+            attached = links.links();
+            leases = ip4.dhcp().export();
+        } finally {
+            loop.unlock();
+        }
+        loop.closeSelector();
+        List<Supplier<Map<String, Object>>> handles = new ArrayList<>();
+        for (Link l : attached) {
+            handles.add(new LinkHandle(l));
+        }
+        return new HandOver(tcpFlows.connections(), tcpFlows.resetRecords(), tcpFlows.reset(), udpFlows, leases, List.copyOf(handles));
+    }
+
+    /** Detaches its link once, when the next version (or the state's reset) asks. */
+    private static final class LinkHandle implements Supplier<Map<String, Object>> {
+        private Link link;
+
+        LinkHandle(Link link) {
+            this.link = link;
+        }
+
+        @Override
+        public synchronized Map<String, Object> get() {
+            Link l = link;
+            link = null;
+            if (l == null) {
+                return null;
+            }
+            Map<String, Object> description = l.detach();
+            l.join();
+            if (description == null) {
+                l.close();
+            }
+            return description;
+        }
+    }
+
+    /**
+     * Frames a handed-over stack still answers: ARP, and DNS over UDP to the gateway (IPv4, not
+     * fragmented), which need no connection state; so the guest's lookups go on during an update.
+     */
+    private boolean answeredWhileHandedOver(ByteBuffer f) {
+        int len = f.limit();
+        if (len < Ethernet.HLEN) {
+            return false;
+        }
+        int type = f.getShort(12) & 0xffff;
+        if (type == Ethernet.TYPE_ARP) {
+            return true;
+        }
+        if (type != Ethernet.TYPE_IPV4 || len < Ethernet.HLEN + 20) {
+            return false;
+        }
+        int ip = Ethernet.HLEN;
+        int ihl = (f.get(ip) & 15) * 4;
+        return f.get(ip + 9) == 17 && (f.getShort(ip + 6) & 0x3fff) == 0 && f.getInt(ip + 16) == config.gateway()
+                && len >= ip + ihl + 8 && (f.getShort(ip + ihl + 2) & 0xffff) == HostEndpoints.DNS_PORT;
+    }
+
+    /**
+     * Takes the flows a previous version handed over ({@link #handOver()}); those this version
+     * cannot take are reset and named in {@code failures}. Before the links are attached, so that
+     * their held frames find their connections.
+     *
+     * @return how many TCP connections and UDP flows were taken: {@code {tcp, udp}}
+     */
+    public int[] adoptFlows(List<?> tcpFlows, List<?> udpFlows, List<String> failures) {
+        loop.lock();
+        try {
+            return new int[] {tcp.adopt(tcpFlows, failures), udp.adopt(udpFlows, failures)};
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /** Resets, from their reset records, TCP connections handed over in a layout this version does not read. */
+    public int resetHandedOverFlows(List<?> tcpResetRecords) {
+        loop.lock();
+        try {
+            return tcp.resetHandedOver(tcpResetRecords);
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /** Attaches a link a previous version handed over, switching the frames it held first. */
+    public void attach(Transport transport, List<byte[]> heldFrames) {
+        links.attach(transport, heldFrames);
     }
 
     /** Every guest connection is reset while the links still carry the resets; then the links go. */
-    private List<Map<String, Object>> shutDown(boolean detachLinks) {
+    private void shutDown() {
         List<Link> attached;
         loop.lock();
         try {
@@ -401,20 +523,13 @@ public final class NetStack implements AutoCloseable {
         } finally {
             loop.unlock();
         }
-        List<Map<String, Object>> detached = new ArrayList<>();
         for (Link l : attached) {
-            Map<String, Object> link = detachLinks ? l.detach() : null;
-            if (link != null) {
-                detached.add(link);
-            } else {
-                l.close();
-            }
+            l.close();
         }
         loop.closeSelector();
         for (Link l : attached) {
             l.join();
         }
-        return detached;
     }
 
     /** The DHCP leases, each {@code {mac, ip, grantedEpochMillis}}, for the next version of the stack. */

@@ -137,6 +137,53 @@ public final class HostEndpoints implements HostConnector {
         return SocketStream.accepted(loop, channel, events);
     }
 
+    /** The kinds of host side {@link #adopt} takes: a host socket's description, or a DNS stream's. */
+    @Override
+    public HostStream adopt(Object handedOver, FlowKey k, HostStream.Events events) throws IOException {
+        if (handedOver instanceof java.util.Map<?, ?> m && m.containsKey(SocketStream.CHANNEL)) {
+            return SocketStream.adopt(loop, m, events);
+        }
+        if (handedOver instanceof java.util.Map<?, ?> m && m.containsKey(DnsStream.CLIENT)) {
+            return DnsStream.adopt(this, loop, stats, m, events);
+        }
+        throw new IOException("unknown host side " + (handedOver == null ? "null" : handedOver.getClass().getName()));
+    }
+
+    /**
+     * Closes the host side of a handed-over flow nobody goes on with: a host TCP socket with a
+     * reset (SO_LINGER 0), so its peer does not wait either. JDK calls only: also run by a state's
+     * reset after its bundle stopped.
+     */
+    public static void discard(Object handedOver) {
+        if (handedOver instanceof java.util.Map<?, ?> m) {
+            m.values().forEach(HostEndpoints::discard);
+            return;
+        }
+        if (!(handedOver instanceof java.nio.channels.Channel channel)) {
+            return;
+        }
+        try {
+            if (channel instanceof SocketChannel socket && socket.isConnected()) {
+                socket.setOption(StandardSocketOptions.SO_LINGER, 0);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("setting SO_LINGER on a discarded host socket", e);
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.debug("closing a discarded host socket", e);
+        }
+    }
+
+    /** Goes on with the host socket of a guest UDP flow a previous version handed over ({@link HostDatagrams#handOver()}). */
+    public HostDatagrams adoptDatagrams(Object handedOver, HostDatagrams.Events events) throws IOException {
+        if (!(handedOver instanceof java.nio.channels.DatagramChannel channel) || !channel.isOpen()) {
+            throw new IOException("not an open host UDP socket: " + handedOver);
+        }
+        return SocketDatagrams.adopt(loop, channel, events);
+    }
+
     /**
      * The host side of a new guest UDP flow to a destination other than the gateway.
      *

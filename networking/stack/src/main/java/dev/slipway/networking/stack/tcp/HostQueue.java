@@ -55,6 +55,15 @@ final class HostQueue {
         return before - length;
     }
 
+    /** The queued bytes, for the next version of the stack. */
+    byte[] copy() {
+        byte[] b = new byte[length];
+        if (length > 0) {
+            buffer.get(0, b);
+        }
+        return b;
+    }
+
     void release() {
         if (buffer != null) {
             buffers.give(buffer);
