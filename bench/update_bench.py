@@ -102,4 +102,4 @@ for bundle, results in rows:
         statistics.median(u), max(u), sum(r["udp"]["echoed"] for r in results), sum(r["udp"]["sent"] for r in results),
         sum(1 for r in results if r["update"]["result"] == "updated"), n))
 print()
-print("runtime descriptors / threads: before %s, after %d updates %s" % (before, 3 * n, after))
+print("runtime descriptors / threads: before %s, after %d updates %s" % (before, len(bundles) * n, after))
