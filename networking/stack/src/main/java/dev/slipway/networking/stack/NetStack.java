@@ -532,17 +532,7 @@ public final class NetStack implements AutoCloseable {
         }
     }
 
-    /** The DHCP leases, each {@code {mac, ip, grantedEpochMillis}}, for the next version of the stack. */
-    public List<long[]> leasesForHandover() {
-        loop.lock();
-        try {
-            return ip4.dhcp().export();
-        } finally {
-            loop.unlock();
-        }
-    }
-
-    /** Takes the leases a previous version granted ({@link #leasesForHandover()}). */
+    /** Takes the leases a previous version granted ({@link HandOver#leases()}). */
     public void restoreLeases(List<long[]> leases) {
         loop.lock();
         try {
