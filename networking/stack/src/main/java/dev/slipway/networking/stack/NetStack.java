@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import dev.slipway.dns.api.DnsService;
@@ -389,7 +391,67 @@ public final class NetStack implements AutoCloseable {
      *        handed over or was taken already
      */
     public record HandOver(List<Map<String, Object>> tcp, List<long[]> tcpResetRecords, int tcpReset,
-                           List<Map<String, Object>> udp, List<long[]> leases, List<Supplier<Map<String, Object>>> links) {}
+                           List<Map<String, Object>> udp, List<long[]> leases, List<Supplier<Map<String, Object>>> links,
+                           Consumer<BiConsumer<long[], ByteBuffer>> lateDnsAnswers) {}
+
+    /**
+     * Answers to the gateway's DNS queries that the DNS service gives after the next version took
+     * the links (a forwarded name's answer arrives later, on the DNS server's thread): they go to
+     * the sink the next version sets ({@link #lateDnsAnswer}), those before it wait for it. The
+     * flow is {@code {family, guestHi, guestLo, guestPort, dstHi, dstLo, dstPort}}.
+     */
+    private final class LateAnswers implements Consumer<BiConsumer<long[], ByteBuffer>> {
+        private static final int MAX_WAITING = 4096;
+        private final java.util.ArrayDeque<Object[]> waiting = new java.util.ArrayDeque<>();
+        private BiConsumer<long[], ByteBuffer> sink;
+
+        @Override
+        public synchronized void accept(BiConsumer<long[], ByteBuffer> next) {
+            sink = next;
+            for (Object[] w; (w = waiting.poll()) != null; ) {
+                next.accept((long[]) w[0], ByteBuffer.wrap((byte[]) w[1]));
+            }
+        }
+
+        /** With the old loop's lock held: true when the answer goes to (or waits for) the next version. */
+        synchronized boolean divert(FlowKey k, ByteBuffer answer) {
+            if (!links.links().isEmpty()) {
+                return false; // the links are still this version's: it answers
+            }
+            long[] flow = {k.family, k.guestHi, k.guestLo, k.guestPort, k.dstHi, k.dstLo, k.dstPort};
+            if (sink != null) {
+                sink.accept(flow, answer);
+            } else if (waiting.size() < MAX_WAITING) {
+                byte[] copy = new byte[answer.remaining()];
+                answer.get(answer.position(), copy);
+                waiting.add(new Object[] {flow, copy});
+            }
+            return true;
+        }
+    }
+
+    /** An answer to a query the previous version took to the gateway's DNS port ({@link HandOver#lateDnsAnswers()}). */
+    public void lateDnsAnswer(long[] flow, ByteBuffer answer) {
+        if (flow.length < 7 || (flow[0] != 4 && flow[0] != 6)) {
+            return;
+        }
+        FlowKey k = new FlowKey();
+        k.family = (int) flow[0];
+        k.guestHi = flow[1];
+        k.guestLo = flow[2];
+        k.guestPort = (int) flow[3];
+        k.dstHi = flow[4];
+        k.dstLo = flow[5];
+        k.dstPort = (int) flow[6];
+        loop.lock();
+        try {
+            if (loop.running()) {
+                udp.reply(k, answer);
+            }
+        } finally {
+            loop.unlock();
+        }
+    }
 
     /**
      * Stops the stack for its next version: its links keep being read (ARP and DNS to the gateway
@@ -398,9 +460,11 @@ public final class NetStack implements AutoCloseable {
      * the others are reset (RST to the guest) while the links still carry it.
      */
     public HandOver handOver() {
+        LateAnswers late = new LateAnswers();
         loop.lock();
         try {
             links.hold(this::answeredWhileHandedOver);
+            endpoints.divertLateAnswers(late::divert);
         } finally {
             loop.unlock();
         }
@@ -425,7 +489,7 @@ public final class NetStack implements AutoCloseable {
         for (Link l : attached) {
             handles.add(new LinkHandle(l));
         }
-        return new HandOver(tcpFlows.connections(), tcpFlows.resetRecords(), tcpFlows.reset(), udpFlows, leases, List.copyOf(handles));
+        return new HandOver(tcpFlows.connections(), tcpFlows.resetRecords(), tcpFlows.reset(), udpFlows, leases, List.copyOf(handles), late);
     }
 
     /** Detaches its link once, when the next version (or the state's reset) asks. */

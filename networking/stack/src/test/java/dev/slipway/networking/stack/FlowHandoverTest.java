@@ -109,13 +109,21 @@ class FlowHandoverTest {
         ended.add(s);
     }
 
+    /** The query id the DNS stub answers only when the test says so, as a forwarded name is answered later. */
+    private static final int SLOW_QUERY = 0x5151;
+    private final LinkedBlockingQueue<Runnable> slowAnswers = new LinkedBlockingQueue<>();
+
     private NetStack stack() {
         NetStack s = new NetStack(NetConfig.defaults());
         s.dns((query, client, tcp, reply) -> {
             ByteBuffer answer = ByteBuffer.allocate(query.remaining());
             answer.put(query.duplicate()).flip();
             answer.put(2, (byte) 0x81);
-            reply.send(answer);
+            if ((answer.getShort(0) & 0xffff) == SLOW_QUERY) {
+                slowAnswers.add(() -> reply.send(answer));
+            } else {
+                reply.send(answer);
+            }
         });
         stacks.add(s);
         return s;
@@ -182,9 +190,17 @@ class FlowHandoverTest {
     }
 
     private void dnsQuery(int id) throws Exception {
+        askDns(id);
+        awaitDnsAnswer(id);
+    }
+
+    private void askDns(int id) {
         byte[] q = {(byte) (id >> 8), (byte) id, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0};
         link.inject(Frames.ip(Frames.GATEWAY_MAC, Frames.GUEST_MAC, 17, Frames.GUEST, Frames.GATEWAY,
                 Frames.udp(Frames.GUEST, Frames.GATEWAY, 4000, 53, q), 64, 3, 0));
+    }
+
+    private void awaitDnsAnswer(int id) throws Exception {
         ByteBuffer a = guest.await(f -> f.limit() > 44 && f.get(23) == 17 && (f.getShort(34) & 0xffff) == 53
                 && (f.getShort(42) & 0xffff) == (id & 0xffff), 5000);
         assertNotNull(a, "no answer to DNS query " + id);
@@ -203,6 +219,7 @@ class FlowHandoverTest {
         assertNotNull(description, "the link detaches");
         assertSame(link, description.get(MemoryTransport.SELF));
         next.attach(link, LinkHandover.held(description));
+        handed.lateDnsAnswers().accept(next::lateDnsAnswer);
         return next;
     }
 
@@ -221,10 +238,16 @@ class FlowHandoverTest {
         assertEquals(0, handed.tcpReset());
         // while the update runs: the handed-over stack still answers DNS to the gateway, and holds the rest
         dnsQuery(0x4242);
+        askDns(SLOW_QUERY);
+        Runnable slowAnswer = slowAnswers.poll(5, TimeUnit.SECONDS);
+        assertNotNull(slowAnswer, "the slow query reached the DNS service");
         send("two");
         Thread.sleep(200);
 
         takeOver(handed);
+        // the answer the DNS service gives the old version after the link moved reaches the guest through the new one
+        slowAnswer.run();
+        awaitDnsAnswer(SLOW_QUERY);
         expectEcho("two");
         send(" three");
         expectEcho(" three");

@@ -2,10 +2,13 @@ package dev.slipway.networking.stack.component;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import org.osgi.framework.BundleContext;
@@ -63,6 +66,8 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     static final int FLOWS_FORMAT = TcpHandover.FORMAT;
     /** The flows' state items: TCP connections, their reset records (a layout that never changes), UDP flows. */
     static final String TCP = "tcp", TCP_RESETS = "tcpResets", UDP = "udp";
+    /** The stack state's item that takes this version's sink for answers to DNS queries the previous version took. */
+    static final String LATE_DNS_ANSWERS = "lateDnsAnswers";
     private final String flowsOwner;
     /** Set once the stack went to the next version: binding changes no longer reach it. */
     private volatile boolean handedOver;
@@ -162,6 +167,11 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
                 LinkHandover.close(link);
                 reset.add("link " + link.get(LinkHandover.KIND) + " (" + e.getMessage() + ")");
             }
+        }
+        @SuppressWarnings("unchecked")
+        Consumer<BiConsumer<long[], ByteBuffer>> lateAnswers = handed.item(LATE_DNS_ANSWERS, Consumer.class);
+        if (lateAnswers != null) {
+            lateAnswers.accept(stack::lateDnsAnswer);
         }
         @SuppressWarnings("unchecked")
         List<long[]> leases = handed.item("leases", List.class);
@@ -329,7 +339,8 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
                     + "with a query in flight): RST to the guest");
         }
         List<Supplier<Map<String, Object>>> links = state.links();
-        parking.deposit(new HandoverState(owner, HANDOVER_FORMAT, Map.of("links", links, "leases", List.copyOf(state.leases())),
+        parking.deposit(new HandoverState(owner, HANDOVER_FORMAT, Map.of("links", links, "leases", List.copyOf(state.leases()),
+                        LATE_DNS_ANSWERS, state.lateDnsAnswers()),
                 List.of(links.size() + " links", state.leases().size() + " DHCP leases"), () -> {
                     for (Supplier<Map<String, Object>> link : links) {
                         Map<String, Object> description = link.get();

@@ -67,6 +67,17 @@ public final class HostEndpoints implements HostConnector {
         router = outboundRouter;
     }
 
+    private volatile java.util.function.BiPredicate<FlowKey, ByteBuffer> lateAnswers;
+
+    /**
+     * Once the stack is handed over: an answer to a query to the gateway that comes back from the
+     * DNS service is first offered to {@code divert} (run with the loop's lock held), which returns
+     * true when it took it (for the next version of the stack).
+     */
+    public void divertLateAnswers(java.util.function.BiPredicate<FlowKey, ByteBuffer> divert) {
+        lateAnswers = divert;
+    }
+
     @Override
     public HostStream openStream(FlowKey k, Destination destination, HostStream.Events events) throws IOException {
         boolean gateway = destination == Destination.GATEWAY;
@@ -216,7 +227,10 @@ public final class HostEndpoints implements HostConnector {
                 }
                 loop.lock();
                 try {
-                    replies.reply(flow, answer);
+                    java.util.function.BiPredicate<FlowKey, ByteBuffer> late = lateAnswers;
+                    if (late == null || !late.test(flow, answer)) {
+                        replies.reply(flow, answer);
+                    }
                 } finally {
                     loop.unlock();
                 }
