@@ -332,7 +332,14 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
             return;
         }
         handedOver = true;
-        NetStack.HandOver state = stack.handOver();
+        NetStack.HandOver state;
+        try {
+            state = stack.handOver();
+        } catch (RuntimeException e) {
+            LOG.error("the network stack could not be handed over: every guest connection is reset", e);
+            stack.close();
+            return;
+        }
         List<String> reset = new ArrayList<>();
         if (state.tcpReset() > 0) {
             reset.add(state.tcpReset() + " guest TCP connections the next version cannot take (the proxy's, DNS streams "

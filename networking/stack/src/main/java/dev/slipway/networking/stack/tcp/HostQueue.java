@@ -59,6 +59,7 @@ final class HostQueue {
     byte[] copy() {
         byte[] b = new byte[length];
         if (length > 0) {
+            buffer.limit(buffer.capacity());
             buffer.get(0, b);
         }
         return b;

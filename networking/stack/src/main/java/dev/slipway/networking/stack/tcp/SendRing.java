@@ -96,6 +96,7 @@ final class SendRing {
     byte[] copy() {
         byte[] b = new byte[length];
         if (length > 0) {
+            buffer.limit(buffer.capacity()); // fill() leaves the limit at its last read; absolute gets check against it
             int first = Math.min(length, buffer.capacity() - start);
             buffer.get(start, b, 0, first);
             buffer.get(0, b, first, length - first);

@@ -11,6 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import dev.slipway.networking.stack.Drop;
 import dev.slipway.networking.stack.NetConfig;
 import dev.slipway.networking.stack.Stats;
@@ -36,6 +39,7 @@ import dev.slipway.networking.stack.loop.Timer;
  * <p>Hand-written: no Java library terminates TCP from raw segments on a caller-owned frame path.
  */
 public final class Tcp implements ProtocolInput {
+    private static final Logger LOG = LoggerFactory.getLogger(Tcp.class);
     /** The TCP header's flag bits. */
     public static final int FIN = TcpSender.FIN, SYN = TcpSender.SYN, RST = TcpSender.RST, PSH = TcpSender.PSH, ACK = TcpSender.ACK;
     final NetConfig config;
@@ -407,13 +411,21 @@ public final class Tcp implements ProtocolInput {
             if (c.closed()) {
                 continue;
             }
-            Object host = c.host == null ? null : c.host.handOver();
-            if (host == null) {
+            Map<String, Object> description = null;
+            Object host = null;
+            try {
+                host = c.host == null ? null : c.host.handOver();
+                description = host == null ? null : TcpHandover.describe(c, host, now);
+            } catch (RuntimeException e) {
+                LOG.warn("a guest TCP connection could not be described for the next version: reset", e);
+            }
+            if (description == null) {
                 reset++;
+                HostEndpoints.discard(host); // let go of already: reset here
                 c.abort(true);
                 continue;
             }
-            connections.add(TcpHandover.describe(c, host, now));
+            connections.add(description);
             records.add(TcpHandover.resetRecord(c));
             c.letGo();
         }

@@ -93,6 +93,46 @@ class TcpHandoverTest {
         }
     }
 
+    @Test
+    void bytesThatWrapAroundTheRingGoAlongInOrder() throws Exception {
+        try (TcpHarness old = new TcpHarness(); TcpHarness next = new TcpHarness()) {
+            FakeHost.Stream host = old.handshake();
+            byte[] first = new byte[16000];
+            byte[] second = new byte[8000];
+            new java.util.Random(7).nextBytes(first);
+            new java.util.Random(8).nextBytes(second);
+            old.locked(() -> host.send(first));
+            int sent = 0;
+            while (sent < first.length) {
+                sent += old.next().payload().length;
+            }
+            // the guest takes the first 10,000 bytes and closes its window on the rest: the ring's start moves,
+            // and the next bytes wrap around its end and stay unsent
+            old.guest(Tcp.ACK, old.guestSeq, old.ourSeq + 10_000, 6000, new byte[0], new byte[0]);
+            old.locked(() -> host.send(second));
+            int unacknowledged = old.ourSeq + 10_000;
+
+            handOver(old, next);
+            next.guest(Tcp.ACK, next.guestSeq, unacknowledged, 65535, new byte[0], new byte[0]);
+            java.io.ByteArrayOutputStream resent = new java.io.ByteArrayOutputStream();
+            resent.write(first, 10_000, first.length - 10_000);
+            resent.write(second);
+            byte[] expected = resent.toByteArray();
+            byte[] got = new byte[expected.length];
+            java.util.BitSet filled = new java.util.BitSet(got.length);
+            for (int i = 0; i < 200 && filled.cardinality() < got.length; i++) {
+                TcpHarness.Seg s = next.next();
+                int at = s.seq() - unacknowledged;
+                byte[] p = s.payload();
+                if (p.length > 0 && at >= 0 && at + p.length <= got.length) {
+                    System.arraycopy(p, 0, got, at, p.length);
+                    filled.set(at, at + p.length);
+                }
+            }
+            assertArrayEquals(expected, got, "the unacknowledged bytes, in order, from where the guest's acknowledgement left them");
+        }
+    }
+
     private static TcpHarness.Seg nextWithPayload(TcpHarness h) throws InterruptedException {
         for (int i = 0; i < 10; i++) {
             TcpHarness.Seg s = h.next();
