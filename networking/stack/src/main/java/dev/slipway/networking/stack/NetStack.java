@@ -541,7 +541,7 @@ public final class NetStack implements AutoCloseable {
     /**
      * Takes the flows a previous version handed over ({@link #handOver()}); those this version
      * cannot take are reset and named in {@code failures}. Before the links are attached, so that
-     * their held frames find their connections.
+     * their held frames find their connections; {@link #resumeAdoptedFlows()} once they are.
      *
      * @return how many TCP connections and UDP flows were taken: {@code {tcp, udp}}
      */
@@ -549,6 +549,16 @@ public final class NetStack implements AutoCloseable {
         loop.lock();
         try {
             return new int[] {tcp.adopt(tcpFlows, failures), udp.adopt(udpFlows, failures)};
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /** After the links are attached: the taken-over connections send what they owe the guest and read their host sides again. */
+    public void resumeAdoptedFlows() {
+        loop.lock();
+        try {
+            tcp.resumeAdopted();
         } finally {
             loop.unlock();
         }

@@ -219,6 +219,7 @@ class FlowHandoverTest {
         assertNotNull(description, "the link detaches");
         assertSame(link, description.get(MemoryTransport.SELF));
         next.attach(link, LinkHandover.held(description));
+        next.resumeAdoptedFlows();
         handed.lateDnsAnswers().accept(next::lateDnsAnswer);
         return next;
     }

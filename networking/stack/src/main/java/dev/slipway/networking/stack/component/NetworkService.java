@@ -110,6 +110,7 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
             takeOver(claim);
         }
         if (flows != null) {
+            stack.resumeAdoptedFlows();
             flows.settle(flowsClaim);
         }
         try {

@@ -484,7 +484,19 @@ public final class Tcp implements ProtocolInput {
         if (!table.isEmpty()) {
             armIdleTimer();
         }
-        for (TcpConnection c : adopted) {
+        toResume.addAll(adopted);
+        return adopted.size();
+    }
+
+    /** Connections taken over whose first segments wait until the links are attached ({@link #resumeAdopted()}). */
+    private final ArrayList<TcpConnection> toResume = new ArrayList<>();
+
+    /**
+     * Once the links are attached: the taken-over connections send what they owe the guest (bytes
+     * within its window, a pending acknowledgement) and read their host sides again. Lock held.
+     */
+    public void resumeAdopted() {
+        for (TcpConnection c : toResume) {
             if (c.closed()) {
                 continue;
             }
@@ -496,8 +508,8 @@ public final class Tcp implements ProtocolInput {
                 c.trySend();
             }
         }
+        toResume.clear();
         flush();
-        return adopted.size();
     }
 
     /**

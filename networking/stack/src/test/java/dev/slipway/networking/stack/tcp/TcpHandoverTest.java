@@ -32,6 +32,7 @@ class TcpHandoverTest {
         Tcp.HandedOver handed = from.locked(() -> from.tcp.handOver(System.nanoTime()));
         List<String> failures = new ArrayList<>();
         int taken = to.locked(() -> to.tcp.adopt(handed.connections(), failures));
+        to.locked(to.tcp::resumeAdopted);
         assertEquals(List.of(), failures);
         assertEquals(handed.connections().size(), taken);
         to.guestSeq = from.guestSeq;
@@ -225,9 +226,11 @@ class TcpHandoverTest {
             // the incoming version takes the state, then fails and hands it back; the state it was given is untouched
             List<String> failures = new ArrayList<>();
             failing.locked(() -> failing.tcp.adopt(parked.connections(), failures));
+            failing.locked(failing.tcp::resumeAdopted);
             Tcp.HandedOver back = failing.locked(() -> failing.tcp.handOver(System.nanoTime()));
             assertNull(failing.nextWithin(200), "no reset from the failed version");
             restarted.locked(() -> restarted.tcp.adopt(back.connections(), failures));
+            restarted.locked(restarted.tcp::resumeAdopted);
             assertEquals(List.of(), failures);
             restarted.guestSeq = old.guestSeq;
             restarted.ourSeq = old.ourSeq;
