@@ -134,6 +134,11 @@ class TcpHandoverTest {
         }
     }
 
+    /** The connections' buffer limit of the harness's default configuration. */
+    private static final class NetConfigLimit {
+        static final int BYTES = dev.slipway.networking.stack.NetConfig.defaults().tcpBufferBytes();
+    }
+
     private static TcpHarness.Seg nextWithPayload(TcpHarness h) throws InterruptedException {
         for (int i = 0; i < 10; i++) {
             TcpHarness.Seg s = h.next();
@@ -207,10 +212,17 @@ class TcpHandoverTest {
             Tcp.HandedOver handed = old.locked(() -> old.tcp.handOver(System.nanoTime()));
             Map<String, Object> broken = new java.util.HashMap<>(handed.connections().get(0));
             broken.put(TcpHandover.STATE, "NO_SUCH_STATE");
+            Map<String, Object> oversized = new java.util.HashMap<>(handed.connections().get(0));
+            oversized.put(TcpHandover.TO_GUEST, new byte[NetConfigLimit.BYTES + 1]);
+            Map<String, Object> noHost = new java.util.HashMap<>(handed.connections().get(0));
+            noHost.remove(TcpHandover.HOST);
+            Map<String, Object> badFlow = new java.util.HashMap<>(handed.connections().get(0));
+            badFlow.put(TcpHandover.FLOW, new long[] {5, 0, 0, 0, 0, 0, 0});
             List<String> failures = new ArrayList<>();
-            int taken = next.locked(() -> next.tcp.adopt(List.of(broken, "not a map"), failures));
+            int taken = next.locked(() -> next.tcp.adopt(List.of(broken, "not a map", oversized, noHost, badFlow), failures));
             assertEquals(0, taken);
-            assertEquals(2, failures.size(), failures.toString());
+            assertEquals(5, failures.size(), failures.toString());
+            assertEquals(0, next.locked(() -> next.tcp.size()));
             TcpHarness.Seg rst = next.next();
             assertEquals(Tcp.RST | Tcp.ACK, rst.flags());
         }
