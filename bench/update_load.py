@@ -70,6 +70,33 @@ def bulk(host, port, size):
     t.join(5)
     print(json.dumps({"bytes": size, "received": got, "complete": got == size, "longestGapMs": round(gap * 1000, 1)}))
 
+def stream(host, port, seconds):
+    """A TCP connection opened before the update and echoing through it: 16 KiB every 10 ms for SECONDS;
+    the longest gap between echoed bytes and whether every byte came back."""
+    c = socket.create_connection((host, port), timeout=30)
+    chunk = os.urandom(16384)
+    total = int(seconds * 100) * len(chunk)
+    got = 0; last = time.monotonic(); gap = 0.0
+    def send():
+        start = time.monotonic()
+        for i in range(int(seconds * 100)):
+            delay = start + i / 100 - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            c.sendall(chunk)
+    t = threading.Thread(target=send, daemon=True); t.start()
+    while got < total:
+        try:
+            data = c.recv(1 << 20)
+        except OSError:
+            break
+        if not data:
+            break
+        now = time.monotonic(); gap = max(gap, now - last); last = now
+        got += len(data)
+    t.join(5)
+    print(json.dumps({"bytes": total, "received": got, "complete": got == total, "longestGapMs": round(gap * 1000, 1)}))
+
 def udp(host, port, seconds):
     s = roomy(socket.socket(socket.AF_INET, socket.SOCK_DGRAM)); s.settimeout(0.2)
     echoed = set(); times = []; done = threading.Event()
@@ -115,5 +142,6 @@ if __name__ == "__main__":
     if mode == "dns": dns(args[0], int(args[1]), float(args[2]), float(args[3]))
     elif mode == "bulk": bulk(args[0], int(args[1]), int(args[2]))
     elif mode == "udp": udp(args[0], int(args[1]), float(args[2]))
+    elif mode == "stream": stream(args[0], int(args[1]), float(args[2]))
     elif mode == "sink": sink(int(args[0]))
     else: sys.exit(__doc__)

@@ -10,6 +10,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import dev.slipway.dns.api.DnsService;
 import dev.slipway.networking.api.CidrList;
@@ -371,20 +374,213 @@ public final class NetStack implements AutoCloseable {
 
     @Override
     public void close() {
-        shutDown(false);
+        shutDown();
     }
 
     /**
-     * Stops the stack for its next version: like {@link #close()}, but the links to the guest are
-     * detached instead of closed; returns their descriptions ({@link Transport#detach()}). A link
-     * that cannot be detached is closed.
+     * What the stack leaves for its next version ({@link #handOver()}).
+     *
+     * @param tcp the guest TCP connections' descriptions ({@link dev.slipway.networking.stack.tcp.TcpHandover})
+     * @param tcpResetRecords what resets each of them whatever the format ({@code long[]}: flow, seq, ack)
+     * @param tcpReset how many connections were reset instead (their host side cannot be handed over)
+     * @param udp the guest UDP flows' descriptions ({@link Udp#handOver})
+     * @param leases the DHCP leases ({@code long[] {mac, ip, grantedEpochMillis}})
+     * @param links one per link: detaches it when called (its reader stops; until then it answers
+     *        ARP and DNS to the gateway and keeps every other frame for the next version) and
+     *        returns its description with the held frames, or {@code null} when it cannot be
+     *        handed over or was taken already
      */
-    public List<Map<String, Object>> closeForHandover() {
-        return shutDown(true);
+    public record HandOver(List<Map<String, Object>> tcp, List<long[]> tcpResetRecords, int tcpReset,
+                           List<Map<String, Object>> udp, List<long[]> leases, List<Supplier<Map<String, Object>>> links,
+                           Consumer<BiConsumer<long[], ByteBuffer>> lateDnsAnswers) {}
+
+    /**
+     * Answers to the gateway's DNS queries that the DNS service gives after the next version took
+     * the links (a forwarded name's answer arrives later, on the DNS server's thread): they go to
+     * the sink the next version sets ({@link #lateDnsAnswer}), those before it wait for it. The
+     * flow is {@code {family, guestHi, guestLo, guestPort, dstHi, dstLo, dstPort}}.
+     */
+    private final class LateAnswers implements Consumer<BiConsumer<long[], ByteBuffer>> {
+        private static final int MAX_WAITING = 4096;
+        private final java.util.ArrayDeque<Object[]> waiting = new java.util.ArrayDeque<>();
+        private BiConsumer<long[], ByteBuffer> sink;
+
+        @Override
+        public synchronized void accept(BiConsumer<long[], ByteBuffer> next) {
+            sink = next;
+            for (Object[] w; (w = waiting.poll()) != null; ) {
+                next.accept((long[]) w[0], ByteBuffer.wrap((byte[]) w[1]));
+            }
+        }
+
+        /** With the old loop's lock held: true when the answer goes to (or waits for) the next version. */
+        synchronized boolean divert(FlowKey k, ByteBuffer answer) {
+            if (!links.links().isEmpty()) {
+                return false; // the links are still this version's: it answers
+            }
+            long[] flow = {k.family, k.guestHi, k.guestLo, k.guestPort, k.dstHi, k.dstLo, k.dstPort};
+            if (sink != null) {
+                sink.accept(flow, answer);
+            } else if (waiting.size() < MAX_WAITING) {
+                byte[] copy = new byte[answer.remaining()];
+                answer.get(answer.position(), copy);
+                waiting.add(new Object[] {flow, copy});
+            }
+            return true;
+        }
+    }
+
+    /** An answer to a query the previous version took to the gateway's DNS port ({@link HandOver#lateDnsAnswers()}). */
+    public void lateDnsAnswer(long[] flow, ByteBuffer answer) {
+        if (flow.length < 7 || (flow[0] != 4 && flow[0] != 6)) {
+            return;
+        }
+        FlowKey k = new FlowKey();
+        k.family = (int) flow[0];
+        k.guestHi = flow[1];
+        k.guestLo = flow[2];
+        k.guestPort = (int) flow[3];
+        k.dstHi = flow[4];
+        k.dstLo = flow[5];
+        k.dstPort = (int) flow[6];
+        loop.lock();
+        try {
+            if (loop.running()) {
+                udp.reply(k, answer);
+            }
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /**
+     * Stops the stack for its next version: its links keep being read (ARP and DNS to the gateway
+     * answered, every other frame held for the next version) until the next version takes them;
+     * every TCP connection and UDP flow whose host side can go on is let go of without a segment,
+     * the others are reset (RST to the guest) while the links still carry it.
+     */
+    public HandOver handOver() {
+        LateAnswers late = new LateAnswers();
+        loop.lock();
+        try {
+            links.hold(this::answeredWhileHandedOver);
+            endpoints.divertLateAnswers(late::divert);
+        } finally {
+            loop.unlock();
+        }
+        loop.close();
+        Tcp.HandedOver tcpFlows;
+        List<Map<String, Object>> udpFlows;
+        List<Link> attached;
+        List<long[]> leases;
+        loop.lock();
+        try {
+            long now = System.nanoTime();
+            tcpFlows = tcp.handOver(now);
+            udpFlows = udp.handOver(now);
+            echo.close();
+            attached = links.links();
+            leases = ip4.dhcp().export();
+        } finally {
+            loop.unlock();
+        }
+        loop.closeSelector();
+        List<Supplier<Map<String, Object>>> handles = new ArrayList<>();
+        for (Link l : attached) {
+            handles.add(new LinkHandle(l));
+        }
+        return new HandOver(tcpFlows.connections(), tcpFlows.resetRecords(), tcpFlows.reset(), udpFlows, leases, List.copyOf(handles), late);
+    }
+
+    /** Detaches its link once, when the next version (or the state's reset) asks. */
+    private static final class LinkHandle implements Supplier<Map<String, Object>> {
+        private Link link;
+
+        LinkHandle(Link link) {
+            this.link = link;
+        }
+
+        @Override
+        public synchronized Map<String, Object> get() {
+            Link l = link;
+            link = null;
+            if (l == null) {
+                return null;
+            }
+            Map<String, Object> description = l.detach();
+            l.join();
+            if (description == null) {
+                l.close();
+            }
+            return description;
+        }
+    }
+
+    /**
+     * Frames a handed-over stack still answers: ARP, and DNS over UDP to the gateway (IPv4, not
+     * fragmented), which need no connection state; so the guest's lookups go on during an update.
+     */
+    private boolean answeredWhileHandedOver(ByteBuffer f) {
+        int len = f.limit();
+        if (len < Ethernet.HLEN) {
+            return false;
+        }
+        int type = f.getShort(12) & 0xffff;
+        if (type == Ethernet.TYPE_ARP) {
+            return true;
+        }
+        if (type != Ethernet.TYPE_IPV4 || len < Ethernet.HLEN + 20) {
+            return false;
+        }
+        int ip = Ethernet.HLEN;
+        int ihl = (f.get(ip) & 15) * 4;
+        return f.get(ip + 9) == 17 && (f.getShort(ip + 6) & 0x3fff) == 0 && f.getInt(ip + 16) == config.gateway()
+                && len >= ip + ihl + 8 && (f.getShort(ip + ihl + 2) & 0xffff) == HostEndpoints.DNS_PORT;
+    }
+
+    /**
+     * Takes the flows a previous version handed over ({@link #handOver()}); those this version
+     * cannot take are reset and named in {@code failures}. Before the links are attached, so that
+     * their held frames find their connections; {@link #resumeAdoptedFlows()} once they are.
+     *
+     * @return how many TCP connections and UDP flows were taken: {@code {tcp, udp}}
+     */
+    public int[] adoptFlows(List<?> tcpFlows, List<?> udpFlows, List<String> failures) {
+        loop.lock();
+        try {
+            return new int[] {tcp.adopt(tcpFlows, failures), udp.adopt(udpFlows, failures)};
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /** After the links are attached: the taken-over connections send what they owe the guest and read their host sides again. */
+    public void resumeAdoptedFlows() {
+        loop.lock();
+        try {
+            tcp.resumeAdopted();
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /** Resets, from their reset records, TCP connections handed over in a layout this version does not read. */
+    public int resetHandedOverFlows(List<?> tcpResetRecords) {
+        loop.lock();
+        try {
+            return tcp.resetHandedOver(tcpResetRecords);
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /** Attaches a link a previous version handed over, switching the frames it held first. */
+    public void attach(Transport transport, List<byte[]> heldFrames) {
+        links.attach(transport, heldFrames);
     }
 
     /** Every guest connection is reset while the links still carry the resets; then the links go. */
-    private List<Map<String, Object>> shutDown(boolean detachLinks) {
+    private void shutDown() {
         List<Link> attached;
         loop.lock();
         try {
@@ -401,33 +597,16 @@ public final class NetStack implements AutoCloseable {
         } finally {
             loop.unlock();
         }
-        List<Map<String, Object>> detached = new ArrayList<>();
         for (Link l : attached) {
-            Map<String, Object> link = detachLinks ? l.detach() : null;
-            if (link != null) {
-                detached.add(link);
-            } else {
-                l.close();
-            }
+            l.close();
         }
         loop.closeSelector();
         for (Link l : attached) {
             l.join();
         }
-        return detached;
     }
 
-    /** The DHCP leases, each {@code {mac, ip, grantedEpochMillis}}, for the next version of the stack. */
-    public List<long[]> leasesForHandover() {
-        loop.lock();
-        try {
-            return ip4.dhcp().export();
-        } finally {
-            loop.unlock();
-        }
-    }
-
-    /** Takes the leases a previous version granted ({@link #leasesForHandover()}). */
+    /** Takes the leases a previous version granted ({@link HandOver#leases()}). */
     public void restoreLeases(List<long[]> leases) {
         loop.lock();
         try {

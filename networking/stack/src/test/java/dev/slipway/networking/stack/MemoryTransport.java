@@ -69,6 +69,8 @@ public final class MemoryTransport implements Transport {
 
     @Override
     public void run(FrameReceiver receiver) throws IOException {
+        running = true;
+        detached = false;
         try {
             while (true) {
                 ByteBuffer f = toStack.poll(50, TimeUnit.MILLISECONDS);
@@ -77,6 +79,11 @@ public final class MemoryTransport implements Transport {
                     continue;
                 }
                 if (f == STOP) {
+                    return;
+                }
+                if (f == DETACH) {
+                    running = false;
+                    readerEnded.release();
                     return;
                 }
                 int n = f.limit();
@@ -100,8 +107,36 @@ public final class MemoryTransport implements Transport {
         fromStack.add(copy);
     }
 
+    /** Set by {@link #detach()} until the next stack runs the link: the old one's close leaves it alone, as a tap's does. */
+    private volatile boolean detached;
+
     @Override
     public void close() {
-        toStack.add(STOP);
+        if (!detached) {
+            toStack.add(STOP);
+        }
     }
+
+    /** The description a detached memory link hands over: the link itself, which the next stack attaches again. */
+    public static final String SELF = "memory";
+    private final java.util.concurrent.Semaphore readerEnded = new java.util.concurrent.Semaphore(0);
+    private volatile boolean running;
+
+    /** Stops the reader after what was injected so far (later frames wait for the next stack) and leaves the link to it. */
+    @Override
+    public java.util.Map<String, Object> detach() {
+        detached = true;
+        toStack.add(DETACH);
+        try {
+            if (running && !readerEnded.tryAcquire(2, TimeUnit.SECONDS)) {
+                return null;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        return java.util.Map.of(SELF, this);
+    }
+
+    private static final ByteBuffer DETACH = ByteBuffer.allocate(0);
 }

@@ -75,7 +75,7 @@ public final class MiniGuest {
         return address;
     }
 
-    static boolean isTcp(ByteBuffer f, int sport) {
+    public static boolean isTcp(ByteBuffer f, int sport) {
         return f.limit() >= 54 && f.getShort(12) == 0x0800 && f.get(23) == 6 && (f.getShort(34) & 0xffff) == sport;
     }
 
@@ -121,12 +121,12 @@ public final class MiniGuest {
         return echoed.toByteArray();
     }
 
-    static int payloadLength(ByteBuffer f) {
+    public static int payloadLength(ByteBuffer f) {
         int total = f.getShort(16) & 0xffff;
         return total - 20 - (f.get(46) >> 4 & 15) * 4;
     }
 
-    void send(int dst, int sport, int dport, int seq, int ack, int flags, byte[] options, byte[] data) throws Exception {
+    public void send(int dst, int sport, int dport, int seq, int ack, int flags, byte[] options, byte[] data) throws Exception {
         pipe.send(Frames.ip(Frames.GATEWAY_MAC, mac, 6, address, dst,
                 Frames.tcp(address, dst, sport, dport, seq, ack, flags, 65535, options, data), 64, 7, 0x4000));
     }

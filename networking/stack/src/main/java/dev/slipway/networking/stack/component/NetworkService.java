@@ -2,10 +2,14 @@ package dev.slipway.networking.stack.component;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -32,7 +36,10 @@ import dev.slipway.networking.api.OutboundRouter;
 import dev.slipway.networking.stack.Ip4;
 import dev.slipway.networking.stack.NetConfig;
 import dev.slipway.networking.stack.NetStack;
+import dev.slipway.networking.stack.host.HostEndpoints;
+import dev.slipway.networking.stack.tcp.TcpHandover;
 import dev.slipway.networking.stack.transport.LinkHandover;
+import dev.slipway.networking.stack.udp.Udp;
 import dev.slipway.networking.stack.transport.SocketListener;
 import dev.slipway.networking.stack.transport.Transport;
 import dev.slipway.networking.stack.transport.StreamTransport;
@@ -53,8 +60,17 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     private final HandoverParking parking;
     private final String owner;
 
-    /** The layout of the state this version hands over and takes: see {@link #deactivate()}. */
-    static final int HANDOVER_FORMAT = 1;
+    /** The layout of the stack's state this version hands over and takes: see {@link #deactivate()}. */
+    static final int HANDOVER_FORMAT = 2;
+    /** The layout of the flows' state: {@link TcpHandover#FORMAT} and {@link Udp#handOver}'s, under one number. */
+    static final int FLOWS_FORMAT = TcpHandover.FORMAT;
+    /** The flows' state items: TCP connections, their reset records (a layout that never changes), UDP flows. */
+    static final String TCP = "tcp", TCP_RESETS = "tcpResets", UDP = "udp";
+    /** The stack state's item that takes this version's sink for answers to DNS queries the previous version took. */
+    static final String LATE_DNS_ANSWERS = "lateDnsAnswers";
+    private final String flowsOwner;
+    /** Set once the stack went to the next version: binding changes no longer reach it. */
+    private volatile boolean handedOver;
 
     @Activate
     public NetworkService(BundleContext context, Map<String, Object> properties,
@@ -70,6 +86,7 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     NetworkService(NetworkSettings settings, HandoverParking parking, String owner) throws IOException {
         this.parking = parking;
         this.owner = owner;
+        this.flowsOwner = owner.substring(0, owner.indexOf('/')) + "/flows";
         config = settings.netConfig();
         refused = config.refusedDestinations();
         stack = new NetStack(config);
@@ -80,12 +97,21 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         }
         stack.router(router);
         HandoverClaim claim = parking == null ? null : parking.claim(owner);
+        HandoverClaim flowsClaim = parking == null ? null : parking.claim(flowsOwner);
         if (claim != null) {
             // the guest's queries to the gateway arrive as soon as the link is taken over, before the
             // DNS service is bound to this component: they wait for it
             held = new HeldDnsQueries();
             stack.dns(held);
+        }
+        // the flows first, so that the frames the links held for this version find their connections
+        FlowsTaken flows = flowsClaim == null ? null : takeFlows(flowsClaim);
+        if (claim != null) {
             takeOver(claim);
+        }
+        if (flows != null) {
+            stack.resumeAdoptedFlows();
+            flows.settle(flowsClaim);
         }
         try {
             String vmSocket = settings.get("vmSocket", "vm-socket");
@@ -110,8 +136,8 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     }
 
     /**
-     * Goes on with the links to the guest and the DHCP leases of the previous version. Its guest
-     * connections were reset when it stopped (the guest got RST at once); new ones open here.
+     * Goes on with the links to the guest and the DHCP leases of the previous version: each link is
+     * detached from it now (it read the link until here) and the frames it held are switched first.
      */
     private void takeOver(HandoverClaim claim) {
         HandoverState handed = claim.state();
@@ -126,17 +152,27 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         if (resetBefore != null) {
             reset.addAll(resetBefore);
         }
-        @SuppressWarnings("unchecked")
-        List<Map<?, ?>> links = handed.item("links", List.class);
-        for (Map<?, ?> link : links == null ? List.<Map<?, ?>>of() : links) {
+        List<?> links = handed.item("links", List.class);
+        for (Object handle : links == null ? List.of() : links) {
+            Map<?, ?> link = handle instanceof Supplier<?> s && s.get() instanceof Map<?, ?> m ? m : null;
+            if (link == null) {
+                reset.add("a link the previous version could not detach");
+                continue;
+            }
             try {
                 Transport transport = LinkHandover.adopt(link, config.mtu());
-                stack.attach(transport);
-                handedOver.add("link " + transport.name());
+                List<byte[]> heldFrames = LinkHandover.held(link);
+                stack.attach(transport, heldFrames);
+                handedOver.add("link " + transport.name() + (heldFrames.isEmpty() ? "" : " (" + heldFrames.size() + " frames held during the update)"));
             } catch (IOException | RuntimeException e) {
                 LinkHandover.close(link);
                 reset.add("link " + link.get(LinkHandover.KIND) + " (" + e.getMessage() + ")");
             }
+        }
+        @SuppressWarnings("unchecked")
+        Consumer<BiConsumer<long[], ByteBuffer>> lateAnswers = handed.item(LATE_DNS_ANSWERS, Consumer.class);
+        if (lateAnswers != null) {
+            lateAnswers.accept(stack::lateDnsAnswer);
         }
         @SuppressWarnings("unchecked")
         List<long[]> leases = handed.item("leases", List.class);
@@ -149,6 +185,53 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         claim.accept(handedOver, reset);
     }
 
+    /** What became of the flows a previous version handed over; settled with its claim once the links are attached. */
+    private final class FlowsTaken {
+        final List<String> handedOver = new ArrayList<>();
+        final List<String> reset = new ArrayList<>();
+        /** Set when the state's layout is not this version's: the TCP connections' reset records. */
+        List<?> refusedResets;
+        String refusal;
+
+        void settle(HandoverClaim claim) {
+            if (refusal == null) {
+                LOG.info("flows taken over from the previous version: {}{}", String.join(", ", handedOver),
+                        reset.isEmpty() ? "" : "; reset: " + String.join(", ", reset));
+                claim.accept(handedOver, reset);
+                return;
+            }
+            // the links are this version's now: the guest gets its resets at once, then the host sockets are closed
+            int n = stack.resetHandedOverFlows(refusedResets == null ? List.of() : refusedResets);
+            LOG.warn("flows of the previous version refused ({}): {} guest TCP connections reset", refusal, n);
+            claim.refuse(refusal + "; " + n + " guest TCP connections reset");
+        }
+    }
+
+    /** Takes the TCP connections and UDP flows the previous version handed over (see {@link #deactivate()}). */
+    private FlowsTaken takeFlows(HandoverClaim claim) {
+        HandoverState handed = claim.state();
+        FlowsTaken taken = new FlowsTaken();
+        if (handed.formatVersion() != FLOWS_FORMAT) {
+            taken.refusal = "flow state format " + handed.formatVersion() + ", this version reads " + FLOWS_FORMAT;
+            taken.refusedResets = handed.item(TCP_RESETS, List.class);
+            return taken;
+        }
+        List<?> tcp = handed.item(TCP, List.class);
+        List<?> udp = handed.item(UDP, List.class);
+        List<String> failures = new ArrayList<>();
+        int[] n = stack.adoptFlows(tcp == null ? List.of() : tcp, udp == null ? List.of() : udp, failures);
+        taken.handedOver.add(n[0] + " TCP connections");
+        taken.handedOver.add(n[1] + " UDP flows");
+        List<?> resetBefore = handed.item("reset", List.class);
+        if (resetBefore != null) {
+            resetBefore.forEach(r -> taken.reset.add(String.valueOf(r)));
+        }
+        if (!failures.isEmpty()) {
+            taken.reset.add(failures.size() + " flows this version could not take (" + failures.get(0) + ")");
+        }
+        return taken;
+    }
+
     private volatile DnsService dns;
 
     /** Queries to the gateway that wait while the DNS service is replaced; {@code null} when none is being replaced. */
@@ -158,7 +241,7 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     synchronized void bindDns(DnsService service) {
         dns = service;
         NetStack s = stack;
-        if (s != null) {
+        if (s != null && !handedOver) {
             s.dns(service);
             checkDnsAddresses(service);
         }
@@ -187,6 +270,9 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         if (dns == service) {
             dns = null;
             NetStack s = stack;
+            if (handedOver) {
+                return; // the handed-over stack answers DNS to the gateway until the next version takes its links
+            }
             boolean replaced = parking != null && parking.restartExpected(DNS_BUNDLE);
             held = replaced ? new HeldDnsQueries() : null;
             if (s != null) {
@@ -204,7 +290,7 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     void bindRouter(OutboundRouter service) {
         router = service;
         NetStack s = stack;
-        if (s != null) {
+        if (s != null && !handedOver) {
             s.router(service);
         }
     }
@@ -213,17 +299,28 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         if (router == service) {
             router = null;
             NetStack s = stack;
-            if (s != null) {
+            if (s != null && !handedOver) {
                 s.router(null);
             }
         }
     }
 
     /**
-     * With an update under way, the links to the guest (items {@code links}: descriptions from
-     * {@link Transport#detach()}) and the DHCP leases ({@code leases}: {@code long[] {mac, ip,
-     * grantedEpochMillis}}) are parked for the next version; {@code reset} says what was reset.
-     * Either way every guest connection is reset at once (RST to the guest), never left hanging.
+     * With an update under way the stack hands over (see {@link NetStack#handOver()}), in two parts:
+     * <ul>
+     * <li>{@code BSN/stack} (format {@value #HANDOVER_FORMAT}): {@code links}, one
+     * {@code Supplier<Map>} per link that detaches it when called and returns its description
+     * ({@link LinkHandover}: descriptor or channel, unframed bytes, the frames held for the next
+     * version); until then the link is still read, ARP and DNS to the gateway answered and every
+     * other frame held. {@code leases}: {@code long[] {mac, ip, grantedEpochMillis}}.</li>
+     * <li>{@code BSN/flows} (format {@value #FLOWS_FORMAT}): {@code tcp}, the guest TCP connections
+     * ({@link TcpHandover}) with their host sockets; {@code tcpResets}, each one's reset record,
+     * whose layout does not change, so a version that cannot read {@code tcp} still resets them;
+     * {@code udp}, the guest UDP flows with their host sockets ({@link Udp#handOver}); {@code reset},
+     * what could not be handed over and was reset (the proxy interceptor's connections, DNS
+     * streams with a query in flight).</li>
+     * </ul>
+     * Without an update every guest connection is reset at once (RST to the guest), never left hanging.
      */
     @Deactivate
     void deactivate() {
@@ -235,22 +332,39 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
             stack.close();
             return;
         }
-        List<long[]> leases = stack.leasesForHandover();
-        Map<String, Object> status = stack.status();
+        handedOver = true;
+        NetStack.HandOver state;
+        try {
+            state = stack.handOver();
+        } catch (RuntimeException e) {
+            LOG.error("the network stack could not be handed over: every guest connection is reset", e);
+            stack.close();
+            return;
+        }
         List<String> reset = new ArrayList<>();
-        if (status.get("tcp") instanceof Map<?, ?> tcp && tcp.get("connections") instanceof Number n && n.intValue() > 0) {
-            reset.add(n + " guest TCP connections (RST to the guest)");
+        if (state.tcpReset() > 0) {
+            reset.add(state.tcpReset() + " guest TCP connections the next version cannot take (the proxy's, DNS streams "
+                    + "with a query in flight): RST to the guest");
         }
-        if (status.get("udp") instanceof Map<?, ?> udp && udp.get("flows") instanceof Number n && n.intValue() > 0) {
-            reset.add(n + " UDP flows (new host sockets on the next datagram)");
-        }
-        List<Map<String, Object>> links = stack.closeForHandover();
-        List<String> summary = new ArrayList<>();
-        links.forEach(l -> summary.add("link " + l.get(LinkHandover.KIND)));
-        summary.add(leases.size() + " DHCP leases");
-        parking.deposit(new HandoverState(owner, HANDOVER_FORMAT,
-                Map.of("links", List.copyOf(links), "leases", List.copyOf(leases), "reset", List.copyOf(reset)),
-                summary, () -> links.forEach(LinkHandover::close)));
+        List<Supplier<Map<String, Object>>> links = state.links();
+        parking.deposit(new HandoverState(owner, HANDOVER_FORMAT, Map.of("links", links, "leases", List.copyOf(state.leases()),
+                        LATE_DNS_ANSWERS, state.lateDnsAnswers()),
+                List.of(links.size() + " links", state.leases().size() + " DHCP leases"), () -> {
+                    for (Supplier<Map<String, Object>> link : links) {
+                        Map<String, Object> description = link.get();
+                        if (description != null) {
+                            LinkHandover.close(description);
+                        }
+                    }
+                }));
+        List<Map<String, Object>> tcp = state.tcp();
+        List<Map<String, Object>> udp = state.udp();
+        parking.deposit(new HandoverState(flowsOwner, FLOWS_FORMAT,
+                Map.of(TCP, tcp, TCP_RESETS, state.tcpResetRecords(), UDP, udp, "reset", List.copyOf(reset)),
+                List.of(tcp.size() + " TCP connections", udp.size() + " UDP flows"), () -> {
+                    tcp.forEach(c -> HostEndpoints.discard(c.get(TcpHandover.HOST)));
+                    udp.forEach(f -> HostEndpoints.discard(f.get(Udp.CHANNEL)));
+                }));
     }
 
     @Override

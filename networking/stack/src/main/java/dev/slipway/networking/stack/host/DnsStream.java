@@ -45,6 +45,45 @@ final class DnsStream implements HostStream {
         this.events = events;
     }
 
+    /** The names in a handed-over DNS stream's description. */
+    static final String CLIENT = "client", PARTIAL_QUERY = "partialQuery", ANSWERS = "answers", INPUT_SHUT = "inputShut",
+            READ_INTEREST = "readInterest";
+
+    /**
+     * Hands over what the stream holds: the guest's incomplete query and the answers it has not read.
+     * A query still being answered cannot go along (its answer would come to this version): the
+     * stream is then not handed over, and the guest's connection is reset.
+     */
+    @Override
+    public Object handOver() {
+        if (closed || unanswered > 0) {
+            return null;
+        }
+        closed = true;
+        byte[] partial = new byte[queries.position()];
+        queries.get(0, partial);
+        byte[] pending = new byte[answers.remaining()];
+        answers.get(answers.position(), pending);
+        return java.util.Map.of(CLIENT, client, PARTIAL_QUERY, partial, ANSWERS, pending, INPUT_SHUT, inputShut,
+                READ_INTEREST, readInterest);
+    }
+
+    /** Goes on with a DNS stream a previous version of the stack handed over ({@link #handOver()}). */
+    static DnsStream adopt(HostEndpoints endpoints, EventLoop loop, Stats stats, java.util.Map<?, ?> handed, Events events)
+            throws IOException {
+        if (!(handed.get(CLIENT) instanceof InetSocketAddress client) || !(handed.get(PARTIAL_QUERY) instanceof byte[] partial)
+                || !(handed.get(ANSWERS) instanceof byte[] pending) || !(handed.get(INPUT_SHUT) instanceof Boolean inputShut)
+                || !(handed.get(READ_INTEREST) instanceof Boolean readInterest) || partial.length > 2 + 65535) {
+            throw new IOException("not a DNS stream's description: " + handed.keySet());
+        }
+        DnsStream s = new DnsStream(endpoints, loop, stats, client, events);
+        s.queries.put(partial);
+        s.answers = ByteBuffer.wrap(pending.clone());
+        s.inputShut = inputShut;
+        s.readInterest = readInterest;
+        return s;
+    }
+
     @Override
     public boolean connecting() {
         return false;

@@ -20,4 +20,12 @@ public interface HostConnector {
 
     /** The host side of a connection the stack opens to a guest for an accepted host connection. */
     HostStream accepted(SocketChannel channel, HostStream.Events events) throws IOException;
+
+    /**
+     * Goes on with the host side of flow {@code k} that a previous version of the stack handed over
+     * ({@link HostStream#handOver()}).
+     *
+     * @throws IOException when {@code handedOver} cannot be taken (the connection is reset)
+     */
+    HostStream adopt(Object handedOver, FlowKey k, HostStream.Events events) throws IOException;
 }

@@ -25,4 +25,10 @@ public interface HostDatagrams {
     void send(ByteBuffer payload) throws IOException;
 
     void close();
+
+    /**
+     * Lets go of the host socket for the next version of the stack and stops touching it; returns
+     * it (a JDK channel), or {@code null} when it cannot be handed over.
+     */
+    Object handOver();
 }

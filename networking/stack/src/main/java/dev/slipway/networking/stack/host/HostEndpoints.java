@@ -67,6 +67,17 @@ public final class HostEndpoints implements HostConnector {
         router = outboundRouter;
     }
 
+    private volatile java.util.function.BiPredicate<FlowKey, ByteBuffer> lateAnswers;
+
+    /**
+     * Once the stack is handed over: an answer to a query to the gateway that comes back from the
+     * DNS service is first offered to {@code divert} (run with the loop's lock held), which returns
+     * true when it took it (for the next version of the stack).
+     */
+    public void divertLateAnswers(java.util.function.BiPredicate<FlowKey, ByteBuffer> divert) {
+        lateAnswers = divert;
+    }
+
     @Override
     public HostStream openStream(FlowKey k, Destination destination, HostStream.Events events) throws IOException {
         boolean gateway = destination == Destination.GATEWAY;
@@ -137,6 +148,53 @@ public final class HostEndpoints implements HostConnector {
         return SocketStream.accepted(loop, channel, events);
     }
 
+    /** The kinds of host side {@link #adopt} takes: a host socket's description, or a DNS stream's. */
+    @Override
+    public HostStream adopt(Object handedOver, FlowKey k, HostStream.Events events) throws IOException {
+        if (handedOver instanceof java.util.Map<?, ?> m && m.containsKey(SocketStream.CHANNEL)) {
+            return SocketStream.adopt(loop, m, events);
+        }
+        if (handedOver instanceof java.util.Map<?, ?> m && m.containsKey(DnsStream.CLIENT)) {
+            return DnsStream.adopt(this, loop, stats, m, events);
+        }
+        throw new IOException("unknown host side " + (handedOver == null ? "null" : handedOver.getClass().getName()));
+    }
+
+    /**
+     * Closes the host side of a handed-over flow nobody goes on with: a host TCP socket with a
+     * reset (SO_LINGER 0), so its peer does not wait either. JDK calls only: also run by a state's
+     * reset after its bundle stopped.
+     */
+    public static void discard(Object handedOver) {
+        if (handedOver instanceof java.util.Map<?, ?> m) {
+            m.values().forEach(HostEndpoints::discard);
+            return;
+        }
+        if (!(handedOver instanceof java.nio.channels.Channel channel)) {
+            return;
+        }
+        try {
+            if (channel instanceof SocketChannel socket && socket.isConnected()) {
+                socket.setOption(StandardSocketOptions.SO_LINGER, 0);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("setting SO_LINGER on a discarded host socket", e);
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.debug("closing a discarded host socket", e);
+        }
+    }
+
+    /** Goes on with the host socket of a guest UDP flow a previous version handed over ({@link HostDatagrams#handOver()}). */
+    public HostDatagrams adoptDatagrams(Object handedOver, HostDatagrams.Events events) throws IOException {
+        if (!(handedOver instanceof java.nio.channels.DatagramChannel channel) || !channel.isOpen()) {
+            throw new IOException("not an open host UDP socket: " + handedOver);
+        }
+        return SocketDatagrams.adopt(loop, channel, events);
+    }
+
     /**
      * The host side of a new guest UDP flow to a destination other than the gateway.
      *
@@ -169,7 +227,10 @@ public final class HostEndpoints implements HostConnector {
                 }
                 loop.lock();
                 try {
-                    replies.reply(flow, answer);
+                    java.util.function.BiPredicate<FlowKey, ByteBuffer> late = lateAnswers;
+                    if (late == null || !late.test(flow, answer)) {
+                        replies.reply(flow, answer);
+                    }
                 } finally {
                     loop.unlock();
                 }

@@ -49,4 +49,12 @@ public interface HostStream {
 
     /** Tears the host side down at once (a reset for a host socket's peer). */
     void abort();
+
+    /**
+     * Lets go of the host side for the next version of the stack: returns what that version goes on
+     * with (JDK types only, read back by {@link HostConnector#adopt}), and touches nothing of it
+     * afterwards. Returns {@code null} when this endpoint cannot be handed over; it is then
+     * untouched and the caller resets the connection.
+     */
+    Object handOver();
 }

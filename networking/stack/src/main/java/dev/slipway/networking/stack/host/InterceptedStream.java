@@ -115,6 +115,15 @@ final class InterceptedStream implements HostStream {
         notifyAll();
     }
 
+    /**
+     * The router's threads block on this version's streams, which the next version cannot take
+     * over: the connection is reset instead.
+     */
+    @Override
+    public Object handOver() {
+        return null;
+    }
+
     GuestConnection connection() {
         return connection;
     }

@@ -33,7 +33,7 @@ final class SocketDatagrams implements HostDatagrams, EventLoop.Handler {
             channel.configureBlocking(false);
             channel.connect(target);
             SocketDatagrams d = new SocketDatagrams(loop, channel, events);
-            loop.register(channel, SelectionKey.OP_READ, d);
+            d.key = loop.register(channel, SelectionKey.OP_READ, d);
             return d;
         } catch (IOException | RuntimeException e) {
             try {
@@ -45,9 +45,32 @@ final class SocketDatagrams implements HostDatagrams, EventLoop.Handler {
         }
     }
 
+    /** Goes on with a connected host UDP socket a previous version of the stack handed over. */
+    static SocketDatagrams adopt(EventLoop loop, DatagramChannel channel, Events events) throws IOException {
+        channel.configureBlocking(false);
+        SocketDatagrams d = new SocketDatagrams(loop, channel, events);
+        d.key = loop.register(channel, SelectionKey.OP_READ, d);
+        return d;
+    }
+
+    private SelectionKey key;
+    private boolean handedOver;
+
+    @Override
+    public Object handOver() {
+        if (handedOver || !channel.isOpen()) {
+            return null;
+        }
+        handedOver = true;
+        if (key != null) {
+            key.cancel();
+        }
+        return channel;
+    }
+
     @Override
     public void ready(SelectionKey key) {
-        if (!key.isValid() || !key.isReadable()) {
+        if (handedOver || !key.isValid() || !key.isReadable()) {
             return;
         }
         for (int i = 0; i < READS_PER_EVENT; i++) {

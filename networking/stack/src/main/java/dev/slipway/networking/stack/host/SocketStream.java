@@ -59,6 +59,36 @@ final class SocketStream implements HostStream, EventLoop.Handler {
         return s;
     }
 
+    /** The names in a handed-over host socket's description. */
+    static final String CHANNEL = "channel", CONNECTING = "connecting", OUTPUT_SHUT = "outputShut", INTEREST = "interest";
+
+    /** Goes on with a host socket a previous version of the stack handed over ({@link #handOver()}). */
+    static SocketStream adopt(EventLoop loop, java.util.Map<?, ?> handed, Events events) throws IOException {
+        if (!(handed.get(CHANNEL) instanceof SocketChannel channel) || !(handed.get(CONNECTING) instanceof Boolean connecting)
+                || !(handed.get(OUTPUT_SHUT) instanceof Boolean outputShut) || !(handed.get(INTEREST) instanceof Integer interest)) {
+            throw new IOException("not a host socket's description: " + handed.keySet());
+        }
+        SocketStream s = new SocketStream(loop, channel, events);
+        s.connecting = connecting;
+        s.outputShut = outputShut;
+        s.interest = interest;
+        channel.configureBlocking(false);
+        s.key = loop.register(channel, interest, s);
+        return s;
+    }
+
+    @Override
+    public Object handOver() {
+        if (closed || !channel.isOpen()) {
+            return null;
+        }
+        closed = true;
+        if (key != null) {
+            key.cancel();
+        }
+        return java.util.Map.of(CHANNEL, channel, CONNECTING, connecting, OUTPUT_SHUT, outputShut, INTEREST, interest);
+    }
+
     @Override
     public void ready(SelectionKey k) {
         if (closed || !k.isValid()) {

@@ -19,6 +19,13 @@ public final class Link implements FrameReceiver {
     private volatile Thread thread;
     private volatile boolean closing;
     private long sendErrorsLogged;
+    /** The largest frame a link reads (a 64 KiB offloaded packet and its headers). */
+    static final int MAX_FRAME = 70_000;
+    /** How many bytes of frames a link keeps for the next version of the stack; beyond, frames are dropped (TCP sends them again). */
+    static final long MAX_HELD_BYTES = 32L << 20;
+    /** Frames read while the stack is handed over, each with a first byte saying whether its checksum is pending. */
+    private final java.util.ArrayList<byte[]> held = new java.util.ArrayList<>();
+    private long heldBytes;
 
     Link(Switch owner, Transport transport) {
         this.owner = owner;
@@ -116,13 +123,41 @@ public final class Link implements FrameReceiver {
         }
     }
 
+    /** Keeps a frame for the next version of the stack (see {@link Switch#hold}); lock held. */
+    void hold(ByteBuffer frame, boolean checksumPending) {
+        int len = frame.limit();
+        if (heldBytes + len > MAX_HELD_BYTES) {
+            owner.stats().drop(Drop.LINK_FULL);
+            return;
+        }
+        byte[] copy = new byte[len + 1];
+        copy[0] = (byte) (checksumPending ? 1 : 0);
+        frame.get(0, copy, 1, len);
+        held.add(copy);
+        heldBytes += len;
+    }
+
     /**
      * Ends the reader but leaves the transport open for the next version of the stack; returns its
-     * description ({@link Transport#detach()}), or {@code null} when it cannot be handed over.
+     * description ({@link Transport#detach()}) with the frames held for that version under
+     * {@link dev.slipway.networking.stack.transport.LinkHandover#HELD}, or {@code null} when it cannot be handed over.
      */
     public java.util.Map<String, Object> detach() {
         closing = true;
-        return transport.detach();
+        java.util.Map<String, Object> description = transport.detach();
+        if (description == null) {
+            return null;
+        }
+        java.util.Map<String, Object> withHeld = new java.util.HashMap<>(description);
+        owner.lockForHandover();
+        try {
+            withHeld.put(dev.slipway.networking.stack.transport.LinkHandover.HELD, java.util.List.copyOf(held));
+            held.clear();
+            heldBytes = 0;
+        } finally {
+            owner.unlockForHandover();
+        }
+        return java.util.Map.copyOf(withHeld);
     }
 
     /** Closes the transport, which ends its reader. */

@@ -31,6 +31,8 @@ public final class Switch implements FrameOutput {
     private int macCount;
     private final List<Link> links = new ArrayList<>();
     private volatile FrameTap capture;
+    /** While the stack is handed over: the frames it still answers; every other frame waits in its link. Lock held. */
+    private java.util.function.Predicate<ByteBuffer> holding;
     private long errorsLogged;
 
     public Switch(EventLoop loop, Stats stats, long gatewayMac, Station station) {
@@ -51,14 +53,44 @@ public final class Switch implements FrameOutput {
 
     /** Plugs a guest in: a reader thread runs the transport until it ends, then the link leaves the switch. */
     public void attach(Transport transport) {
+        attach(transport, List.of());
+    }
+
+    /**
+     * Plugs in a link a previous version of the stack read last: the frames it held for this
+     * version ({@link Link#hold}) are switched first, in order, then the reader starts.
+     */
+    public void attach(Transport transport, List<byte[]> heldFrames) {
         Link link = new Link(this, transport);
         loop.lock();
         try {
             links.add(link);
+            if (!heldFrames.isEmpty()) {
+                ByteBuffer replay = ByteBuffer.allocateDirect(Link.MAX_FRAME);
+                for (byte[] held : heldFrames) {
+                    if (held.length < 2 || held.length - 1 > replay.capacity()) {
+                        stats.drop(Drop.TRUNCATED);
+                        continue;
+                    }
+                    replay.clear();
+                    replay.put(held, 1, held.length - 1).flip();
+                    switchFrame(link, replay, held[0] != 0);
+                }
+                station.endOfBatch();
+            }
         } finally {
             loop.unlock();
         }
         link.start();
+    }
+
+    /**
+     * From now on only frames {@code passes} accepts are switched (stateless answers such as ARP
+     * and DNS to the gateway, which the stack gives while it is handed over); every other frame is
+     * kept by its link for the next version. Lock held.
+     */
+    public void hold(java.util.function.Predicate<ByteBuffer> passes) {
+        holding = passes;
     }
 
     /** The attached links' names; lock held. */
@@ -79,6 +111,11 @@ public final class Switch implements FrameOutput {
         loop.lockQuickly();
         loop.deferWakeups(true);
         try {
+            java.util.function.Predicate<ByteBuffer> held = holding;
+            if (held != null && !held.test(frame)) {
+                from.hold(frame, checksumPending);
+                return;
+            }
             switchFrame(from, frame, checksumPending);
         } catch (RuntimeException e) {
             stats.drop(Drop.TRANSPORT_ERROR);
@@ -117,6 +154,14 @@ public final class Switch implements FrameOutput {
 
     Stats stats() {
         return stats;
+    }
+
+    void lockForHandover() {
+        loop.lock();
+    }
+
+    void unlockForHandover() {
+        loop.unlock();
     }
 
     private void switchFrame(Link from, ByteBuffer f, boolean checksumPending) {

@@ -222,6 +222,36 @@ final class HostQueue {
         return written;
     }
 
+    /** The queued bytes, for the next version of the stack. */
+    byte[] copy() {
+        byte[] b = new byte[length];
+        if (length > 0) {
+            buffer.limit(buffer.capacity());
+            buffer.get(0, b);
+        }
+        return b;
+    }
+
+    /** The held ranges as {@code {start, end, start, end, ...}}, offsets from the next expected byte. */
+    int[] heldRanges() {
+        int[] r = new int[2 * heldRanges];
+        for (int i = 0; i < heldRanges; i++) {
+            r[2 * i] = heldStart[i];
+            r[2 * i + 1] = heldEnd[i];
+        }
+        return r;
+    }
+
+    /** The bytes past the in-order ones up to the last held byte (gaps included), for the next version. */
+    byte[] copyHeld() {
+        byte[] b = new byte[extent() - length];
+        if (b.length > 0) {
+            buffer.limit(buffer.capacity());
+            buffer.get(length, b);
+        }
+        return b;
+    }
+
     void release() {
         if (buffer != null) {
             buffers.give(buffer);

@@ -92,6 +92,29 @@ final class SendRing {
         }
     }
 
+    /** The ring's bytes from {@link #seq} on, for the next version of the stack. */
+    byte[] copy() {
+        byte[] b = new byte[length];
+        if (length > 0) {
+            buffer.limit(buffer.capacity()); // fill() leaves the limit at its last read; absolute gets check against it
+            int first = Math.min(length, buffer.capacity() - start);
+            buffer.get(start, b, 0, first);
+            buffer.get(0, b, first, length - first);
+        }
+        return b;
+    }
+
+    /** Starts from bytes a previous version of the stack held, the first with sequence number {@code firstSeq}. */
+    void restore(byte[] bytes, int firstSeq) {
+        release();
+        seq = firstSeq;
+        length = bytes.length;
+        if (length > 0) {
+            buffer = buffers.take(length);
+            buffer.put(0, bytes);
+        }
+    }
+
     /** Moves the ring into a large buffer, its bytes from index 0. */
     private void grow() {
         ByteBuffer bigger = buffers.takeLarge();

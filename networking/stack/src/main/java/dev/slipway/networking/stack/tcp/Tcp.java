@@ -7,13 +7,18 @@ import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import dev.slipway.networking.stack.Drop;
 import dev.slipway.networking.stack.NetConfig;
 import dev.slipway.networking.stack.Stats;
 import dev.slipway.networking.stack.host.HostConnector;
+import dev.slipway.networking.stack.host.HostEndpoints;
 import dev.slipway.networking.stack.host.HostStream;
 import dev.slipway.networking.stack.ip.Checksum;
 import dev.slipway.networking.stack.ip.FlowKey;
@@ -34,6 +39,7 @@ import dev.slipway.networking.stack.loop.Timer;
  * <p>Hand-written: no Java library terminates TCP from raw segments on a caller-owned frame path.
  */
 public final class Tcp implements ProtocolInput {
+    private static final Logger LOG = LoggerFactory.getLogger(Tcp.class);
     /** The TCP header's flag bits. */
     public static final int FIN = TcpSender.FIN, SYN = TcpSender.SYN, RST = TcpSender.RST, PSH = TcpSender.PSH, ACK = TcpSender.ACK;
     /** In {@link #synOptions}: the SYN carried SACK-permitted. */
@@ -391,6 +397,144 @@ public final class Tcp implements ProtocolInput {
         }
         scratch.clear();
         loop.cancel(idleTimer);
+    }
+
+    /** What {@link #handOver} let go of: the connections' descriptions, their reset records, and how many it reset instead. */
+    public record HandedOver(List<Map<String, Object>> connections, List<long[]> resetRecords, int reset) {}
+
+    /**
+     * Lets go of every connection for the next version of the stack ({@link TcpHandover}): those
+     * whose host side can be handed over are described and leave without a segment; the rest (an
+     * interceptor's connection, a DNS stream with a query in flight) are reset as by {@link
+     * #closeAll()}. Lock held, the loop stopped.
+     */
+    public HandedOver handOver(long now) {
+        List<Map<String, Object>> connections = new ArrayList<>();
+        List<long[]> records = new ArrayList<>();
+        int reset = 0;
+        scratch.clear();
+        scratch.addAll(table.values());
+        for (TcpConnection c : scratch) {
+            if (c.closed()) {
+                continue;
+            }
+            Map<String, Object> description = null;
+            Object host = null;
+            try {
+                host = c.host == null ? null : c.host.handOver();
+                description = host == null ? null : TcpHandover.describe(c, host, now);
+            } catch (RuntimeException e) {
+                LOG.warn("a guest TCP connection could not be described for the next version: reset", e);
+            }
+            if (description == null) {
+                reset++;
+                HostEndpoints.discard(host); // let go of already: reset here
+                c.abort(true);
+                continue;
+            }
+            connections.add(description);
+            records.add(TcpHandover.resetRecord(c));
+            c.letGo();
+        }
+        scratch.clear();
+        dirty.clear();
+        blocked.clear();
+        loop.cancel(idleTimer);
+        loop.cancel(resumeTimer);
+        return new HandedOver(connections, records, reset);
+    }
+
+    /**
+     * Goes on with the connections a previous version handed over ({@link #handOver}); lock held.
+     * A description this version cannot take is reset (the guest gets RST, the host socket a
+     * reset) and named in {@code failures}.
+     *
+     * @return how many connections were taken
+     */
+    public int adopt(List<?> descriptions, List<String> failures) {
+        long now = System.nanoTime();
+        List<TcpConnection> adopted = new ArrayList<>();
+        for (Object d : descriptions) {
+            if (!(d instanceof Map<?, ?> m)) {
+                failures.add("a TCP connection description of type " + (d == null ? "null" : d.getClass().getName()));
+                continue;
+            }
+            TcpConnection c;
+            try {
+                c = TcpHandover.read(this, m, now);
+                if (table.containsKey(c.key) || table.size() >= config.maxTcpConnections()) {
+                    throw new IOException(table.containsKey(c.key) ? "its flow is taken" : "the connection table is full");
+                }
+                TcpHandover.adoptHost(c, m, endpoints);
+            } catch (IOException | RuntimeException e) {
+                failures.add("TCP connection: " + e.getMessage());
+                HostEndpoints.discard(m.get(TcpHandover.HOST));
+                if (m.get(TcpHandover.FLOW) instanceof long[] flow && m.get(TcpHandover.SND_NXT) instanceof Integer seq
+                        && m.get(TcpHandover.RCV_NXT) instanceof Integer ack) {
+                    try {
+                        sender.rst(TcpHandover.flow(flow), seq, ack, RST | ACK);
+                    } catch (IOException notAFlow) {
+                        // nothing to reset
+                    }
+                }
+                continue;
+            }
+            table.put(c.key, c);
+            if (c.state == TcpState.CONNECTING) {
+                halfOpen++;
+            }
+            if (c.restoreDeadline >= 0) {
+                loop.schedule(c, now + c.restoreDeadline);
+            }
+            adopted.add(c);
+        }
+        if (!table.isEmpty()) {
+            armIdleTimer();
+        }
+        toResume.addAll(adopted);
+        return adopted.size();
+    }
+
+    /** Connections taken over whose first segments wait until the links are attached ({@link #resumeAdopted()}). */
+    private final ArrayList<TcpConnection> toResume = new ArrayList<>();
+
+    /**
+     * Once the links are attached: the taken-over connections send what they owe the guest (bytes
+     * within its window, a pending acknowledgement) and read their host sides again. Lock held.
+     */
+    public void resumeAdopted() {
+        for (TcpConnection c : toResume) {
+            if (c.closed()) {
+                continue;
+            }
+            if (c.queue.length > 0 || c.ackPending) {
+                markDirty(c);
+            }
+            c.readFromHost();
+            if (!c.closed()) {
+                c.trySend();
+            }
+        }
+        toResume.clear();
+        flush();
+    }
+
+    /**
+     * Resets connections a previous version handed over in a layout this version does not read,
+     * from their {@link TcpHandover#resetRecord reset records}: the guest gets RST at once. Lock held.
+     *
+     * @return how many resets went out
+     */
+    public int resetHandedOver(List<?> records) {
+        List<long[]> resets = TcpHandover.resets(records);
+        for (long[] r : resets) {
+            try {
+                sender.rst(TcpHandover.flow(r), (int) r[7], (int) r[8], RST | ACK);
+            } catch (IOException notAFlow) {
+                // skipped by resets()
+            }
+        }
+        return resets.size();
     }
 
     public int size() {

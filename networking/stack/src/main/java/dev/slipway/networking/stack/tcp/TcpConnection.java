@@ -71,6 +71,8 @@ final class TcpConnection extends Timer implements HostStream.Events {
     int rtoMillis = MIN_RTO_MILLIS;
     int retries;
     int dupAcks;
+    /** For a connection read from a previous version's description: its deadline's remaining nanoseconds, -1 for none. */
+    long restoreDeadline = -1;
 
     TcpConnection(Tcp tcp, FlowKey key, boolean active, TcpState state, int irs, int iss) {
         this.tcp = tcp;
@@ -90,6 +92,25 @@ final class TcpConnection extends Timer implements HostStream.Events {
 
     boolean closed() {
         return state == TcpState.CLOSED;
+    }
+
+    boolean readingHost() {
+        return readingHost;
+    }
+
+    void readingHost(boolean on) {
+        readingHost = on;
+    }
+
+    /**
+     * The connection went to the next version of the stack, its host side with it: it leaves this
+     * version's table, timers and buffers without a segment to the guest or a touch of the host side.
+     */
+    void letGo() {
+        if (state == TcpState.CONNECTING) {
+            tcp.halfOpen--;
+        }
+        release();
     }
 
     /** The label {@code net status} counts the connection under. */

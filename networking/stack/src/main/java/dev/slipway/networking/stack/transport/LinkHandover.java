@@ -18,6 +18,24 @@ public final class LinkHandover {
     public static final String CHANNEL = "channel";
     public static final String PENDING = "pending";
     public static final String NAME = "name";
+    /**
+     * The frames the previous version read but left for this one ({@code List<byte[]>}, each frame
+     * after one byte that is 1 when its checksum is pending), switched before the link is read again.
+     */
+    public static final String HELD = "held";
+
+    /** The frames held for the next version in a link's description, or none. */
+    public static java.util.List<byte[]> held(Map<?, ?> link) {
+        java.util.List<byte[]> frames = new java.util.ArrayList<>();
+        if (link.get(HELD) instanceof java.util.List<?> list) {
+            for (Object o : list) {
+                if (o instanceof byte[] b) {
+                    frames.add(b);
+                }
+            }
+        }
+        return frames;
+    }
 
     private LinkHandover() {
     }

@@ -293,6 +293,87 @@ public final class Udp implements ProtocolInput, HostEndpoints.DatagramReplies {
         loop.cancel(idleTimer);
     }
 
+    /** The names in a handed-over UDP flow's description. */
+    public static final String FLOW = "flow", CHANNEL = "channel", IDLE_FOR = "idleForNanos";
+
+    /**
+     * Lets go of every guest flow for the next version of the stack: each one's connected host
+     * socket (and the datagrams waiting in it) goes on, described as {@code flow} ({@code {family,
+     * guestHi, guestLo, guestPort, dstHi, dstLo, dstPort}}), {@code channel} and {@code idleForNanos}.
+     * Flows opened from the host side (published UDP ports) end: their owner opens them again on
+     * the next version. Lock held, the loop stopped.
+     */
+    public List<Map<String, Object>> handOver(long now) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (UdpFlow flow : flows.values()) {
+            Object channel = flow.host.handOver();
+            if (channel == null) {
+                flow.host.close();
+                continue;
+            }
+            FlowKey k = flow.key;
+            out.add(Map.of(FLOW, new long[] {k.family, k.guestHi, k.guestLo, k.guestPort, k.dstHi, k.dstLo, k.dstPort},
+                    CHANNEL, channel, IDLE_FOR, Math.max(0, now - flow.lastActive)));
+        }
+        flows.clear();
+        for (GuestFlow flow : guestFlows.values()) {
+            flow.closed = true;
+        }
+        guestFlows.clear();
+        loop.cancel(idleTimer);
+        return out;
+    }
+
+    /**
+     * Goes on with the flows a previous version handed over ({@link #handOver}); one this version
+     * cannot take has its host socket closed (the next datagram opens a new one) and is named in
+     * {@code failures}. Lock held.
+     *
+     * @return how many flows were taken
+     */
+    public int adopt(List<?> descriptions, List<String> failures) {
+        long now = System.nanoTime();
+        int taken = 0;
+        for (Object d : descriptions) {
+            if (!(d instanceof Map<?, ?> m) || !(m.get(FLOW) instanceof long[] f) || f.length < 7 || (f[0] != 4 && f[0] != 6)
+                    || !(m.get(IDLE_FOR) instanceof Long idle)) {
+                failures.add("a UDP flow description that is not one");
+                if (d instanceof Map<?, ?> m) {
+                    HostEndpoints.discard(m.get(CHANNEL));
+                }
+                continue;
+            }
+            FlowKey key = new FlowKey();
+            key.family = (int) f[0];
+            key.guestHi = f[1];
+            key.guestLo = f[2];
+            key.guestPort = (int) f[3];
+            key.dstHi = f[4];
+            key.dstLo = f[5];
+            key.dstPort = (int) f[6];
+            if (flows.containsKey(key) || flows.size() >= config.maxUdpFlows()) {
+                failures.add("UDP flow: " + (flows.containsKey(key) ? "its flow is taken" : "the flow table is full"));
+                HostEndpoints.discard(m.get(CHANNEL));
+                continue;
+            }
+            UdpFlow flow = new UdpFlow(this, key);
+            try {
+                flow.host = endpoints.adoptDatagrams(m.get(CHANNEL), flow);
+            } catch (IOException e) {
+                failures.add("UDP flow: " + e.getMessage());
+                HostEndpoints.discard(m.get(CHANNEL));
+                continue;
+            }
+            flow.lastActive = now - idle;
+            flows.put(key, flow);
+            taken++;
+        }
+        if (!flows.isEmpty() && !idleTimer.scheduled()) {
+            loop.schedule(idleTimer, now + 1_000_000_000L);
+        }
+        return taken;
+    }
+
     public int size() {
         return flows.size();
     }

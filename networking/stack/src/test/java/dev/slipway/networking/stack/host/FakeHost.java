@@ -44,6 +44,23 @@ public final class FakeHost implements HostConnector {
         return s;
     }
 
+    /**
+     * Takes a stream another fake host's stack handed over: the same in-memory connection, now
+     * telling the adopting stack's connection.
+     */
+    @Override
+    public HostStream adopt(Object handedOver, FlowKey k, HostStream.Events events) throws IOException {
+        if (!(handedOver instanceof java.util.Map<?, ?> m) || !(m.get(HANDED_STREAM) instanceof Stream s)) {
+            throw new IOException("not a fake stream: " + handedOver);
+        }
+        s.events = events;
+        s.handedOver = false;
+        streams.add(s);
+        return s;
+    }
+
+    static final String HANDED_STREAM = "fakeStream";
+
     public Stream last() {
         return streams.get(streams.size() - 1);
     }
@@ -51,7 +68,13 @@ public final class FakeHost implements HostConnector {
     /** One host-side connection. */
     public static final class Stream implements HostStream {
         public final FlowKey key;
-        private final Events events;
+        private Events events;
+        /** Whether {@link HostStream#handOver()} refuses, as an endpoint that cannot be handed over does. */
+        public boolean refuseHandOver;
+        /** Handed over to another stack and not yet adopted: the old stack must not touch it. */
+        public boolean handedOver;
+        /** Whether the stack that handed this stream over touched it afterwards. */
+        public boolean touchedAfterHandOver;
         private boolean connecting;
         /** What the guest sent, as the host received it. */
         public final ByteArrayOutputStream received = new ByteArrayOutputStream();
@@ -67,6 +90,21 @@ public final class FakeHost implements HostConnector {
             this.key = key;
             this.events = events;
             this.connecting = connecting;
+        }
+
+        @Override
+        public Object handOver() {
+            if (refuseHandOver || closed) {
+                return null;
+            }
+            handedOver = true;
+            return java.util.Map.of(HANDED_STREAM, this);
+        }
+
+        private void touch() {
+            if (handedOver) {
+                touchedAfterHandOver = true;
+            }
         }
 
         public void connect() {
@@ -110,6 +148,7 @@ public final class FakeHost implements HostConnector {
 
         @Override
         public int write(ByteBuffer src) throws IOException {
+            touch();
             if (closed) {
                 throw new IOException("closed");
             }
@@ -125,6 +164,7 @@ public final class FakeHost implements HostConnector {
 
         @Override
         public int read(ByteBuffer dst) throws IOException {
+            touch();
             if (failReads) {
                 throw new IOException("connection reset by peer");
             }
@@ -140,26 +180,31 @@ public final class FakeHost implements HostConnector {
 
         @Override
         public void readInterest(boolean on) {
+            touch();
             readInterest = on;
         }
 
         @Override
         public void writeInterest(boolean on) {
+            touch();
             writeInterest = on;
         }
 
         @Override
         public void shutdownOutput() {
+            touch();
             outputShut = true;
         }
 
         @Override
         public void close() {
+            touch();
             closed = true;
         }
 
         @Override
         public void abort() {
+            touch();
             aborted = true;
             closed = true;
         }

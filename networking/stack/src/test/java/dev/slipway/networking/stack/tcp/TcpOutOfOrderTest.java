@@ -268,4 +268,40 @@ class TcpOutOfOrderTest {
         assertTrue(hasSackPermitted(syn));
         assertEquals(0, (syn.bytes()[12] >> 4 & 15) * 4 % 4);
     }
+
+    @Test
+    void heldBytesAndSackGoAlongToTheNextVersionOfTheStack() throws Exception {
+        FakeHost.Stream host = handshakeWithSack();
+        int segment = 100;
+        byte[] all = stream(8 * segment);
+        int base = t.guestSeq;
+        send(all, base, segment, 0);
+        send(all, base, segment, 2);
+        send(all, base, segment, 5);
+        drain();
+        TcpHarness old = t;
+        Tcp.HandedOver handed = old.locked(() -> old.tcp.handOver(System.nanoTime()));
+        TcpHarness next = new TcpHarness(NetConfig.builder().tcpBufferBytes(256 * 1024).build());
+        try {
+            List<String> failures = new ArrayList<>();
+            assertEquals(1, next.locked(() -> next.tcp.adopt(handed.connections(), failures)));
+            next.locked(next.tcp::resumeAdopted);
+            assertEquals(List.of(), failures);
+            next.guestSeq = old.guestSeq;
+            next.ourSeq = old.ourSeq;
+            t = next;
+            send(all, base, segment, 6); // joins the held 5: the new version still holds what the old one reported
+            assertArrayEquals(new int[] {base + 500, base + 700, base + 200, base + 300}, sackBlocks(drain().get(0)));
+            send(all, base, segment, 7);
+            send(all, base, segment, 3);
+            send(all, base, segment, 4);
+            assertArrayEquals(slice(all, 0, segment), host.received.toByteArray(), "nothing past the gap at 100 yet");
+            send(all, base, segment, 1);
+            assertArrayEquals(all, host.received.toByteArray());
+            List<TcpHarness.Seg> end = drain();
+            assertEquals(base + 800, end.get(end.size() - 1).ack());
+        } finally {
+            old.close();
+        }
+    }
 }
