@@ -383,10 +383,13 @@ class HelperInstallEndToEndTest {
     }
 
     private Run slipway(List<String> prefix, Path home, Map<String, String> extraEnv, String... args) throws Exception {
+        // root runs the checkout's CLI; the users run the installed one, as on a machine the administrator
+        // set up (and the checkout may lie where other users cannot read, such as root's home)
+        boolean asUser = !prefix.isEmpty();
         List<String> command = new ArrayList<>(prefix);
-        command.add(root.resolve("slipway").toString());
+        command.add((asUser ? installDir.resolve("bin/slipway") : root.resolve("slipway")).toString());
         command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command).directory(root.toFile());
+        ProcessBuilder builder = new ProcessBuilder(command).directory((asUser ? installDir : root).toFile());
         Map<String, String> env = builder.environment();
         env.put("SLIPWAY_HOME", home.resolve(".slipway").toString()); // the helper finds the VM socket in ~/.slipway/run
         env.put("HOME", home.toString());

@@ -12,6 +12,7 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import org.osgi.framework.BundleContext;
+import org.osgi.service.component.ComponentServiceObjects;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -284,23 +285,65 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     private static final String DNS_BUNDLE = "dev.slipway.dns";
 
     private volatile OutboundRouter router;
+    private final Object routerLock = new Object();
+    /** The router bound last, and the one {@link #router} came from; guarded by {@link #routerLock}. */
+    private ComponentServiceObjects<OutboundRouter> routerBound, routerSource;
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+    /**
+     * The router (the transparent proxy) needs this component's service to be made, and this
+     * component binds the router while SCR activates it: getting the router on the binding thread
+     * would make the proxy inside this activation, a cycle SCR breaks by failing the proxy for good
+     * (on one thread), or by a lock timeout on both (when another thread makes the proxy meanwhile).
+     * So the router is got on a thread of its own, which waits for this activation to finish.
+     */
+    @Reference(service = OutboundRouter.class, cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindRouter(OutboundRouter service) {
-        router = service;
-        NetStack s = stack;
-        if (s != null && !handedOver) {
-            s.router(service);
+    void bindRouter(ComponentServiceObjects<OutboundRouter> objects) {
+        synchronized (routerLock) {
+            routerBound = objects;
+        }
+        Thread t = new Thread(() -> useRouter(objects), "slipway-router-bind");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void useRouter(ComponentServiceObjects<OutboundRouter> objects) {
+        OutboundRouter service;
+        try {
+            service = objects.getService();
+        } catch (IllegalStateException unboundMeanwhile) {
+            return;
+        }
+        if (service == null) {
+            LOG.warn("the outbound router ({}) could not be made: guest connections go out directly",
+                    objects.getServiceReference().getProperty("component.name"));
+            return;
+        }
+        synchronized (routerLock) {
+            if (routerBound != objects) {
+                return; // replaced or unbound while it was made; SCR releases it with its binding
+            }
+            routerSource = objects;
+            router = service;
+            NetStack s = stack;
+            if (s != null && !handedOver) {
+                s.router(service);
+            }
         }
     }
 
-    void unbindRouter(OutboundRouter service) {
-        if (router == service) {
-            router = null;
-            NetStack s = stack;
-            if (s != null && !handedOver) {
-                s.router(null);
+    void unbindRouter(ComponentServiceObjects<OutboundRouter> objects) {
+        synchronized (routerLock) {
+            if (routerBound == objects) {
+                routerBound = null;
+            }
+            if (routerSource == objects) {
+                routerSource = null;
+                router = null;
+                NetStack s = stack;
+                if (s != null && !handedOver) {
+                    s.router(null);
+                }
             }
         }
     }
