@@ -123,7 +123,7 @@ final class EnginePorts implements AutoCloseable {
             try {
                 // the stream first, then the list: no event between the two is missed
                 Request request = new Request.Builder().url(url("/events?filters="
-                        + java.net.URLEncoder.encode("{\"type\":[\"container\"]}", StandardCharsets.UTF_8))).build();
+                        + java.net.URLEncoder.encode("{\"type\":[\"container\",\"network\"]}", StandardCharsets.UTF_8))).build();
                 Call call = http.newCall(request);
                 events = call;
                 try (Response response = call.execute()) {
@@ -169,16 +169,22 @@ final class EnginePorts implements AutoCloseable {
         }
     }
 
-    private static boolean changesPorts(String eventLine) {
+    static boolean changesPorts(String eventLine) {
         try {
             JsonElement e = JsonParser.parseString(eventLine);
             if (!e.isJsonObject()) {
                 return false;
             }
-            JsonElement status = e.getAsJsonObject().get("status");
-            String s = status == null ? "" : status.getAsString();
+            // network events name what happened only in Action; container events in both
+            JsonElement action = e.getAsJsonObject().get("Action");
+            if (action == null) {
+                action = e.getAsJsonObject().get("status");
+            }
+            String s = action == null ? "" : action.getAsString();
+            // a container joining or leaving a network can move its port mappings to another of its addresses
             return s.equals("start") || s.equals("die") || s.equals("stop") || s.equals("kill") || s.equals("destroy")
-                    || s.equals("pause") || s.equals("unpause") || s.equals("restart");
+                    || s.equals("pause") || s.equals("unpause") || s.equals("restart") || s.equals("connect")
+                    || s.equals("disconnect");
         } catch (RuntimeException notJson) {
             return false;
         }
@@ -293,29 +299,17 @@ final class EnginePorts implements AutoCloseable {
      * brackets), {@code 127.0.0.1} for any other IPv4 address, null for any other IPv6 one.
      */
     static String loopbackHost(String ip) {
-        java.net.InetAddress address = literal(ip);
+        java.net.InetAddress address = PublishedPort.literal(ip);
         if (address instanceof java.net.Inet6Address) {
             return address.isLoopbackAddress() ? "[::1]" : null;
         }
         return address != null && address.isLoopbackAddress() ? address.getHostAddress() : "127.0.0.1";
     }
 
-    /** A literal IP address (never looked up), or null when {@code ip} is not one. */
-    private static java.net.InetAddress literal(String ip) {
-        if (!ip.matches("\\d{1,3}(\\.\\d{1,3}){3}") && !ip.matches("[0-9a-fA-F:]*:[0-9a-fA-F:.]*")) {
-            return null;
-        }
-        try {
-            return java.net.InetAddress.getByName(ip);
-        } catch (java.net.UnknownHostException e) {
-            return null;
-        }
-    }
-
     /**
-     * The container's IPv4 address the engine's port mappings use: on the network it was started on
-     * ({@code HostConfig.NetworkMode}, {@code default} being {@code bridge}), else on the first of
-     * its networks by name that gave it one; null when it has none.
+     * The container's IPv4 address where the engine's port mappings go: the engine maps a container's
+     * ports on its gateway network, the one first by priority ({@code GwPriority}, highest first),
+     * then with a gateway, then by name; null when it has no IPv4 address.
      */
     static String containerAddress(JsonObject container) {
         JsonObject settings = object(container, "NetworkSettings");
@@ -323,28 +317,33 @@ final class EnginePorts implements AutoCloseable {
         if (networks == null) {
             return null;
         }
-        JsonObject hostConfig = object(container, "HostConfig");
-        String mode = hostConfig != null && hostConfig.get("NetworkMode") instanceof com.google.gson.JsonPrimitive m
-                ? m.getAsString() : "default";
-        String address = ipv4(object(networks, mode.equals("default") ? "bridge" : mode));
-        if (address != null) {
-            return address;
-        }
-        for (String network : new java.util.TreeSet<>(networks.keySet())) {
-            address = ipv4(object(networks, network));
-            if (address != null) {
-                return address;
+        String best = null;
+        long bestRank = Long.MAX_VALUE;
+        String bestName = null;
+        for (String network : networks.keySet()) {
+            JsonObject endpoint = object(networks, network);
+            String address = ipv4(endpoint);
+            if (address == null) {
+                continue;
+            }
+            long priority = endpoint.get("GwPriority") instanceof com.google.gson.JsonPrimitive p && p.isNumber()
+                    ? p.getAsInt() : 0;
+            boolean gateway = endpoint.get("Gateway") instanceof com.google.gson.JsonPrimitive g && !g.getAsString().isEmpty();
+            long rank = -2 * priority + (gateway ? 0 : 1);
+            if (rank < bestRank || rank == bestRank && network.compareTo(bestName) < 0) {
+                best = address;
+                bestRank = rank;
+                bestName = network;
             }
         }
-        return null;
+        return best;
     }
 
     private static String ipv4(JsonObject endpoint) {
         if (endpoint == null || !(endpoint.get("IPAddress") instanceof com.google.gson.JsonPrimitive a)) {
             return null;
         }
-        String address = a.getAsString();
-        return address.matches("\\d{1,3}(\\.\\d{1,3}){3}") ? address : null;
+        return PublishedPort.literal(a.getAsString()) instanceof java.net.Inet4Address v4 ? v4.getHostAddress() : null;
     }
 
     private static JsonObject object(JsonObject o, String member) {

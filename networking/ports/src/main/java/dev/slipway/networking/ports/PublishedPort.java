@@ -58,13 +58,28 @@ record PublishedPort(String protocol, String local, String remote, String via) {
         if (UNIX.equals(protocol)) {
             throw new IllegalArgumentException("a unix socket's remote side is the guest itself, not behind one (" + via + ")");
         }
-        if (!via.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+        InetAddress address = literal(via);
+        if (!(address instanceof java.net.Inet4Address)) {
             throw new IllegalArgumentException("the guest to go through needs a literal IPv4 address, not '" + via + "'");
         }
+        return address;
+    }
+
+    /** {@code ip} as an address when it is an IPv4 or IPv6 literal (never looked up), else null. */
+    static InetAddress literal(String ip) {
         try {
-            return InetAddress.getByName(via);
+            if (ip.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+                for (String octet : ip.split("\\.")) {
+                    if (Integer.parseInt(octet) > 255) {
+                        return null;
+                    }
+                }
+                return InetAddress.getByName(ip);
+            }
+            // in brackets the JDK reads an IPv6 literal or refuses it, and never resolves a name
+            return ip.matches("[0-9a-fA-F:.]*:[0-9a-fA-F:.]*") ? InetAddress.getByName("[" + ip + "]") : null;
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("bad guest address '" + via + "'");
+            return null;
         }
     }
 
