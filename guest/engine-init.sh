@@ -20,6 +20,9 @@ ip link set lo up
 ip link set eth0 up
 echo SLIPWAY-BOOTED $(cut -d' ' -f1 /proc/uptime)
 udhcpc -i eth0 -n -q -t 10 -T 1 -s /etc/udhcpc.script 2>&1 | grep -v '^udhcpc: \(started\|broadcasting\|sending\)'
+# forwarding on before dockerd starts: the engine then leaves the FORWARD policy as it is, and the
+# host's connections to a container's own address (ports bound to one address, -p 127.0.0.1:P:80)
+# are forwarded from eth0 over the bridge
 echo 1 > /proc/sys/net/ipv4/ip_forward
 
 engine_port=

@@ -36,7 +36,9 @@ import dev.slipway.unixhttp.UnixDomainSocketFactory;
  * containers and makes the published ports match their bindings. A binding {@code HOSTPORT:PORT}
  * becomes host {@code 127.0.0.1:HOSTPORT} (all addresses only when the engine binds all addresses
  * and the user allows it: {@code allowAllAddresses} of the ports settings) carried to the guest's
- * {@code HOSTPORT}, where the engine's own docker-proxy and NAT rules take it to the container.
+ * {@code HOSTPORT}, where the engine's own docker-proxy and NAT rules take it to the container. A
+ * binding on one address ({@code 127.0.0.1:HOSTPORT:PORT}) is on that loopback address of the host
+ * and carried through the guest to the container's own address and {@code PORT} (see {@link #wanted}).
  * Ports below 1024 go through the helper's {@code ports.bind} as every published port does. A host
  * port that cannot be had leaves the container running and is a conflict: logged, shown by
  * {@code slipway ports}, tried again at the next sync. Only publications made here are ever removed.
@@ -121,7 +123,7 @@ final class EnginePorts implements AutoCloseable {
             try {
                 // the stream first, then the list: no event between the two is missed
                 Request request = new Request.Builder().url(url("/events?filters="
-                        + java.net.URLEncoder.encode("{\"type\":[\"container\"]}", StandardCharsets.UTF_8))).build();
+                        + java.net.URLEncoder.encode("{\"type\":[\"container\",\"network\"]}", StandardCharsets.UTF_8))).build();
                 Call call = http.newCall(request);
                 events = call;
                 try (Response response = call.execute()) {
@@ -167,16 +169,22 @@ final class EnginePorts implements AutoCloseable {
         }
     }
 
-    private static boolean changesPorts(String eventLine) {
+    static boolean changesPorts(String eventLine) {
         try {
             JsonElement e = JsonParser.parseString(eventLine);
             if (!e.isJsonObject()) {
                 return false;
             }
-            JsonElement status = e.getAsJsonObject().get("status");
-            String s = status == null ? "" : status.getAsString();
+            // network events name what happened only in Action; container events in both
+            JsonElement action = e.getAsJsonObject().get("Action");
+            if (action == null) {
+                action = e.getAsJsonObject().get("status");
+            }
+            String s = action == null ? "" : action.getAsString();
+            // a container joining or leaving a network can move its port mappings to another of its addresses
             return s.equals("start") || s.equals("die") || s.equals("stop") || s.equals("kill") || s.equals("destroy")
-                    || s.equals("pause") || s.equals("unpause") || s.equals("restart");
+                    || s.equals("pause") || s.equals("unpause") || s.equals("restart") || s.equals("connect")
+                    || s.equals("disconnect");
         } catch (RuntimeException notJson) {
             return false;
         }
@@ -214,7 +222,8 @@ final class EnginePorts implements AutoCloseable {
                     forwarder.expose(p, true, false);
                     mine.put(w.getKey(), p);
                     forwarder.clearConflict(w.getKey());
-                    LOG.info("container {}: published {} {} -> {}", w.getValue().container(), p.protocol(), p.local(), p.remote());
+                    LOG.info("container {}: published {} {} -> {}", w.getValue().container(), p.protocol(), p.local(),
+                            p.shownRemote());
                 } catch (IOException | RuntimeException e) {
                     String why = e instanceof IllegalStateException ? "already published (by hand or by another container)"
                             : e.getMessage();
@@ -235,7 +244,15 @@ final class EnginePorts implements AutoCloseable {
 
     record Wanted(PublishedPort port, String container) {}
 
-    /** The publications the containers' bindings ask for, by key (IPv6 duplicates of a binding folded). */
+    /**
+     * The publications the containers' bindings ask for, by key (IPv6 duplicates of a binding folded).
+     * A binding on all addresses is carried to the guest's own address and the binding's host port,
+     * where the engine's NAT and docker-proxy take it. A binding on one address ({@code -p
+     * 127.0.0.1:8080:80}) is taken by the engine on that address of the guest only, so it is carried
+     * to the container's own address and port through the guest (which forwards it over its bridge);
+     * on the host it is the same loopback address ({@code 127.0.0.1}, {@code [::1]}), or
+     * {@code 127.0.0.1} for an address that is not a loopback one.
+     */
     static Map<String, Wanted> wanted(JsonArray containers, boolean allowAllAddresses, String guestAddress) {
         Map<String, Wanted> wanted = new LinkedHashMap<>();
         for (JsonElement c : containers) {
@@ -256,16 +273,82 @@ final class EnginePorts implements AutoCloseable {
                     continue;
                 }
                 String ip = port.has("IP") ? port.get("IP").getAsString() : "";
-                if (ip.contains(":") && !ip.equals("::")) {
-                    continue;
+                PublishedPort p;
+                if (ip.isEmpty() || ip.equals("0.0.0.0") || ip.equals("::")) {
+                    String host = allowAllAddresses ? "0.0.0.0" : "127.0.0.1";
+                    p = new PublishedPort(protocol, host + ":" + hostPort, guestAddress + ":" + hostPort);
+                } else {
+                    String host = loopbackHost(ip);
+                    String containerAddress = containerAddress(container);
+                    if (host == null || containerAddress == null || !port.has("PrivatePort")) {
+                        LOG.debug("container {}: {} binding on {} left alone ({})", name, protocol, ip,
+                                host == null ? "an IPv6 address that is not ::1" : "no IPv4 address to reach it at");
+                        continue;
+                    }
+                    p = new PublishedPort(protocol, host + ":" + hostPort,
+                            containerAddress + ":" + port.get("PrivatePort").getAsInt(), guestAddress);
                 }
-                boolean all = ip.isEmpty() || ip.equals("0.0.0.0") || ip.equals("::");
-                String host = all && allowAllAddresses ? "0.0.0.0" : "127.0.0.1";
-                PublishedPort p = new PublishedPort(protocol, host + ":" + hostPort, guestAddress + ":" + hostPort);
                 wanted.putIfAbsent(p.key(), new Wanted(p, name));
             }
         }
         return wanted;
+    }
+
+    /**
+     * The host address for a binding on one address: a loopback address as given (IPv6 in
+     * brackets), {@code 127.0.0.1} for any other IPv4 address, null for any other IPv6 one.
+     */
+    static String loopbackHost(String ip) {
+        java.net.InetAddress address = PublishedPort.literal(ip);
+        if (address instanceof java.net.Inet6Address) {
+            return address.isLoopbackAddress() ? "[::1]" : null;
+        }
+        return address != null && address.isLoopbackAddress() ? address.getHostAddress() : "127.0.0.1";
+    }
+
+    /**
+     * The container's IPv4 address where the engine's port mappings go: the engine maps a container's
+     * ports on its gateway network, the one first by priority ({@code GwPriority}, highest first),
+     * then with a gateway, then by name; null when it has no IPv4 address.
+     */
+    static String containerAddress(JsonObject container) {
+        JsonObject settings = object(container, "NetworkSettings");
+        JsonObject networks = settings == null ? null : object(settings, "Networks");
+        if (networks == null) {
+            return null;
+        }
+        String best = null;
+        long bestRank = Long.MAX_VALUE;
+        String bestName = null;
+        for (String network : networks.keySet()) {
+            JsonObject endpoint = object(networks, network);
+            String address = ipv4(endpoint);
+            if (address == null) {
+                continue;
+            }
+            long priority = endpoint.get("GwPriority") instanceof com.google.gson.JsonPrimitive p && p.isNumber()
+                    ? p.getAsInt() : 0;
+            boolean gateway = endpoint.get("Gateway") instanceof com.google.gson.JsonPrimitive g && !g.getAsString().isEmpty();
+            long rank = -2 * priority + (gateway ? 0 : 1);
+            if (rank < bestRank || rank == bestRank && network.compareTo(bestName) < 0) {
+                best = address;
+                bestRank = rank;
+                bestName = network;
+            }
+        }
+        return best;
+    }
+
+    private static String ipv4(JsonObject endpoint) {
+        if (endpoint == null || !(endpoint.get("IPAddress") instanceof com.google.gson.JsonPrimitive a)) {
+            return null;
+        }
+        return PublishedPort.literal(a.getAsString()) instanceof java.net.Inet4Address v4 ? v4.getHostAddress() : null;
+    }
+
+    private static JsonObject object(JsonObject o, String member) {
+        JsonElement e = o.get(member);
+        return e != null && e.isJsonObject() ? e.getAsJsonObject() : null;
     }
 
     private static String shortId(String id) {

@@ -53,7 +53,7 @@ final class PortCommands {
     static CommandResult list(PortForwarder forwarder) {
         StringBuilder s = new StringBuilder(String.format("%-6s %-28s %s%n", "PROTO", "HOST", "GUEST"));
         for (PublishedPort p : forwarder.list()) {
-            s.append(String.format("%-6s %-28s %s%n", p.protocol(), p.local(), p.remote()));
+            s.append(String.format("%-6s %-28s %s%n", p.protocol(), p.local(), p.shownRemote()));
         }
         List<String> conflicts = forwarder.conflicts();
         if (!conflicts.isEmpty()) {

@@ -81,7 +81,7 @@ public final class PortForwarder {
             try {
                 PublishedPort p = PublishedPort.fromStored(s);
                 open(p, true);
-                LOG.info("published again: {} {} -> {}", p.protocol(), p.local(), p.remote());
+                LOG.info("published again: {} {} -> {}", p.protocol(), p.local(), p.shownRemote());
             } catch (IOException | RuntimeException e) {
                 LOG.error("cannot publish '{}' again: {} (it stays stored; unexpose it to forget it)", s, e.getMessage());
             }
@@ -143,11 +143,16 @@ public final class PortForwarder {
                     + "all-addresses flag (slipway expose --all-addresses, or allowAllAddresses=true in " + PID + ")");
         }
         InetSocketAddress remote = port.remoteAddress();
+        java.net.InetAddress via = port.viaAddress();
         GuestConnector c = connector;
         if (c == null) {
             throw new IllegalStateException("the network stack is not running");
         }
-        c.checkGuestAddress(remote.getAddress());
+        if (via == null) {
+            c.checkGuestAddress(remote.getAddress());
+        } else {
+            c.checkRoute(remote.getAddress(), via);
+        }
         open(port, false);
         if (!persist) {
             transientKeys.add(port.key());
@@ -158,7 +163,7 @@ public final class PortForwarder {
             close(port.key());
             throw e;
         }
-        LOG.info("published {} {} -> {}", port.protocol(), port.local(), port.remote());
+        LOG.info("published {} {} -> {}", port.protocol(), port.local(), port.shownRemote());
     }
 
     public synchronized void unexpose(String protocol, String local) throws IOException {
@@ -373,7 +378,8 @@ public final class PortForwarder {
         Map<String, Object> m = new LinkedHashMap<>();
         List<Map<String, Object>> ports = new ArrayList<>();
         for (PublishedPort p : list()) {
-            ports.add(Map.of("protocol", p.protocol(), "local", p.local(), "remote", p.remote()));
+            ports.add(p.via().isEmpty() ? Map.of("protocol", p.protocol(), "local", p.local(), "remote", p.remote())
+                    : Map.of("protocol", p.protocol(), "local", p.local(), "remote", p.remote(), "via", p.via()));
         }
         m.put("published", ports);
         m.put("network", connector != null ? "attached" : "not running");
@@ -388,10 +394,13 @@ public final class PortForwarder {
     private abstract class Listener {
         final PublishedPort port;
         final InetSocketAddress remote;
+        /** The guest {@link #remote} is behind, or null when it is the guest itself. */
+        final java.net.InetAddress via;
 
         Listener(PublishedPort port) {
             this.port = port;
             this.remote = port.remoteAddress();
+            this.via = port.viaAddress();
         }
 
         abstract void register();
@@ -439,10 +448,14 @@ public final class PortForwarder {
                     if (!unix) {
                         ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
                     }
-                    c.connect(ch, remote);
+                    if (via == null) {
+                        c.connect(ch, remote);
+                    } else {
+                        c.connect(ch, remote, via);
+                    }
                 } catch (IOException | RuntimeException e) {
                     if (connectFailures++ < 20) {
-                        LOG.warn("cannot carry a connection on {} to {}: {}", port.local(), port.remote(), e.getMessage());
+                        LOG.warn("cannot carry a connection on {} to {}: {}", port.local(), port.shownRemote(), e.getMessage());
                     }
                     ch.close();
                 }
@@ -490,14 +503,15 @@ public final class PortForwarder {
             volatile long lastActive = System.nanoTime();
 
             ClientFlow(GuestConnector c, SocketAddress client) throws IOException {
-                flow = c.openDatagramFlow(remote, payload -> {
+                dev.slipway.networking.api.DatagramReceiver replies = payload -> {
                     lastActive = System.nanoTime();
                     try {
                         channel.send(payload, client);
                     } catch (IOException e) {
                         LOG.debug("a reply to a UDP client was not sent", e);
                     }
-                });
+                };
+                flow = via == null ? c.openDatagramFlow(remote, replies) : c.openDatagramFlow(remote, via, replies);
             }
         }
 
@@ -530,7 +544,7 @@ public final class PortForwarder {
                         f = new ClientFlow(c, from);
                     } catch (IOException | RuntimeException e) {
                         if (connectFailures++ < 20) {
-                            LOG.warn("cannot open a UDP flow on {} to {}: {}", port.local(), port.remote(), e.getMessage());
+                            LOG.warn("cannot open a UDP flow on {} to {}: {}", port.local(), port.shownRemote(), e.getMessage());
                         }
                         continue;
                     }

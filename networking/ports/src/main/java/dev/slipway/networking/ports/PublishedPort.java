@@ -9,28 +9,78 @@ import java.nio.file.Path;
 /**
  * One published port in gvisor-tap-vsock's terms: {@code local} is {@code HOST:PORT} (or a socket
  * path for {@code unix}), {@code remote} is {@code GUESTIP:PORT} (or {@code tcp://GUESTIP:PORT}
- * for {@code unix}).
+ * for {@code unix}). With a {@code via} (a guest's IPv4 address, empty for none), {@code remote} is
+ * an address behind that guest (a container on its bridge) and the stack reaches it through the
+ * guest ({@code tcp} and {@code udp} only).
  */
-record PublishedPort(String protocol, String local, String remote) {
+record PublishedPort(String protocol, String local, String remote, String via) {
 
     static final String TCP = "tcp", UDP = "udp", UNIX = "unix";
+
+    PublishedPort {
+        if (via == null) {
+            via = "";
+        }
+    }
+
+    PublishedPort(String protocol, String local, String remote) {
+        this(protocol, local, remote, "");
+    }
 
     /** The key gvisor-tap-vsock files a port under: protocol and local side. */
     String key() {
         return protocol + "/" + local;
     }
 
-    /** The stored form: {@code protocol local remote}. */
+    /** The stored form: {@code protocol local remote}, then {@code via} when there is one. */
     String stored() {
-        return protocol + " " + local + " " + remote;
+        return protocol + " " + local + " " + remote + (via.isEmpty() ? "" : " " + via);
     }
 
     static PublishedPort fromStored(String s) {
         String[] p = s.trim().split(" ");
-        if (p.length != 3) {
+        if (p.length != 3 && p.length != 4) {
             throw new IllegalArgumentException("not a stored published port: " + s);
         }
-        return new PublishedPort(p[0], p[1], p[2]);
+        return new PublishedPort(p[0], p[1], p[2], p.length == 4 ? p[3] : "");
+    }
+
+    /** The remote side as {@code slipway ports} shows it. */
+    String shownRemote() {
+        return via.isEmpty() ? remote : remote + " via " + via;
+    }
+
+    /** The guest the remote side is reached through, or null when the remote side is the guest itself. */
+    InetAddress viaAddress() {
+        if (via.isEmpty()) {
+            return null;
+        }
+        if (UNIX.equals(protocol)) {
+            throw new IllegalArgumentException("a unix socket's remote side is the guest itself, not behind one (" + via + ")");
+        }
+        InetAddress address = literal(via);
+        if (!(address instanceof java.net.Inet4Address)) {
+            throw new IllegalArgumentException("the guest to go through needs a literal IPv4 address, not '" + via + "'");
+        }
+        return address;
+    }
+
+    /** {@code ip} as an address when it is an IPv4 or IPv6 literal (never looked up), else null. */
+    static InetAddress literal(String ip) {
+        try {
+            if (ip.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+                for (String octet : ip.split("\\.")) {
+                    if (Integer.parseInt(octet) > 255) {
+                        return null;
+                    }
+                }
+                return InetAddress.getByName(ip);
+            }
+            // in brackets the JDK reads an IPv6 literal or refuses it, and never resolves a name
+            return ip.matches("[0-9a-fA-F:.]*:[0-9a-fA-F:.]*") ? InetAddress.getByName("[" + ip + "]") : null;
+        } catch (UnknownHostException e) {
+            return null;
+        }
     }
 
     /** Checks the shape and returns the host address to listen on (null for {@code unix}). */

@@ -14,6 +14,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
@@ -157,9 +158,43 @@ class EngineGuestRootTest {
     }
 
     static String get(int port) throws Exception {
+        return get("127.0.0.1", port);
+    }
+
+    static String get(String host, int port) throws Exception {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/")).timeout(Duration.ofSeconds(20))
+        return client.send(HttpRequest.newBuilder(URI.create("http://" + host + ":" + port + "/")).timeout(Duration.ofSeconds(20))
                 .build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    static boolean listening(String host, int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(host, port), 1000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The container's page from the host's {@code host:port}, tried for a while (the server may still be starting). */
+    static String page(String host, int port) throws Exception {
+        await(host + ":" + port + " published", Duration.ofSeconds(60), () -> listening(host, port));
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        String page = "";
+        while (System.nanoTime() < deadline && !page.contains("hello from a Slipway container")) {
+            try {
+                page = get(host, port);
+            } catch (IOException e) {
+                Thread.sleep(300);
+            }
+        }
+        return page;
+    }
+
+    /** The host port the engine bound for the container's {@code privatePort}, as {@code docker port} shows it. */
+    int enginePort(String id, String privatePort) throws Exception {
+        String line = dockerOk("port", id, privatePort).stdout().strip().lines().findFirst().orElseThrow();
+        return Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
     }
 
     @Test
@@ -203,6 +238,121 @@ class EngineGuestRootTest {
 
     @Test
     @Order(4)
+    void aLoopbackBindingServesThePageOnTheHostsLoopbackUntilTheContainerStops() throws Exception {
+        // -p 127.0.0.1:PORT:80, the usual "only on this machine": the engine takes the guest's own
+        // 127.0.0.1 only, so Slipway goes to the container's address through the guest
+        int port = freePort();
+        String id = dockerOk("run", "-d", "-p", "127.0.0.1:" + port + ":80", IMAGE, "httpd", "-f", "-p", "80", "-h", "/var/www")
+                .stdout().strip();
+        String chosen = null;
+        try {
+            assertEquals("hello from a Slipway container\n", page("127.0.0.1", port));
+            String listed = PortCommands.list(forwarder).out();
+            assertTrue(listed.contains("127.0.0.1:" + port) && listed.contains(":80 via "), listed);
+            // -p 127.0.0.1::80: the engine chooses the host port, and the host gets the same one
+            chosen = dockerOk("run", "-d", "-p", "127.0.0.1::80", IMAGE, "httpd", "-f", "-p", "80", "-h", "/var/www")
+                    .stdout().strip();
+            int chosenPort = enginePort(chosen, "80/tcp");
+            assertEquals("hello from a Slipway container\n", page("127.0.0.1", chosenPort));
+            dockerOk("stop", "-t", "1", chosen);
+            await("port " + chosenPort + " closed", Duration.ofSeconds(60), () -> !listening(chosenPort));
+        } finally {
+            dockerOk("stop", "-t", "1", id);
+            dockerOk("rm", "-f", id);
+            if (chosen != null) {
+                dockerOk("rm", "-f", chosen);
+            }
+        }
+        await("port " + port + " closed", Duration.ofSeconds(60), () -> !listening(port));
+        awaitMatching(Set.of());
+    }
+
+    @Test
+    @Order(5)
+    void loopbackBindingsOnAUserDefinedNetworkAndOnIpv6Loopback() throws Exception {
+        String network = "slipway-loopback-" + ProcessHandle.current().pid();
+        dockerOk("network", "create", network);
+        int port = freePort();
+        String onNetwork = null;
+        String onIpv6 = null;
+        try {
+            onNetwork = dockerOk("run", "-d", "--network", network, "-p", "127.0.0.1:" + port + ":80", IMAGE, "httpd", "-f",
+                    "-p", "80", "-h", "/var/www").stdout().strip();
+            assertEquals("hello from a Slipway container\n", page("127.0.0.1", port));
+            // joining a second network can move the engine's mapping to it: the page is still served
+            dockerOk("network", "connect", "bridge", onNetwork);
+            String bridgeAddress = dockerOk("inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", onNetwork)
+                    .stdout().strip();
+            await("the publication to follow the engine's gateway network", Duration.ofSeconds(60),
+                    () -> docker.enginePorts().published().stream().anyMatch(p -> p.remote().equals(bridgeAddress + ":80")));
+            assertEquals("hello from a Slipway container\n", get(port));
+            if (hostHasIpv6Loopback()) {
+                int v6 = freePort();
+                onIpv6 = dockerOk("run", "-d", "-p", "[::1]:" + v6 + ":80", IMAGE, "httpd", "-f", "-p", "80", "-h", "/var/www")
+                        .stdout().strip();
+                assertEquals("hello from a Slipway container\n", page("[::1]", v6));
+                assertFalse(listening(v6), "an IPv6 loopback binding is not on the host's 127.0.0.1");
+            }
+        } finally {
+            if (onNetwork != null) {
+                dockerOk("rm", "-f", onNetwork);
+            }
+            if (onIpv6 != null) {
+                dockerOk("rm", "-f", onIpv6);
+            }
+            dockerOk("network", "rm", network);
+        }
+        awaitMatching(Set.of());
+    }
+
+    static boolean hostHasIpv6Loopback() {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress("::1", 0));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Test
+    @Order(6)
+    void udpOnALoopbackBindingReachesTheContainer() throws Exception {
+        int port = freePort();
+        // nothing listens in the container: its kernel counts each datagram that arrives under NoPorts
+        String id = dockerOk("run", "-d", "-p", "127.0.0.1:" + port + ":5353/udp", IMAGE, "sleep", "600").stdout().strip();
+        try {
+            await("udp " + port + " published", Duration.ofSeconds(60), () -> forwarder.list().stream()
+                    .anyMatch(p -> p.protocol().equals("udp") && p.local().equals("127.0.0.1:" + port) && !p.via().isEmpty()));
+            long before = udpNoPorts(id);
+            try (java.net.DatagramSocket client = new java.net.DatagramSocket()) {
+                for (int i = 0; i < 5; i++) {
+                    byte[] b = ("datagram " + i).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                    client.send(new java.net.DatagramPacket(b, b.length, new InetSocketAddress("127.0.0.1", port)));
+                }
+            }
+            await("the datagrams in the container", Duration.ofSeconds(30), () -> {
+                try {
+                    return udpNoPorts(id) >= before + 5;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+        } finally {
+            dockerOk("rm", "-f", id);
+        }
+        await("udp " + port + " unpublished", Duration.ofSeconds(60), () -> forwarder.list().stream()
+                .noneMatch(p -> p.protocol().equals("udp") && p.local().equals("127.0.0.1:" + port)));
+    }
+
+    /** The container's count of UDP datagrams that arrived for a port nothing listens on. */
+    long udpNoPorts(String id) throws Exception {
+        List<String> lines = dockerOk("exec", id, "cat", "/proc/net/snmp").stdout().lines().filter(l -> l.startsWith("Udp:")).toList();
+        List<String> names = List.of(lines.get(0).split("\\s+"));
+        return Long.parseLong(lines.get(1).split("\\s+")[names.indexOf("NoPorts")]);
+    }
+
+    @Test
+    @Order(7)
     void containersReachTheHostAndResolveItsNames() throws Exception {
         int hostPort = http.getAddress().getPort();
         // busybox-static's wget crashes with -q or -T (see helper/vm's RealGuestTest); its progress goes to stderr
@@ -215,7 +365,7 @@ class EngineGuestRootTest {
     }
 
     @Test
-    @Order(5)
+    @Order(8)
     void theEngineCannotBeReachedFromAContainer() throws Exception {
         // every address of the guest (seen from the guest's own network namespace), every address of
         // Slipway's subnet, on the engine's usual ports; and no engine socket anywhere in the container
@@ -244,7 +394,7 @@ class EngineGuestRootTest {
     }
 
     @Test
-    @Order(6)
+    @Order(9)
     void aTakenHostPortIsAConflictAndTheContainerStillRuns() throws Exception {
         try (ServerSocket taken = new ServerSocket()) {
             taken.bind(new InetSocketAddress("127.0.0.1", 0));
@@ -266,7 +416,7 @@ class EngineGuestRootTest {
     }
 
     @Test
-    @Order(7)
+    @Order(10)
     void aContainerThatExitsAtOnceLeavesNothingPublished() throws Exception {
         int port = freePort();
         String id = dockerOk("run", "-d", "-p", port + ":80", IMAGE, "true").stdout().strip();
@@ -286,7 +436,7 @@ class EngineGuestRootTest {
     }
 
     @Test
-    @Order(8)
+    @Order(11)
     void aPortPublishedByHandIsNeverTouched() throws Exception {
         int port = freePort();
         PublishedPort byHand = new PublishedPort(PublishedPort.TCP, "127.0.0.1:" + port, "192.168.65.3:" + port);
@@ -303,7 +453,7 @@ class EngineGuestRootTest {
     }
 
     @Test
-    @Order(9)
+    @Order(12)
     void udpPortsArePublishedToo() throws Exception {
         int port = freePort();
         String id = dockerOk("run", "-d", "-p", port + ":5353/udp", IMAGE, "sleep", "600").stdout().strip();
@@ -318,7 +468,7 @@ class EngineGuestRootTest {
     }
 
     @Test
-    @Order(10)
+    @Order(13)
     void aRestartedRuntimeListsTheRunningContainers() throws Exception {
         int port = freePort();
         String id = dockerOk("run", "-d", "-p", port + ":80", IMAGE, "httpd", "-f", "-p", "80", "-h", "/var/www").stdout().strip();
@@ -335,7 +485,7 @@ class EngineGuestRootTest {
     }
 
     @Test
-    @Order(11)
+    @Order(14)
     @Timeout(value = 600)
     void afterTheEngineRestartsPortsMatchItsContainers() throws Exception {
         int before = freePort();

@@ -83,5 +83,20 @@ public final class UnprivilegedRuntimeMain {
         public GuestDatagramFlow openDatagramFlow(InetSocketAddress guest, DatagramReceiver replies) {
             throw new UnsupportedOperationException("TCP only");
         }
+
+        @Override
+        public void checkRoute(InetAddress target, InetAddress via) {
+            throw new IllegalArgumentException("no addresses behind the guest here");
+        }
+
+        @Override
+        public void connect(SocketChannel hostSide, InetSocketAddress target, InetAddress via) {
+            throw new IllegalArgumentException("no addresses behind the guest here");
+        }
+
+        @Override
+        public GuestDatagramFlow openDatagramFlow(InetSocketAddress target, InetAddress via, DatagramReceiver replies) {
+            throw new UnsupportedOperationException("TCP only");
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.slipway.networking.api;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 
@@ -19,7 +20,7 @@ public interface GuestConnector {
      *
      * @throws IllegalArgumentException saying why it cannot
      */
-    void checkGuestAddress(java.net.InetAddress guest);
+    void checkGuestAddress(InetAddress guest);
 
     /**
      * Carries an accepted host connection to {@code guest}: the stack sends a SYN to the guest and
@@ -37,4 +38,34 @@ public interface GuestConnector {
      * @throws IOException when the flow table is full
      */
     GuestDatagramFlow openDatagramFlow(InetSocketAddress guest, DatagramReceiver replies) throws IOException;
+
+    /**
+     * Checks that {@code target} can be reached through the guest {@code via}: {@code via} passes
+     * {@link #checkGuestAddress} and {@code target} is an IPv4 unicast address outside the guest
+     * network, one the guest routes to (a container on the guest's own bridge).
+     *
+     * @throws IllegalArgumentException saying why it cannot
+     * @since 2.1
+     */
+    void checkRoute(InetAddress target, InetAddress via);
+
+    /**
+     * As {@link #connect(SocketChannel, InetSocketAddress)} to {@code target} behind the guest
+     * {@code via}: the stack's packets go to {@code via}'s link address, and the guest forwards them.
+     *
+     * @throws IllegalArgumentException when {@link #checkRoute} refuses the pair (the caller still owns {@code hostSide})
+     * @throws IOException when the connection cannot be opened (the caller still owns and closes {@code hostSide})
+     * @since 2.1
+     */
+    void connect(SocketChannel hostSide, InetSocketAddress target, InetAddress via) throws IOException;
+
+    /**
+     * As {@link #openDatagramFlow(InetSocketAddress, DatagramReceiver)} to {@code target} behind the
+     * guest {@code via}, as {@link #connect(SocketChannel, InetSocketAddress, InetAddress)} reaches it.
+     *
+     * @throws IOException when the flow table is full
+     * @since 2.1
+     */
+    GuestDatagramFlow openDatagramFlow(InetSocketAddress target, InetAddress via, DatagramReceiver replies)
+            throws IOException;
 }

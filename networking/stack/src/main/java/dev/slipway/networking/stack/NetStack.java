@@ -327,6 +327,88 @@ public final class NetStack implements AutoCloseable {
                 config.ipv6().prefix(), config.ipv6().gateway(), 0);
     }
 
+    /**
+     * Why {@code target} cannot be reached through the guest {@code via}, or null when it can: {@code via}
+     * is a guest's IPv4 address and {@code target} an IPv4 unicast address outside the guest network
+     * (an address the guest routes to, such as a container on its bridge).
+     */
+    public String unroutedReason(InetAddress target, InetAddress via) {
+        if (!(via instanceof Inet4Address)) {
+            return "the guest to go through (" + via.getHostAddress() + ") must have an IPv4 address";
+        }
+        String viaReason = unknownGuestReason(Ip4.of(via));
+        if (viaReason != null) {
+            return "the guest to go through: " + viaReason;
+        }
+        if (!(target instanceof Inet4Address)) {
+            return target.getHostAddress() + " is IPv6: only IPv4 addresses are reached through a guest";
+        }
+        int t = Ip4.of(target);
+        if (config.inSubnet(t)) {
+            return target.getHostAddress() + " is on the guest network itself, not behind a guest";
+        }
+        if (target.isAnyLocalAddress() || target.isLoopbackAddress() || target.isMulticastAddress()
+                || target.isLinkLocalAddress() || t == -1) {
+            return target.getHostAddress() + " is not a unicast address a guest can route to";
+        }
+        return null;
+    }
+
+    /**
+     * Opens a TCP connection from the gateway to {@code target}, behind the guest {@code via}: the
+     * packets go to {@code via}'s link address and the guest forwards them. The stack owns the
+     * channel when this returns.
+     *
+     * @throws IllegalArgumentException when {@link #unroutedReason} names a reason
+     * @throws IOException when the stack is closed or its connection table is full
+     */
+    public void connectToGuest(SocketChannel channel, InetSocketAddress target, InetAddress via) throws IOException {
+        FlowKey flow = routedFlow(target, via);
+        loop.lock();
+        try {
+            if (!loop.running()) {
+                throw new IOException("the network stack is stopped");
+            }
+            if (!tcp.openToGuest(channel, flow)) {
+                throw new IOException("the network stack's TCP connection table is full");
+            }
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /**
+     * Opens a UDP flow from a gateway port to {@code target}, behind the guest {@code via} (as
+     * {@link #connectToGuest(SocketChannel, InetSocketAddress, InetAddress)}); replies go to {@code replies}.
+     */
+    public GuestDatagramFlow openFlowToGuest(InetSocketAddress target, InetAddress via, DatagramReceiver replies)
+            throws IOException {
+        FlowKey flow = routedFlow(target, via);
+        loop.lock();
+        try {
+            if (!loop.running()) {
+                throw new IOException("the network stack is stopped");
+            }
+            GuestFlow opened = udp.openToGuest(flow, replies);
+            if (opened == null) {
+                throw new IOException("the network stack's UDP flow table is full");
+            }
+            return opened;
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    private FlowKey routedFlow(InetSocketAddress target, InetAddress via) {
+        String reason = unroutedReason(target.getAddress(), via);
+        if (reason != null) {
+            throw new IllegalArgumentException(reason);
+        }
+        FlowKey flow = new FlowKey().set(Ip4.of(target.getAddress()), target.getPort(), config.gateway(), 0);
+        flow.nextHop4 = Ip4.of(via);
+        return flow;
+    }
+
     /** Opens a UDP flow from a gateway port to {@code guestIp:guestPort}; replies go to {@code replies}. */
     public GuestDatagramFlow openFlowToGuest(int guestIp, int guestPort, DatagramReceiver replies) throws IOException {
         loop.lock();

@@ -454,4 +454,26 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         checkGuestAddress(guest.getAddress());
         return stack.openFlowToGuest(guest, replies);
     }
+
+    @Override
+    public void checkRoute(InetAddress target, InetAddress via) {
+        String reason = stack.unroutedReason(target, via);
+        if (reason != null) {
+            throw new IllegalArgumentException("no route through the guest: " + reason);
+        }
+    }
+
+    @Override
+    public void connect(java.nio.channels.SocketChannel hostSide, java.net.InetSocketAddress target, InetAddress via)
+            throws IOException {
+        checkRoute(target.getAddress(), via);
+        stack.connectToGuest(hostSide, target, via);
+    }
+
+    @Override
+    public GuestDatagramFlow openDatagramFlow(java.net.InetSocketAddress target, InetAddress via, DatagramReceiver replies)
+            throws IOException {
+        checkRoute(target.getAddress(), via);
+        return stack.openFlowToGuest(target, via, replies);
+    }
 }

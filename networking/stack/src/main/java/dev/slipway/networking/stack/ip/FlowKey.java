@@ -12,6 +12,12 @@ public final class FlowKey {
     public int guestPort;
     public long dstHi, dstLo;
     public int dstPort;
+    /**
+     * For an IPv4 flow we opened to an address behind a guest (a container on the guest's bridge):
+     * the guest's address, whose link address our packets go to; 0 when the flow's guest address
+     * is itself on the guest network. Not part of the key.
+     */
+    public int nextHop4;
 
     /** An IPv4 flow. */
     public FlowKey set(int guestIp, int guestPort, int dstIp, int dstPort) {
@@ -22,6 +28,7 @@ public final class FlowKey {
         dstHi = 0;
         dstLo = dstIp & 0xffff_ffffL;
         this.dstPort = dstPort;
+        nextHop4 = 0;
         return this;
     }
 
@@ -34,6 +41,7 @@ public final class FlowKey {
         this.dstHi = dstHi;
         this.dstLo = dstLo;
         this.dstPort = dstPort;
+        nextHop4 = 0;
         return this;
     }
 
@@ -46,6 +54,7 @@ public final class FlowKey {
         dstHi = p.dstHi;
         dstLo = p.dstLo;
         this.dstPort = dstPort;
+        nextHop4 = 0;
         return this;
     }
 
@@ -58,6 +67,7 @@ public final class FlowKey {
         k.dstHi = dstHi;
         k.dstLo = dstLo;
         k.dstPort = dstPort;
+        k.nextHop4 = nextHop4;
         return k;
     }
 

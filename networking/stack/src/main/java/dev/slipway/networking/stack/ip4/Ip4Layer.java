@@ -229,14 +229,28 @@ public final class Ip4Layer implements IpOutput {
 
     /** Sends the IP packet at {@link #IP_OFF} of {@code b} to the guest owning its destination address. */
     boolean sendPacket(ByteBuffer b, int frameLen, int gsoSize) {
-        return !addressToGuest(b) || links.send(b, frameLen, gsoSize);
+        return sendPacket(b, frameLen, gsoSize, 0);
     }
 
-    /** Fills in the Ethernet header towards the guest owning the packet's destination; false (and dropped) when none is known. */
-    private boolean addressToGuest(ByteBuffer b) {
+    /** As {@link #sendPacket(ByteBuffer, int, int)}, through the guest {@code nextHop} when it is not 0. */
+    private boolean sendPacket(ByteBuffer b, int frameLen, int gsoSize, int nextHop) {
+        return !addressToGuest(b, nextHop) || links.send(b, frameLen, gsoSize);
+    }
+
+    /**
+     * Fills in the Ethernet header towards the guest owning the packet's destination, or towards the
+     * guest {@code nextHop} (not 0) that routes it; false (and dropped) when none is known.
+     */
+    private boolean addressToGuest(ByteBuffer b, int nextHop) {
         int dst = b.getInt(IP_OFF + 16);
         long mac;
-        if (dst == -1 || dst == config.broadcast()) {
+        if (nextHop != 0) {
+            mac = arp.macOf(nextHop);
+            if (mac < 0) {
+                stats.drop(Drop.NO_GUEST_MAC);
+                return false;
+            }
+        } else if (dst == -1 || dst == config.broadcast()) {
             mac = Mac.BROADCAST;
         } else {
             mac = arp.macOf(dst);
@@ -277,7 +291,7 @@ public final class Ip4Layer implements IpOutput {
             return true;
         }
         ipHeader(out, totalLen, protocol, k.dstIp4(), k.guestIp4(), dontFragment);
-        return sendPacket(out, IP_OFF + totalLen, gsoSize);
+        return sendPacket(out, IP_OFF + totalLen, gsoSize, k.nextHop4);
     }
 
     /** Sends the segment in {@link #out} as fragments that fit the MTU. */
@@ -297,7 +311,7 @@ public final class Ip4Layer implements IpOutput {
             a.putInt(IP_OFF + 12, k.dstIp4());
             a.putInt(IP_OFF + 16, k.guestIp4());
             a.putShort(IP_OFF + 10, (short) Checksum.compute(a, IP_OFF, 20));
-            sendPacket(a, IP_OFF + 20 + len, 0);
+            sendPacket(a, IP_OFF + 20 + len, 0, k.nextHop4);
         }
     }
 
@@ -305,7 +319,7 @@ public final class Ip4Layer implements IpOutput {
     public boolean send(FlowKey k, int protocol, int headerLength, ByteBuffer payload, int payloadOffset, int payloadLength, int gsoSize) {
         int headersEnd = IP_OFF + 20 + headerLength;
         ipHeader(out, 20 + headerLength + payloadLength, protocol, k.dstIp4(), k.guestIp4(), true);
-        if (!addressToGuest(out)) {
+        if (!addressToGuest(out, k.nextHop4)) {
             return true;
         }
         int frameLen = headersEnd + payloadLength;

@@ -24,7 +24,7 @@ import dev.slipway.networking.stack.ip.FlowKey;
  * and, as remaining durations, the connection's deadline (retransmission, or the connect deadline
  * while the host side connects) and how long it has been idle; whether SACK was agreed and the
  * guest's bytes held past a gap (already reported to the guest in SACK blocks, so they are kept
- * rather than reneged on). The stack runs no keepalive timer, so there is none to carry.
+ * rather than reneged on); for a connection to an address behind a guest, that guest's address. The stack runs no keepalive timer, so there is none to carry.
  */
 public final class TcpHandover {
     /** The layout of a connection's description. */
@@ -35,7 +35,8 @@ public final class TcpHandover {
             WINDOW_SCALING = "windowScaling", MSS = "mss", SEGMENT_LIMIT = "segmentLimit", OFFLOAD = "offload",
             HOST_EOF = "hostEof", FIN_SEQ = "finSeq", RTO = "rtoMillis", RETRIES = "retries", DUP_ACKS = "dupAcks",
             ACK_PENDING = "ackPending", READING_HOST = "readingHost", TO_HOST = "toHost", TO_GUEST = "toGuest",
-            TO_GUEST_SEQ = "toGuestSeq", SACK = "sackPermitted", HELD_RANGES = "heldRanges", HELD = "held", DEADLINE_IN = "deadlineInNanos", IDLE_FOR = "idleForNanos";
+            TO_GUEST_SEQ = "toGuestSeq", SACK = "sackPermitted", HELD_RANGES = "heldRanges", HELD = "held", DEADLINE_IN = "deadlineInNanos", IDLE_FOR = "idleForNanos",
+            NEXT_HOP = "nextHop4";
     /** The host side's own description ({@link dev.slipway.networking.stack.host.HostStream#handOver()}). */
     public static final String HOST = "host";
 
@@ -79,6 +80,7 @@ public final class TcpHandover {
     static Map<String, Object> describe(TcpConnection c, Object host, long now) {
         Map<String, Object> m = new HashMap<>();
         m.put(FLOW, flow(c.key));
+        m.put(NEXT_HOP, c.key.nextHop4);
         m.put(ACTIVE, c.active);
         m.put(STATE, c.state.name());
         m.put(IRS, c.irs);
@@ -119,6 +121,10 @@ public final class TcpHandover {
      */
     static TcpConnection read(Tcp tcp, Map<?, ?> m, long now) throws IOException {
         FlowKey key = flow(get(m, FLOW, long[].class));
+        // absent from a version without routed flows: the flow's guest is then on the guest network
+        if (m.get(NEXT_HOP) instanceof Integer nextHop) {
+            key.nextHop4 = nextHop;
+        }
         TcpState state;
         try {
             state = TcpState.valueOf(get(m, STATE, String.class));

@@ -95,6 +95,29 @@ class TcpHandoverTest {
     }
 
     @Test
+    void aConnectionToAnAddressBehindAGuestKeepsThatGuestAcrossTheHandOver() throws Exception {
+        try (TcpHarness old = new TcpHarness(); TcpHarness next = new TcpHarness()) {
+            int container = dev.slipway.networking.stack.Ip4.parse("172.17.0.2");
+            int guest = dev.slipway.networking.stack.Ip4.parse("192.168.65.3");
+            dev.slipway.networking.stack.ip.FlowKey flow = new dev.slipway.networking.stack.ip.FlowKey()
+                    .set(container, 80, TcpHarness.REMOTE, 0);
+            flow.nextHop4 = guest;
+            assertTrue(old.locked(() -> old.tcp.openToGuest(null, flow)));
+            TcpHarness.Seg syn = old.next();
+            var key = new dev.slipway.networking.stack.ip.FlowKey().set(container, 80, TcpHarness.REMOTE, syn.b().getShort(0) & 0xffff);
+            assertEquals(guest, old.locked(() -> old.tcp.connection(key).key.nextHop4));
+
+            Tcp.HandedOver handed = handOver(old, next);
+            assertEquals(guest, handed.connections().get(0).get(TcpHandover.NEXT_HOP));
+            assertEquals(guest, next.locked(() -> next.tcp.connection(key).key.nextHop4));
+            // a description from a version without routed connections has none: the guest address is the guest
+            Map<String, Object> older = new java.util.HashMap<>(handed.connections().get(0));
+            older.remove(TcpHandover.NEXT_HOP);
+            assertEquals(0, TcpHandover.read(next.tcp, older, System.nanoTime()).key.nextHop4);
+        }
+    }
+
+    @Test
     void bytesThatWrapAroundTheRingGoAlongInOrder() throws Exception {
         try (TcpHarness old = new TcpHarness(); TcpHarness next = new TcpHarness()) {
             FakeHost.Stream host = old.handshake();
