@@ -31,7 +31,10 @@ import dev.slipway.api.control.StatusContributor;
 /**
  * The networking and dns bundles updated in a running framework through deploy/: the state passes
  * to the new versions (the DNS listener keeps its socket and answers across the update, the stack
- * keeps its QEMU socket listener and its links), and the deploy bundle's status counts what it handed over.
+ * keeps its QEMU socket listener, its links and a guest's TCP connection and UDP flow, counted by
+ * the stack before and after), and the deploy bundle's status says what it handed over. Then a
+ * networking version that takes the flows and fails to activate is rolled back, and the flows go
+ * on with the version that runs again.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -79,23 +82,144 @@ public class LiveHandoverIT {
                 return null;
             }
         }, 30));
-        for (String name : List.of("dev.slipway.dns", "dev.slipway.networking.stack")) {
-            Path staged = NewerBundle.withVersion(NewerBundle.distJar(name), "0.5.0", Files.createTempFile(home, "staged-", ".jar"));
-            Files.move(staged, home.resolve("deploy/" + name + "-0.5.0.jar"));
-            Map<String, Object> update = awaitUpdate(name);
-            assertEquals(update.toString(), "updated", update.get("result"));
-            assertEquals(update.toString(), "handed over", update.get("state"));
-            assertEquals(1, Arrays.stream(context.getBundles()).filter(b -> name.equals(b.getSymbolicName())).count());
-            Bundle running = Arrays.stream(context.getBundles()).filter(b -> name.equals(b.getSymbolicName())).findFirst().orElseThrow();
-            assertEquals("0.5.0", running.getVersion().toString());
-            assertEquals(Bundle.ACTIVE, running.getState());
+        assertNotNull("the QEMU socket is served", Consumers.await(() -> Files.exists(home.resolve("vm.sock")) ? Boolean.TRUE : null, 30));
+        try (HostEcho echo = new HostEcho(); StreamGuest guest = new StreamGuest(home.resolve("vm.sock"))) {
+            // a guest on the QEMU socket with one TCP connection and one UDP flow to the host
+            guest.dhcp();
+            StreamGuest.Connection connection = guest.new Connection(GUEST_TCP_PORT, echo.tcpPort());
+            assertEquals("before", connection.echo("before"));
+            assertEquals("u-before", guest.udpExchange(GUEST_UDP_PORT, echo.udpPort(), "u-before"));
+            int hostUdpPort = echo.lastUdpClientPort;
+            int[] before = flows();
+            assertEquals("the guest's TCP connection, counted by the stack", 1, before[0]);
+            assertTrue("the guest's UDP flow, counted by the stack", before[1] >= 1);
+
+            for (String name : List.of("dev.slipway.dns", "dev.slipway.networking.stack")) {
+                Path staged = NewerBundle.withVersion(NewerBundle.distJar(name), "0.5.0", Files.createTempFile(home, "staged-", ".jar"));
+                Files.move(staged, home.resolve("deploy/" + name + "-0.5.0.jar"));
+                Map<String, Object> update = awaitUpdate(name, "0.5.0");
+                assertEquals(update.toString(), "updated", update.get("result"));
+                assertEquals(update.toString(), "handed over", update.get("state"));
+                assertEquals("0.5.0", running(name).getVersion().toString());
+                assertEquals(Bundle.ACTIVE, running(name).getState());
+            }
+            Map<String, Object> dns = awaitUpdate("dev.slipway.dns", "0.5.0");
+            assertTrue(dns.toString(), dns.get("handedOver").toString().contains("listener /127.0.0.1:" + dnsPort));
+            Map<String, Object> net = awaitUpdate("dev.slipway.networking.stack", "0.5.0");
+            List<?> handedOver = (List<?>) net.get("handedOver");
+            assertTrue(net.toString(), handedOver.contains("1 TCP connections"));
+            assertTrue(net.toString(), handedOver.contains(before[1] + " UDP flows"));
+            assertTrue(net.toString(), handedOver.stream().anyMatch(h -> h.toString().startsWith("link ")));
+            assertEquals("the same socket answers after both updates", 1, answers(dnsPort, 5));
+            assertTrue("the QEMU socket is served by the new version", Files.exists(home.resolve("vm.sock")));
+            assertEquals("the same flows after the update", List.of(before[0], before[1]), List.of(flows()[0], flows()[1]));
+            assertEquals("after the update", connection.echo("after the update"));
+            assertEquals("u-after", guest.udpExchange(GUEST_UDP_PORT, echo.udpPort(), "u-after"));
+            assertEquals("the same host UDP socket", hostUdpPort, echo.lastUdpClientPort);
+            assertEquals("the same host TCP connection", 1, echo.tcpConnections.get());
+
+            // a version that takes the flows and fails to activate: rolled back, the flows come back with it
+            String name = "dev.slipway.networking.stack";
+            Path failing = NewerBundle.withFailingComponent(NewerBundle.distJar(name), "0.6.0", Files.createTempFile(home, "staged-", ".jar"));
+            Files.move(failing, home.resolve("deploy/" + name + "-0.6.0.jar"));
+            Map<String, Object> rollback = awaitUpdate(name, "0.6.0");
+            assertTrue(rollback.toString(), rollback.get("result").toString().startsWith("rolled back: the new version did not activate: "
+                    + DeliberatelyFailing.class.getName()));
+            assertEquals(rollback.toString(), "handed over", rollback.get("state"));
+            assertTrue(rollback.toString(), ((List<?>) rollback.get("handedOver")).contains("1 TCP connections"));
+            assertEquals("0.5.0", running(name).getVersion().toString());
+            assertEquals(Bundle.ACTIVE, running(name).getState());
+            assertTrue("the failed jar left deploy/", Files.exists(home.resolve("deploy-failed/" + name + "-0.6.0.jar")));
+            assertEquals("the same flows after the rollback", List.of(before[0], before[1]), List.of(flows()[0], flows()[1]));
+            assertEquals("after the rollback", connection.echo("after the rollback"));
+            assertEquals("u-rolled-back", guest.udpExchange(GUEST_UDP_PORT, echo.udpPort(), "u-rolled-back"));
+            assertEquals("the same host UDP socket", hostUdpPort, echo.lastUdpClientPort);
+            assertEquals("the same host TCP connection", 1, echo.tcpConnections.get());
+            assertEquals(1, answers(dnsPort, 5));
         }
-        Map<String, Object> dns = awaitUpdate("dev.slipway.dns");
-        assertTrue(dns.toString(), dns.get("handedOver").toString().contains("listener /127.0.0.1:" + dnsPort));
-        Map<String, Object> net = awaitUpdate("dev.slipway.networking.stack");
-        assertNotNull(net.get("handedOver"));
-        assertEquals("the same socket answers after both updates", 1, answers(dnsPort, 5));
-        assertTrue("the QEMU socket is served by the new version", Files.exists(home.resolve("vm.sock")));
+    }
+
+    private static final int GUEST_TCP_PORT = 41000;
+    private static final int GUEST_UDP_PORT = 41001;
+
+    private Bundle running(String name) {
+        return Arrays.stream(context.getBundles()).filter(b -> name.equals(b.getSymbolicName())).reduce((a, b) -> {
+            throw new AssertionError("two versions of " + name + " installed: " + a.getVersion() + ", " + b.getVersion());
+        }).orElseThrow();
+    }
+
+    /** The stack's TCP connections and UDP flows, from its {@code net} status. */
+    @SuppressWarnings("unchecked")
+    private int[] flows() throws Exception {
+        for (ServiceReference<StatusContributor> ref : context.getServiceReferences(StatusContributor.class, "(slipway.status.key=net)")) {
+            Map<String, Object> status = (Map<String, Object>) context.getService(ref).status();
+            context.ungetService(ref);
+            Map<String, Object> tcp = (Map<String, Object>) status.get("tcp");
+            Map<String, Object> udp = (Map<String, Object>) status.get("udp");
+            return new int[] {((Number) tcp.get("connections")).intValue(), ((Number) udp.get("flows")).intValue()};
+        }
+        throw new AssertionError("no net status");
+    }
+
+    /** Echo servers on the host's loopback: TCP (each connection echoes) and UDP (each datagram goes back). */
+    private static final class HostEcho implements AutoCloseable {
+        final java.net.ServerSocket tcp = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        final DatagramSocket udp = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+        final java.util.concurrent.atomic.AtomicInteger tcpConnections = new java.util.concurrent.atomic.AtomicInteger();
+        volatile int lastUdpClientPort;
+
+        HostEcho() throws java.io.IOException {
+            daemon(() -> {
+                while (!tcp.isClosed()) {
+                    try {
+                        java.net.Socket s = tcp.accept();
+                        tcpConnections.incrementAndGet();
+                        daemon(() -> {
+                            try (s) {
+                                s.getInputStream().transferTo(s.getOutputStream());
+                            } catch (java.io.IOException e) {
+                                // the test ended
+                            }
+                        });
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+            daemon(() -> {
+                byte[] b = new byte[2048];
+                while (!udp.isClosed()) {
+                    try {
+                        DatagramPacket p = new DatagramPacket(b, b.length);
+                        udp.receive(p);
+                        lastUdpClientPort = p.getPort();
+                        udp.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        private static void daemon(Runnable r) {
+            Thread t = new Thread(r, "handover-it-echo");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        int tcpPort() {
+            return tcp.getLocalPort();
+        }
+
+        int udpPort() {
+            return udp.getLocalPort();
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            tcp.close();
+            udp.close();
+        }
     }
 
     /** Sends a query for host.docker.internal to the --dns-listen socket; 1 when answered within {@code seconds}. */
@@ -112,14 +236,14 @@ public class LiveHandoverIT {
     }
 
     @SuppressWarnings("unchecked")
-    private Map<String, Object> awaitUpdate(String name) throws InterruptedException {
+    private Map<String, Object> awaitUpdate(String name, String to) throws InterruptedException {
         return Consumers.await(() -> {
             try {
                 for (ServiceReference<StatusContributor> ref : context.getServiceReferences(StatusContributor.class, "(slipway.status.key=deploy)")) {
                     Map<String, Object> status = (Map<String, Object>) context.getService(ref).status();
                     Map<String, Object> update = ((Map<String, Map<String, Object>>) status.get("updates")).get(name);
                     context.ungetService(ref);
-                    if (update != null) {
+                    if (update != null && to.equals(update.get("to"))) {
                         return update;
                     }
                 }

@@ -46,4 +46,45 @@ final class NewerBundle {
         }
         return target;
     }
+
+    /**
+     * A newer version of {@code original} with one more immediate component, {@link DeliberatelyFailing},
+     * whose activation throws: a version that starts, takes its predecessor's state, and fails.
+     */
+    static Path withFailingComponent(Path original, String version, Path target) throws IOException {
+        String name = DeliberatelyFailing.class.getName();
+        String descriptor = "OSGI-INF/" + name + ".xml";
+        String className = name.replace('.', '/') + ".class";
+        try (JarFile in = new JarFile(original.toFile());
+             OutputStream file = Files.newOutputStream(target)) {
+            Manifest manifest = new Manifest(in.getManifest());
+            manifest.getMainAttributes().putValue("Bundle-Version", version);
+            String components = manifest.getMainAttributes().getValue("Service-Component");
+            manifest.getMainAttributes().putValue("Service-Component", components == null ? descriptor : components + "," + descriptor);
+            try (JarOutputStream out = new JarOutputStream(file, manifest)) {
+                for (Enumeration<JarEntry> entries = in.entries(); entries.hasMoreElements(); ) {
+                    JarEntry entry = entries.nextElement();
+                    if (entry.getName().equals("META-INF/MANIFEST.MF") || entry.getName().equals("META-INF/")) {
+                        continue;
+                    }
+                    out.putNextEntry(new JarEntry(entry.getName()));
+                    try (InputStream content = in.getInputStream(entry)) {
+                        content.transferTo(out);
+                    }
+                    out.closeEntry();
+                }
+                out.putNextEntry(new JarEntry(descriptor));
+                out.write(("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<scr:component xmlns:scr=\"http://www.osgi.org/xmlns/scr/v1.3.0\" name=\""
+                        + name + "\" immediate=\"true\" activate=\"activate\">\n  <implementation class=\"" + name + "\"/>\n</scr:component>\n")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                out.closeEntry();
+                out.putNextEntry(new JarEntry(className));
+                try (InputStream content = DeliberatelyFailing.class.getResourceAsStream("/" + className)) {
+                    content.transferTo(out);
+                }
+                out.closeEntry();
+            }
+        }
+        return target;
+    }
 }

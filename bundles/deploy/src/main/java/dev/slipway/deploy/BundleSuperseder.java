@@ -32,6 +32,11 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +55,10 @@ import dev.slipway.api.control.StatusContributor;
  * state instead of closing it); the new one claims the state when it activates. When the new
  * version fails to start, or releases the state, or does not take it in time, the update is rolled
  * back: the new version is uninstalled, its jar moved to {@code deploy-failed/}, and the old version
- * started again takes its state back. Dependents are refreshed only when the new version does not
+ * started again takes its state back. So does a new version that took the state and then failed:
+ * one that gives the state back (it deposits it again), or one with a component whose activation
+ * failed; it stops during the rollback with the restart still expected, so it gives back what it
+ * holds then, and the old version goes on from there. Dependents are refreshed only when the new version does not
  * share the old one's API packages (they are then wired anew and restart).
  */
 @Component(service = StatusContributor.class, property = StatusContributor.KEY + "=deploy")
@@ -67,6 +75,9 @@ public final class BundleSuperseder implements BundleListener, StatusContributor
     /** Replaced bundles by symbolic name: the location to restore when the replacement is removed. */
     private final Map<String, String> replacedLocations = new ConcurrentHashMap<>();
     private final StateParking parking;
+    /** Tells which components of a new version failed to activate; absent in tests without one. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile ServiceComponentRuntime components;
     /** The last update of each bundle, for {@code slipway status}. */
     private final Map<String, Map<String, Object>> lastUpdates = new ConcurrentHashMap<>();
     /** Jars in deploy/ that are not bundles, already logged: file name to modification time. */
@@ -197,6 +208,12 @@ public final class BundleSuperseder implements BundleListener, StatusContributor
                 rollBack(replacement, older, from, outcome.reason(), started);
                 return;
             }
+            String failedComponents = failedComponents(replacement);
+            if (failedComponents != null) {
+                rollBack(replacement, older, from, "the new version did not activate: " + failedComponents, started);
+                return;
+            }
+            parking.done(name);
             boolean refreshNeeded = dependentsNeedRefresh(replacement, older);
             for (Bundle old : older) {
                 if (!isDeployed(old)) {
@@ -248,18 +265,26 @@ public final class BundleSuperseder implements BundleListener, StatusContributor
 
     /**
      * The new version failed: it goes (its jar to {@code deploy-failed/}, so fileinstall does not
-     * install it again), and the old version starts again and takes its parked state back.
+     * install it again), and the old version starts again and takes its parked state back. The new
+     * version stops while the restart is still expected, so whatever state it took and still holds
+     * it deposits again (as it is now), and that is what the old version takes.
      */
     private void rollBack(Bundle replacement, List<Bundle> older, Version from, String reason, long started) throws InterruptedException {
         String name = replacement.getSymbolicName();
         LOG.error("hot swap: {} {} failed ({}); rolling back to {}", name, replacement.getVersion(), reason, from);
         Version to = replacement.getVersion();
-        parking.reopen(name);
+        List<String> lost = List.of();
         try {
             if (replacement.getState() != Bundle.UNINSTALLED) {
                 moveAside(replacement);
                 replacement.uninstall();
             }
+        } catch (BundleException | IllegalStateException e) {
+            LOG.error("hot swap: uninstalling the failed {} {} failed", name, to, e);
+        } finally {
+            lost = parking.reopen(name);
+        }
+        try {
             for (Bundle old : older) {
                 if (old.getState() != Bundle.UNINSTALLED && old.getVersion().equals(from)) {
                     old.start(Bundle.START_TRANSIENT);
@@ -269,7 +294,40 @@ public final class BundleSuperseder implements BundleListener, StatusContributor
             LOG.error("hot swap: rolling {} back to {} failed", name, from, e);
         }
         StateParking.Outcome outcome = parking.awaitOutcome(name, CLAIM_TIMEOUT_MS);
+        if (!lost.isEmpty()) {
+            List<String> reset = new ArrayList<>(outcome.reset());
+            reset.addAll(lost.stream().map(l -> l + " (taken by the failed version and not given back)").toList());
+            outcome = new StateParking.Outcome(outcome.kind(), outcome.reason(), outcome.handedOver(), reset);
+        }
         record(name, from, to, "rolled back: " + reason, outcome, started);
+    }
+
+    /**
+     * The components of {@code bundle} whose activation failed, with why, or {@code null} when none
+     * did (or no component runtime is there to ask). An update whose new version has one is rolled back.
+     */
+    private String failedComponents(Bundle bundle) {
+        ServiceComponentRuntime runtime = components;
+        if (runtime == null) {
+            return null;
+        }
+        List<String> failed = new ArrayList<>();
+        for (ComponentDescriptionDTO description : runtime.getComponentDescriptionDTOs(bundle)) {
+            for (ComponentConfigurationDTO configuration : runtime.getComponentConfigurationDTOs(description)) {
+                if (configuration.state == ComponentConfigurationDTO.FAILED_ACTIVATION) {
+                    failed.add(description.name + " (" + firstLine(configuration.failure) + ")");
+                }
+            }
+        }
+        return failed.isEmpty() ? null : String.join(", ", failed);
+    }
+
+    private static String firstLine(String text) {
+        if (text == null) {
+            return "no reason given";
+        }
+        int end = text.indexOf('\n');
+        return (end < 0 ? text : text.substring(0, end)).strip();
     }
 
     private void moveAside(Bundle replacement) {

@@ -21,6 +21,11 @@ import dev.slipway.api.handover.HandoverState;
  * Holds an updated bundle's state between its outgoing and its incoming version. The deploy bundle
  * announces each restart it drives ({@link #expect}), waits for the incoming version's verdict
  * ({@link #awaitOutcome}) and ends the restart ({@link #finish}); a state nobody took by then is reset.
+ *
+ * <p>An accepted state stays here until the restart ends: when the incoming version fails after it
+ * took the state, it deposits what it holds then (the claimant giving back, see
+ * {@link HandoverClaim}), which replaces the accepted state without a reset and marks the update as
+ * failed ({@link #givenBack}); a rollback ({@link #reopen}) then lets the outgoing version claim it.
  */
 @Component(service = {HandoverParking.class, StateParking.class})
 public final class StateParking implements HandoverParking {
@@ -38,11 +43,15 @@ public final class StateParking implements HandoverParking {
 
     private final Map<String, Boolean> expected = new ConcurrentHashMap<>();
     private final Map<String, Parked> parked = new ConcurrentHashMap<>();
+    /** Bundles whose incoming version gave back a state it had claimed: why, for the update's record. */
+    private final Map<String, String> givenBack = new ConcurrentHashMap<>();
 
     private static final class Parked {
         final HandoverState state;
         volatile boolean claimed;
-        /** Taken for good (accepted) or reset (refused): nothing is left to reset. */
+        /** Taken by the incoming version: its items are the incoming version's until it gives them back. */
+        volatile boolean accepted;
+        /** Reset (refused): nothing is left to reset. */
         volatile boolean settled;
         volatile CompletableFuture<Outcome> outcome = new CompletableFuture<>();
         volatile List<String> summary;
@@ -80,10 +89,26 @@ public final class StateParking implements HandoverParking {
             return;
         }
         Parked previous = parked.put(state.owner(), new Parked(state));
+        if (previous != null && previous.state != state && previous.claimed && !previous.settled) {
+            // the version that claimed it gives it back: the claimed items are in this deposit now
+            String why = state.owner() + " was given back by the version that " + (previous.accepted ? "took" : "claimed") + " it";
+            givenBack.merge(bundleOf(state.owner()), why, (a, b) -> a + "; " + b);
+            previous.outcome.complete(new Outcome(Outcome.Kind.RELEASED, why, List.of(), List.of()));
+            LOG.warn("hand-over: {} (format {}: {})", why, state.formatVersion(), String.join(", ", state.summary()));
+            return;
+        }
         if (previous != null && previous.state != state && !previous.settled) {
             runReset(previous.state);
         }
         LOG.info("hand-over: {} parked its state (format {}: {})", state.owner(), state.formatVersion(), String.join(", ", state.summary()));
+    }
+
+    /**
+     * Why the incoming version of {@code symbolicName} gave back a state it had claimed in this
+     * restart, or {@code null}: it is going, and the update must be rolled back.
+     */
+    String givenBack(String symbolicName) {
+        return givenBack.get(symbolicName);
     }
 
     @Override
@@ -106,6 +131,10 @@ public final class StateParking implements HandoverParking {
      * accepts, refuses or releases the state, or {@link Outcome.Kind#NOT_CLAIMED} after {@code timeoutMs}.
      */
     Outcome awaitOutcome(String symbolicName, long timeoutMs) throws InterruptedException {
+        String back = givenBack.get(symbolicName);
+        if (back != null) {
+            return new Outcome(Outcome.Kind.RELEASED, back, List.of(), List.of());
+        }
         List<Map.Entry<String, Parked>> parts = partsOf(symbolicName);
         if (parts.isEmpty()) {
             return new Outcome(Outcome.Kind.NOTHING_PARKED, null, List.of(), List.of());
@@ -136,29 +165,57 @@ public final class StateParking implements HandoverParking {
                 kind = Outcome.Kind.REFUSED;
             }
         }
+        back = givenBack.get(symbolicName);
+        if (back != null && !kind.equals(Outcome.Kind.NOT_CLAIMED)) {
+            return new Outcome(Outcome.Kind.RELEASED, back, List.of(), reset);
+        }
         return new Outcome(kind, reasons.isEmpty() ? null : String.join("; ", reasons), handedOver, reset);
     }
 
+    /** The update succeeded: the incoming version keeps what it accepted for good. */
+    void done(String symbolicName) {
+        givenBack.remove(symbolicName);
+        for (Map.Entry<String, Parked> part : partsOf(symbolicName)) {
+            if (part.getValue().accepted) {
+                parked.remove(part.getKey(), part.getValue());
+            }
+        }
+    }
+
     /**
-     * Prepares a parked state for a second claim after a failed update: the outgoing version, started
-     * again, takes it back.
+     * Prepares the parked states for a second claim after a failed update, once the incoming version
+     * is gone (it gave back what it took when it stopped): the outgoing version, started again, takes
+     * them. A state the incoming version accepted and did not give back is lost: its reset runs.
+     *
+     * @return what was lost, for the update's record
      */
-    void reopen(String symbolicName) {
+    List<String> reopen(String symbolicName) {
+        givenBack.remove(symbolicName);
+        List<String> lost = new java.util.ArrayList<>();
         for (Map.Entry<String, Parked> part : partsOf(symbolicName)) {
             Parked entry = part.getValue();
             synchronized (entry) {
+                if (entry.accepted) {
+                    parked.remove(part.getKey(), entry);
+                    LOG.error("hand-over: the new version took the state of {} and went without giving it back: reset", part.getKey());
+                    runReset(entry.state);
+                    lost.addAll(entry.summary);
+                    continue;
+                }
                 entry.claimed = false;
                 entry.outcome = new CompletableFuture<>();
             }
         }
+        return lost;
     }
 
     /** Ends a restart: no more deposits are expected, and a state nobody took is reset. */
     void finish(String symbolicName) {
         expected.remove(symbolicName);
+        givenBack.remove(symbolicName);
         for (Map.Entry<String, Parked> part : partsOf(symbolicName)) {
             parked.remove(part.getKey(), part.getValue());
-            if (!part.getValue().settled) {
+            if (!part.getValue().settled && !part.getValue().accepted) {
                 LOG.warn("hand-over: nobody took the state of {}: reset", part.getKey());
                 runReset(part.getValue().state);
             }
@@ -168,7 +225,8 @@ public final class StateParking implements HandoverParking {
     @Deactivate
     void deactivate() {
         expected.clear();
-        parked.values().stream().filter(p -> !p.settled).forEach(p -> runReset(p.state));
+        givenBack.clear();
+        parked.values().stream().filter(p -> !p.settled && !p.accepted).forEach(p -> runReset(p.state));
         parked.clear();
     }
 
@@ -198,7 +256,7 @@ public final class StateParking implements HandoverParking {
         @Override
         public synchronized void accept(List<String> handedOver, List<String> reset) {
             end();
-            entry.settled = true;
+            entry.accepted = true;
             entry.outcome.complete(new Outcome(Outcome.Kind.ACCEPTED, null, List.copyOf(handedOver), List.copyOf(reset)));
         }
 

@@ -331,6 +331,118 @@ class BundleSupersederTest {
                 "the failed jar left deploy/");
     }
 
+    /** The parked listeners as the new version holds them after it went on with them. */
+    private static final List<String> MOVED_ON = List.of("a", "b", "c");
+
+    /** A state of this bundle as a version holds it now. */
+    private dev.slipway.api.handover.HandoverState stateNow(List<String> listeners, java.util.concurrent.atomic.AtomicInteger resets) {
+        return new dev.slipway.api.handover.HandoverState(NAME, 1, Map.of("listeners", listeners), List.of(listeners.size() + " listeners"),
+                resets::incrementAndGet);
+    }
+
+    @Test
+    void aNewVersionThatTookTheStateAndThenFailsGivesItBackAndTheOldOneGoesOnWithItAsItIsNow() throws Exception {
+        FakeBundle old = framework.preinstalled(original, NAME, "1.0.0");
+        java.util.concurrent.atomic.AtomicInteger resets = parksState(old, 1);
+        List<Object> takenBack = claimsState(old, c -> c.accept(List.of("3 listeners"), List.of()));
+        activate();
+        // its activation throws after the claim: it deposits what it holds then, as an update's stop would
+        FakeBundle replacement = dropWith("1.1.0", b -> claimsState(b, c -> {
+            c.accept(List.of("2 listeners"), List.of());
+            parking.deposit(stateNow(MOVED_ON, resets));
+        }));
+        assertEquals(Bundle.UNINSTALLED, replacement.state);
+        assertEquals(Bundle.ACTIVE, old.state);
+        assertEquals(List.of(MOVED_ON), takenBack, "the old version goes on from where the new one left off");
+        assertEquals(0, resets.get(), "nothing was reset");
+        assertTrue(String.valueOf(lastUpdate().get("result")).startsWith("rolled back: " + NAME + " was given back by the version that took it"),
+                lastUpdate().toString());
+        assertEquals("handed over", lastUpdate().get("state"));
+        assertEquals(List.of("3 listeners"), lastUpdate().get("handedOver"));
+        assertTrue(!parking.restartExpected(NAME), "the restart is over");
+    }
+
+    /** A component runtime that reports one component of {@code failing} as failed to activate. */
+    private static org.osgi.service.component.runtime.ServiceComponentRuntime failedActivation(FakeBundle[] failing) {
+        return dev.slipway.testing.Fake.of(org.osgi.service.component.runtime.ServiceComponentRuntime.class, new Object() {
+            java.util.Collection<org.osgi.service.component.runtime.dto.ComponentDescriptionDTO> getComponentDescriptionDTOs(Bundle... bundles) {
+                var description = new org.osgi.service.component.runtime.dto.ComponentDescriptionDTO();
+                description.name = "dev.slipway.Failing";
+                return failing[0] != null && bundles.length == 1 && bundles[0].getVersion().equals(failing[0].bundle().getVersion())
+                        ? List.of(description) : List.of();
+            }
+
+            java.util.Collection<org.osgi.service.component.runtime.dto.ComponentConfigurationDTO> getComponentConfigurationDTOs(
+                    org.osgi.service.component.runtime.dto.ComponentDescriptionDTO description) {
+                var configuration = new org.osgi.service.component.runtime.dto.ComponentConfigurationDTO();
+                configuration.state = org.osgi.service.component.runtime.dto.ComponentConfigurationDTO.FAILED_ACTIVATION;
+                configuration.failure = "java.lang.IllegalStateException: deliberately\n\tat somewhere";
+                return List.of(configuration);
+            }
+        });
+    }
+
+    @Test
+    void aNewVersionWithAComponentThatFailedIsRolledBackAndGivesBackWhatItTookWhenItStops() throws Exception {
+        FakeBundle old = framework.preinstalled(original, NAME, "1.0.0");
+        java.util.concurrent.atomic.AtomicInteger resets = parksState(old, 1);
+        List<Object> takenBack = claimsState(old, c -> c.accept(List.of("3 listeners"), List.of()));
+        activate();
+        FakeBundle[] failing = new FakeBundle[1];
+        superseder.components = failedActivation(failing);
+        FakeBundle replacement = dropWith("1.1.0", b -> {
+            failing[0] = b;
+            claimsState(b, c -> c.accept(List.of("2 listeners"), List.of()));
+            b.deactivations.add(() -> {
+                if (parking.restartExpected(NAME)) {
+                    parking.deposit(stateNow(MOVED_ON, resets));
+                }
+            });
+        });
+        assertEquals(Bundle.UNINSTALLED, replacement.state);
+        assertEquals(Bundle.ACTIVE, old.state);
+        assertEquals(List.of(MOVED_ON), takenBack, "the state as the failed version left it");
+        assertEquals(0, resets.get());
+        assertEquals("rolled back: the new version did not activate: dev.slipway.Failing (java.lang.IllegalStateException: deliberately)",
+                lastUpdate().get("result"));
+        assertEquals("handed over", lastUpdate().get("state"));
+    }
+
+    @Test
+    void aNewVersionThatTookTheStateAndWentWithoutGivingItBackLosesItWithAReset() throws Exception {
+        FakeBundle old = framework.preinstalled(original, NAME, "1.0.0");
+        java.util.concurrent.atomic.AtomicInteger resets = parksState(old, 1);
+        List<Object> takenBack = claimsState(old, c -> c.accept(List.of("2 listeners"), List.of()));
+        activate();
+        FakeBundle[] failing = new FakeBundle[1];
+        superseder.components = failedActivation(failing);
+        FakeBundle replacement = dropWith("1.1.0", b -> {
+            failing[0] = b;
+            claimsState(b, c -> c.accept(List.of("2 listeners"), List.of()));
+        });
+        assertEquals(Bundle.UNINSTALLED, replacement.state);
+        assertEquals(Bundle.ACTIVE, old.state);
+        assertEquals(List.of(), takenBack, "nothing stale is handed to the old version");
+        assertEquals(1, resets.get(), "the lost state was reset once");
+        assertEquals(List.of("2 listeners (taken by the failed version and not given back)"), lastUpdate().get("reset"));
+    }
+
+    @Test
+    void aNewVersionThatSucceedsKeepsWhatItTookAndItsLaterRestartIsNoFailure() throws Exception {
+        FakeBundle old = framework.preinstalled(original, NAME, "1.0.0");
+        java.util.concurrent.atomic.AtomicInteger resets = parksState(old, 1);
+        activate();
+        FakeBundle replacement = dropWith("1.1.0", b -> claimsState(b, c -> c.accept(List.of("2 listeners"), List.of())));
+        assertEquals(Bundle.ACTIVE, replacement.state);
+        assertEquals("updated", lastUpdate().get("result"));
+        assertEquals(0, resets.get(), "an accepted state is not reset when the update ends");
+        parking.expect(NAME);
+        parking.deposit(stateNow(MOVED_ON, resets));
+        assertNull(parking.givenBack(NAME), "a deposit after the update is a new restart, not a version giving back");
+        parking.finish(NAME);
+        assertEquals(1, resets.get(), "nobody took the new deposit");
+    }
+
     @Test
     void aNewVersionThatDoesNotStartIsRolledBack() throws Exception {
         FakeBundle old = framework.preinstalled(original, NAME, "1.0.0");

@@ -170,7 +170,10 @@ final class FakeFramework {
             return location;
         }
 
-        /** Uninstalls and sends UNINSTALLED, as the framework does (and as fileinstall asks when the jar is deleted). */
+        /**
+         * Stops an active bundle, uninstalls and sends UNINSTALLED, as the framework does (and as
+         * fileinstall asks when the jar is deleted).
+         */
         void uninstall() throws BundleException {
             if (failUninstall != null) {
                 throw failUninstall;
@@ -178,6 +181,7 @@ final class FakeFramework {
             if (state == Bundle.UNINSTALLED) {
                 throw new IllegalStateException(this + " is already uninstalled");
             }
+            stop(0);
             state = Bundle.UNINSTALLED;
             installed.remove(this);
             fire(BundleEvent.UNINSTALLED, this);

@@ -37,6 +37,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.slipway.api.handover.HandoverParking;
 import dev.slipway.api.helper.HelperClient;
 import dev.slipway.networking.api.GuestConnector;
 import dev.slipway.networking.api.GuestDatagramFlow;
@@ -46,6 +47,12 @@ import dev.slipway.networking.api.GuestDatagramFlow;
  * the guest. The listeners live here, so a new stack service (a reconfigured or restarted network)
  * takes over new connections without the host ports closing. What is published is kept in
  * ConfigAdmin (PID {@value #PID}, property {@value #STORED}) and published again on start.
+ *
+ * <p>While the stack is replaced by a live update (the deploy bundle expects its bundle to restart)
+ * the published ports wait: nothing is accepted or read, so new connections wait in the listening
+ * socket's backlog and datagrams in its receive buffer until the next stack is there (at most
+ * {@link #STACK_WAIT_NANOS}); a connection handed to the outgoing stack as it went is kept for the
+ * next one. Without an update, a port with no stack behind it closes what it accepts.
  */
 @Component(service = PortForwarder.class, immediate = true)
 public final class PortForwarder {
@@ -56,6 +63,10 @@ public final class PortForwarder {
     static final long UDP_IDLE_NANOS = 60_000_000_000L;
     private static final int ACCEPTS_PER_WAKE = 256;
     private static final int DATAGRAMS_PER_WAKE = 64;
+    /** How long published ports wait for the next stack during a live update before closing what comes. */
+    static final long STACK_WAIT_NANOS = 15_000_000_000L;
+    /** Connections handed to a stack just as it went, kept for the next one. */
+    private static final int MAX_KEPT_CONNECTIONS = 1024;
 
     private final ConfigurationAdmin configurationAdmin;
     private final Selector selector;
@@ -69,6 +80,17 @@ public final class PortForwarder {
     private volatile boolean running = true;
     private volatile GuestConnector connector;
     long accepted, refusedNoNetwork, connectFailures;
+    /** Tells whether the stack is being replaced by an update; absent without the deploy bundle. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    volatile HandoverParking parking;
+    /** Until when ({@link System#nanoTime}) the ports wait for the next stack; 0 when they do not. */
+    private volatile long waitForStackUntil;
+    long stackWaitNanos = STACK_WAIT_NANOS;
+    /** Loop thread only: whether the listeners' interest is off while the ports wait for the next stack. */
+    private boolean paused;
+    /** Loop thread only: connections accepted for a stack that went before it took them. */
+    private final List<Object[]> keptConnections = new ArrayList<>();
+    long waitedForStack;
 
     @Activate
     public PortForwarder(@Reference ConfigurationAdmin configurationAdmin) throws IOException {
@@ -106,14 +128,91 @@ public final class PortForwarder {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     void bindConnector(GuestConnector c) {
         connector = c;
-        execute(this::dropFlows);
+        waitForStackUntil = 0;
+        execute(() -> {
+            dropFlows();
+            resume();
+        });
     }
 
     void unbindConnector(GuestConnector c) {
         if (connector == c) {
+            if (replacedByUpdate(c)) {
+                waitForStackUntil = Math.max(1, System.nanoTime() + stackWaitNanos);
+                LOG.info("the network stack is being updated: published ports wait for the next one");
+            }
             connector = null;
         }
         execute(this::dropFlows);
+    }
+
+    /** Whether {@code c}'s bundle is being restarted by a live update (it comes back soon). */
+    private boolean replacedByUpdate(GuestConnector c) {
+        HandoverParking p = parking;
+        if (p == null) {
+            return false;
+        }
+        org.osgi.framework.Bundle bundle = org.osgi.framework.FrameworkUtil.getBundle(c.getClass());
+        return p.restartExpected(bundle != null ? bundle.getSymbolicName() : STACK_BUNDLE);
+    }
+
+    /** The network stack's bundle, for a connector loaded outside a framework. */
+    private static final String STACK_BUNDLE = "dev.slipway.networking.stack";
+
+    /** True while the ports wait for the next stack: nothing is accepted or read. */
+    private boolean waitingForStack() {
+        long until = waitForStackUntil;
+        return until != 0 && connector == null && System.nanoTime() - until < 0;
+    }
+
+    /** Loop thread: the listeners stop being selected, so what arrives waits in their sockets. */
+    private void pause() {
+        if (paused) {
+            return;
+        }
+        paused = true;
+        waitedForStack++;
+        for (SelectionKey k : selector.keys()) {
+            if (k.isValid()) {
+                k.interestOps(0);
+            }
+        }
+    }
+
+    /** Loop thread: the listeners are selected again, and connections kept for the next stack go to it (or close). */
+    private void resume() {
+        if (paused) {
+            paused = false;
+            for (SelectionKey k : selector.keys()) {
+                if (k.isValid() && k.attachment() instanceof Listener l) {
+                    k.interestOps(l.interest());
+                }
+            }
+        }
+        GuestConnector c = connector;
+        for (Object[] kept : keptConnections) {
+            SocketChannel ch = (SocketChannel) kept[0];
+            try {
+                if (c == null) {
+                    refusedNoNetwork++;
+                    ch.close();
+                } else {
+                    c.connect(ch, (InetSocketAddress) kept[1]);
+                }
+            } catch (IOException | RuntimeException e) {
+                connectFailures++;
+                closeQuietly(ch);
+            }
+        }
+        keptConnections.clear();
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            LOG.debug("closing a published port's connection", e);
+        }
     }
 
     // ---------------------------------------------------------------- publishing
@@ -317,6 +416,11 @@ public final class PortForwarder {
         while (running) {
             try {
                 long timeoutMillis = anyUdpFlow() ? 1000 : 0; // 0: until woken
+                long until = waitForStackUntil;
+                if (paused && until != 0) {
+                    long left = Math.max(1, (until - System.nanoTime()) / 1_000_000 + 1);
+                    timeoutMillis = timeoutMillis == 0 ? left : Math.min(timeoutMillis, left);
+                }
                 selector.select(key -> {
                     try {
                         ((Listener) key.attachment()).ready();
@@ -328,6 +432,13 @@ public final class PortForwarder {
                 }, timeoutMillis);
                 for (Runnable t; (t = tasks.poll()) != null; ) {
                     t.run();
+                }
+                if (paused && !waitingForStack()) {
+                    if (connector == null) {
+                        LOG.warn("no network stack came back within {} ms: published ports close what they accept", stackWaitNanos / 1_000_000L);
+                    }
+                    waitForStackUntil = 0;
+                    resume();
                 }
                 long now = System.nanoTime();
                 if (now - lastExpiry > 1_000_000_000L) {
@@ -366,6 +477,9 @@ public final class PortForwarder {
         selector.wakeup();
         try {
             loop.join(5000);
+            for (Object[] kept : keptConnections) {
+                closeQuietly((SocketChannel) kept[0]);
+            }
             selector.close();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -385,6 +499,7 @@ public final class PortForwarder {
         m.put("network", connector != null ? "attached" : "not running");
         m.put("accepted", accepted);
         m.put("closedWithoutNetwork", refusedNoNetwork);
+        m.put("waitedForStack", waitedForStack);
         m.put("connectFailures", connectFailures);
         return m;
     }
@@ -405,6 +520,9 @@ public final class PortForwarder {
 
         abstract void register();
 
+        /** The operations this listener is selected for. */
+        abstract int interest();
+
         abstract void ready() throws IOException;
 
         abstract void close();
@@ -424,15 +542,24 @@ public final class PortForwarder {
         @Override
         void register() {
             try {
-                server.register(selector, SelectionKey.OP_ACCEPT, this);
+                server.register(selector, paused ? 0 : interest(), this);
             } catch (ClosedChannelException e) {
                 LOG.debug("published port closed before it was registered", e);
             }
         }
 
         @Override
+        int interest() {
+            return SelectionKey.OP_ACCEPT;
+        }
+
+        @Override
         void ready() throws IOException {
             for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+                if (waitingForStack()) {
+                    pause();
+                    return;
+                }
                 SocketChannel ch = server.accept();
                 if (ch == null) {
                     return;
@@ -454,6 +581,10 @@ public final class PortForwarder {
                         c.connect(ch, remote, via);
                     }
                 } catch (IOException | RuntimeException e) {
+                    if (waitingForStack() && keptConnections.size() < MAX_KEPT_CONNECTIONS) {
+                        keptConnections.add(new Object[] {ch, remote}); // the stack went as it was given this one
+                        continue;
+                    }
                     if (connectFailures++ < 20) {
                         LOG.warn("cannot carry a connection on {} to {}: {}", port.local(), port.shownRemote(), e.getMessage());
                     }
@@ -518,15 +649,24 @@ public final class PortForwarder {
         @Override
         void register() {
             try {
-                channel.register(selector, SelectionKey.OP_READ, this);
+                channel.register(selector, paused ? 0 : interest(), this);
             } catch (ClosedChannelException e) {
                 LOG.debug("published port closed before it was registered", e);
             }
         }
 
         @Override
+        int interest() {
+            return SelectionKey.OP_READ;
+        }
+
+        @Override
         void ready() throws IOException {
             for (int i = 0; i < DATAGRAMS_PER_WAKE; i++) {
+                if (waitingForStack()) {
+                    pause();
+                    return;
+                }
                 datagram.clear();
                 SocketAddress from = channel.receive(datagram);
                 if (from == null) {

@@ -599,8 +599,9 @@ public final class NetStack implements AutoCloseable {
     }
 
     /**
-     * Frames a handed-over stack still answers: ARP, and DNS over UDP to the gateway (IPv4, not
-     * fragmented), which need no connection state; so the guest's lookups go on during an update.
+     * Frames a handed-over stack still answers: ARP and neighbour solicitations, and DNS over UDP to
+     * the gateway (IPv4 not fragmented, IPv6 without extension headers), which need no connection
+     * state; so the guest's lookups go on during an update.
      */
     private boolean answeredWhileHandedOver(ByteBuffer f) {
         int len = f.limit();
@@ -611,6 +612,9 @@ public final class NetStack implements AutoCloseable {
         if (type == Ethernet.TYPE_ARP) {
             return true;
         }
+        if (type == Ethernet.TYPE_IPV6) {
+            return ip6 != null && answeredWhileHandedOver6(f, len);
+        }
         if (type != Ethernet.TYPE_IPV4 || len < Ethernet.HLEN + 20) {
             return false;
         }
@@ -618,6 +622,21 @@ public final class NetStack implements AutoCloseable {
         int ihl = (f.get(ip) & 15) * 4;
         return f.get(ip + 9) == 17 && (f.getShort(ip + 6) & 0x3fff) == 0 && f.getInt(ip + 16) == config.gateway()
                 && len >= ip + ihl + 8 && (f.getShort(ip + ihl + 2) & 0xffff) == HostEndpoints.DNS_PORT;
+    }
+
+    private static final int IP6_HLEN = 40, ICMP6 = 58, NEIGHBOR_SOLICITATION = 135;
+
+    private boolean answeredWhileHandedOver6(ByteBuffer f, int len) {
+        int ip = Ethernet.HLEN;
+        if (len < ip + IP6_HLEN + 8) {
+            return false;
+        }
+        int next = f.get(ip + 6) & 0xff;
+        if (next == ICMP6) {
+            return (f.get(ip + IP6_HLEN) & 0xff) == NEIGHBOR_SOLICITATION;
+        }
+        return next == 17 && f.getLong(ip + 24) == config.ipv6().prefix() && f.getLong(ip + 32) == config.ipv6().gateway()
+                && (f.getShort(ip + IP6_HLEN + 2) & 0xffff) == HostEndpoints.DNS_PORT;
     }
 
     /**

@@ -15,7 +15,12 @@ public interface HandoverParking {
     /** True while {@code symbolicName} is being stopped to be replaced, and its replacement will claim the state. */
     boolean restartExpected(String symbolicName);
 
-    /** Parks the outgoing version's state; the state's reset runs if nobody claims it in time. */
+    /**
+     * Parks the outgoing version's state; the state's reset runs if nobody claims it in time. A
+     * deposit for an owner whose state was claimed in this update comes from the incoming version
+     * giving it back ({@link HandoverClaim}): it replaces the claimed state without resetting it (its
+     * items moved into this deposit), and the update is rolled back.
+     */
     void deposit(HandoverState state);
 
     /** The state parked for {@code owner} ({@code BSN} or {@code BSN/part}), or {@code null} when there is none. */

@@ -6,7 +6,7 @@
  * versions' class loaders never need each other's classes.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package dev.slipway.api.handover;
 
 import org.osgi.annotation.bundle.Export;

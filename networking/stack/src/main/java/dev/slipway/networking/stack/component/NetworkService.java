@@ -105,16 +105,19 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
             held = new HeldDnsQueries();
             stack.dns(held);
         }
-        // the flows first, so that the frames the links held for this version find their connections
-        FlowsTaken flows = flowsClaim == null ? null : takeFlows(flowsClaim);
-        if (claim != null) {
-            takeOver(claim);
-        }
-        if (flows != null) {
-            stack.resumeAdoptedFlows();
-            flows.settle(flowsClaim);
-        }
+        // From here on a failure gives back what this version took: deactivate() sees the update
+        // still under way and deposits the links and flows as they are now, for the version that
+        // runs again when the deploy bundle rolls the update back.
         try {
+            // the flows first, so that the frames the links held for this version find their connections
+            FlowsTaken flows = flowsClaim == null ? null : takeFlows(flowsClaim);
+            if (claim != null) {
+                takeOver(claim);
+            }
+            if (flows != null) {
+                stack.resumeAdoptedFlows();
+                flows.settle(flowsClaim);
+            }
             String vmSocket = settings.get("vmSocket", "vm-socket");
             if (vmSocket != null && !vmSocket.isBlank()) {
                 listeners.add(new SocketListener(Path.of(vmSocket), StreamTransport.Framing.QEMU, config.mtu(), stack::attach));
@@ -125,7 +128,10 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
                 listeners.add(new SocketListener(Path.of(vpnkitSocket), StreamTransport.Framing.VPNKIT, config.mtu(), stack::attach));
                 LOG.info("serving vpnkit clients on {}", vpnkitSocket);
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
+            if (claim != null || flowsClaim != null) {
+                LOG.warn("the network did not start ({}): what it took from the previous version is given back", e.toString());
+            }
             deactivate();
             throw e;
         }

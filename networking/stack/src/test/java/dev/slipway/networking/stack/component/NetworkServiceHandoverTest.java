@@ -3,10 +3,13 @@ package dev.slipway.networking.stack.component;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -45,13 +48,16 @@ import dev.slipway.networking.stack.transport.StreamTransport;
  * QEMU stream link keeps its TCP connection through the update (the link and the flow parked as two
  * states and claimed by the next instance), and a flow state in a format the next instance does not
  * read is refused with the guest's connection reset at once, its host socket closed, and new
- * connections working.
+ * connections working. A next instance that took the state and then fails (its activation throws
+ * after the claim, or it is stopped by the update's rollback after it carried bytes) gives back
+ * what it holds then, and the instance that runs again goes on with the same connection and flow.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class NetworkServiceHandoverTest {
     private static final String OWNER = "dev.slipway.networking.stack/stack";
     private static final String FLOWS = "dev.slipway.networking.stack/flows";
     private static final int SPORT = 42000;
+    private static final int UDP_SPORT = 42001;
 
     @TempDir
     Path dir;
@@ -59,6 +65,8 @@ class NetworkServiceHandoverTest {
     private final Parking parking = new Parking();
     private final List<NetworkService> services = new ArrayList<>();
     private ServerSocket echoServer;
+    private DatagramSocket udpEcho;
+    private final LinkedBlockingQueue<Integer> udpClientPorts = new LinkedBlockingQueue<>();
     private final List<Socket> hostSides = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<Socket> ended = new LinkedBlockingQueue<>();
     private SocketChannel guestSide;
@@ -132,6 +140,22 @@ class NetworkServiceHandoverTest {
         }, "handover-accept");
         acceptor.setDaemon(true);
         acceptor.start();
+        udpEcho = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+        Thread udp = new Thread(() -> {
+            byte[] b = new byte[2048];
+            while (!udpEcho.isClosed()) {
+                try {
+                    DatagramPacket p = new DatagramPacket(b, b.length);
+                    udpEcho.receive(p);
+                    udpClientPorts.add(p.getPort());
+                    udpEcho.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        }, "handover-udp-echo");
+        udp.setDaemon(true);
+        udp.start();
 
         NetworkService first = service();
         Path socket = dir.resolve("vm.sock");
@@ -197,9 +221,32 @@ class NetworkServiceHandoverTest {
     }
 
     private NetworkService service() throws IOException {
-        NetworkService s = new NetworkService(new NetworkSettings(Map.of(), k -> null), parking, OWNER);
+        return service(Map.of());
+    }
+
+    private NetworkService service(Map<String, Object> properties) throws IOException {
+        NetworkService s = new NetworkService(new NetworkSettings(properties, k -> null), parking, OWNER);
         services.add(s);
         return s;
+    }
+
+    private void sendFrame(ByteBuffer frame) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(4).putInt(0, frame.remaining());
+        synchronized (guestSide) {
+            guestSide.write(new ByteBuffer[] {header, frame.duplicate()});
+        }
+    }
+
+    private void udpExchange(String text) throws Exception {
+        byte[] data = text.getBytes(StandardCharsets.US_ASCII);
+        int port = udpEcho.getLocalPort();
+        sendFrame(Frames.ip(Frames.GATEWAY_MAC, Frames.GUEST_MAC, 17, guest.address, Frames.HOST_ALIAS,
+                Frames.udp(guest.address, Frames.HOST_ALIAS, UDP_SPORT, port, data), 64, 11, 0));
+        ByteBuffer reply = guest.await(f -> f.limit() > 42 && f.get(23) == 17 && (f.getShort(34) & 0xffff) == port, 5000);
+        assertNotNull(reply, "no UDP echo of " + text);
+        byte[] b = new byte[data.length];
+        reply.get(42, b);
+        assertEquals(text, new String(b, StandardCharsets.US_ASCII));
     }
 
     @AfterEach
@@ -209,6 +256,7 @@ class NetworkServiceHandoverTest {
             s.stack().close();
         }
         echoServer.close();
+        udpEcho.close();
         if (guestSide != null) {
             guestSide.close();
         }
@@ -278,5 +326,53 @@ class NetworkServiceHandoverTest {
         assertEquals(theirs, rst.getInt(38), "in the guest's window");
         assertEquals(hostSides.get(0), ended.poll(3, TimeUnit.SECONDS), "the host socket is closed");
         assertEquals("new", guest.tcpEcho(Frames.HOST_ALIAS, port, "new"));
+    }
+
+    @Test
+    void aNextInstanceThatTookTheFlowsAndThenFailsToActivateGivesThemBackAndTheOldOneGoesOn() throws Exception {
+        connectAndEcho("before");
+        udpExchange("u1");
+        int udpPort = udpClientPorts.take();
+        parking.updating = true;
+        services.get(0).deactivate();
+
+        // its activation throws after it took everything: the QEMU socket's directory is a file
+        Path notADirectory = Files.writeString(dir.resolve("not-a-directory"), "");
+        assertThrows(IOException.class, () -> service(Map.of("vmSocket", notADirectory.resolve("vm.sock").toString())));
+        assertTrue(parking.outcome.get(FLOWS).startsWith("accepted [1 TCP connections, 1 UDP flows"), parking.outcome.toString());
+        assertTrue(parking.outcome.get(OWNER).startsWith("accepted [link qemu test"), parking.outcome.toString());
+        assertNotNull(parking.parked.get(FLOWS), "the flows were given back");
+        assertNotNull(parking.parked.get(OWNER), "the link was given back");
+
+        service(); // the version the update rolls back to
+        echo("after, both ways");
+        udpExchange("u2");
+        assertEquals(udpPort, udpClientPorts.take(), "the same host UDP socket");
+        assertEquals(1, hostSides.size(), "the same host connection");
+        assertNull(ended.poll(), "the host connection goes on");
+    }
+
+    @Test
+    void aNextInstanceStoppedByTheRollbackAfterItCarriedBytesGivesBackTheFlowsAsTheyAreThen() throws Exception {
+        connectAndEcho("before");
+        udpExchange("u1");
+        int udpPort = udpClientPorts.take();
+        parking.updating = true;
+        services.get(0).deactivate();
+
+        NetworkService failing = service();
+        echo("through the new version"); // both sides' sequence numbers move on
+        udpExchange("u2");
+        failing.deactivate(); // rolled back: stopped while the update is still under way
+        assertNotNull(parking.parked.get(FLOWS), "the flows were given back");
+
+        service();
+        echo("after the rollback");
+        echo("and again");
+        udpExchange("u3");
+        assertEquals(udpPort, udpClientPorts.take());
+        assertEquals(udpPort, udpClientPorts.take(), "the same host UDP socket throughout");
+        assertEquals(1, hostSides.size(), "the same host connection");
+        assertNull(ended.poll(), "the host connection goes on");
     }
 }
