@@ -95,6 +95,20 @@ class StackUpdateWaitTest {
         }
 
         @Override
+        public void checkRoute(InetAddress target, InetAddress via) {
+        }
+
+        @Override
+        public void connect(SocketChannel hostSide, InetSocketAddress target, InetAddress via) {
+            connect(hostSide, target);
+        }
+
+        @Override
+        public GuestDatagramFlow openDatagramFlow(InetSocketAddress target, InetAddress via, DatagramReceiver replies) {
+            return openDatagramFlow(target, replies);
+        }
+
+        @Override
         public GuestDatagramFlow openDatagramFlow(InetSocketAddress guest, DatagramReceiver replies) {
             return new GuestDatagramFlow() {
                 @Override
