@@ -500,7 +500,7 @@ public final class NetStack implements AutoCloseable {
             if (!links.links().isEmpty()) {
                 return false; // the links are still this version's: it answers
             }
-            long[] flow = {k.family, k.guestHi, k.guestLo, k.guestPort, k.dstHi, k.dstLo, k.dstPort};
+            long[] flow = k.toLongs();
             if (sink != null) {
                 sink.accept(flow, answer);
             } else if (waiting.size() < MAX_WAITING) {
@@ -514,17 +514,10 @@ public final class NetStack implements AutoCloseable {
 
     /** An answer to a query the previous version took to the gateway's DNS port ({@link HandOver#lateDnsAnswers()}). */
     public void lateDnsAnswer(long[] flow, ByteBuffer answer) {
-        if (flow.length < 7 || (flow[0] != 4 && flow[0] != 6)) {
+        FlowKey k = FlowKey.fromLongs(flow);
+        if (k == null) {
             return;
         }
-        FlowKey k = new FlowKey();
-        k.family = (int) flow[0];
-        k.guestHi = flow[1];
-        k.guestLo = flow[2];
-        k.guestPort = (int) flow[3];
-        k.dstHi = flow[4];
-        k.dstLo = flow[5];
-        k.dstPort = (int) flow[6];
         loop.lock();
         try {
             if (loop.running()) {

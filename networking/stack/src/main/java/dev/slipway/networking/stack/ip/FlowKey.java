@@ -19,6 +19,30 @@ public final class FlowKey {
      */
     public int nextHop4;
 
+    /**
+     * The key as {@code {family, guestHi, guestLo, guestPort, dstHi, dstLo, dstPort}}: how a flow is
+     * described to the next version of the stack (JDK types only).
+     */
+    public long[] toLongs() {
+        return new long[] {family, guestHi, guestLo, guestPort, dstHi, dstLo, dstPort};
+    }
+
+    /** A key read back from {@link #toLongs()}'s form; null when {@code f} is not one. */
+    public static FlowKey fromLongs(long[] f) {
+        if (f.length < 7 || (f[0] != 4 && f[0] != 6)) {
+            return null;
+        }
+        FlowKey k = new FlowKey();
+        k.family = (int) f[0];
+        k.guestHi = f[1];
+        k.guestLo = f[2];
+        k.guestPort = (int) f[3];
+        k.dstHi = f[4];
+        k.dstLo = f[5];
+        k.dstPort = (int) f[6];
+        return k;
+    }
+
     /** An IPv4 flow. */
     public FlowKey set(int guestIp, int guestPort, int dstIp, int dstPort) {
         family = 4;

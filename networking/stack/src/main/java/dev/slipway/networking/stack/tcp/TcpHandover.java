@@ -45,21 +45,14 @@ public final class TcpHandover {
 
     /** A flow as {@code {family, guestHi, guestLo, guestPort, dstHi, dstLo, dstPort}}. */
     static long[] flow(FlowKey k) {
-        return new long[] {k.family, k.guestHi, k.guestLo, k.guestPort, k.dstHi, k.dstLo, k.dstPort};
+        return k.toLongs();
     }
 
     static FlowKey flow(long[] f) throws IOException {
-        if (f.length < 7 || (f[0] != 4 && f[0] != 6)) {
+        FlowKey k = FlowKey.fromLongs(f);
+        if (k == null) {
             throw new IOException("not a flow");
         }
-        FlowKey k = new FlowKey();
-        k.family = (int) f[0];
-        k.guestHi = f[1];
-        k.guestLo = f[2];
-        k.guestPort = (int) f[3];
-        k.dstHi = f[4];
-        k.dstLo = f[5];
-        k.dstPort = (int) f[6];
         return k;
     }
 

@@ -312,7 +312,7 @@ public final class Udp implements ProtocolInput, HostEndpoints.DatagramReplies {
                 continue;
             }
             FlowKey k = flow.key;
-            out.add(Map.of(FLOW, new long[] {k.family, k.guestHi, k.guestLo, k.guestPort, k.dstHi, k.dstLo, k.dstPort},
+            out.add(Map.of(FLOW, k.toLongs(),
                     CHANNEL, channel, IDLE_FOR, Math.max(0, now - flow.lastActive)));
         }
         flows.clear();
@@ -343,14 +343,7 @@ public final class Udp implements ProtocolInput, HostEndpoints.DatagramReplies {
                 }
                 continue;
             }
-            FlowKey key = new FlowKey();
-            key.family = (int) f[0];
-            key.guestHi = f[1];
-            key.guestLo = f[2];
-            key.guestPort = (int) f[3];
-            key.dstHi = f[4];
-            key.dstLo = f[5];
-            key.dstPort = (int) f[6];
+            FlowKey key = FlowKey.fromLongs(f);
             if (flows.containsKey(key) || flows.size() >= config.maxUdpFlows()) {
                 failures.add("UDP flow: " + (flows.containsKey(key) ? "its flow is taken" : "the flow table is full"));
                 HostEndpoints.discard(m.get(CHANNEL));
