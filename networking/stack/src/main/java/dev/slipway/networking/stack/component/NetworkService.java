@@ -26,6 +26,10 @@ import org.slf4j.LoggerFactory;
 import dev.slipway.api.handover.HandoverClaim;
 import dev.slipway.api.handover.HandoverParking;
 import dev.slipway.api.handover.HandoverState;
+import dev.slipway.api.helper.HelperClient;
+import dev.slipway.api.helper.HelperErrors;
+import dev.slipway.api.helper.HelperException;
+import dev.slipway.api.helper.HelperSchema;
 import dev.slipway.dns.api.DnsService;
 import dev.slipway.networking.api.CidrList;
 import dev.slipway.networking.api.DatagramReceiver;
@@ -43,11 +47,16 @@ import dev.slipway.networking.stack.udp.Udp;
 import dev.slipway.networking.stack.transport.SocketListener;
 import dev.slipway.networking.stack.transport.Transport;
 import dev.slipway.networking.stack.transport.StreamTransport;
+import dev.slipway.networking.stack.transport.VmNetworkLink;
+import dev.slipway.platform.linux.natives.ReceivedSockets;
 
 /**
  * The guest network: runs the stack with the configured addresses and serves the VM sockets
  * ({@code slipway.vm-socket} for QEMU's stream netdev, {@code slipway.vpnkit-socket} for vpnkit
- * clients). The gateway's port 53 is answered by the DNS service when there is one.
+ * clients). The gateway's port 53 is answered by the DNS service when there is one. Beside the VM
+ * socket, {@value #NETWORK_NEWS_SOCKET} hears from the helper of each VM start: the VM the helper
+ * runs gets its link from the helper ({@link VmNetworkLink}, {@code vm.attach-network}), again
+ * whenever this component starts while the VM runs or the link ends while it runs.
  */
 @Component(service = {GuestNetwork.class, GuestConnector.class, StackHost.class}, configurationPid = "dev.slipway.net",
         configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true)
@@ -57,6 +66,11 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     private final CidrList refused;
     private final NetStack stack;
     private final List<SocketListener> listeners = new ArrayList<>();
+    /** The socket beside the VM socket where the helper tells of a VM start (its {@code VmBackend.NETWORK_SOCKET}). */
+    static final String NETWORK_NEWS_SOCKET = "network.sock";
+    /** The link of the VM the helper runs; {@code null} without a VM socket. */
+    private VmNetworkLink vmLink;
+    private Path attachScratch;
     private final HandoverParking parking;
     private final String owner;
 
@@ -106,6 +120,17 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         }
         // the flows first, so that the frames the links held for this version find their connections
         FlowsTaken flows = flowsClaim == null ? null : takeFlows(flowsClaim);
+        String vmSocket = settings.get("vmSocket", "vm-socket");
+        if (vmSocket != null && !vmSocket.isBlank()) {
+            Path news = Path.of(vmSocket).resolveSibling(NETWORK_NEWS_SOCKET);
+            attachScratch = Path.of(vmSocket).resolveSibling("network-attach.sock");
+            try {
+                vmLink = new VmNetworkLink(news, stack::attach);
+            } catch (IOException e) {
+                stack.close();
+                throw e;
+            }
+        }
         if (claim != null) {
             takeOver(claim);
         }
@@ -114,7 +139,6 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
             flows.settle(flowsClaim);
         }
         try {
-            String vmSocket = settings.get("vmSocket", "vm-socket");
             if (vmSocket != null && !vmSocket.isBlank()) {
                 listeners.add(new SocketListener(Path.of(vmSocket), StreamTransport.Framing.QEMU, config.mtu(), stack::attach));
                 LOG.info("serving QEMU stream clients on {} (qemu -netdev stream,id=n0,addr.type=unix,addr.path={})", vmSocket, vmSocket);
@@ -163,6 +187,9 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
                 Transport transport = LinkHandover.adopt(link, config.mtu());
                 List<byte[]> heldFrames = LinkHandover.held(link);
                 stack.attach(transport, heldFrames);
+                if (vmLink != null && transport instanceof StreamTransport stream && transport.name().startsWith(VmNetworkLink.NAME_PREFIX)) {
+                    vmLink.adopted(stream);
+                }
                 handedOver.add("link " + transport.name() + (heldFrames.isEmpty() ? "" : " (" + heldFrames.size() + " frames held during the update)"));
             } catch (IOException | RuntimeException e) {
                 LinkHandover.close(link);
@@ -284,6 +311,45 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     private static final String DNS_BUNDLE = "dev.slipway.dns";
 
     private volatile OutboundRouter router;
+    private volatile HelperClient helper;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindHelper(HelperClient client) {
+        helper = client;
+        VmNetworkLink l = vmLink;
+        if (l != null && !handedOver) {
+            l.attacher(this::attachVmNetwork);
+        }
+    }
+
+    void unbindHelper(HelperClient client) {
+        if (helper == client) {
+            helper = null;
+            VmNetworkLink l = vmLink;
+            if (l != null) {
+                l.attacher(null);
+            }
+        }
+    }
+
+    /** A new connection to the running VM's network card, from the helper; empty when no VM of this user runs. */
+    private java.util.Optional<java.nio.channels.SocketChannel> attachVmNetwork() throws IOException {
+        HelperClient h = helper;
+        if (h == null) {
+            throw new IOException("no helper to ask for the VM's network card");
+        }
+        HelperClient.DescriptorReply reply;
+        try {
+            reply = h.callForDescriptor(HelperSchema.VM_ATTACH_NETWORK, Map.of(HelperSchema.PARAM_NAME, HelperSchema.VM_NAME));
+        } catch (HelperException e) {
+            if (HelperErrors.UNAVAILABLE.equals(e.code()) || HelperErrors.REFUSED.equals(e.code())) {
+                LOG.debug("no VM network card to attach: {}", e.getMessage());
+                return java.util.Optional.empty();
+            }
+            throw new IOException("the helper did not attach the VM's network card: " + e.getMessage(), e);
+        }
+        return java.util.Optional.of(ReceivedSockets.unix(reply.descriptor(), attachScratch));
+    }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -324,6 +390,9 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
      */
     @Deactivate
     void deactivate() {
+        if (vmLink != null) {
+            vmLink.close();
+        }
         for (SocketListener l : listeners) {
             l.close();
         }
