@@ -123,7 +123,7 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         String vmSocket = settings.get("vmSocket", "vm-socket");
         if (vmSocket != null && !vmSocket.isBlank()) {
             Path news = Path.of(vmSocket).resolveSibling(NETWORK_NEWS_SOCKET);
-            attachScratch = Path.of(vmSocket).resolveSibling("network-attach.sock");
+            attachScratch = Path.of(vmSocket).resolveSibling("vm-link.sock");
             try {
                 vmLink = new VmNetworkLink(news, stack::attach);
             } catch (IOException e) {
@@ -343,7 +343,7 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
             reply = h.callForDescriptor(HelperSchema.VM_ATTACH_NETWORK, Map.of(HelperSchema.PARAM_NAME, HelperSchema.VM_NAME));
         } catch (HelperException e) {
             if (HelperErrors.UNAVAILABLE.equals(e.code()) || HelperErrors.REFUSED.equals(e.code())) {
-                LOG.debug("no VM network card to attach: {}", e.getMessage());
+                LOG.info("no VM network card to attach: {}", e.getMessage());
                 return java.util.Optional.empty();
             }
             throw new IOException("the helper did not attach the VM's network card: " + e.getMessage(), e);

@@ -48,6 +48,7 @@ public final class VmNetworkLink implements AutoCloseable {
 
     private final Path newsSocket;
     private final Consumer<Transport> stack;
+    private final long[] retryMillis;
     private final ServerSocketChannel news;
     private final ScheduledExecutorService worker;
     private volatile Attacher attacher;
@@ -61,8 +62,14 @@ public final class VmNetworkLink implements AutoCloseable {
      * @param stack attaches a link to the network stack
      */
     public VmNetworkLink(Path newsSocket, Consumer<Transport> stack) throws IOException {
+        this(newsSocket, stack, RETRY_MILLIS);
+    }
+
+    /** @param retryMillis the pauses before each further try after a failed request */
+    VmNetworkLink(Path newsSocket, Consumer<Transport> stack, long[] retryMillis) throws IOException {
         this.newsSocket = newsSocket;
         this.stack = stack;
+        this.retryMillis = retryMillis.clone();
         Files.createDirectories(newsSocket.toAbsolutePath().getParent());
         Files.deleteIfExists(newsSocket);
         news = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -165,9 +172,9 @@ public final class VmNetworkLink implements AutoCloseable {
         try {
             connection = a.attach();
         } catch (IOException | RuntimeException e) {
-            if (attempt < RETRY_MILLIS.length) {
-                LOG.info("the VM's network card is not attached ({}); trying again in {} ms", e.getMessage(), RETRY_MILLIS[attempt]);
-                schedule(() -> attach(attempt + 1), RETRY_MILLIS[attempt]);
+            if (attempt < retryMillis.length) {
+                LOG.info("the VM's network card is not attached ({}); trying again in {} ms", e.getMessage(), retryMillis[attempt]);
+                schedule(() -> attach(attempt + 1), retryMillis[attempt]);
             } else {
                 LOG.warn("the VM's network card is not attached after {} tries: {}; the next VM start or helper brings it",
                         attempt + 1, e.getMessage());
