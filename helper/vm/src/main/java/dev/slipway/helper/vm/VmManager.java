@@ -339,12 +339,15 @@ final class VmManager implements AutoCloseable {
                 || !(a.owner().getName().equals(helperUser) || a.owner().getName().equals("root"))) {
             throw new HelperException(HelperErrors.REFUSED, dir + " is not a directory of the helper's alone (0700)");
         }
-        Path listener = dir.resolve(name);
-        Files.deleteIfExists(listener);
+        Files.deleteIfExists(dir.resolve(name));
+        // bound through the checked directory's descriptor: no link on the way, and no limit from the path's length
+        int dirfd = walk.directory(dir, trusted("root", helperUser));
         try {
-            return UnixSockets.listen(listener, 1);
+            return UnixSockets.listen(Path.of("/proc/self/fd/" + dirfd, name), 1);
         } catch (IOException e) {
-            throw new HelperException(HelperErrors.FAILED, "cannot listen for " + what + ": " + e.getMessage());
+            throw new HelperException(HelperErrors.FAILED, "cannot listen for " + what + " in " + dir + ": " + e.getMessage());
+        } finally {
+            FileDescriptors.closeQuietly(dirfd);
         }
     }
 

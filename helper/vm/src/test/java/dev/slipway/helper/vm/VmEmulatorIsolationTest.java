@@ -58,7 +58,7 @@ class VmEmulatorIsolationTest {
 
     @BeforeEach
     void setUp() throws IOException {
-        root = TestRoot.create("isolation");
+        root = TestRoot.create("iso");
         vmDir = root.resolve("vm");
         home = TestRoot.dir(root, "home");
         TestRoot.dir(root, "home/.slipway");
