@@ -3,10 +3,12 @@ package dev.slipway.networking.stack.component;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -333,7 +335,7 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     }
 
     /** A new connection to the running VM's network card, from the helper; empty when no VM of this user runs. */
-    private java.util.Optional<java.nio.channels.SocketChannel> attachVmNetwork() throws IOException {
+    private Optional<SocketChannel> attachVmNetwork() throws IOException {
         HelperClient h = helper;
         if (h == null) {
             throw new IOException("no helper to ask for the VM's network card");
@@ -344,11 +346,11 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         } catch (HelperException e) {
             if (HelperErrors.UNAVAILABLE.equals(e.code()) || HelperErrors.REFUSED.equals(e.code())) {
                 LOG.info("no VM network card to attach: {}", e.getMessage());
-                return java.util.Optional.empty();
+                return Optional.empty();
             }
             throw new IOException("the helper did not attach the VM's network card: " + e.getMessage(), e);
         }
-        return java.util.Optional.of(ReceivedSockets.unix(reply.descriptor(), attachScratch));
+        return Optional.of(ReceivedSockets.unix(reply.descriptor(), attachScratch));
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
