@@ -14,9 +14,10 @@ import dev.slipway.platform.linux.natives.UnixSockets;
 
 /**
  * The helper's connection to a socket of the caller's Slipway runtime (beside
- * {@code ~/.slipway/run/vm.sock}), or to a listener the emulator holds in the helper's directory. The directories are opened without following links and
- * checked, the socket is opened as an {@code O_PATH} descriptor (a link is refused, not followed) and
- * the connection goes through that descriptor, so a name swapped after the check is never reached;
+ * {@code ~/.slipway/run/vm.sock}), or to a listener the emulator holds in the helper's directory.
+ * The directories are opened without following links and checked, the socket is opened as an
+ * {@code O_PATH} descriptor (a link is refused, not followed) and the connection goes through that
+ * descriptor, so a name swapped after the check is never reached;
  * the peer's uid from {@code SO_PEERCRED} must be the caller's. Reached only where the Linux natives
  * bundle is there ({@link LinuxOnly}).
  */

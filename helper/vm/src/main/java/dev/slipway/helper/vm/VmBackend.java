@@ -46,8 +46,8 @@ interface VmBackend {
     /**
      * Everything one boot needs; every path here was fixed by the helper, none came from a client.
      * The disk, console and the network card's listener arrive as descriptors {@link #DISK_FD},
-     * {@link #CONSOLE_FD} and {@link #NET_FD}; the emulator's own output goes to descriptors 1 and 2; with {@code engineChannel}
-     * the engine channel arrives as {@link #ENGINE_FD}.
+     * {@link #CONSOLE_FD} and {@link #NET_FD}; the emulator's own output goes to descriptors 1 and 2;
+     * with {@code engineChannel} the engine channel arrives as {@link #ENGINE_FD}.
      */
     record Launch(String name, Path kernel, Path initrd, String cmdline, int memoryMb, int cpus, Accelerator accelerator,
             Account account, boolean engineChannel) {}

@@ -241,14 +241,14 @@ final class VmManager implements AutoCloseable {
             VmBackend.Launch launch) throws HelperException, IOException, ExitedAtOnce {
         int news = runtimeSocket.connect(socket, trusted("root", caller.user()), callerUid);
         try {
-            return launch(state, diskDir, socket, caller, callerUid, launch, news);
+            return spawn(state, diskDir, socket, caller, callerUid, launch);
         } finally {
             FileDescriptors.closeQuietly(news);
         }
     }
 
-    private Running launch(TrustedDirectory state, Path diskDir, Path socket, Caller caller, int callerUid,
-            VmBackend.Launch launch, int news) throws HelperException, IOException, ExitedAtOnce {
+    private Running spawn(TrustedDirectory state, Path diskDir, Path socket, Caller caller, int callerUid,
+            VmBackend.Launch launch) throws HelperException, IOException, ExitedAtOnce {
         prepareLog(state, CONSOLE_LOG);
         prepareLog(state, EMULATOR_LOG);
         deleteIfRegular(state, PID_FILE);
