@@ -21,4 +21,4 @@ CP="$PWD/helper/vm/target/test-classes:$PWD/helper/vm/target/classes:$(cat "$CP_
 echo "# Slipway VM benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(qemu-system-x86_64 --version | head -1), accel $( [ -w /dev/kvm ] && echo kvm || echo tcg ))"
 cd helper/vm
 # the guests' files live under the module's target directory (a chain the VM manager trusts)
-java -cp "$CP" dev.slipway.helper.vm.VmBench "$RUNS" "$SECS"
+java --add-exports java.base/sun.nio.ch=ALL-UNNAMED -cp "$CP" dev.slipway.helper.vm.VmBench "$RUNS" "$SECS"

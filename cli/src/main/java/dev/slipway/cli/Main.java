@@ -448,7 +448,7 @@ public final class Main {
     }
 
     private void cleanStale(LaunchOptions options) throws IOException {
-        for (String name : List.of("slipway.pid", "control.sock", "shell.sock", "vm.sock")) {
+        for (String name : List.of("slipway.pid", "control.sock", "shell.sock", "vm.sock", "network.sock")) {
             Path path = options.runtimeDir().resolve(name);
             if (Files.deleteIfExists(path)) {
                 out.println("slipway: removed stale " + path + " of a runtime that is no longer running");

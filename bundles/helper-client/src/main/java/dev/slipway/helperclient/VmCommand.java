@@ -89,8 +89,8 @@ public final class VmCommand implements ControlCommand {
             };
         } catch (HelperException e) {
             String hint = e.code().equals(HelperErrors.UNAVAILABLE) && verb.equals("start")
-                    ? "\nthe VM's network is Slipway's VM socket: run Slipway with --vm-socket ~/.slipway/run/vm.sock"
-                            + " (the path the helper connects the VM to)"
+                    ? "\nthe VM's network card is attached by Slipway's network component, which serves network.sock beside"
+                            + " its VM socket: run Slipway with --vm-socket ~/.slipway/run/vm.sock"
                     : "";
             return CommandResult.failure("vm " + verb + " failed [" + e.code() + "]: " + e.getMessage() + hint + "\n");
         }

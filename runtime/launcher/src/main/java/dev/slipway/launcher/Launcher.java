@@ -150,7 +150,7 @@ public final class Launcher {
             out.println("slipway: removing stale pid file of a runtime that is no longer running (pid " + readPid() + ")");
             Files.delete(pidFile());
         }
-        for (String socket : List.of("control.sock", "shell.sock", "vm.sock", "vpnkit.sock")) {
+        for (String socket : List.of("control.sock", "shell.sock", "vm.sock", "network.sock", "vpnkit.sock")) {
             Path path = options.runtimeDir().resolve(socket);
             if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)
                     && !Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(path)) {
@@ -316,7 +316,7 @@ public final class Launcher {
         config.put("slipway.dist", options.dist().toString());
         config.putAll(options.frameworkProperties());
         if (options.watchDirectories()) {
-            // the runtime's VM socket, where the helper connects the VM's network card (vm.start)
+            // the runtime's VM socket; beside it network.sock, where the helper tells of a VM start (vm.start)
             config.putIfAbsent("slipway.vm-socket", options.runtimeDir().resolve("vm.sock").toString());
         }
         return config;

@@ -245,7 +245,8 @@ final class QemuBackend implements VmBackend {
                 "-drive", "file=/dev/fdset/1,format=raw,if=virtio"));
         c.addAll(List.of("-add-fd", "fd=" + CONSOLE_FD + ",set=2", "-chardev", "file,id=console,path=/dev/fdset/2,append=on",
                 "-serial", "chardev:console"));
-        c.addAll(List.of("-netdev", "stream,id=n0,addr.type=fd,addr.str=" + NET_FD));
+        // server mode: after the runtime's connection ends, QEMU listens again for the next one
+        c.addAll(List.of("-netdev", "stream,id=n0,server=on,addr.type=fd,addr.str=" + NET_FD));
         c.addAll(List.of("-device", "virtio-net-pci,netdev=n0,mac=" + GUEST_MAC + ",romfile="));
         if (l.engineChannel()) {
             c.addAll(List.of("-device", "virtio-serial-pci", "-chardev", "socket,id=engine,fd=" + ENGINE_FD + ",server=on,wait=off",

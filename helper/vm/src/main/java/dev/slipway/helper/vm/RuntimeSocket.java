@@ -13,10 +13,11 @@ import dev.slipway.platform.linux.natives.FileStatus;
 import dev.slipway.platform.linux.natives.UnixSockets;
 
 /**
- * The helper's connection to the caller's Slipway runtime socket ({@code ~/.slipway/run/vm.sock}),
- * handed to the emulator as a descriptor. The directories are opened without following links and
- * checked, the socket is opened as an {@code O_PATH} descriptor (a link is refused, not followed) and
- * the connection goes through that descriptor, so a name swapped after the check is never reached;
+ * The helper's connection to a socket of the caller's Slipway runtime (beside
+ * {@code ~/.slipway/run/vm.sock}), or to a listener the emulator holds in the helper's directory.
+ * The directories are opened without following links and checked, the socket is opened as an
+ * {@code O_PATH} descriptor (a link is refused, not followed) and the connection goes through that
+ * descriptor, so a name swapped after the check is never reached;
  * the peer's uid from {@code SO_PEERCRED} must be the caller's. Reached only where the Linux natives
  * bundle is there ({@link LinuxOnly}).
  */
@@ -49,7 +50,7 @@ final class RuntimeSocket {
         try {
             entry = walk.entry(dir, socket.getFileName().toString());
             DescriptorWalk.Held held = entry.orElseThrow(() -> new HelperException(HelperErrors.UNAVAILABLE,
-                    "no VM socket at " + socket + "; start Slipway first (slipway up)"));
+                    "no socket at " + socket + "; start Slipway first (slipway up)"));
             if (held.stat().type() != FileStatus.S_IFSOCK) {
                 throw new HelperException(HelperErrors.REFUSED, socket + " is not a socket"
                         + (held.stat().type() == FileStatus.S_IFLNK ? " but a link; the helper follows none" : ""));

@@ -66,6 +66,12 @@ final class VmManager implements AutoCloseable {
      */
     static final String ENGINE_DIR = "engine";
     static final String ENGINE_LISTENER = "engine.sock";
+    /**
+     * The network card's listener, which the emulator holds ({@code -netdev stream,server=on}): like
+     * the engine's, in a directory of the helper's alone, handed to the runtime ({@code vm.attach-network}).
+     */
+    static final String NETWORK_DIR = "network";
+    static final String NETWORK_LISTENER = "network.sock";
 
     /** Where the VM's files live and how it boots; all from the helper's install configuration. */
     record Settings(Path vmDir, Optional<Path> kernel, Optional<Path> initrd, String cmdline, int memoryMb, int cpus,
@@ -170,7 +176,7 @@ final class VmManager implements AutoCloseable {
                 "no guest kernel is configured (vm-kernel in the helper's install configuration)"));
         Path initrd = settings.initrd().orElseThrow(() -> new HelperException(HelperErrors.UNAVAILABLE,
                 "no guest initramfs is configured (vm-initrd in the helper's install configuration)"));
-        Path socket = userSocket(caller);
+        Path socket = userSocket(caller, VmBackend.NETWORK_SOCKET);
         VmBackend.Account account = emulatorAccount(caller);
         int callerUid = uidOf(caller.user());
         try (TrustedDirectory state = stateDirectory(false)) {
@@ -178,7 +184,8 @@ final class VmManager implements AutoCloseable {
                     HelperSchema.VM_NAME + " does not exist; create it first (vm.create)"));
             VmBackend.Accelerator accelerator = backend.accelerator(settings.accelerator(), account);
             VmBackend.Launch launch = new VmBackend.Launch(HelperSchema.VM_NAME, kernel, initrd, settings.cmdline(),
-                    settings.memoryMb(), settings.cpus(), accelerator, account, engineSocketServed(socket));
+                    settings.memoryMb(), settings.cpus(), accelerator, account,
+                    engineSocketServed(socket.resolveSibling(VmBackend.ENGINE_SOCKET)));
             try {
                 running = launch(state, diskDir, socket, caller, callerUid, launch);
             } catch (ExitedAtOnce e) {
@@ -223,11 +230,24 @@ final class VmManager implements AutoCloseable {
     }
 
     /**
-     * One start of the emulator: fresh logs, then every descriptor it gets opened here (the logs
-     * through the checked state directory, the disk and the runtime's socket through checked
-     * descriptors), and the emulator spawned with exactly those as its account.
+     * One start of the emulator: the caller's runtime is connected first ({@code network.sock}, through
+     * checked descriptors, served by the caller), then fresh logs and every descriptor the emulator
+     * gets opened here (the logs through the checked state directory, the disk through checked
+     * descriptors, the network card's listener in the helper's own directory), and the emulator
+     * spawned with exactly those as its account. Closing the runtime's connection once the emulator
+     * runs (or failed) is the news that it asks for the network card now.
      */
     private Running launch(TrustedDirectory state, Path diskDir, Path socket, Caller caller, int callerUid,
+            VmBackend.Launch launch) throws HelperException, IOException, ExitedAtOnce {
+        int news = runtimeSocket.connect(socket, trusted("root", caller.user()), callerUid);
+        try {
+            return spawn(state, diskDir, socket, caller, callerUid, launch);
+        } finally {
+            FileDescriptors.closeQuietly(news);
+        }
+    }
+
+    private Running spawn(TrustedDirectory state, Path diskDir, Path socket, Caller caller, int callerUid,
             VmBackend.Launch launch) throws HelperException, IOException, ExitedAtOnce {
         prepareLog(state, CONSOLE_LOG);
         prepareLog(state, EMULATOR_LOG);
@@ -246,7 +266,7 @@ final class VmManager implements AutoCloseable {
             int[] disk = openDisk(diskDir, caller);
             opened.add(disk[0]);
             opened.add(disk[1]);
-            int net = runtimeSocket.connect(socket, trusted("root", caller.user()), callerUid);
+            int net = emulatorListener(NETWORK_DIR, NETWORK_LISTENER, "the network card");
             opened.add(net);
             descriptors.put(0, devNull);
             descriptors.put(1, emulatorLog);
@@ -256,7 +276,7 @@ final class VmManager implements AutoCloseable {
             descriptors.put(VmBackend.DISK_READ_FD, disk[1]);
             descriptors.put(VmBackend.CONSOLE_FD, console);
             if (launch.engineChannel()) {
-                int listener = engineListener();
+                int listener = emulatorListener(ENGINE_DIR, ENGINE_LISTENER, "the engine channel");
                 opened.add(listener);
                 descriptors.put(VmBackend.ENGINE_FD, listener);
             }
@@ -304,11 +324,11 @@ final class VmManager implements AutoCloseable {
     }
 
     /**
-     * The engine port's listener for a new emulator: a fresh socket in {@value #ENGINE_DIR} of the
-     * state directory, a directory of the helper's own that nobody else may enter.
+     * A listener for a new emulator (its network card's, its engine port's): a fresh socket in a
+     * directory {@code dirName} of the state directory, of the helper's own, that nobody else may enter.
      */
-    private int engineListener() throws HelperException, IOException {
-        Path dir = settings.vmDir().resolve(ENGINE_DIR);
+    private int emulatorListener(String dirName, String name, String what) throws HelperException, IOException {
+        Path dir = settings.vmDir().resolve(dirName);
         try {
             Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (java.nio.file.FileAlreadyExistsException e) {
@@ -319,12 +339,15 @@ final class VmManager implements AutoCloseable {
                 || !(a.owner().getName().equals(helperUser) || a.owner().getName().equals("root"))) {
             throw new HelperException(HelperErrors.REFUSED, dir + " is not a directory of the helper's alone (0700)");
         }
-        Path listener = dir.resolve(ENGINE_LISTENER);
-        Files.deleteIfExists(listener);
+        Files.deleteIfExists(dir.resolve(name));
+        // bound through the checked directory's descriptor: no link on the way, and no limit from the path's length
+        int dirfd = walk.directory(dir, trusted("root", helperUser));
         try {
-            return UnixSockets.listen(listener, 1);
+            return UnixSockets.listen(Path.of("/proc/self/fd/" + dirfd, name), 1);
         } catch (IOException e) {
-            throw new HelperException(HelperErrors.FAILED, "cannot listen for the engine channel: " + e.getMessage());
+            throw new HelperException(HelperErrors.FAILED, "cannot listen for " + what + " in " + dir + ": " + e.getMessage());
+        } finally {
+            FileDescriptors.closeQuietly(dirfd);
         }
     }
 
@@ -353,14 +376,35 @@ final class VmManager implements AutoCloseable {
     synchronized int attachEngine(Caller caller) throws HelperException {
         requireMayChange(caller, "attach to its engine");
         LinuxOnly.require("the helper attaches the engine channel");
+        return attach(ENGINE_DIR, ENGINE_LISTENER, "the VM's engine channel",
+                "the VM runs without an engine channel (its runtime served none at vm.start)");
+    }
+
+    /**
+     * {@code vm.attach-network}: a new connection to the running VM's network card for the caller,
+     * who must be allowed to change the VM (the connection carries every frame of the guest). The
+     * emulator serves one connection at a time and listens again when it ends, so the new one
+     * carries the guest's network from the moment the previous one (a runtime that ended) is gone.
+     *
+     * @return the connection's descriptor, for the caller to pass on and close
+     */
+    synchronized int attachNetwork(Caller caller) throws HelperException {
+        requireMayChange(caller, "attach to its network card");
+        LinuxOnly.require("the helper attaches the network card");
+        return attach(NETWORK_DIR, NETWORK_LISTENER, "the VM's network card",
+                "the VM runs without a network listener (it was started by an earlier helper); restart it");
+    }
+
+    /** A connection to a listener the running emulator holds in the helper's directory {@code dirName}. */
+    private int attach(String dirName, String name, String what, String missing) throws HelperException {
         Optional<Running> alive = alive();
         if (alive.isEmpty()) {
             throw new HelperException(HelperErrors.UNAVAILABLE, "the VM is not running; start it first (vm.start)");
         }
-        Path dir = settings.vmDir().resolve(ENGINE_DIR);
-        Path listener = dir.resolve(ENGINE_LISTENER);
+        Path dir = settings.vmDir().resolve(dirName);
+        Path listener = dir.resolve(name);
         if (!Files.exists(listener, LinkOption.NOFOLLOW_LINKS)) {
-            throw new HelperException(HelperErrors.UNAVAILABLE, "the VM runs without an engine channel (its runtime served none at vm.start)");
+            throw new HelperException(HelperErrors.UNAVAILABLE, missing);
         }
         // the listener's directory and socket belong to the helper; its peer is the running emulator
         int helperUid = effectiveUid();
@@ -370,7 +414,7 @@ final class VmManager implements AutoCloseable {
         try {
             return runtimeSocket.connect(listener, trusted("root", helperUser), helperUid, Set.of(emulatorUid, helperUid));
         } catch (HelperException e) {
-            throw new HelperException(e.code(), "the VM's engine channel: " + e.getMessage());
+            throw new HelperException(e.code(), what + ": " + e.getMessage());
         }
     }
 
@@ -718,12 +762,13 @@ final class VmManager implements AutoCloseable {
     }
 
     /**
-     * The caller's Slipway VM socket ({@code ~/.slipway/run/vm.sock}): every directory up to it
-     * belongs to root or the caller and nobody else may write it, and it is a socket of the caller.
-     * A clear refusal before the VM's logs are reset; {@link RuntimeSocket} checks again on the
-     * descriptors it connects through, which is what counts.
+     * A socket {@code name} of the caller's Slipway runtime, beside its VM socket
+     * ({@code ~/.slipway/run/vm.sock}): every directory up to it belongs to root or the caller and
+     * nobody else may write it, and it is a socket of the caller. A clear refusal before the VM's logs
+     * are reset; {@link RuntimeSocket} checks again on the descriptors it connects through, which is
+     * what counts.
      */
-    private Path userSocket(Caller caller) throws HelperException {
+    private Path userSocket(Caller caller, String name) throws HelperException {
         Path home;
         try {
             home = accounts.homeDirectory(caller.user()).orElseThrow(() -> new HelperException(HelperErrors.FAILED,
@@ -731,13 +776,14 @@ final class VmManager implements AutoCloseable {
         } catch (IOException e) {
             throw failed("looking up " + caller.user() + "'s home", e);
         }
-        Path socket = home.resolve(settings.userVmSocket()).normalize();
-        if (!socket.startsWith(home) || socket.toString().contains(",")) {
+        Path vmSocket = home.resolve(settings.userVmSocket()).normalize();
+        if (!vmSocket.startsWith(home) || vmSocket.toString().contains(",") || vmSocket.getParent() == null) {
             throw new HelperException(HelperErrors.FAILED, "the configured VM socket is not a plain path under the home");
         }
+        Path socket = vmSocket.resolveSibling(name);
         try (TrustedDirectory dir = TrustedDirectory.open(socket.getParent(), trusted("root", caller.user()))) {
             PosixFileAttributes a = dir.entry(socket.getFileName().toString()).orElseThrow(() -> new HelperException(
-                    HelperErrors.UNAVAILABLE, "no VM socket at " + socket + "; start Slipway first (slipway up)"));
+                    HelperErrors.UNAVAILABLE, "no socket at " + socket + "; start Slipway first (slipway up)"));
             if (!a.isOther() || a.isSymbolicLink()) {
                 throw new HelperException(HelperErrors.REFUSED, socket + " is not a socket");
             }
@@ -754,8 +800,7 @@ final class VmManager implements AutoCloseable {
      * Whether the runtime serves an engine channel beside its VM socket (a socket entry there; the
      * connect through checked descriptors decides). A runtime without one boots a guest without the port.
      */
-    private static boolean engineSocketServed(Path vmSocket) {
-        Path engine = vmSocket.resolveSibling(VmBackend.ENGINE_SOCKET);
+    private static boolean engineSocketServed(Path engine) {
         try {
             return Files.readAttributes(engine, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther();
         } catch (IOException e) {

@@ -29,7 +29,8 @@ import dev.slipway.platform.linux.natives.FileDescriptors;
         HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_DESTROY,
         HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_STATUS,
         HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_MOVE_DISK,
-        HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_ATTACH_ENGINE})
+        HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_ATTACH_ENGINE,
+        HelperOperationHandler.OPERATION + "=" + HelperSchema.VM_ATTACH_NETWORK})
 public final class VmOperations implements HelperOperationHandler {
 
     static final String DEFAULT_VM_DIR = "/var/lib/slipway/vm";
@@ -93,14 +94,14 @@ public final class VmOperations implements HelperOperationHandler {
             case HelperSchema.VM_DESTROY -> manager.destroy(call.caller());
             case HelperSchema.VM_STATUS -> manager.status();
             case HelperSchema.VM_MOVE_DISK -> manager.moveDisk(destination(call), call.caller());
-            case HelperSchema.VM_ATTACH_ENGINE -> attachEngine(call);
+            case HelperSchema.VM_ATTACH_ENGINE -> passOn(call, manager.attachEngine(call.caller()));
+            case HelperSchema.VM_ATTACH_NETWORK -> passOn(call, manager.attachNetwork(call.caller()));
             default -> throw new HelperException(HelperErrors.UNKNOWN_OPERATION, call.operation() + " is not a VM operation");
         };
     }
 
-    /** The engine channel's new connection goes to the caller on its own connection, never in the JSON. */
-    private Map<String, Object> attachEngine(HelperCall call) throws HelperException {
-        int connection = manager.attachEngine(call.caller());
+    /** A new connection to the VM (its engine channel, its network card) goes to the caller on its own connection, never in the JSON. */
+    private static Map<String, Object> passOn(HelperCall call, int connection) throws HelperException {
         try {
             call.connection().sendDescriptor(connection);
         } finally {

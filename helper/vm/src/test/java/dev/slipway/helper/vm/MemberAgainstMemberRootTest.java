@@ -111,7 +111,8 @@ class MemberAgainstMemberRootTest {
         VmOperations vm = new VmOperations(new VmManager(settings,
                 new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent"), true), accounts, p -> { }));
         for (String op : List.of(HelperSchema.VM_CREATE, HelperSchema.VM_START, HelperSchema.VM_STOP,
-                HelperSchema.VM_DESTROY, HelperSchema.VM_STATUS, HelperSchema.VM_MOVE_DISK, HelperSchema.VM_ATTACH_ENGINE)) {
+                HelperSchema.VM_DESTROY, HelperSchema.VM_STATUS, HelperSchema.VM_MOVE_DISK, HelperSchema.VM_ATTACH_ENGINE,
+                HelperSchema.VM_ATTACH_NETWORK)) {
             helper.register(op, vm);
         }
         HelperSettings helperSettings = key -> Optional.ofNullable(switch (key) {
@@ -153,7 +154,8 @@ class MemberAgainstMemberRootTest {
                 request("dockersock.link", ""),
                 request("dockersock.unlink", ""),
                 request("uninstall", ""),
-                request("vm.attach-engine", "\"name\":\"slipway-vm\""));
+                request("vm.attach-engine", "\"name\":\"slipway-vm\""),
+                request("vm.attach-network", "\"name\":\"slipway-vm\""));
         assertTrue(second.get(0).contains("\"ok\":true") && second.get(0).contains("\"owner\":\"" + users.alice + "\""), second.get(0));
         assertTrue(second.get(1).contains(belongs + "stop it"), second.get(1));
         assertTrue(second.get(2).contains(belongs + "destroy it"), second.get(2));
@@ -164,6 +166,11 @@ class MemberAgainstMemberRootTest {
         // the engine's channel is as good as root in the VM: only who may change the VM gets it
         assertTrue(second.get(7).contains("\"code\":\"refused\"") && second.get(7).contains(belongs + "attach to its engine"),
                 second.get(7));
+        // so is the network card: every frame of the guest, and a way to answer as its gateway
+        assertTrue(second.get(8).contains("\"code\":\"refused\"") && second.get(8).contains(belongs + "attach to its network card"),
+                second.get(8));
+        assertTrue(Files.readAllLines(root.resolve("audit.log")).stream().anyMatch(l -> l.contains("vm.attach-network")
+                && l.contains("\"user\":\"" + users.bob + "\"") && l.contains("refused")), "the refusal is audited");
         assertTrue(Files.exists(vmDir.resolve(VmManager.DISK)), "the first member's disk is still there");
         assertEquals(root.resolve("home-" + users.alice).resolve(".slipway/run/docker.sock"), Files.readSymbolicLink(dockerSock));
 

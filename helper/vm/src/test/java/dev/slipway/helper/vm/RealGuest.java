@@ -18,22 +18,29 @@ import java.util.function.Consumer;
 
 import com.sun.net.httpserver.HttpServer;
 
+import org.osgi.framework.BundleContext;
+
 import dev.slipway.api.helper.AccountDirectory;
 import dev.slipway.api.helper.HelperCall.Caller;
+import dev.slipway.api.helper.HelperClient;
+import dev.slipway.api.helper.HelperSchema;
+import dev.slipway.dns.api.DnsService;
 import dev.slipway.dns.server.DnsConfig;
 import dev.slipway.dns.server.DnsServer;
 import dev.slipway.dns.server.DnsStats;
-import dev.slipway.networking.stack.NetConfig;
+import dev.slipway.helper.server.Helper;
+import dev.slipway.helperclient.SocketHelperClient;
 import dev.slipway.networking.stack.NetStack;
-import dev.slipway.networking.stack.transport.SocketListener;
-import dev.slipway.networking.stack.transport.StreamTransport;
+import dev.slipway.networking.stack.component.NetworkService;
 import dev.slipway.testing.GuestImage;
 
 /**
- * One real guest for tests and the benchmark: Slipway's stack and DNS server in this JVM serving
- * the QEMU stream socket at {@code home/.slipway/run/vm.sock}, an HTTP server on the host's
- * 127.0.0.1, and the VM manager booting Debian's kernel with an initramfs built here whose init
- * script is the caller's.
+ * One real guest for tests and the benchmark: Slipway's network component and DNS server in this
+ * JVM (the runtime's part: the QEMU stream socket at {@code home/.slipway/run/vm.sock} and the news
+ * socket beside it), the helper's protocol on its own socket with the VM operations, an HTTP server
+ * on the host's 127.0.0.1, and the VM manager booting Debian's kernel with an initramfs built here
+ * whose init script is the caller's. The network component gets the VM's network card from the
+ * helper ({@code vm.attach-network}), as the runtime does; {@link #restartRuntime()} replaces it.
  */
 final class RealGuest implements AutoCloseable {
 
@@ -42,9 +49,11 @@ final class RealGuest implements AutoCloseable {
 
     final Path root;
     final Path home;
-    final NetStack stack;
+    private volatile NetworkService network;
     final DnsServer dns;
-    final SocketListener listener;
+    final Path run;
+    final Helper helper;
+    final HelperClient helperClient;
     final HttpServer http;
     final VmManager manager;
     final Path vmDir;
@@ -64,18 +73,15 @@ final class RealGuest implements AutoCloseable {
         root = TestRoot.create("guest");
         home = TestRoot.dir(root, "home");
         TestRoot.dir(root, "home/.slipway");
-        Path run = TestRoot.dir(root, "home/.slipway/run");
+        run = TestRoot.dir(root, "home/.slipway/run");
         Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwx------"));
         vmDir = root.resolve("vm");
 
-        stack = new NetStack(NetConfig.defaults());
         dns = new DnsServer(new DnsStats(), defaults(DnsConfig.class));
-        stack.dns(dns);
-        listener = new SocketListener(run.resolve("vm.sock"), StreamTransport.Framing.QEMU, NetConfig.defaults().mtu(),
-                stack::attach);
         http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         http.createContext("/", ex -> {
-            statusDuringRequest = stack.status();
+            statusDuringRequest = stack().status();
+            requests.incrementAndGet();
             byte[] body = "hello from the host\n".getBytes(StandardCharsets.UTF_8);
             ex.sendResponseHeaders(200, body.length);
             ex.getResponseBody().write(body);
@@ -98,6 +104,77 @@ final class RealGuest implements AutoCloseable {
         };
         manager = new VmManager(settings, new QemuBackend(GuestImage.EMULATOR, Path.of("/dev/kvm"),
                 System.getProperty("user.name").equals("root")), accounts, p -> { });
+        Path helperSocket = TestRoot.dir(root, "helper").resolve("helper.sock");
+        String group = Files.readAttributes(root, java.nio.file.attribute.PosixFileAttributes.class).group().getName();
+        helper = new Helper(new Helper.Config(helperSocket, group, Optional.empty(), root.resolve("audit.log"), "test",
+                new Helper.Limits(16, 4, Duration.ofSeconds(20))), accounts, java.time.Clock.systemUTC());
+        VmOperations operations = new VmOperations(manager);
+        for (String op : List.of(HelperSchema.VM_STATUS, HelperSchema.VM_ATTACH_NETWORK)) {
+            helper.register(op, operations);
+        }
+        helper.start();
+        helperClient = new SocketHelperClient(helperSocket, Duration.ofSeconds(20));
+        network = startRuntime();
+    }
+
+    final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+
+    NetStack stack() {
+        return network.stack();
+    }
+
+    NetworkService network() {
+        return network;
+    }
+
+    /** The runtime's network part: the network component on the run directory's sockets, with DNS and the helper bound. */
+    private NetworkService startRuntime() throws IOException {
+        BundleContext context = (BundleContext) Proxy.newProxyInstance(RealGuest.class.getClassLoader(),
+                new Class<?>[] {BundleContext.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("getProperty")) {
+                        return null;
+                    }
+                    throw new UnsupportedOperationException(method.getName());
+                });
+        NetworkService n = new NetworkService(context, Map.of("vmSocket", run.resolve("vm.sock").toString()));
+        try {
+            invoke(n, "bindDns", DnsService.class, dns);
+            invoke(n, "bindHelper", HelperClient.class, helperClient);
+        } catch (IOException e) {
+            invoke(n, "deactivate", null, null);
+            throw e;
+        }
+        return n;
+    }
+
+    /**
+     * Stops the runtime's network component, as a runtime that ends does (its links close; the
+     * emulator listens again), and starts a new one, which finds the helper and the running VM and
+     * asks for the network card again.
+     */
+    void restartRuntime() throws IOException {
+        stopRuntime();
+        network = startRuntime();
+    }
+
+    /** Stops the runtime's network component only. */
+    void stopRuntime() throws IOException {
+        invoke(network, "deactivate", null, null);
+    }
+
+    private static void invoke(NetworkService n, String name, Class<?> type, Object argument) throws IOException {
+        try {
+            Method m = type == null ? NetworkService.class.getDeclaredMethod(name)
+                    : NetworkService.class.getDeclaredMethod(name, type);
+            m.setAccessible(true);
+            if (type == null) {
+                m.invoke(n);
+            } else {
+                m.invoke(n, argument);
+            }
+        } catch (ReflectiveOperationException e) {
+            throw new IOException(name + " failed: " + e, e);
+        }
     }
 
     /** Creates the VM and boots it through the manager, as {@code vm.create} and {@code vm.start} do. */
@@ -142,8 +219,8 @@ final class RealGuest implements AutoCloseable {
             manager.close();
         } finally {
             http.stop(0);
-            listener.close();
-            stack.close();
+            stopRuntime();
+            helper.close();
             Method deactivate = DnsServer.class.getDeclaredMethod("deactivate");
             deactivate.setAccessible(true);
             deactivate.invoke(dns);

@@ -68,6 +68,18 @@ class RealGuestTest {
         }
     }
 
+    /** {@code socket:[INODE]} to the path /proc/net/unix names for it (a listener's, also for the connections it accepted). */
+    static Map<String, String> unixSocketPaths() throws java.io.IOException {
+        Map<String, String> paths = new java.util.HashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 8 && f[6].matches("[0-9]+")) {
+                paths.put("socket:[" + f[6] + "]", f[7]);
+            }
+        }
+        return paths;
+    }
+
     @Test
     void theEmulatorRunsUnprivilegedInItsSandboxHoldingOnlyTheDescriptorsItWasGiven() throws Exception {
         GuestImage.Kernel kernel = GuestImage.assumeAvailable();
@@ -92,15 +104,22 @@ class RealGuestTest {
             Path vmDir = guest.vmDir;
             Set<String> expectedFiles = Set.of("/dev/null", vmDir.resolve(VmManager.EMULATOR_LOG).toString(),
                     vmDir.resolve(VmManager.CONSOLE_LOG).toString(), vmDir.resolve(VmManager.DISK).toString());
+            // the network card's listener, and the connection it accepted from the helper (procfs names it by the listener)
+            Map<String, String> unixPaths = unixSocketPaths();
+            String listener = unixPaths.get(net);
+            assertTrue(listener != null && listener.endsWith("/" + VmManager.NETWORK_LISTENER), "descriptor 3 is the network card's listener: "
+                    + listener);
             for (Map.Entry<Integer, String> fd : fds.entrySet()) {
                 String target = fd.getValue();
                 boolean expected = expectedFiles.contains(target) || target.equals(net)
+                        || (target.startsWith("socket:[") && listener.equals(unixPaths.get(target)))
                         // QEMU's own event descriptors and internal pipes
                         || target.startsWith("anon_inode:") || target.startsWith("pipe:");
                 assertTrue(expected, "descriptor " + fd.getKey() + " -> " + target + " was not given to QEMU; all: " + fds);
             }
             assertTrue(net.startsWith("socket:["), fds.toString());
-            assertEquals(1, fds.values().stream().filter(t -> t.startsWith("socket:")).count(), "one socket, the network: " + fds);
+            assertEquals(2, fds.values().stream().filter(t -> t.startsWith("socket:")).count(),
+                    "two sockets, the network card's listener and its one connection: " + fds);
             System.out.println("QEMU " + pid + " descriptors: " + fds);
         }
     }

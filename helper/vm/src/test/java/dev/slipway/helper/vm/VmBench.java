@@ -77,7 +77,7 @@ public final class VmBench {
             long deadline = t0 + TimeUnit.SECONDS.toNanos(120);
             while (System.nanoTime() < deadline) {
                 @SuppressWarnings("unchecked")
-                List<Object> leases = (List<Object>) guest.stack.status().get("leases");
+                List<Object> leases = (List<Object>) guest.stack().status().get("leases");
                 if (!leases.isEmpty()) {
                     lease = (System.nanoTime() - t0) / 1e9;
                     break;

@@ -49,7 +49,7 @@ class VmCommandTest {
         TestRoot.dir(root, "home/.slipway");
         Path run = TestRoot.dir(root, "home/.slipway/run");
         vmSocket = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        vmSocket.bind(UnixDomainSocketAddress.of(run.resolve("vm.sock")));
+        vmSocket.bind(UnixDomainSocketAddress.of(run.resolve("network.sock")));
         Path socket = TestRoot.dir(root, "helper").resolve("helper.sock");
         String group = Files.readAttributes(root, PosixFileAttributes.class).group().getName();
         AccountDirectory accounts = new AccountDirectory() {

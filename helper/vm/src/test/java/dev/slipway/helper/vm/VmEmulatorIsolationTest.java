@@ -58,14 +58,14 @@ class VmEmulatorIsolationTest {
 
     @BeforeEach
     void setUp() throws IOException {
-        root = TestRoot.create("isolation");
+        root = TestRoot.create("iso");
         vmDir = root.resolve("vm");
         home = TestRoot.dir(root, "home");
         TestRoot.dir(root, "home/.slipway");
         run = TestRoot.dir(root, "home/.slipway/run");
         Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwx------"));
         vmSocket = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        vmSocket.bind(UnixDomainSocketAddress.of(run.resolve("vm.sock")));
+        vmSocket.bind(UnixDomainSocketAddress.of(run.resolve("network.sock")));
         vmSocket.configureBlocking(false);
         // another root-only stream socket: what a member would like the helper to talk to
         Path secret = TestRoot.dir(root, "secret");
@@ -118,7 +118,7 @@ class VmEmulatorIsolationTest {
 
     @Test
     void theSocketSwappedForALinkAfterTheCheckIsNeverReached() throws Exception {
-        Path socket = run.resolve("vm.sock");
+        Path socket = run.resolve("network.sock");
         manager = manager(sleeper(), "tcg", () -> {
             try {
                 Files.delete(socket);
@@ -139,7 +139,7 @@ class VmEmulatorIsolationTest {
     void aLinkInPlaceOfTheSocketIsRefusedAndNothingIsConnected() throws Exception {
         manager = manager(sleeper(), "tcg", () -> { });
         manager.create(CALLER);
-        Path socket = run.resolve("vm.sock");
+        Path socket = run.resolve("network.sock");
         Files.delete(socket);
         Files.createSymbolicLink(socket, otherSocketPath);
         HelperException e = assertThrows(HelperException.class, () -> manager.start(CALLER));
@@ -153,7 +153,7 @@ class VmEmulatorIsolationTest {
         // this process serves the socket; the caller claims to be nobody
         int nobody = Accounts.lookup("nobody").orElseThrow().uid();
         RuntimeSocket connector = new RuntimeSocket(() -> { });
-        Path socket = run.resolve("vm.sock");
+        Path socket = run.resolve("network.sock");
         HelperException e = assertThrows(HelperException.class, () -> connector.connect(socket, new java.util.HashSet<>(List.of("root", ME)), nobody));
         assertEquals(HelperErrors.REFUSED, e.code());
         assertTrue(e.getMessage().contains("is served by uid"), e.getMessage());

@@ -64,7 +64,7 @@ class VmManagerTest {
         Path run = TestRoot.dir(root, "home/.slipway/run");
         Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwx------"));
         vmSocket = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        vmSocket.bind(UnixDomainSocketAddress.of(run.resolve("vm.sock")));
+        vmSocket.bind(UnixDomainSocketAddress.of(run.resolve("network.sock")));
         kernel = Files.writeString(root.resolve("vmlinuz"), "kernel");
         initrd = Files.writeString(root.resolve("initrd"), "initrd");
         manager = manager(p -> { });
@@ -134,7 +134,7 @@ class VmManagerTest {
         assertEquals("running", manager.status().get("state"));
         assertEquals("tcg", manager.status().get("accelerator"));
         String command = String.join(" ", launched.get(0));
-        assertTrue(command.contains("-netdev stream,id=n0,addr.type=fd,addr.str=3"), "the network goes by descriptor: " + command);
+        assertTrue(command.contains("-netdev stream,id=n0,server=on,addr.type=fd,addr.str=3"), "the network card listens on a descriptor: " + command);
         assertTrue(command.contains("-add-fd fd=4,set=1 -add-fd fd=6,set=1 -drive file=/dev/fdset/1,format=raw"), "so does the disk: " + command);
         assertTrue(command.contains("-add-fd fd=5,set=2 -chardev file,id=console,path=/dev/fdset/2"), command);
         assertFalse(command.contains(vmDir.toString()), "the emulator opens nothing in the state directory by name: " + command);
@@ -153,7 +153,7 @@ class VmManagerTest {
     @Test
     void startRefusesAVmSocketThatIsALinkOrMissing() throws Exception {
         manager.create(CALLER);
-        Path socket = home.resolve(".slipway/run/vm.sock");
+        Path socket = home.resolve(".slipway/run/network.sock");
         Files.delete(socket);
         HelperException missing = assertThrows(HelperException.class, () -> manager.start(CALLER));
         assertEquals(HelperErrors.UNAVAILABLE, missing.code());

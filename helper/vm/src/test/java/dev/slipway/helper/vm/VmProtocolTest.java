@@ -66,7 +66,8 @@ class VmProtocolTest {
         VmOperations operations = new VmOperations(new VmManager(settings,
                 new QemuBackend("qemu-system-x86_64", Path.of("/nonexistent"), false), accounts, p -> { }));
         for (String op : List.of(HelperSchema.VM_CREATE, HelperSchema.VM_START, HelperSchema.VM_STOP,
-                HelperSchema.VM_DESTROY, HelperSchema.VM_STATUS, HelperSchema.VM_MOVE_DISK, HelperSchema.VM_ATTACH_ENGINE)) {
+                HelperSchema.VM_DESTROY, HelperSchema.VM_STATUS, HelperSchema.VM_MOVE_DISK, HelperSchema.VM_ATTACH_ENGINE,
+                HelperSchema.VM_ATTACH_NETWORK)) {
             helper.register(op, operations);
         }
         helper.start();
@@ -121,7 +122,7 @@ class VmProtocolTest {
 
     @Test
     void anotherVmNameIsRefusedForEveryOperation() throws Exception {
-        for (String op : List.of("vm.create", "vm.start", "vm.stop", "vm.destroy", "vm.status", "vm.attach-engine")) {
+        for (String op : List.of("vm.create", "vm.start", "vm.stop", "vm.destroy", "vm.status", "vm.attach-engine", "vm.attach-network")) {
             for (String name : List.of("other-vm", "SLIPWAY-VM", "slipway-vm ", "")) {
                 assertEquals(HelperErrors.INVALID, errorOf(op, "{\"name\":\"" + name + "\"}"), op + " " + name);
             }
@@ -133,7 +134,7 @@ class VmProtocolTest {
 
     @Test
     void aClientChosenPathIsRefusedEverywhereButTheMoveDestination() throws Exception {
-        for (String op : List.of("vm.create", "vm.start", "vm.stop", "vm.destroy", "vm.status", "vm.attach-engine")) {
+        for (String op : List.of("vm.create", "vm.start", "vm.stop", "vm.destroy", "vm.status", "vm.attach-engine", "vm.attach-network")) {
             assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"slipway-vm\",\"disk\":\"/etc/shadow\"}"), op);
             assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"../slipway-vm\"}"), op);
             assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"C:\\\\vm\"}"), op);
@@ -201,8 +202,16 @@ class VmProtocolTest {
 
     @Test
     void attachEngineTakesOnlyTheVmsNameAndPassesNothingWithoutARunningVm() throws Exception {
-        String op = HelperSchema.VM_ATTACH_ENGINE;
-        // the engine's listener is the helper's to know: no client names a socket, a file or a descriptor
+        attachTakesOnlyTheVmsNameAndPassesNothingWithoutARunningVm(HelperSchema.VM_ATTACH_ENGINE, VmManager.ENGINE_DIR);
+    }
+
+    @Test
+    void attachNetworkTakesOnlyTheVmsNameAndPassesNothingWithoutARunningVm() throws Exception {
+        attachTakesOnlyTheVmsNameAndPassesNothingWithoutARunningVm(HelperSchema.VM_ATTACH_NETWORK, VmManager.NETWORK_DIR);
+    }
+
+    private void attachTakesOnlyTheVmsNameAndPassesNothingWithoutARunningVm(String op, String listenerDir) throws Exception {
+        // the emulator's listeners are the helper's to know: no client names a socket, a file or a descriptor
         assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"slipway-vm\",\"socket\":\"/tmp/engine.sock\"}"));
         assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"slipway-vm\",\"listener\":\"../vm/engine/engine.sock\"}"));
         assertEquals(HelperErrors.PATH_NOT_ALLOWED, errorOf(op, "{\"name\":\"slipway-vm\",\"x\":[\"~/engine.sock\"]}"));
@@ -212,7 +221,7 @@ class VmProtocolTest {
         assertEquals(HelperErrors.INVALID, errorOf(op, "{\"name\":{\"name\":\"slipway-vm\"}}"));
         assertEquals(HelperErrors.INVALID, errorOf(op, "{\"name\":\"" + "s".repeat(60_000) + "\"}"));
         // malformed and oversized frames never reach the operation
-        byte[] cut = "{\"v\":1,\"id\":1,\"op\":\"vm.attach-engine\",\"params\":{\"name\":".getBytes(StandardCharsets.UTF_8);
+        byte[] cut = ("{\"v\":1,\"id\":1,\"op\":\"" + op + "\",\"params\":{\"name\":").getBytes(StandardCharsets.UTF_8);
         assertEquals(HelperErrors.MALFORMED, errorOfFrame(cut.length, cut));
         assertEquals(HelperErrors.MALFORMED, errorOfFrame(4, new byte[] {(byte) 0xff, (byte) 0xfe, '{', '}'}));
         assertEquals(HelperErrors.MALFORMED, errorOf(op, "{\"name\":\"slipway-vm\",\"name\":\"slipway-vm\"}"));
@@ -227,7 +236,7 @@ class VmProtocolTest {
             assertTrue(refused.getMessage().contains("not running"), refused.getMessage());
             client.call(HelperSchema.VM_CREATE, Map.of("name", "slipway-vm"));
         }
-        assertFalse(Files.exists(vmDir.resolve(VmManager.ENGINE_DIR)), "no listener without a start");
+        assertFalse(Files.exists(vmDir.resolve(listenerDir)), "no listener without a start");
         assertTrue(Files.readString(root.resolve("audit.log")).contains(op), "audited");
     }
 }

@@ -90,7 +90,7 @@ public final class VmStartBench {
         long deadline = t0 + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline) {
             @SuppressWarnings("unchecked")
-            List<Object> leases = (List<Object>) guest.stack.status().get("leases");
+            List<Object> leases = (List<Object>) guest.stack().status().get("leases");
             if (!leases.isEmpty()) {
                 return (System.nanoTime() - t0) / 1e9;
             }

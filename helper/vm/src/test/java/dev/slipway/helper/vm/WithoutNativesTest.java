@@ -77,7 +77,7 @@ class WithoutNativesTest {
         TestRoot.dir(root, ".slipway");
         Path run = TestRoot.dir(root, ".slipway/run");
         vmSocket = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        vmSocket.bind(UnixDomainSocketAddress.of(run.resolve("vm.sock")));
+        vmSocket.bind(UnixDomainSocketAddress.of(run.resolve("network.sock")));
     }
 
     @AfterEach

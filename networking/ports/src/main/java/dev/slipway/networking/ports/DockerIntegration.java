@@ -24,6 +24,7 @@ import dev.slipway.api.control.ControlCommand;
 import dev.slipway.api.helper.HelperClient;
 import dev.slipway.api.helper.HelperException;
 import dev.slipway.api.helper.HelperSchema;
+import dev.slipway.platform.linux.natives.ReceivedSockets;
 
 /**
  * The guest's engine for the host's docker CLI, when {@code dev.slipway.docker} is configured: the

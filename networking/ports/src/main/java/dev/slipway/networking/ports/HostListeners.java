@@ -22,6 +22,7 @@ import dev.slipway.api.control.SocketPath;
 import dev.slipway.api.helper.HelperClient;
 import dev.slipway.api.helper.HelperException;
 import dev.slipway.api.helper.HelperSchema;
+import dev.slipway.platform.linux.natives.ReceivedSockets;
 
 /**
  * The host sockets of published ports, non-blocking: TCP and UDP bound by this process or, where

@@ -19,8 +19,8 @@ import dev.slipway.testing.GuestImage;
 
 /**
  * The helper's VM manager booting Slipway's engine guest for the engine tests of networking/ports:
- * QEMU as the unprivileged {@code nobody}, with the descriptors the manager opens, among them the
- * runtime's VM socket and engine channel under {@code home/.slipway/run}. Root only (the manager
+ * QEMU as the unprivileged {@code nobody}, with the descriptors the manager opens; the runtime's
+ * sockets (its news socket {@code network.sock}, its engine channel) under {@code home/.slipway/run}. Root only (the manager
  * changes the emulator's account), in a root-owned directory the emulator's account can enter.
  */
 public final class EngineVm implements AutoCloseable {
@@ -60,6 +60,11 @@ public final class EngineVm implements AutoCloseable {
     /** A new connection to the engine port, as {@code vm.attach-engine} passes it; the caller closes it. */
     public int attachEngine() throws Exception {
         return manager.attachEngine(new Caller(System.getProperty("user.name"), System.getProperty("user.name")));
+    }
+
+    /** A new connection to the network card, as {@code vm.attach-network} passes it; the caller closes it. */
+    public int attachNetwork() throws Exception {
+        return manager.attachNetwork(new Caller(System.getProperty("user.name"), System.getProperty("user.name")));
     }
 
     public Map<String, Object> status() throws Exception {

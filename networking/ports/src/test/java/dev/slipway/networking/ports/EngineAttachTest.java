@@ -29,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.slipway.platform.linux.natives.Descriptors;
 import dev.slipway.platform.linux.natives.Natives;
+import dev.slipway.platform.linux.natives.ReceivedSockets;
 
 /**
  * The engine channel as the helper attaches it: a connection to {@code engine.sock} is only the news

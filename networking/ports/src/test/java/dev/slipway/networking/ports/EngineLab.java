@@ -67,6 +67,9 @@ final class EngineLab implements AutoCloseable {
             Method bindDns = NetworkService.class.getDeclaredMethod("bindDns", dev.slipway.dns.api.DnsService.class);
             bindDns.setAccessible(true);
             bindDns.invoke(network, dns);
+            Method bindHelper = NetworkService.class.getDeclaredMethod("bindHelper", HelperClient.class);
+            bindHelper.setAccessible(true);
+            bindHelper.invoke(network, new AttachingHelper(vm));
             forwarder = new PortForwarder(Fakes.configAdmin(new HashMap<>()));
             forwarder.bindConnector(network);
             dockerConfig = Files.createDirectories(vm.root.resolve("docker-config"));
@@ -159,7 +162,7 @@ final class EngineLab implements AutoCloseable {
         }
     }
 
-    /** The helper's {@code vm.attach-engine} for this JVM's VM manager; nothing else. */
+    /** The helper's {@code vm.attach-engine} and {@code vm.attach-network} for this JVM's VM manager; nothing else. */
     record AttachingHelper(EngineVm vm) implements HelperClient {
         @Override
         public Path socket() {
@@ -173,11 +176,12 @@ final class EngineLab implements AutoCloseable {
 
         @Override
         public DescriptorReply callForDescriptor(String operation, Map<String, String> params) throws HelperException {
-            if (!operation.equals(HelperSchema.VM_ATTACH_ENGINE)) {
+            if (!operation.equals(HelperSchema.VM_ATTACH_ENGINE) && !operation.equals(HelperSchema.VM_ATTACH_NETWORK)) {
                 return HelperClient.super.callForDescriptor(operation, params);
             }
             try {
-                return new DescriptorReply(Map.of("attached", true), vm.attachEngine());
+                return new DescriptorReply(Map.of("attached", true),
+                        operation.equals(HelperSchema.VM_ATTACH_ENGINE) ? vm.attachEngine() : vm.attachNetwork());
             } catch (HelperException e) {
                 throw e;
             } catch (Exception e) {

@@ -60,7 +60,8 @@ import dev.slipway.testing.TestUsers;
  * TCG boot for the class. {@code -p PORT:80} with PORT below 1024 (80 when free) is served through
  * the helper's {@code ports.bind} and curl on the host gets the page; a runtime that stops and
  * starts again while the VM runs gets the engine channel back ({@code vm.attach-engine}), the
- * docker CLI works again and the running container's port is published again.
+ * docker CLI works again and the running container's port is published again, and served: the new
+ * runtime got the VM's network card back too ({@code vm.attach-network}).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -155,7 +156,7 @@ class EngineMemberRuntimeRootTest {
                 new Helper.Limits(16, 4, Duration.ofSeconds(30))), accounts, Clock.systemUTC());
         helper.register(HelperSchema.PORTS_BIND, new PortsBindOperation(key -> Optional.empty()));
         for (String op : List.of(HelperSchema.VM_CREATE, HelperSchema.VM_START, HelperSchema.VM_STOP, HelperSchema.VM_STATUS,
-                HelperSchema.VM_ATTACH_ENGINE)) {
+                HelperSchema.VM_ATTACH_ENGINE, HelperSchema.VM_ATTACH_NETWORK)) {
             helper.register(op, vm);
         }
         helper.start();
@@ -351,8 +352,20 @@ class EngineMemberRuntimeRootTest {
             await("the docker CLI through the new engine channel", Duration.ofSeconds(60), () -> dockerQuietly("version").exit() == 0);
             assertEquals("true", dockerOk("inspect", "-f", "{{.State.Running}}", id).stdout().strip());
             await("port " + port + " published again", Duration.ofSeconds(60), () -> listening(port));
+            // the page comes through the VM's network card, which the new runtime got from the helper
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            String page = "";
+            while (System.nanoTime() < deadline && !page.contains("hello from a Slipway container")) {
+                page = curl(port);
+                if (!page.contains("hello from a Slipway container")) {
+                    Thread.sleep(300);
+                }
+            }
+            assertEquals("hello from a Slipway container\n", page, this::tail);
             String audit = Files.readString(auditLog);
             assertTrue(audit.contains(HelperSchema.VM_ATTACH_ENGINE) && audit.contains("\"user\":\"" + member + "\""), audit);
+            assertTrue(audit.lines().filter(l -> l.contains(HelperSchema.VM_ATTACH_NETWORK) && l.contains("\"user\":\"" + member + "\""))
+                    .count() >= 2, "each runtime attached the network card: " + audit);
         } finally {
             dockerOk("rm", "-f", id);
         }

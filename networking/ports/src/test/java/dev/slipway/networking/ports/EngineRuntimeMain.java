@@ -16,7 +16,7 @@ import dev.slipway.networking.stack.component.NetworkService;
 
 /**
  * The runtime's side of {@link EngineMemberRuntimeRootTest}, run as a member of the helper's group:
- * the network component on {@code RUN/vm.sock}, the DNS server, the port forwarder and the docker
+ * the network component on {@code RUN/vm.sock} (its VM network card from the helper), the DNS server, the port forwarder and the docker
  * integration (engine channel {@code RUN/engine.sock}, {@code RUN/docker.sock}, the {@code slipway}
  * context in DOCKER_CONFIG), all with the real helper client. With {@code start} it also creates and
  * starts the VM through the helper, as {@code slipway vm start} does; without, it comes back to a VM
@@ -37,6 +37,9 @@ public final class EngineRuntimeMain {
         Method bindDns = NetworkService.class.getDeclaredMethod("bindDns", dev.slipway.dns.api.DnsService.class);
         bindDns.setAccessible(true);
         bindDns.invoke(network, dns);
+        Method bindHelper = NetworkService.class.getDeclaredMethod("bindHelper", dev.slipway.api.helper.HelperClient.class);
+        bindHelper.setAccessible(true);
+        bindHelper.invoke(network, helper);
         PortForwarder forwarder = new PortForwarder(Fakes.configAdmin(new HashMap<>()));
         forwarder.bindHelper(helper);
         forwarder.bindConnector(network);

@@ -32,6 +32,7 @@ import dev.slipway.api.helper.HelperErrors;
 import dev.slipway.api.helper.HelperException;
 import dev.slipway.helperclient.SocketHelperClient;
 
+import dev.slipway.platform.linux.natives.ReceivedSockets;
 import dev.slipway.testing.Prerequisites;
 
 /**

@@ -37,6 +37,13 @@ public final class HelperSchema {
      * runtime that started again gets the engine back without a VM restart). Takes only the VM's name.
      */
     public static final String VM_ATTACH_ENGINE = "vm.attach-engine";
+    /**
+     * A new connection to the running VM's network card (QEMU's stream netdev listening in the
+     * helper's own directory), passed to the caller as a descriptor: the runtime's network stack
+     * attaches it as the VM's link, at every start and again after a restart of the runtime or of
+     * its network component. Takes only the VM's name.
+     */
+    public static final String VM_ATTACH_NETWORK = "vm.attach-network";
 
     /** Parameter of {@code vm.*}: the VM's name; the helper manages exactly one VM, {@value #VM_NAME}. */
     public static final String PARAM_NAME = "name";
@@ -250,11 +257,12 @@ public final class HelperSchema {
             op(DOCKERSOCK_LINK, true, "link the system docker.sock to the caller's Slipway socket"),
             op(DOCKERSOCK_UNLINK, true, "remove the system docker.sock link if it is Slipway's"),
             op(VM_CREATE, true, "create the VM's disk and state in the helper's VM directory", VM_NAME_PARAM),
-            op(VM_START, true, "boot the VM, its network card on the caller's Slipway VM socket", VM_NAME_PARAM),
+            op(VM_START, true, "boot the VM and tell the caller's Slipway runtime to attach its network card", VM_NAME_PARAM),
             op(VM_STOP, true, "stop the VM", VM_NAME_PARAM),
             op(VM_DESTROY, true, "stop the VM and delete its disk and state", VM_NAME_PARAM),
             op(VM_STATUS, false, "whether the VM exists and runs, where its disk and console log are", VM_NAME_PARAM),
             op(VM_ATTACH_ENGINE, true, "pass the caller a new connection to the running VM's engine channel", VM_NAME_PARAM),
+            op(VM_ATTACH_NETWORK, true, "pass the caller a new connection to the running VM's network card", VM_NAME_PARAM),
             op(VM_MOVE_DISK, true, "move the stopped VM's disk into a trusted directory", VM_NAME_PARAM,
                     new Param(PARAM_DESTINATION, new CheckedDirectory(1024), true)),
             op(POLICY_STORE, true, "store a policy signed by the organisation's key (checked against the key set at install)",

@@ -5,7 +5,7 @@
  * service definitions) and the POSIX rule for a trusted location.
  */
 @Export
-@Version("2.3.0")
+@Version("2.4.0")
 package dev.slipway.api.helper;
 
 import org.osgi.annotation.bundle.Export;

@@ -3,10 +3,12 @@ package dev.slipway.networking.stack.component;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -27,6 +29,10 @@ import org.slf4j.LoggerFactory;
 import dev.slipway.api.handover.HandoverClaim;
 import dev.slipway.api.handover.HandoverParking;
 import dev.slipway.api.handover.HandoverState;
+import dev.slipway.api.helper.HelperClient;
+import dev.slipway.api.helper.HelperErrors;
+import dev.slipway.api.helper.HelperException;
+import dev.slipway.api.helper.HelperSchema;
 import dev.slipway.dns.api.DnsService;
 import dev.slipway.networking.api.CidrList;
 import dev.slipway.networking.api.DatagramReceiver;
@@ -44,11 +50,16 @@ import dev.slipway.networking.stack.udp.Udp;
 import dev.slipway.networking.stack.transport.SocketListener;
 import dev.slipway.networking.stack.transport.Transport;
 import dev.slipway.networking.stack.transport.StreamTransport;
+import dev.slipway.networking.stack.transport.VmNetworkLink;
+import dev.slipway.platform.linux.natives.ReceivedSockets;
 
 /**
  * The guest network: runs the stack with the configured addresses and serves the VM sockets
  * ({@code slipway.vm-socket} for QEMU's stream netdev, {@code slipway.vpnkit-socket} for vpnkit
- * clients). The gateway's port 53 is answered by the DNS service when there is one.
+ * clients). The gateway's port 53 is answered by the DNS service when there is one. Beside the VM
+ * socket, {@value #NETWORK_NEWS_SOCKET} hears from the helper of each VM start: the VM the helper
+ * runs gets its link from the helper ({@link VmNetworkLink}, {@code vm.attach-network}), again
+ * whenever this component starts while the VM runs or the link ends while it runs.
  */
 @Component(service = {GuestNetwork.class, GuestConnector.class, StackHost.class}, configurationPid = "dev.slipway.net",
         configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true)
@@ -58,6 +69,11 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     private final CidrList refused;
     private final NetStack stack;
     private final List<SocketListener> listeners = new ArrayList<>();
+    /** The socket beside the VM socket where the helper tells of a VM start (its {@code VmBackend.NETWORK_SOCKET}). */
+    static final String NETWORK_NEWS_SOCKET = "network.sock";
+    /** The link of the VM the helper runs; {@code null} without a VM socket. */
+    private VmNetworkLink vmLink;
+    private Path attachScratch;
     private final HandoverParking parking;
     private final String owner;
 
@@ -108,9 +124,16 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         // From here on a failure gives back what this version took: deactivate() sees the update
         // still under way and deposits the links and flows as they are now, for the version that
         // runs again when the deploy bundle rolls the update back.
+        String vmSocket = settings.get("vmSocket", "vm-socket");
         try {
             // the flows first, so that the frames the links held for this version find their connections
             FlowsTaken flows = flowsClaim == null ? null : takeFlows(flowsClaim);
+            if (vmSocket != null && !vmSocket.isBlank()) {
+                // before the links are taken over: the VM's network card among them is watched again
+                Path news = Path.of(vmSocket).resolveSibling(NETWORK_NEWS_SOCKET);
+                attachScratch = Path.of(vmSocket).resolveSibling("vm-link.sock");
+                vmLink = new VmNetworkLink(news, stack::attach);
+            }
             if (claim != null) {
                 takeOver(claim);
             }
@@ -118,7 +141,6 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
                 stack.resumeAdoptedFlows();
                 flows.settle(flowsClaim);
             }
-            String vmSocket = settings.get("vmSocket", "vm-socket");
             if (vmSocket != null && !vmSocket.isBlank()) {
                 listeners.add(new SocketListener(Path.of(vmSocket), StreamTransport.Framing.QEMU, config.mtu(), stack::attach));
                 LOG.info("serving QEMU stream clients on {} (qemu -netdev stream,id=n0,addr.type=unix,addr.path={})", vmSocket, vmSocket);
@@ -170,6 +192,9 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
                 Transport transport = LinkHandover.adopt(link, config.mtu());
                 List<byte[]> heldFrames = LinkHandover.held(link);
                 stack.attach(transport, heldFrames);
+                if (vmLink != null && transport instanceof StreamTransport stream && transport.name().startsWith(VmNetworkLink.NAME_PREFIX)) {
+                    vmLink.adopted(stream);
+                }
                 handedOver.add("link " + transport.name() + (heldFrames.isEmpty() ? "" : " (" + heldFrames.size() + " frames held during the update)"));
             } catch (IOException | RuntimeException e) {
                 LinkHandover.close(link);
@@ -294,6 +319,45 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     private final Object routerLock = new Object();
     /** The router bound last, and the one {@link #router} came from; guarded by {@link #routerLock}. */
     private ComponentServiceObjects<OutboundRouter> routerBound, routerSource;
+    private volatile HelperClient helper;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindHelper(HelperClient client) {
+        helper = client;
+        VmNetworkLink l = vmLink;
+        if (l != null && !handedOver) {
+            l.attacher(this::attachVmNetwork);
+        }
+    }
+
+    void unbindHelper(HelperClient client) {
+        if (helper == client) {
+            helper = null;
+            VmNetworkLink l = vmLink;
+            if (l != null) {
+                l.attacher(null);
+            }
+        }
+    }
+
+    /** A new connection to the running VM's network card, from the helper; empty when no VM of this user runs. */
+    private Optional<SocketChannel> attachVmNetwork() throws IOException {
+        HelperClient h = helper;
+        if (h == null) {
+            throw new IOException("no helper to ask for the VM's network card");
+        }
+        HelperClient.DescriptorReply reply;
+        try {
+            reply = h.callForDescriptor(HelperSchema.VM_ATTACH_NETWORK, Map.of(HelperSchema.PARAM_NAME, HelperSchema.VM_NAME));
+        } catch (HelperException e) {
+            if (HelperErrors.UNAVAILABLE.equals(e.code()) || HelperErrors.REFUSED.equals(e.code())) {
+                LOG.info("no VM network card to attach: {}", e.getMessage());
+                return Optional.empty();
+            }
+            throw new IOException("the helper did not attach the VM's network card: " + e.getMessage(), e);
+        }
+        return Optional.of(ReceivedSockets.unix(reply.descriptor(), attachScratch));
+    }
 
     /**
      * The router (the transparent proxy) needs this component's service to be made, and this
@@ -373,6 +437,9 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
      */
     @Deactivate
     void deactivate() {
+        if (vmLink != null) {
+            vmLink.close();
+        }
         for (SocketListener l : listeners) {
             l.close();
         }

@@ -50,6 +50,7 @@ public final class StreamTransport implements Transport {
     private volatile boolean detached;
     private final java.util.concurrent.CountDownLatch readerEnded = new java.util.concurrent.CountDownLatch(1);
     private volatile boolean reading;
+    private volatile Runnable whenPeerGone;
     private long dropped;
 
     /** Wraps a connected socket; any handshake must already be done. */
@@ -113,6 +114,19 @@ public final class StreamTransport implements Transport {
         return name;
     }
 
+    /**
+     * Runs {@code action} on the reader's thread once the peer ended the link (end of stream, a read
+     * error or a frame out of range); not when the stack closes or detaches it.
+     */
+    public void whenPeerGone(Runnable action) {
+        whenPeerGone = action;
+    }
+
+    /** Whether the link is still read (neither closed, detached nor ended by its peer). */
+    public boolean isOpen() {
+        return open;
+    }
+
     /** Frames dropped because the peer did not read fast enough. */
     public long dropped() {
         synchronized (queue) {
@@ -123,10 +137,12 @@ public final class StreamTransport implements Transport {
     @Override
     public void run(FrameReceiver receiver) throws IOException {
         reading = true;
+        boolean peerGone = false;
         try {
             while (open) {
                 int n = channel.read(in);
                 if (n < 0) {
+                    peerGone = true;
                     return;
                 }
                 if (n == 0) {
@@ -143,9 +159,16 @@ public final class StreamTransport implements Transport {
                 deliver(receiver);
                 in.compact();
             }
+        } catch (IOException e) {
+            peerGone = open;
+            throw e;
         } finally {
             close();
             readerEnded.countDown();
+            Runnable gone = whenPeerGone;
+            if (peerGone && !detached && gone != null) {
+                gone.run();
+            }
         }
     }
 

@@ -336,9 +336,9 @@ class NetworkServiceHandoverTest {
         parking.updating = true;
         services.get(0).deactivate();
 
-        // its activation throws after it took everything: the QEMU socket's directory is a file
+        // its activation throws after it took everything: the vpnkit socket's directory (opened last) is a file
         Path notADirectory = Files.writeString(dir.resolve("not-a-directory"), "");
-        assertThrows(IOException.class, () -> service(Map.of("vmSocket", notADirectory.resolve("vm.sock").toString())));
+        assertThrows(IOException.class, () -> service(Map.of("vpnkitSocket", notADirectory.resolve("vpnkit.sock").toString())));
         assertTrue(parking.outcome.get(FLOWS).startsWith("accepted [1 TCP connections, 1 UDP flows"), parking.outcome.toString());
         assertTrue(parking.outcome.get(OWNER).startsWith("accepted [link qemu test"), parking.outcome.toString());
         assertNotNull(parking.parked.get(FLOWS), "the flows were given back");

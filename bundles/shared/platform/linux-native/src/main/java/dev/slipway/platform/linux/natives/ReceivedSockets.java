@@ -1,4 +1,4 @@
-package dev.slipway.networking.ports;
+package dev.slipway.platform.linux.natives;
 
 import java.io.IOException;
 import java.net.Inet4Address;
@@ -14,33 +14,31 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import dev.slipway.platform.linux.natives.FileDescriptors;
-import dev.slipway.platform.linux.natives.InetSockets;
-import dev.slipway.platform.linux.natives.UnixSockets;
-
 /**
- * Turns a socket descriptor received from the helper into a channel the forwarder selects on.
+ * Turns a socket descriptor received from the helper (SCM_RIGHTS) into a Java channel: listening
+ * sockets for published ports, connected Unix sockets for the VM's engine channel and network link.
  *
  * <p>Java has no public way to wrap a descriptor in a channel, so a placeholder channel of the same
  * kind is bound to an ephemeral loopback port, its own descriptor is found without reflection
  * ({@link InetSockets#descriptorOfLoopbackSocket}: by its port), and the received socket is
  * {@code dup2}'d over it: the channel object now works on the helper's socket, and the placeholder
- * socket is gone. The received descriptor is closed after the copy. This is done while the channel is still blocking, so that switching it to non-blocking
- * afterwards sets O_NONBLOCK on the received socket itself. Linux only (the Linux natives bundle).
+ * socket is gone. The received descriptor is closed after the copy. This is done while the channel is
+ * still blocking, so that switching it to non-blocking afterwards sets O_NONBLOCK on the received
+ * socket itself.
  */
-final class ReceivedSockets {
+public final class ReceivedSockets {
 
     private ReceivedSockets() {
     }
 
     /** A listening TCP channel on the received socket, bound to {@code address} (blocking). */
-    static ServerSocketChannel tcp(int received, InetAddress address) throws IOException {
+    public static ServerSocketChannel tcp(int received, InetAddress address) throws IOException {
         ServerSocketChannel s = ServerSocketChannel.open(family(address));
         return adopt(s, received, address, true);
     }
 
     /** A UDP channel on the received socket, bound to {@code address} (blocking). */
-    static DatagramChannel udp(int received, InetAddress address) throws IOException {
+    public static DatagramChannel udp(int received, InetAddress address) throws IOException {
         DatagramChannel d = DatagramChannel.open(family(address));
         return adopt(d, received, address, false);
     }
@@ -79,7 +77,7 @@ final class ReceivedSockets {
      * accepted end of a connection to a short-lived listener at {@code scratch} (a path in a
      * directory of this user's alone): procfs names an accepted socket by its listener's path.
      */
-    static SocketChannel unix(int received, Path scratch) throws IOException {
+    public static SocketChannel unix(int received, Path scratch) throws IOException {
         try {
             Files.deleteIfExists(scratch);
             try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -103,7 +101,7 @@ final class ReceivedSockets {
     }
 
     /** Closes a received descriptor that is not adopted (for example after a refusal further on). */
-    static void close(int received) {
+    public static void close(int received) {
         FileDescriptors.closeQuietly(received);
     }
 }
