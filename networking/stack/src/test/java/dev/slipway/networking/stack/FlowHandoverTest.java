@@ -5,18 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -46,67 +39,19 @@ class FlowHandoverTest {
     private final List<NetStack> stacks = new ArrayList<>();
     private MemoryTransport link;
     private MiniGuest guest;
-    private ServerSocket echoServer;
-    private final List<Socket> hostSides = new CopyOnWriteArrayList<>();
-    /** Host connections whose peer ended them (the end of the stream or a reset). */
-    private final LinkedBlockingQueue<Socket> ended = new LinkedBlockingQueue<>();
-    private DatagramSocket udpEcho;
-    private final LinkedBlockingQueue<Integer> udpClientPorts = new LinkedBlockingQueue<>();
+    private LoopbackEchoes echoes;
     /** The guest's next sequence number, and the next byte it expects. */
     private int seq;
     private int theirs;
 
     @BeforeEach
     void start() throws Exception {
-        echoServer = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread acceptor = new Thread(() -> {
-            while (!echoServer.isClosed()) {
-                try {
-                    Socket s = echoServer.accept();
-                    hostSides.add(s);
-                    Thread echo = new Thread(() -> echo(s), "flow-handover-echo");
-                    echo.setDaemon(true);
-                    echo.start();
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }, "flow-handover-accept");
-        acceptor.setDaemon(true);
-        acceptor.start();
-        udpEcho = new DatagramSocket(0, InetAddress.getLoopbackAddress());
-        Thread udp = new Thread(() -> {
-            byte[] b = new byte[2048];
-            while (!udpEcho.isClosed()) {
-                try {
-                    DatagramPacket p = new DatagramPacket(b, b.length);
-                    udpEcho.receive(p);
-                    udpClientPorts.add(p.getPort());
-                    udpEcho.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }, "flow-handover-udp-echo");
-        udp.setDaemon(true);
-        udp.start();
+        echoes = new LoopbackEchoes("flow-handover");
         link = new MemoryTransport();
         NetStack first = stack();
         first.attach(link);
         guest = MiniGuest.on(link, Frames.GUEST_MAC);
         guest.dhcp();
-    }
-
-    private void echo(Socket s) {
-        try (s; InputStream in = s.getInputStream()) {
-            byte[] b = new byte[4096];
-            for (int n; (n = in.read(b)) > 0; ) {
-                s.getOutputStream().write(b, 0, n);
-            }
-        } catch (IOException e) {
-            // the peer reset the connection
-        }
-        ended.add(s);
     }
 
     /** The query id the DNS stub answers only when the test says so, as a forwarded name is answered later. */
@@ -134,34 +79,30 @@ class FlowHandoverTest {
         for (NetStack s : stacks) {
             s.close();
         }
-        echoServer.close();
-        udpEcho.close();
-        for (Socket s : hostSides) {
-            s.close();
-        }
+        echoes.close();
     }
 
     private void connect() throws Exception {
         seq = 1000;
-        guest.send(Frames.HOST_ALIAS, SPORT, echoServer.getLocalPort(), seq, 0, Tcp.SYN, new byte[] {2, 4, 0x05, (byte) 0xb4}, new byte[0]);
-        ByteBuffer synAck = guest.await(f -> MiniGuest.isTcp(f, echoServer.getLocalPort()) && (f.get(47) & 0x12) == 0x12, 5000);
+        guest.send(Frames.HOST_ALIAS, SPORT, echoes.tcpPort(), seq, 0, Tcp.SYN, new byte[] {2, 4, 0x05, (byte) 0xb4}, new byte[0]);
+        ByteBuffer synAck = guest.await(f -> MiniGuest.isTcp(f, echoes.tcpPort()) && (f.get(47) & 0x12) == 0x12, 5000);
         assertNotNull(synAck, "no SYN-ACK");
         theirs = synAck.getInt(38) + 1;
         seq++;
-        guest.send(Frames.HOST_ALIAS, SPORT, echoServer.getLocalPort(), seq, theirs, Tcp.ACK, new byte[0], new byte[0]);
+        guest.send(Frames.HOST_ALIAS, SPORT, echoes.tcpPort(), seq, theirs, Tcp.ACK, new byte[0], new byte[0]);
     }
 
     /** Sends {@code text} on the connection (without waiting). */
     private void send(String text) throws Exception {
         byte[] data = text.getBytes(StandardCharsets.US_ASCII);
-        guest.send(Frames.HOST_ALIAS, SPORT, echoServer.getLocalPort(), seq, theirs, Tcp.ACK | Tcp.PSH, new byte[0], data);
+        guest.send(Frames.HOST_ALIAS, SPORT, echoes.tcpPort(), seq, theirs, Tcp.ACK | Tcp.PSH, new byte[0], data);
         seq += data.length;
     }
 
     /** Reads {@code expected} from the connection, in order, acknowledging it. */
     private void expectEcho(String expected) throws Exception {
         StringBuilder got = new StringBuilder();
-        int port = echoServer.getLocalPort();
+        int port = echoes.tcpPort();
         while (got.length() < expected.length()) {
             ByteBuffer f = guest.await(x -> MiniGuest.isTcp(x, port) && MiniGuest.payloadLength(x) > 0, 5000);
             assertNotNull(f, "no echo; got so far: " + got);
@@ -181,8 +122,8 @@ class FlowHandoverTest {
     private void udpExchange(String text) throws Exception {
         byte[] data = text.getBytes(StandardCharsets.US_ASCII);
         link.inject(Frames.ip(Frames.GATEWAY_MAC, Frames.GUEST_MAC, 17, Frames.GUEST, Frames.HOST_ALIAS,
-                Frames.udp(Frames.GUEST, Frames.HOST_ALIAS, UDP_SPORT, udpEcho.getLocalPort(), data), 64, 11, 0));
-        ByteBuffer reply = guest.await(f -> f.limit() > 42 && f.get(23) == 17 && (f.getShort(34) & 0xffff) == udpEcho.getLocalPort(), 5000);
+                Frames.udp(Frames.GUEST, Frames.HOST_ALIAS, UDP_SPORT, echoes.udpPort(), data), 64, 11, 0));
+        ByteBuffer reply = guest.await(f -> f.limit() > 42 && f.get(23) == 17 && (f.getShort(34) & 0xffff) == echoes.udpPort(), 5000);
         assertNotNull(reply, "no UDP echo of " + text);
         byte[] b = new byte[data.length];
         reply.get(42, b);
@@ -231,7 +172,7 @@ class FlowHandoverTest {
         send("one");
         expectEcho("one");
         udpExchange("u1");
-        int udpPort = udpClientPorts.take();
+        int udpPort = echoes.udpClientPorts().take();
 
         NetStack.HandOver handed = old.handOver();
         assertEquals(1, handed.tcp().size());
@@ -253,8 +194,8 @@ class FlowHandoverTest {
         send(" three");
         expectEcho(" three");
         udpExchange("u2");
-        assertEquals(udpPort, udpClientPorts.take(), "the same host UDP socket");
-        assertEquals(1, hostSides.size(), "the same host TCP connection");
+        assertEquals(udpPort, echoes.udpClientPorts().take(), "the same host UDP socket");
+        assertEquals(1, echoes.hostSides().size(), "the same host TCP connection");
         dnsQuery(0x4343);
     }
 
@@ -272,13 +213,13 @@ class FlowHandoverTest {
         next.attach(link, LinkHandover.held(description));
         // the flows' state is refused: the resets from their records, then the state's own reset
         assertEquals(1, next.resetHandedOverFlows(handed.tcpResetRecords()));
-        int port = echoServer.getLocalPort();
+        int port = echoes.tcpPort();
         ByteBuffer rst = guest.await(f -> MiniGuest.isTcp(f, port) && (f.get(47) & Tcp.RST) != 0, 3000);
         assertNotNull(rst, "a reset to the guest at once");
         assertEquals(theirs, rst.getInt(38), "in the guest's window");
         handed.tcp().forEach(c -> HostEndpoints.discard(c.get(TcpHandover.HOST)));
         handed.udp().forEach(f -> HostEndpoints.discard(f.get(Udp.CHANNEL)));
-        assertSame(hostSides.get(0), ended.poll(3, TimeUnit.SECONDS), "the host side's peer sees the connection end");
+        assertSame(echoes.hostSides().get(0), echoes.ended().poll(3, TimeUnit.SECONDS), "the host side's peer sees the connection end");
         assertEquals("new", guest.tcpEcho(Frames.HOST_ALIAS, port, "new"));
     }
 
@@ -289,7 +230,7 @@ class FlowHandoverTest {
         send("one");
         expectEcho("one");
         udpExchange("u1");
-        int udpPort = udpClientPorts.take();
+        int udpPort = echoes.udpClientPorts().take();
 
         NetStack failing = takeOver(old.handOver());
         send("two");
@@ -300,7 +241,7 @@ class FlowHandoverTest {
         takeOver(back);
         expectEcho("three");
         udpExchange("u2");
-        assertEquals(udpPort, udpClientPorts.take());
-        assertEquals(1, hostSides.size());
+        assertEquals(udpPort, echoes.udpClientPorts().take());
+        assertEquals(1, echoes.hostSides().size());
     }
 }

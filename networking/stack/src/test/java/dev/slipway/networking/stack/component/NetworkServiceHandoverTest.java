@@ -1,5 +1,6 @@
 package dev.slipway.networking.stack.component;
 
+import dev.slipway.networking.stack.LoopbackEchoes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -7,12 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -25,7 +20,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -64,11 +58,7 @@ class NetworkServiceHandoverTest {
 
     private final Parking parking = new Parking();
     private final List<NetworkService> services = new ArrayList<>();
-    private ServerSocket echoServer;
-    private DatagramSocket udpEcho;
-    private final LinkedBlockingQueue<Integer> udpClientPorts = new LinkedBlockingQueue<>();
-    private final List<Socket> hostSides = new CopyOnWriteArrayList<>();
-    private final LinkedBlockingQueue<Socket> ended = new LinkedBlockingQueue<>();
+    private LoopbackEchoes echoes;
     private SocketChannel guestSide;
     private final LinkedBlockingQueue<ByteBuffer> toGuest = new LinkedBlockingQueue<>();
     private MiniGuest guest;
@@ -124,38 +114,7 @@ class NetworkServiceHandoverTest {
 
     @BeforeEach
     void start() throws Exception {
-        echoServer = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread acceptor = new Thread(() -> {
-            while (!echoServer.isClosed()) {
-                try {
-                    Socket s = echoServer.accept();
-                    hostSides.add(s);
-                    Thread echo = new Thread(() -> echo(s), "handover-echo");
-                    echo.setDaemon(true);
-                    echo.start();
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }, "handover-accept");
-        acceptor.setDaemon(true);
-        acceptor.start();
-        udpEcho = new DatagramSocket(0, InetAddress.getLoopbackAddress());
-        Thread udp = new Thread(() -> {
-            byte[] b = new byte[2048];
-            while (!udpEcho.isClosed()) {
-                try {
-                    DatagramPacket p = new DatagramPacket(b, b.length);
-                    udpEcho.receive(p);
-                    udpClientPorts.add(p.getPort());
-                    udpEcho.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }, "handover-udp-echo");
-        udp.setDaemon(true);
-        udp.start();
+        echoes = new LoopbackEchoes("handover");
 
         NetworkService first = service();
         Path socket = dir.resolve("vm.sock");
@@ -208,18 +167,6 @@ class NetworkServiceHandoverTest {
         }
     }
 
-    private void echo(Socket s) {
-        try (s; InputStream in = s.getInputStream()) {
-            byte[] b = new byte[4096];
-            for (int n; (n = in.read(b)) > 0; ) {
-                s.getOutputStream().write(b, 0, n);
-            }
-        } catch (IOException e) {
-            // reset by the peer
-        }
-        ended.add(s);
-    }
-
     private NetworkService service() throws IOException {
         return service(Map.of());
     }
@@ -239,7 +186,7 @@ class NetworkServiceHandoverTest {
 
     private void udpExchange(String text) throws Exception {
         byte[] data = text.getBytes(StandardCharsets.US_ASCII);
-        int port = udpEcho.getLocalPort();
+        int port = echoes.udpPort();
         sendFrame(Frames.ip(Frames.GATEWAY_MAC, Frames.GUEST_MAC, 17, guest.address, Frames.HOST_ALIAS,
                 Frames.udp(guest.address, Frames.HOST_ALIAS, UDP_SPORT, port, data), 64, 11, 0));
         ByteBuffer reply = guest.await(f -> f.limit() > 42 && f.get(23) == 17 && (f.getShort(34) & 0xffff) == port, 5000);
@@ -255,18 +202,14 @@ class NetworkServiceHandoverTest {
         for (NetworkService s : services) {
             s.stack().close();
         }
-        echoServer.close();
-        udpEcho.close();
+        echoes.close();
         if (guestSide != null) {
             guestSide.close();
-        }
-        for (Socket s : hostSides) {
-            s.close();
         }
     }
 
     private void connectAndEcho(String text) throws Exception {
-        int port = echoServer.getLocalPort();
+        int port = echoes.tcpPort();
         seq = 1000;
         guest.send(Frames.HOST_ALIAS, SPORT, port, seq, 0, Tcp.SYN, new byte[] {2, 4, 0x05, (byte) 0xb4}, new byte[0]);
         ByteBuffer synAck = guest.await(f -> MiniGuest.isTcp(f, port) && (f.get(47) & 0x12) == 0x12, 5000);
@@ -278,7 +221,7 @@ class NetworkServiceHandoverTest {
     }
 
     private void echo(String text) throws Exception {
-        int port = echoServer.getLocalPort();
+        int port = echoes.tcpPort();
         byte[] data = text.getBytes(StandardCharsets.US_ASCII);
         guest.send(Frames.HOST_ALIAS, SPORT, port, seq, theirs, Tcp.ACK | Tcp.PSH, new byte[0], data);
         seq += data.length;
@@ -305,8 +248,8 @@ class NetworkServiceHandoverTest {
         assertTrue(parking.outcome.get(FLOWS).startsWith("accepted [1 TCP connections"), parking.outcome.toString());
         assertTrue(parking.outcome.get(OWNER).startsWith("accepted [link qemu test"), parking.outcome.toString());
         echo("after");
-        assertEquals(1, hostSides.size(), "the same host connection");
-        assertNull(ended.poll(), "the host connection goes on");
+        assertEquals(1, echoes.hostSides().size(), "the same host connection");
+        assertNull(echoes.ended().poll(), "the host connection goes on");
     }
 
     @Test
@@ -320,11 +263,11 @@ class NetworkServiceHandoverTest {
         service();
         assertTrue(parking.outcome.get(FLOWS).startsWith("refused flow state format"), parking.outcome.toString());
         assertTrue(parking.outcome.get(OWNER).startsWith("accepted"), parking.outcome.toString());
-        int port = echoServer.getLocalPort();
+        int port = echoes.tcpPort();
         ByteBuffer rst = guest.await(f -> MiniGuest.isTcp(f, port) && (f.get(47) & Tcp.RST) != 0, 3000);
         assertNotNull(rst, "a reset to the guest at once");
         assertEquals(theirs, rst.getInt(38), "in the guest's window");
-        assertEquals(hostSides.get(0), ended.poll(3, TimeUnit.SECONDS), "the host socket is closed");
+        assertEquals(echoes.hostSides().get(0), echoes.ended().poll(3, TimeUnit.SECONDS), "the host socket is closed");
         assertEquals("new", guest.tcpEcho(Frames.HOST_ALIAS, port, "new"));
     }
 
@@ -332,7 +275,7 @@ class NetworkServiceHandoverTest {
     void aNextInstanceThatTookTheFlowsAndThenFailsToActivateGivesThemBackAndTheOldOneGoesOn() throws Exception {
         connectAndEcho("before");
         udpExchange("u1");
-        int udpPort = udpClientPorts.take();
+        int udpPort = echoes.udpClientPorts().take();
         parking.updating = true;
         services.get(0).deactivate();
 
@@ -347,16 +290,16 @@ class NetworkServiceHandoverTest {
         service(); // the version the update rolls back to
         echo("after, both ways");
         udpExchange("u2");
-        assertEquals(udpPort, udpClientPorts.take(), "the same host UDP socket");
-        assertEquals(1, hostSides.size(), "the same host connection");
-        assertNull(ended.poll(), "the host connection goes on");
+        assertEquals(udpPort, echoes.udpClientPorts().take(), "the same host UDP socket");
+        assertEquals(1, echoes.hostSides().size(), "the same host connection");
+        assertNull(echoes.ended().poll(), "the host connection goes on");
     }
 
     @Test
     void aNextInstanceStoppedByTheRollbackAfterItCarriedBytesGivesBackTheFlowsAsTheyAreThen() throws Exception {
         connectAndEcho("before");
         udpExchange("u1");
-        int udpPort = udpClientPorts.take();
+        int udpPort = echoes.udpClientPorts().take();
         parking.updating = true;
         services.get(0).deactivate();
 
@@ -370,9 +313,9 @@ class NetworkServiceHandoverTest {
         echo("after the rollback");
         echo("and again");
         udpExchange("u3");
-        assertEquals(udpPort, udpClientPorts.take());
-        assertEquals(udpPort, udpClientPorts.take(), "the same host UDP socket throughout");
-        assertEquals(1, hostSides.size(), "the same host connection");
-        assertNull(ended.poll(), "the host connection goes on");
+        assertEquals(udpPort, echoes.udpClientPorts().take());
+        assertEquals(udpPort, echoes.udpClientPorts().take(), "the same host UDP socket throughout");
+        assertEquals(1, echoes.hostSides().size(), "the same host connection");
+        assertNull(echoes.ended().poll(), "the host connection goes on");
     }
 }
