@@ -27,12 +27,15 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
 
 import dev.slipway.api.control.StatusContributor;
+import dev.slipway.networking.api.GuestConnection;
+import dev.slipway.networking.api.OutboundRouter;
 
 /**
  * The networking and dns bundles updated in a running framework through deploy/: the state passes
  * to the new versions (the DNS listener keeps its socket and answers across the update, the stack
- * keeps its QEMU socket listener, its links and a guest's TCP connection and UDP flow, counted by
- * the stack before and after), and the deploy bundle's status says what it handed over. Then a
+ * keeps its QEMU socket listener, its links, a guest's TCP connection and UDP flow, and a connection
+ * an outbound router intercepted, whose thread in another bundle goes on with the same streams;
+ * counted by the stack before and after), and the deploy bundle's status says what it handed over. Then a
  * networking version that takes the flows and fails to activate is rolled back, and the flows go
  * on with the version that runs again.
  */
@@ -83,15 +86,24 @@ public class LiveHandoverIT {
             }
         }, 30));
         assertNotNull("the QEMU socket is served", Consumers.await(() -> Files.exists(home.resolve("vm.sock")) ? Boolean.TRUE : null, 30));
+        EchoInterceptor interceptor = new EchoInterceptor();
+        java.util.Hashtable<String, Object> ranking = new java.util.Hashtable<>(Map.of(org.osgi.framework.Constants.SERVICE_RANKING, 1000));
+        org.osgi.framework.ServiceRegistration<?> routerRegistration = context.registerService(OutboundRouter.class.getName(),
+                interceptor, ranking);
         try (HostEcho echo = new HostEcho(); StreamGuest guest = new StreamGuest(home.resolve("vm.sock"))) {
-            // a guest on the QEMU socket with one TCP connection and one UDP flow to the host
+            // a guest on the QEMU socket with one TCP connection and one UDP flow to the host, and one the router intercepts
             guest.dhcp();
             StreamGuest.Connection connection = guest.new Connection(GUEST_TCP_PORT, echo.tcpPort());
             assertEquals("before", connection.echo("before"));
+            assertNotNull("the stack took the test's router", interceptor.bound.await(30, java.util.concurrent.TimeUnit.SECONDS)
+                    ? Boolean.TRUE : null);
+            Thread.sleep(200); // the stack sets the router right after it got the service
+            StreamGuest.Connection intercepted = guest.new Connection(GUEST_TCP_PORT + 2, INTERCEPTED_PORT);
+            assertEquals("i-before", intercepted.echo("i-before"));
             assertEquals("u-before", guest.udpExchange(GUEST_UDP_PORT, echo.udpPort(), "u-before"));
             int hostUdpPort = echo.lastUdpClientPort;
             int[] before = flows();
-            assertEquals("the guest's TCP connection, counted by the stack", 1, before[0]);
+            assertEquals("the guest's TCP connections, counted by the stack", 2, before[0]);
             assertTrue("the guest's UDP flow, counted by the stack", before[1] >= 1);
 
             for (String name : List.of("dev.slipway.dns", "dev.slipway.networking.stack")) {
@@ -107,13 +119,14 @@ public class LiveHandoverIT {
             assertTrue(dns.toString(), dns.get("handedOver").toString().contains("listener /127.0.0.1:" + dnsPort));
             Map<String, Object> net = awaitUpdate("dev.slipway.networking.stack", "0.5.0");
             List<?> handedOver = (List<?>) net.get("handedOver");
-            assertTrue(net.toString(), handedOver.contains("1 TCP connections"));
+            assertTrue(net.toString(), handedOver.contains("2 TCP connections"));
             assertTrue(net.toString(), handedOver.contains(before[1] + " UDP flows"));
             assertTrue(net.toString(), handedOver.stream().anyMatch(h -> h.toString().startsWith("link ")));
             assertEquals("the same socket answers after both updates", 1, answers(dnsPort, 5));
             assertTrue("the QEMU socket is served by the new version", Files.exists(home.resolve("vm.sock")));
             assertEquals("the same flows after the update", List.of(before[0], before[1]), List.of(flows()[0], flows()[1]));
             assertEquals("after the update", connection.echo("after the update"));
+            assertEquals("i-after the update", intercepted.echo("i-after the update"));
             assertEquals("u-after", guest.udpExchange(GUEST_UDP_PORT, echo.udpPort(), "u-after"));
             assertEquals("the same host UDP socket", hostUdpPort, echo.lastUdpClientPort);
             assertEquals("the same host TCP connection", 1, echo.tcpConnections.get());
@@ -126,16 +139,65 @@ public class LiveHandoverIT {
             assertTrue(rollback.toString(), rollback.get("result").toString().startsWith("rolled back: the new version did not activate: "
                     + DeliberatelyFailing.class.getName()));
             assertEquals(rollback.toString(), "handed over", rollback.get("state"));
-            assertTrue(rollback.toString(), ((List<?>) rollback.get("handedOver")).contains("1 TCP connections"));
+            assertTrue(rollback.toString(), ((List<?>) rollback.get("handedOver")).contains("2 TCP connections"));
             assertEquals("0.5.0", running(name).getVersion().toString());
             assertEquals(Bundle.ACTIVE, running(name).getState());
             assertTrue("the failed jar left deploy/", Files.exists(home.resolve("deploy-failed/" + name + "-0.6.0.jar")));
             assertEquals("the same flows after the rollback", List.of(before[0], before[1]), List.of(flows()[0], flows()[1]));
             assertEquals("after the rollback", connection.echo("after the rollback"));
+            assertEquals("i-after the rollback", intercepted.echo("i-after the rollback"));
+            assertEquals("the router's thread took one connection and still serves it", List.of(1, 0),
+                    List.of(interceptor.taken.get(), interceptor.ended.get()));
             assertEquals("u-rolled-back", guest.udpExchange(GUEST_UDP_PORT, echo.udpPort(), "u-rolled-back"));
             assertEquals("the same host UDP socket", hostUdpPort, echo.lastUdpClientPort);
             assertEquals("the same host TCP connection", 1, echo.tcpConnections.get());
             assertEquals(1, answers(dnsPort, 5));
+        } finally {
+            routerRegistration.unregister();
+        }
+    }
+
+    private static final int INTERCEPTED_PORT = 4443;
+
+    /**
+     * An outbound router in the test's own bundle, which the update leaves alone: it intercepts one
+     * port and echoes on a thread of its own, as the transparent proxy serves on its threads.
+     */
+    private static final class EchoInterceptor implements org.osgi.framework.ServiceFactory<OutboundRouter>, OutboundRouter {
+        final java.util.concurrent.CountDownLatch bound = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.atomic.AtomicInteger taken = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger ended = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public OutboundRouter getService(Bundle bundle, org.osgi.framework.ServiceRegistration<OutboundRouter> registration) {
+            bound.countDown();
+            return this;
+        }
+
+        @Override
+        public void ungetService(Bundle bundle, org.osgi.framework.ServiceRegistration<OutboundRouter> registration,
+                OutboundRouter service) {
+            // nothing held per bundle
+        }
+
+        @Override
+        public java.net.InetSocketAddress route(int guestIp, int guestPort, int dstIp, int dstPort) {
+            return dstPort == INTERCEPTED_PORT ? INTERCEPT : null;
+        }
+
+        @Override
+        public void intercept(GuestConnection connection) {
+            taken.incrementAndGet();
+            Thread t = new Thread(() -> {
+                try (connection) {
+                    connection.input().transferTo(connection.output());
+                } catch (java.io.IOException e) {
+                    // reset: counted below
+                }
+                ended.incrementAndGet();
+            }, "handover-it-interceptor");
+            t.setDaemon(true);
+            t.start();
         }
     }
 

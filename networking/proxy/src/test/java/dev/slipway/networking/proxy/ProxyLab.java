@@ -166,6 +166,34 @@ public final class ProxyLab implements AutoCloseable {
         proxy.use(config);
     }
 
+    /**
+     * Replaces the stack by a new one that takes the old one's state, in the order the network
+     * component takes it in a live update (flows, links, leases, then the flows resume); the
+     * transparent proxy stays, as it does when only the networking bundle is updated.
+     *
+     * @return how many TCP connections the new stack took
+     */
+    public int updateStack() throws IOException {
+        NetStack.HandOver handed = stack.handOver();
+        NetStack next = new NetStack(NetConfig.defaults());
+        next.router(proxy);
+        List<String> failures = new ArrayList<>();
+        int[] taken = next.adoptFlows(handed.tcp(), handed.udp(), failures);
+        if (!failures.isEmpty() || handed.tcpReset() > 0) {
+            throw new IOException("the new stack could not take every flow: " + failures + ", reset " + handed.tcpReset());
+        }
+        for (java.util.function.Supplier<java.util.Map<String, Object>> link : handed.links()) {
+            java.util.Map<String, Object> description = link.get();
+            next.attach(dev.slipway.networking.stack.transport.LinkHandover.adopt(description, 1500),
+                    dev.slipway.networking.stack.transport.LinkHandover.held(description));
+        }
+        next.restoreLeases(handed.leases());
+        next.resumeAdoptedFlows();
+        stack.close();
+        stack = next;
+        return taken[0];
+    }
+
     /** Runs {@code args} in the guest namespace. */
     public Commands.Out guest(String... args) throws Exception {
         return Commands.inNs(guestNs, Duration.ofSeconds(60), args);

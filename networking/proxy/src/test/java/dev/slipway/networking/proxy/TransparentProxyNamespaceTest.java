@@ -117,6 +117,43 @@ class TransparentProxyNamespaceTest {
         assertTrue(lab.proxyLogText().contains("CONNECT origin.test:443"), lab.proxyLogText());
     }
 
+    /**
+     * A live update of the stack in the middle of intercepted downloads (the guest reads slowly, so
+     * the interceptor's threads wait on a full guest window when the stack is replaced): the same
+     * interceptor threads go on through the new stack and every byte arrives.
+     */
+    @Test
+    void interceptedDownloadsGoOnAcrossALiveUpdateOfTheStack() throws Exception {
+        String expected = Commands.run("sha256sum", lab.www.resolve("big.bin").toString()).stdout().split(" ")[0];
+        long intercepted = lab.proxy.interceptorCount();
+        List<Process> downloads = new java.util.ArrayList<>();
+        List<java.nio.file.Path> outputs = new java.util.ArrayList<>();
+        for (String scheme : new String[] {"http", "https"}) {
+            java.nio.file.Path out = java.nio.file.Files.createTempFile("slw-px-update", ".out");
+            outputs.add(out);
+            downloads.add(new ProcessBuilder("ip", "netns", "exec", lab.guestNs, "sh", "-c",
+                    "curl -sS -k --max-time 40 --resolve origin.test:" + (scheme.equals("http") ? 80 : 443) + ":" + O + " "
+                            + scheme + "://origin.test/big.bin | { sleep 2; sha256sum; }")
+                    .redirectErrorStream(true).redirectOutput(out.toFile()).start());
+        }
+        try {
+            Thread.sleep(1000); // both connections are open and stalled on the sleeping readers
+            assertEquals(intercepted + 2, lab.proxy.interceptorCount(), "both downloads reached the interceptor");
+            assertEquals(2, lab.updateStack(), "both intercepted connections are taken by the new stack");
+            for (int i = 0; i < downloads.size(); i++) {
+                assertTrue(downloads.get(i).waitFor(45, TimeUnit.SECONDS), "download " + i + " finished");
+                String got = java.nio.file.Files.readString(outputs.get(i));
+                assertEquals(expected, got.split(" ")[0], "download " + i + ": " + got);
+            }
+            assertEquals(intercepted + 2, lab.proxy.interceptorCount(), "no connection was made again");
+        } finally {
+            downloads.forEach(Process::destroyForcibly);
+            for (java.nio.file.Path out : outputs) {
+                java.nio.file.Files.deleteIfExists(out);
+            }
+        }
+    }
+
     @Test
     void largeDownloadsArriveIntactBothWays() throws Exception {
         String expected = Commands.run("sha256sum", lab.www.resolve("big.bin").toString()).stdout().split(" ")[0];

@@ -1,10 +1,15 @@
 package dev.slipway.networking.stack;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.io.IOException;
+import dev.slipway.networking.api.OutboundRouter;
+import dev.slipway.networking.api.GuestConnection;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -43,10 +48,13 @@ class FlowHandoverTest {
     /** The guest's next sequence number, and the next byte it expects. */
     private int seq;
     private int theirs;
+    /** The port the guest's connection goes to: the echo server's, or one the interceptor takes. */
+    private int dstPort;
 
     @BeforeEach
     void start() throws Exception {
         echoes = new LoopbackEchoes("flow-handover");
+        dstPort = echoes.tcpPort();
         link = new MemoryTransport();
         NetStack first = stack();
         first.attach(link);
@@ -84,25 +92,25 @@ class FlowHandoverTest {
 
     private void connect() throws Exception {
         seq = 1000;
-        guest.send(Frames.HOST_ALIAS, SPORT, echoes.tcpPort(), seq, 0, Tcp.SYN, new byte[] {2, 4, 0x05, (byte) 0xb4}, new byte[0]);
-        ByteBuffer synAck = guest.await(f -> MiniGuest.isTcp(f, echoes.tcpPort()) && (f.get(47) & 0x12) == 0x12, 5000);
+        guest.send(Frames.HOST_ALIAS, SPORT, dstPort, seq, 0, Tcp.SYN, new byte[] {2, 4, 0x05, (byte) 0xb4}, new byte[0]);
+        ByteBuffer synAck = guest.await(f -> MiniGuest.isTcp(f, dstPort) && (f.get(47) & 0x12) == 0x12, 5000);
         assertNotNull(synAck, "no SYN-ACK");
         theirs = synAck.getInt(38) + 1;
         seq++;
-        guest.send(Frames.HOST_ALIAS, SPORT, echoes.tcpPort(), seq, theirs, Tcp.ACK, new byte[0], new byte[0]);
+        guest.send(Frames.HOST_ALIAS, SPORT, dstPort, seq, theirs, Tcp.ACK, new byte[0], new byte[0]);
     }
 
     /** Sends {@code text} on the connection (without waiting). */
     private void send(String text) throws Exception {
         byte[] data = text.getBytes(StandardCharsets.US_ASCII);
-        guest.send(Frames.HOST_ALIAS, SPORT, echoes.tcpPort(), seq, theirs, Tcp.ACK | Tcp.PSH, new byte[0], data);
+        guest.send(Frames.HOST_ALIAS, SPORT, dstPort, seq, theirs, Tcp.ACK | Tcp.PSH, new byte[0], data);
         seq += data.length;
     }
 
     /** Reads {@code expected} from the connection, in order, acknowledging it. */
     private void expectEcho(String expected) throws Exception {
         StringBuilder got = new StringBuilder();
-        int port = echoes.tcpPort();
+        int port = dstPort;
         while (got.length() < expected.length()) {
             ByteBuffer f = guest.await(x -> MiniGuest.isTcp(x, port) && MiniGuest.payloadLength(x) > 0, 5000);
             assertNotNull(f, "no echo; got so far: " + got);
@@ -243,5 +251,99 @@ class FlowHandoverTest {
         udpExchange("u2");
         assertEquals(udpPort, echoes.udpClientPorts().take());
         assertEquals(1, echoes.hostSides().size());
+    }
+
+    /** An interceptor that echoes on its own thread, as the transparent proxy serves on its own threads. */
+    private final class EchoInterceptor implements OutboundRouter {
+        final List<GuestConnection> taken = new CopyOnWriteArrayList<>();
+        final LinkedBlockingQueue<String> ends = new LinkedBlockingQueue<>();
+
+        @Override
+        public InetSocketAddress route(int guestIp, int guestPort, int dstIp, int dstPort) {
+            return dstPort == INTERCEPTED_PORT ? INTERCEPT : null;
+        }
+
+        @Override
+        public void intercept(GuestConnection connection) {
+            taken.add(connection);
+            Thread t = new Thread(() -> echo(connection), "test-interceptor");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        private void echo(GuestConnection connection) {
+            try (connection) {
+                connection.readTimeout(20_000);
+                byte[] b = new byte[4096];
+                for (int n; (n = connection.input().read(b)) > 0; ) {
+                    connection.output().write(b, 0, n);
+                }
+                connection.shutdownOutput();
+                ends.add("end");
+            } catch (IOException e) {
+                ends.add(e.getMessage());
+            }
+        }
+    }
+
+    private static final int INTERCEPTED_PORT = 4443;
+
+    @Test
+    void anInterceptedConnectionGoesOnWithTheSameInterceptorThreadAcrossTwoUpdates() throws Exception {
+        EchoInterceptor interceptor = new EchoInterceptor();
+        dstPort = INTERCEPTED_PORT;
+        NetStack old = stacks.get(0);
+        old.router(interceptor);
+        connect();
+        send("one");
+        expectEcho("one");
+
+        NetStack.HandOver handed = old.handOver();
+        assertEquals(1, handed.tcp().size(), "the intercepted connection is handed over");
+        assertEquals(0, handed.tcpReset());
+        send("two"); // held by the outgoing version's link during the update
+        NetStack second = takeOver(handed);
+        second.router(interceptor);
+        expectEcho("two");
+        send(" three");
+        expectEcho(" three");
+
+        NetStack third = takeOver(second.handOver());
+        third.router(interceptor);
+        // more than the interceptor's buffer each way, so both sides wait for room under the third version
+        String big = "x".repeat(200_000);
+        for (int i = 0; i < big.length(); i += 1000) {
+            send(big.substring(i, i + 1000));
+            expectEcho(big.substring(i, i + 1000));
+        }
+        assertEquals(1, interceptor.taken.size(), "one connection, taken by the interceptor once");
+
+        // the guest's FIN reaches the interceptor's thread through the bridge, and its end comes back
+        guest.send(Frames.HOST_ALIAS, SPORT, dstPort, seq, theirs, Tcp.ACK | Tcp.FIN, new byte[0], new byte[0]);
+        assertEquals("end", interceptor.ends.poll(5, TimeUnit.SECONDS));
+        ByteBuffer fin = guest.await(f -> MiniGuest.isTcp(f, INTERCEPTED_PORT) && (f.get(47) & Tcp.FIN) != 0, 5000);
+        assertNotNull(fin, "the interceptor's end reaches the guest");
+    }
+
+    @Test
+    void anInterceptedConnectionNobodyTakesIsResetOnBothSides() throws Exception {
+        EchoInterceptor interceptor = new EchoInterceptor();
+        dstPort = INTERCEPTED_PORT;
+        NetStack old = stacks.get(0);
+        old.router(interceptor);
+        connect();
+        send("one");
+        expectEcho("one");
+
+        NetStack.HandOver handed = old.handOver();
+        // the state is refused: the guest gets RST from the reset records, the interceptor's streams fail
+        NetStack next = stack();
+        next.restoreLeases(handed.leases());
+        next.attach(link, LinkHandover.held(handed.links().get(0).get()));
+        assertEquals(1, next.resetHandedOverFlows(handed.tcpResetRecords()));
+        handed.tcp().forEach(c -> HostEndpoints.discard(c.get(TcpHandover.HOST)));
+        String failure = interceptor.ends.poll(5, TimeUnit.SECONDS);
+        assertNotNull(failure, "the interceptor's thread is woken");
+        assertTrue(failure.contains("reset"), failure);
     }
 }

@@ -427,11 +427,11 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
      * version); until then the link is still read, ARP and DNS to the gateway answered and every
      * other frame held. {@code leases}: {@code long[] {mac, ip, grantedEpochMillis}}.</li>
      * <li>{@code BSN/flows} (format {@value #FLOWS_FORMAT}): {@code tcp}, the guest TCP connections
-     * ({@link TcpHandover}) with their host sockets; {@code tcpResets}, each one's reset record,
+     * ({@link TcpHandover}) with their host sockets or, for the proxy interceptor's connections, a
+     * bridge to the buffers the interceptor's threads still use; {@code tcpResets}, each one's reset record,
      * whose layout does not change, so a version that cannot read {@code tcp} still resets them;
      * {@code udp}, the guest UDP flows with their host sockets ({@link Udp#handOver}); {@code reset},
-     * what could not be handed over and was reset (the proxy interceptor's connections, DNS
-     * streams with a query in flight).</li>
+     * what could not be handed over and was reset (DNS streams with a query in flight).</li>
      * </ul>
      * Without an update every guest connection is reset at once (RST to the guest), never left hanging.
      */

@@ -148,7 +148,7 @@ public final class HostEndpoints implements HostConnector {
         return SocketStream.accepted(loop, channel, events);
     }
 
-    /** The kinds of host side {@link #adopt} takes: a host socket's description, or a DNS stream's. */
+    /** The kinds of host side {@link #adopt} takes: a host socket's description, a DNS stream's, or an interceptor's connection. */
     @Override
     public HostStream adopt(Object handedOver, FlowKey k, HostStream.Events events) throws IOException {
         if (handedOver instanceof java.util.Map<?, ?> m && m.containsKey(SocketStream.CHANNEL)) {
@@ -156,6 +156,9 @@ public final class HostEndpoints implements HostConnector {
         }
         if (handedOver instanceof java.util.Map<?, ?> m && m.containsKey(DnsStream.CLIENT)) {
             return DnsStream.adopt(this, loop, stats, m, events);
+        }
+        if (handedOver instanceof java.util.Map<?, ?> m && HandedInterceptedStream.describes(m)) {
+            return HandedInterceptedStream.adopt(loop, m, events);
         }
         throw new IOException("unknown host side " + (handedOver == null ? "null" : handedOver.getClass().getName()));
     }

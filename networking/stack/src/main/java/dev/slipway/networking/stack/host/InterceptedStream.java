@@ -16,6 +16,11 @@ import dev.slipway.networking.stack.loop.EventLoop;
  * between TCP (on the event loop, the loop's lock held) and the router's threads (blocking
  * streams). Lock order: the loop's lock before this object's monitor; the router's threads never
  * hold the monitor while they take the loop's lock to tell TCP it can go on.
+ *
+ * <p>A live update hands the connection over without the router noticing: the router's threads
+ * keep these streams, and the next version of the stack reaches the two buffers through a
+ * {@link Bridge} (JDK interfaces only, see {@link HandedInterceptedStream}) and has the router's
+ * signals rebound to its own loop. This version touches nothing of it afterwards.
  */
 final class InterceptedStream implements HostStream {
     static final int BUFFER_BYTES = 64 * 1024;
@@ -35,6 +40,8 @@ final class InterceptedStream implements HostStream {
     private int readTimeoutMillis;
     // guarded by the loop's lock
     private boolean readInterest = true, writeInterest;
+    /** Once handed over: the next version's signals, run instead of this version's TCP events. */
+    private volatile Runnable readableSignal, writableSignal;
 
     InterceptedStream(EventLoop loop, FlowKey k, Events events) {
         this.loop = loop;
@@ -116,12 +123,78 @@ final class InterceptedStream implements HostStream {
     }
 
     /**
-     * The router's threads block on this version's streams, which the next version cannot take
-     * over: the connection is reset instead.
+     * The connection goes on in the next version through a {@link Bridge} to these buffers; the
+     * router's threads keep their streams. A connection already reset has nothing to hand over.
+     * Every object handed is an instance of a class of this version made here, while its bundle is
+     * still resolved, so the next version can use them after this version's class loader is gone.
      */
     @Override
     public Object handOver() {
-        return null;
+        synchronized (this) {
+            if (reset) {
+                return null;
+            }
+        }
+        Bridge bridge = new Bridge();
+        return HandedInterceptedStream.description(bridge, bridge.end, bridge.shutdown, bridge.rebind, readInterest,
+                writeInterest);
+    }
+
+    /**
+     * TCP's side of the buffers for the next version: {@code read} and {@code write} are {@link
+     * #read} and {@link #write}; {@code close} resets the connection (what a discarded host side
+     * gets); the orderly end, the guest's FIN and the rebinding of the router's signals are the
+     * three objects beside it.
+     */
+    final class Bridge implements java.nio.channels.ByteChannel {
+        final Runnable end = new End();
+        final Runnable shutdown = new ShutdownOutput();
+        final java.util.function.BiConsumer<Runnable, Runnable> rebind = new Rebind();
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            return InterceptedStream.this.read(dst);
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            return InterceptedStream.this.write(src);
+        }
+
+        /** Open until reset: an ended connection may still have bytes for the guest to read. */
+        @Override
+        public boolean isOpen() {
+            synchronized (InterceptedStream.this) {
+                return !reset;
+            }
+        }
+
+        @Override
+        public void close() {
+            abort();
+        }
+    }
+
+    private final class End implements Runnable {
+        @Override
+        public void run() {
+            close();
+        }
+    }
+
+    private final class ShutdownOutput implements Runnable {
+        @Override
+        public void run() {
+            shutdownOutput();
+        }
+    }
+
+    private final class Rebind implements java.util.function.BiConsumer<Runnable, Runnable> {
+        @Override
+        public void accept(Runnable readable, Runnable writable) {
+            readableSignal = readable;
+            writableSignal = writable;
+        }
     }
 
     GuestConnection connection() {
@@ -216,6 +289,11 @@ final class InterceptedStream implements HostStream {
 
     /** Tells TCP there are bytes (or the end) to read, unless the loop is gone. */
     private void hostReadable() {
+        Runnable next = readableSignal;
+        if (next != null) {
+            next.run();
+            return;
+        }
         loop.lock();
         try {
             if (readInterest) {
@@ -227,6 +305,11 @@ final class InterceptedStream implements HostStream {
     }
 
     private void hostWritable() {
+        Runnable next = writableSignal;
+        if (next != null) {
+            next.run();
+            return;
+        }
         loop.lock();
         try {
             if (writeInterest) {

@@ -404,9 +404,9 @@ public final class Tcp implements ProtocolInput {
 
     /**
      * Lets go of every connection for the next version of the stack ({@link TcpHandover}): those
-     * whose host side can be handed over are described and leave without a segment; the rest (an
-     * interceptor's connection, a DNS stream with a query in flight) are reset as by {@link
-     * #closeAll()}. Lock held, the loop stopped.
+     * whose host side can be handed over are described and leave without a segment; the rest (a
+     * DNS stream with a query in flight) are reset as by {@link #closeAll()}. Lock held, the loop
+     * stopped.
      */
     public HandedOver handOver(long now) {
         List<Map<String, Object>> connections = new ArrayList<>();
@@ -509,6 +509,13 @@ public final class Tcp implements ProtocolInput {
             }
             if (c.queue.length > 0 || c.ackPending) {
                 markDirty(c);
+            }
+            // the host side may have made room or sent bytes while its signals still went to the old version
+            if (c.queue.length > 0 && c.host != null && !c.host.connecting()) {
+                c.flushToHost();
+                if (c.closed()) {
+                    continue;
+                }
             }
             c.readFromHost();
             if (!c.closed()) {
