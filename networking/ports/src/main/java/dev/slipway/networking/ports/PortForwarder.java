@@ -130,20 +130,25 @@ public final class PortForwarder {
         connector = c;
         waitForStackUntil = 0;
         execute(() -> {
-            dropFlows();
+            // flows a live update handed on go on from the same gateway port; the others are opened again
+            dropClosedFlows();
             resume();
         });
     }
 
     void unbindConnector(GuestConnector c) {
+        boolean update = false;
         if (connector == c) {
-            if (replacedByUpdate(c)) {
+            update = replacedByUpdate(c);
+            if (update) {
                 waitForStackUntil = Math.max(1, System.nanoTime() + stackWaitNanos);
                 LOG.info("the network stack is being updated: published ports wait for the next one");
             }
             connector = null;
         }
-        execute(this::dropFlows);
+        if (!update) {
+            execute(this::dropFlows);
+        }
     }
 
     /** Whether {@code c}'s bundle is being restarted by a live update (it comes back soon). */
@@ -436,12 +441,14 @@ public final class PortForwarder {
                 if (paused && !waitingForStack()) {
                     if (connector == null) {
                         LOG.warn("no network stack came back within {} ms: published ports close what they accept", stackWaitNanos / 1_000_000L);
+                        dropFlows(); // kept for the next version, which did not come
                     }
                     waitForStackUntil = 0;
                     resume();
                 }
                 long now = System.nanoTime();
-                if (now - lastExpiry > 1_000_000_000L) {
+                // not while an update runs: a flow closed now would be taken by the next version all the same
+                if (now - lastExpiry > 1_000_000_000L && !waitingForStack()) {
                     lastExpiry = now;
                     for (SelectionKey k : selector.keys()) {
                         if (k.attachment() instanceof UdpListener u) {
@@ -461,6 +468,14 @@ public final class PortForwarder {
         for (SelectionKey k : selector.keys()) {
             if (k.attachment() instanceof UdpListener u) {
                 u.dropFlows();
+            }
+        }
+    }
+
+    private void dropClosedFlows() {
+        for (SelectionKey k : selector.keys()) {
+            if (k.attachment() instanceof UdpListener u) {
+                u.dropClosedFlows();
             }
         }
     }
@@ -710,6 +725,10 @@ public final class PortForwarder {
                 f.flow.close();
             }
             clients.clear();
+        }
+
+        void dropClosedFlows() {
+            clients.values().removeIf(f -> !f.flow.isOpen());
         }
 
         void closeChannel() {

@@ -64,6 +64,8 @@ class StackUpdateWaitTest {
     /** A stack whose guest echoes what it gets, prefixed with the stack's name. */
     class EchoStack implements GuestConnector {
         final String name;
+        /** The flows opened on this stack; a live update hands them on ({@link #handOnTo}) or ends them ({@link #stop}). */
+        final List<EchoFlow> flows = new CopyOnWriteArrayList<>();
 
         EchoStack(String name) {
             this.name = name;
@@ -110,18 +112,52 @@ class StackUpdateWaitTest {
 
         @Override
         public GuestDatagramFlow openDatagramFlow(InetSocketAddress guest, DatagramReceiver replies) {
-            return new GuestDatagramFlow() {
-                @Override
-                public void send(ByteBuffer payload) {
-                    ByteBuffer reply = ByteBuffer.allocate(name.length() + 1 + payload.remaining());
-                    reply.put((name + ":").getBytes(StandardCharsets.US_ASCII)).put(payload).flip();
-                    replies.received(reply);
-                }
+            EchoFlow flow = new EchoFlow(this, replies);
+            flows.add(flow);
+            return flow;
+        }
 
-                @Override
-                public void close() {
-                }
-            };
+        /** The stack stops without a next version to take its flows. */
+        void stop() {
+            flows.forEach(f -> f.open = false);
+        }
+
+        /** The stack's flows go on in {@code next} (same objects, as the real stack's are). */
+        void handOnTo(EchoStack next) {
+            flows.forEach(f -> f.stack = next);
+        }
+    }
+
+    /** A flow whose guest echoes, prefixed with the name of the stack that carries it now. */
+    static final class EchoFlow implements GuestDatagramFlow {
+        volatile EchoStack stack;
+        volatile boolean open = true;
+        final DatagramReceiver replies;
+
+        EchoFlow(EchoStack stack, DatagramReceiver replies) {
+            this.stack = stack;
+            this.replies = replies;
+        }
+
+        @Override
+        public void send(ByteBuffer payload) {
+            if (!open) {
+                return;
+            }
+            String name = stack.name;
+            ByteBuffer reply = ByteBuffer.allocate(name.length() + 1 + payload.remaining());
+            reply.put((name + ":").getBytes(StandardCharsets.US_ASCII)).put(payload).flip();
+            replies.received(reply);
+        }
+
+        @Override
+        public boolean isOpen() {
+            return open;
+        }
+
+        @Override
+        public void close() {
+            open = false;
         }
     }
 
@@ -183,6 +219,7 @@ class StackUpdateWaitTest {
                 assertThrows(SocketTimeoutException.class, () -> during.getInputStream().read(), "the connection waits, it is not closed");
                 assertThrows(SocketTimeoutException.class, () -> receive(client), "the datagram waits");
 
+                old.stop(); // the outgoing stack did not hand its flows on: the client's flow is opened again
                 forwarder.bindConnector(new EchoStack("new"));
                 parking.updating = false;
                 during.setSoTimeout(5000);
@@ -191,6 +228,30 @@ class StackUpdateWaitTest {
                 assertEquals("new:u2", receive(client), "the waiting datagram is carried by the next stack");
             }
             assertEquals(0L, forwarder.status().get("closedWithoutNetwork"));
+        }
+    }
+
+    @Test
+    void aUdpClientsFlowHandedOnByTheUpdateGoesOnAndNoNewFlowIsOpened() throws Exception {
+        EchoStack old = new EchoStack("old");
+        forwarder.bindConnector(old);
+        int udp = publish("udp");
+        try (DatagramSocket client = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            client.setSoTimeout(5000);
+            assertEquals("old:u1", exchange(client, udp, "u1"));
+            parking.updating = true;
+            forwarder.unbindConnector(old);
+            byte[] data = "u2".getBytes(StandardCharsets.US_ASCII);
+            client.send(new DatagramPacket(data, data.length, InetAddress.getLoopbackAddress(), udp));
+
+            EchoStack next = new EchoStack("new");
+            old.handOnTo(next);
+            forwarder.bindConnector(next);
+            parking.updating = false;
+            assertEquals("new:u2", receive(client), "the waiting datagram goes through the flow handed on");
+            assertEquals("new:u3", exchange(client, udp, "u3"));
+            assertEquals(0, next.flows.size(), "the client's flow was not opened again");
+            assertEquals(1, old.flows.size());
         }
     }
 

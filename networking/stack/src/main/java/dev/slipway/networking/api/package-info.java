@@ -1,6 +1,6 @@
 /** Slipway's network stack as seen by other bundles. */
 @Export
-@Version("2.1.0")
+@Version("2.2.0")
 package dev.slipway.networking.api;
 
 import org.osgi.annotation.bundle.Export;

@@ -3,11 +3,13 @@ package dev.slipway.networking.stack;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.io.IOException;
 import dev.slipway.networking.api.OutboundRouter;
 import dev.slipway.networking.api.GuestConnection;
+import dev.slipway.networking.api.GuestDatagramFlow;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -345,5 +347,67 @@ class FlowHandoverTest {
         String failure = interceptor.ends.poll(5, TimeUnit.SECONDS);
         assertNotNull(failure, "the interceptor's thread is woken");
         assertTrue(failure.contains("reset"), failure);
+    }
+
+    private static final int PUBLISHED_GUEST_PORT = 7000;
+
+    /** A datagram from the gateway to the guest's published port: its gateway port and payload. */
+    private String[] fromGateway() throws Exception {
+        ByteBuffer f = guest.await(x -> x.limit() > 42 && x.get(23) == 17 && (x.getShort(36) & 0xffff) == PUBLISHED_GUEST_PORT, 5000);
+        assertNotNull(f, "no datagram to the published port");
+        byte[] b = new byte[(f.getShort(38) & 0xffff) - 8];
+        f.get(42, b);
+        return new String[] {Integer.toString(f.getShort(34) & 0xffff), new String(b, StandardCharsets.US_ASCII)};
+    }
+
+    private void replyTo(int gatewayPort, String text) {
+        byte[] data = text.getBytes(StandardCharsets.US_ASCII);
+        link.inject(Frames.ip(Frames.GATEWAY_MAC, Frames.GUEST_MAC, 17, Frames.GUEST, Frames.GATEWAY,
+                Frames.udp(Frames.GUEST, Frames.GATEWAY, PUBLISHED_GUEST_PORT, gatewayPort, data), 64, 21, 0));
+    }
+
+    @Test
+    void aPublishedPortsFlowGoesOnFromTheSameGatewayPortThroughTheObjectItsOwnerHolds() throws Exception {
+        LinkedBlockingQueue<String> replies = new LinkedBlockingQueue<>();
+        GuestDatagramFlow flow = stacks.get(0).openFlowToGuest(Frames.GUEST, PUBLISHED_GUEST_PORT, payload -> {
+            byte[] b = new byte[payload.remaining()];
+            payload.get(b);
+            replies.add(new String(b, StandardCharsets.US_ASCII));
+        });
+        flow.send(ByteBuffer.wrap("p1".getBytes(StandardCharsets.US_ASCII)));
+        String[] first = fromGateway();
+        assertEquals("p1", first[1]);
+        int gatewayPort = Integer.parseInt(first[0]);
+        replyTo(gatewayPort, "r1");
+        assertEquals("r1", replies.poll(5, TimeUnit.SECONDS));
+
+        NetStack.HandOver handed = stacks.get(0).handOver();
+        assertEquals(false, flow.isOpen(), "closed until a next version takes it");
+        NetStack second = takeOver(handed);
+        assertTrue(flow.isOpen());
+        flow.send(ByteBuffer.wrap("p2".getBytes(StandardCharsets.US_ASCII)));
+        assertEquals(List.of(first[0], "p2"), List.of(fromGateway()), "the same gateway port");
+        replyTo(gatewayPort, "r2");
+        assertEquals("r2", replies.poll(5, TimeUnit.SECONDS));
+
+        takeOver(second.handOver());
+        flow.send(ByteBuffer.wrap("p3".getBytes(StandardCharsets.US_ASCII)));
+        assertEquals(List.of(first[0], "p3"), List.of(fromGateway()), "the same gateway port after a second update");
+        replyTo(gatewayPort, "r3");
+        assertEquals("r3", replies.poll(5, TimeUnit.SECONDS));
+
+        flow.close();
+        assertEquals(false, flow.isOpen());
+        replyTo(gatewayPort, "r4");
+        assertNull(replies.poll(300, TimeUnit.MILLISECONDS), "a closed flow's replies are not delivered");
+    }
+
+    @Test
+    void aPublishedPortsFlowNobodyTakesStaysClosed() throws Exception {
+        GuestDatagramFlow flow = stacks.get(0).openFlowToGuest(Frames.GUEST, PUBLISHED_GUEST_PORT, payload -> { });
+        assertTrue(flow.isOpen());
+        NetStack.HandOver handed = stacks.get(0).handOver();
+        assertEquals(1, handed.udp().size());
+        assertEquals(false, flow.isOpen(), "its owner opens a new one on the next version");
     }
 }

@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.SplittableRandom;
 
 import org.slf4j.Logger;
@@ -295,13 +296,18 @@ public final class Udp implements ProtocolInput, HostEndpoints.DatagramReplies {
 
     /** The names in a handed-over UDP flow's description. */
     public static final String FLOW = "flow", CHANNEL = "channel", IDLE_FOR = "idleForNanos";
+    /** The names in a handed-over flow to the guest (a published UDP port's client). */
+    public static final String GUEST_FLOW = "guestFlow", NEXT_HOP = "nextHop", REPLIES = "replies", HAND_ON = "handOn";
 
     /**
      * Lets go of every guest flow for the next version of the stack: each one's connected host
      * socket (and the datagrams waiting in it) goes on, described as {@code flow} ({@code {family,
      * guestHi, guestLo, guestPort, dstHi, dstLo, dstPort}}), {@code channel} and {@code idleForNanos}.
-     * Flows opened from the host side (published UDP ports) end: their owner opens them again on
-     * the next version. Lock held, the loop stopped.
+     * Flows opened from the host side (published UDP ports) go on from the same gateway port to
+     * the same receiver, described as {@code guestFlow} (the same form), {@code nextHop}, {@code
+     * replies} and {@code handOn}, where the next version gives its flow to the object the owner
+     * holds; until then (and for ever, when nobody takes them) they are closed. Lock held, the
+     * loop stopped.
      */
     public List<Map<String, Object>> handOver(long now) {
         List<Map<String, Object>> out = new ArrayList<>();
@@ -318,6 +324,8 @@ public final class Udp implements ProtocolInput, HostEndpoints.DatagramReplies {
         flows.clear();
         for (GuestFlow flow : guestFlows.values()) {
             flow.closed = true;
+            out.add(Map.of(GUEST_FLOW, flow.key.toLongs(), NEXT_HOP, flow.key.nextHop4, REPLIES, flow.replies,
+                    HAND_ON, flow.handOn));
         }
         guestFlows.clear();
         loop.cancel(idleTimer);
@@ -335,6 +343,10 @@ public final class Udp implements ProtocolInput, HostEndpoints.DatagramReplies {
         long now = System.nanoTime();
         int taken = 0;
         for (Object d : descriptions) {
+            if (d instanceof Map<?, ?> g && g.containsKey(GUEST_FLOW)) {
+                taken += adoptGuestFlow(g, failures) ? 1 : 0;
+                continue;
+            }
             if (!(d instanceof Map<?, ?> m) || !(m.get(FLOW) instanceof long[] f) || f.length < 7 || (f[0] != 4 && f[0] != 6)
                     || !(m.get(IDLE_FOR) instanceof Long idle)) {
                 failures.add("a UDP flow description that is not one");
@@ -365,6 +377,27 @@ public final class Udp implements ProtocolInput, HostEndpoints.DatagramReplies {
             loop.schedule(idleTimer, now + 1_000_000_000L);
         }
         return taken;
+    }
+
+    /** Goes on with a published port's flow: same gateway port, same receiver; the owner's object forwards here from now on. */
+    @SuppressWarnings("unchecked")
+    private boolean adoptGuestFlow(Map<?, ?> m, List<String> failures) {
+        if (!(m.get(GUEST_FLOW) instanceof long[] f) || !(m.get(NEXT_HOP) instanceof Integer nextHop)
+                || !(m.get(REPLIES) instanceof DatagramReceiver replies) || !(m.get(HAND_ON) instanceof Consumer<?> handOn)) {
+            failures.add("a published UDP port's flow description that is not one (its owner opens it again)");
+            return false;
+        }
+        FlowKey key = FlowKey.fromLongs(f);
+        if (key == null || guestFlows.containsKey(key) || flows.size() + guestFlows.size() >= config.maxUdpFlows()) {
+            failures.add("published UDP port's flow: " + (key == null ? "not a flow" : guestFlows.containsKey(key)
+                    ? "its gateway port is taken" : "the flow table is full"));
+            return false;
+        }
+        key.nextHop4 = nextHop;
+        GuestFlow flow = new GuestFlow(this, key, replies, (Consumer<Object>) handOn);
+        guestFlows.put(key, flow);
+        flow.handOn.accept(flow);
+        return true;
     }
 
     public int size() {
