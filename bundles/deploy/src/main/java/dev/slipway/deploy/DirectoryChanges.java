@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * Runs an action after something changed in one of a set of directories, from the OS's file
  * notifications: the thread waits on the watch service with no timeout, so nothing wakes while
  * nothing changes. A burst of events (a file being written) is let settle first, and the action
- * runs once more a second after the last event of a burst.
+ * runs again one, three and seven seconds after the last event of a burst.
  *
  * <p>When the watch service cannot be had or a directory cannot be watched (the inotify limits
  * reached), the action runs every {@link #FALLBACK_INTERVAL_MS} ms instead, and the log says so.
@@ -41,6 +41,7 @@ final class DirectoryChanges implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DirectoryChanges.class);
 
     private final Runnable action;
+    private final long recheckMs;
     private final String threadName;
     private final WatchService watcher;
     private final Map<Path, WatchKey> keys = new HashMap<>();
@@ -48,6 +49,12 @@ final class DirectoryChanges implements AutoCloseable {
     private ScheduledExecutorService fallback;
 
     DirectoryChanges(String threadName, Runnable action) {
+        this(threadName, action, RECHECK_MS);
+    }
+
+    /** With the first re-run {@code recheckMs} after a burst (tests shorten it). */
+    DirectoryChanges(String threadName, Runnable action, long recheckMs) {
+        this.recheckMs = recheckMs;
         this.action = action;
         this.threadName = threadName;
         WatchService service;
@@ -111,10 +118,17 @@ final class DirectoryChanges implements AutoCloseable {
                 settle(key);
                 action.run();
                 // A scan that was already running when the action woke it misses the wake-up, and the
-                // reader's own watch service may queue the event a moment after this one: once more.
-                key = watcher.poll(RECHECK_MS, TimeUnit.MILLISECONDS);
+                // reader's own watch service may queue the event a moment after this one: again after
+                // RECHECK_MS, then after twice and four times that, for a scan slowed by a busy machine.
+                // Only after a change: an idle runtime never wakes here.
+                key = null;
+                for (long wait = recheckMs; key == null && wait <= 4 * recheckMs; wait *= 2) {
+                    key = watcher.poll(wait, TimeUnit.MILLISECONDS);
+                    if (key == null) {
+                        action.run();
+                    }
+                }
                 if (key == null) {
-                    action.run();
                     key = watcher.take();
                 }
             }
