@@ -21,6 +21,7 @@ import dev.slipway.networking.api.GuestDatagramFlow;
 import dev.slipway.networking.api.OutboundRouter;
 import dev.slipway.networking.stack.host.HostEndpoints;
 import dev.slipway.networking.stack.icmp.EchoRelay;
+import dev.slipway.networking.stack.icmp.NativePingSockets;
 import dev.slipway.networking.stack.icmp.EchoService;
 import dev.slipway.networking.stack.icmp.IcmpOutput;
 import dev.slipway.networking.stack.ip.FamilyOutput;
@@ -473,8 +474,8 @@ public final class NetStack implements AutoCloseable {
      *        handed over or was taken already
      */
     public record HandOver(List<Map<String, Object>> tcp, List<long[]> tcpResetRecords, int tcpReset,
-                           List<Map<String, Object>> udp, List<long[]> leases, List<Supplier<Map<String, Object>>> links,
-                           Consumer<BiConsumer<long[], ByteBuffer>> lateDnsAnswers) {}
+                           List<Map<String, Object>> udp, List<long[]> echoFlows, List<long[]> leases,
+                           List<Supplier<Map<String, Object>>> links, Consumer<BiConsumer<long[], ByteBuffer>> lateDnsAnswers) {}
 
     /**
      * Answers to the gateway's DNS queries that the DNS service gives after the next version took
@@ -546,6 +547,7 @@ public final class NetStack implements AutoCloseable {
         loop.close();
         Tcp.HandedOver tcpFlows;
         List<Map<String, Object>> udpFlows;
+        List<long[]> echoFlows;
         List<Link> attached;
         List<long[]> leases;
         loop.lock();
@@ -553,6 +555,7 @@ public final class NetStack implements AutoCloseable {
             long now = System.nanoTime();
             tcpFlows = tcp.handOver(now);
             udpFlows = udp.handOver(now);
+            echoFlows = echo.handOver(now);
             echo.close();
             attached = links.links();
             leases = ip4.dhcp().export();
@@ -564,7 +567,8 @@ public final class NetStack implements AutoCloseable {
         for (Link l : attached) {
             handles.add(new LinkHandle(l));
         }
-        return new HandOver(tcpFlows.connections(), tcpFlows.resetRecords(), tcpFlows.reset(), udpFlows, leases, List.copyOf(handles), late);
+        return new HandOver(tcpFlows.connections(), tcpFlows.resetRecords(), tcpFlows.reset(), udpFlows, echoFlows, leases,
+                List.copyOf(handles), late);
     }
 
     /** Detaches its link once, when the next version (or the state's reset) asks. */
@@ -645,6 +649,31 @@ public final class NetStack implements AutoCloseable {
             return new int[] {tcp.adopt(tcpFlows, failures), udp.adopt(udpFlows, failures)};
         } finally {
             loop.unlock();
+        }
+    }
+
+    /**
+     * Takes the ICMP echo flows a previous version handed over ({@link HandOver#echoFlows}): the
+     * same ping sockets, so a reply that arrived during the update still reaches the guest. Once
+     * the links are attached: a reply waiting in a socket is relayed at once.
+     *
+     * @return how many were taken
+     */
+    public int adoptEchoFlows(List<?> echoFlows, List<String> failures) {
+        loop.lock();
+        try {
+            return echo.adopt(echoFlows, System.nanoTime(), NativePingSockets::closeLetGo, failures);
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /** Closes the ping sockets of echo flows nobody took (JDK and natives calls only: run by a state's reset too). */
+    public static void discardEchoFlows(List<?> echoFlows) {
+        for (Object o : echoFlows) {
+            if (o instanceof long[] r && r.length > 6 && r[6] >= 0 && r[6] <= Integer.MAX_VALUE) {
+                NativePingSockets.closeLetGo((int) r[6]);
+            }
         }
     }
 

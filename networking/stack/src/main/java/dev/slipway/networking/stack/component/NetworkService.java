@@ -82,7 +82,7 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     /** The layout of the flows' state: {@link TcpHandover#FORMAT} and {@link Udp#handOver}'s, under one number. */
     static final int FLOWS_FORMAT = TcpHandover.FORMAT;
     /** The flows' state items: TCP connections, their reset records (a layout that never changes), UDP flows. */
-    static final String TCP = "tcp", TCP_RESETS = "tcpResets", UDP = "udp";
+    static final String TCP = "tcp", TCP_RESETS = "tcpResets", UDP = "udp", ECHO = "echo";
     /** The stack state's item that takes this version's sink for answers to DNS queries the previous version took. */
     static final String LATE_DNS_ANSWERS = "lateDnsAnswers";
     private final String flowsOwner;
@@ -138,6 +138,7 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
                 takeOver(claim);
             }
             if (flows != null) {
+                flows.adoptEchoFlows();
                 stack.resumeAdoptedFlows();
                 flows.settle(flowsClaim);
             }
@@ -218,12 +219,32 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
     }
 
     /** What became of the flows a previous version handed over; settled with its claim once the links are attached. */
+    /** ICMP echo flows claimed from the previous version and not adopted yet: deposited again if this version fails first. */
+    private volatile List<?> pendingEchoFlows = List.of();
+
     private final class FlowsTaken {
         final List<String> handedOver = new ArrayList<>();
         final List<String> reset = new ArrayList<>();
         /** Set when the state's layout is not this version's: the TCP connections' reset records. */
         List<?> refusedResets;
         String refusal;
+
+        /**
+         * Once the links are attached (a reply waiting in a ping socket is relayed at once, so the
+         * guest must be reachable): the ICMP echo flows.
+         */
+        void adoptEchoFlows() {
+            List<?> echo = pendingEchoFlows;
+            if (refusal != null || echo.isEmpty()) {
+                return;
+            }
+            List<String> failures = new ArrayList<>();
+            handedOver.add(stack.adoptEchoFlows(echo, failures) + " ICMP echo flows");
+            pendingEchoFlows = List.of();
+            if (!failures.isEmpty()) {
+                reset.add(failures.size() + " ICMP echo flows this version could not take (" + failures.get(0) + ")");
+            }
+        }
 
         void settle(HandoverClaim claim) {
             if (refusal == null) {
@@ -254,6 +275,8 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         int[] n = stack.adoptFlows(tcp == null ? List.of() : tcp, udp == null ? List.of() : udp, failures);
         taken.handedOver.add(n[0] + " TCP connections");
         taken.handedOver.add(n[1] + " UDP flows");
+        List<?> echo = handed.item(ECHO, List.class);
+        pendingEchoFlows = echo == null ? List.of() : List.copyOf(echo);
         List<?> resetBefore = handed.item("reset", List.class);
         if (resetBefore != null) {
             resetBefore.forEach(r -> taken.reset.add(String.valueOf(r)));
@@ -430,7 +453,8 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
      * ({@link TcpHandover}) with their host sockets or, for the proxy interceptor's connections, a
      * bridge to the buffers the interceptor's threads still use; {@code tcpResets}, each one's reset record,
      * whose layout does not change, so a version that cannot read {@code tcp} still resets them;
-     * {@code udp}, the guest UDP flows with their host sockets ({@link Udp#handOver}); {@code reset},
+     * {@code udp}, the guest UDP flows with their host sockets ({@link Udp#handOver}); {@code echo},
+     * the ICMP echo flows with their ping sockets' descriptors ({@code EchoRelay.handOver}); {@code reset},
      * what could not be handed over and was reset (DNS streams with a query in flight).</li>
      * </ul>
      * Without an update every guest connection is reset at once (RST to the guest), never left hanging.
@@ -459,8 +483,8 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
         }
         List<String> reset = new ArrayList<>();
         if (state.tcpReset() > 0) {
-            reset.add(state.tcpReset() + " guest TCP connections the next version cannot take (the proxy's, DNS streams "
-                    + "with a query in flight): RST to the guest");
+            reset.add(state.tcpReset() + " guest TCP connections the next version cannot take (DNS streams with a query "
+                    + "in flight): RST to the guest");
         }
         List<Supplier<Map<String, Object>>> links = state.links();
         parking.deposit(new HandoverState(owner, HANDOVER_FORMAT, Map.of("links", links, "leases", List.copyOf(state.leases()),
@@ -475,11 +499,15 @@ public final class NetworkService implements GuestNetwork, GuestConnector, Stack
                 }));
         List<Map<String, Object>> tcp = state.tcp();
         List<Map<String, Object>> udp = state.udp();
+        List<Object> echo = new ArrayList<>(state.echoFlows());
+        echo.addAll(pendingEchoFlows);
+        pendingEchoFlows = List.of();
         parking.deposit(new HandoverState(flowsOwner, FLOWS_FORMAT,
-                Map.of(TCP, tcp, TCP_RESETS, state.tcpResetRecords(), UDP, udp, "reset", List.copyOf(reset)),
-                List.of(tcp.size() + " TCP connections", udp.size() + " UDP flows"), () -> {
+                Map.of(TCP, tcp, TCP_RESETS, state.tcpResetRecords(), UDP, udp, ECHO, echo, "reset", List.copyOf(reset)),
+                List.of(tcp.size() + " TCP connections", udp.size() + " UDP flows", echo.size() + " ICMP echo flows"), () -> {
                     tcp.forEach(c -> HostEndpoints.discard(c.get(TcpHandover.HOST)));
                     udp.forEach(f -> HostEndpoints.discard(f.get(Udp.CHANNEL)));
+                    NetStack.discardEchoFlows(echo);
                 }));
     }
 

@@ -207,13 +207,7 @@ public final class EchoRelay implements AutoCloseable {
     }
 
     private Flow open(boolean v6, long guestHi, long guestLo, long dstHi, long dstLo, int id, long now) {
-        int slot = -1;
-        for (int i = 0; i < flows.length; i++) {
-            if (flows[i] == null) {
-                slot = i;
-                break;
-            }
-        }
+        int slot = freeSlot();
         if (slot < 0) {
             flowLimitDrops++;
             return null;
@@ -439,6 +433,88 @@ public final class EchoRelay implements AutoCloseable {
 
     public int flows() {
         return flowCount;
+    }
+
+    /** The fields of a handed-over flow ({@link #handOver}); the layout never changes, only grows. */
+    static final int H_V6 = 0, H_GUEST_HI = 1, H_GUEST_LO = 2, H_DST_HI = 3, H_DST_LO = 4, H_ID = 5, H_DESCRIPTOR = 6,
+            H_TTL = 7, H_IDLE_FOR = 8, H_REQUEST_LENGTH = 9, H_FIELDS = 10;
+
+    /**
+     * Lets go of every flow for the next version of the stack: each one's ping socket stays open
+     * (a reply on its way arrives in it and waits there) and is described as {@code long[]} (family,
+     * guest, destination, the guest's identifier, descriptor, TTL, idle time, request length).
+     * The relay has no flow afterwards. Lock held.
+     */
+    public java.util.List<long[]> handOver(long now) {
+        java.util.List<long[]> out = new java.util.ArrayList<>();
+        for (int i = 0; i < flows.length; i++) {
+            Flow f = flows[i];
+            if (f == null) {
+                continue;
+            }
+            flows[i] = null;
+            int descriptor = f.channel.letGo();
+            if (descriptor < 0) {
+                f.channel.close();
+                continue;
+            }
+            out.add(new long[] {f.v6 ? 1 : 0, f.guestHi, f.guestLo, f.dstHi, f.dstLo, f.guestId, descriptor, f.ttl,
+                    Math.max(0, now - f.lastActive), f.requestLength});
+        }
+        flowCount = 0;
+        return out;
+    }
+
+    /**
+     * Goes on with the flows a previous version handed over ({@link #handOver}): the same ping
+     * sockets, so replies that arrived during the update are relayed now. A flow this relay cannot
+     * take is named in {@code failures} and its socket closed with {@code close}. Lock held.
+     *
+     * @return how many flows were taken
+     */
+    public int adopt(java.util.List<?> handed, long now, java.util.function.IntConsumer close, java.util.List<String> failures) {
+        int taken = 0;
+        for (Object o : handed) {
+            if (!(o instanceof long[] r) || r.length < H_FIELDS || r[H_DESCRIPTOR] < 0 || r[H_DESCRIPTOR] > Integer.MAX_VALUE) {
+                failures.add("an ICMP echo flow description that is not one");
+                continue;
+            }
+            int descriptor = (int) r[H_DESCRIPTOR];
+            int slot = freeSlot();
+            if (sockets == null || slot < 0) {
+                close.accept(descriptor);
+                failures.add("ICMP echo flow: " + (sockets == null ? declines() : "the flow table is full"));
+                continue;
+            }
+            boolean v6 = r[H_V6] == 1;
+            PingChannel channel;
+            try {
+                channel = sockets.adopt(descriptor, v6, slot);
+            } catch (IOException e) {
+                failures.add("ICMP echo flow: " + e.getMessage());
+                continue;
+            }
+            Flow f = new Flow(v6, r[H_GUEST_HI], r[H_GUEST_LO], r[H_DST_HI], r[H_DST_LO], (int) r[H_ID] & 0xffff, channel);
+            f.ttl = (int) r[H_TTL];
+            f.lastActive = now - Math.max(0, r[H_IDLE_FOR]);
+            f.requestLength = (int) Math.max(0, Math.min(MAX_MESSAGE, r[H_REQUEST_LENGTH]));
+            flows[slot] = f;
+            flowCount++;
+            taken++;
+        }
+        if (taken > 0) {
+            expiryWanted.accept(now + 1);
+        }
+        return taken;
+    }
+
+    private int freeSlot() {
+        for (int i = 0; i < flows.length; i++) {
+            if (flows[i] == null) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     @Override

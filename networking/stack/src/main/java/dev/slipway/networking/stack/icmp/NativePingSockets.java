@@ -42,6 +42,23 @@ public final class NativePingSockets implements PingSockets {
     }
 
     @Override
+    public PingChannel adopt(int descriptor, boolean v6, int token) throws IOException {
+        PingSocket socket = PingSocket.adopt(descriptor, v6);
+        try {
+            readiness.add(descriptor, token);
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
+        return new Channel(socket);
+    }
+
+    /** Closes a descriptor a previous version let go of that nobody adopted (JDK and natives calls only: run by a state's reset too). */
+    public static void closeLetGo(int descriptor) {
+        dev.slipway.platform.linux.natives.FileDescriptors.closeQuietly(descriptor);
+    }
+
+    @Override
     public SelectableChannel readiness() {
         return readiness.channel();
     }
@@ -95,6 +112,12 @@ public final class NativePingSockets implements PingSockets {
         public void close() {
             readiness.remove(socket.descriptor());
             socket.close();
+        }
+
+        @Override
+        public int letGo() {
+            readiness.remove(socket.descriptor());
+            return socket.descriptor();
         }
     }
 }

@@ -22,4 +22,10 @@ public interface PingChannel {
     int receive(ByteBuffer into, int capacity, PingReceipt receipt);
 
     void close();
+
+    /**
+     * Stops watching the socket and gives up its descriptor without closing it, for the next
+     * version of the stack ({@link PingSockets#adopt}); -1 when there is none to give.
+     */
+    int letGo();
 }

@@ -15,6 +15,12 @@ public interface PingSockets extends AutoCloseable {
      */
     PingChannel open(boolean v6, int token) throws IOException;
 
+    /**
+     * Goes on with a ping socket of this process a previous version of the stack let go of
+     * ({@link PingChannel#letGo}); {@link #ready} names it by {@code token}.
+     */
+    PingChannel adopt(int descriptor, boolean v6, int token) throws IOException;
+
     /** A channel a selector watches: readable while a socket has a reply or an error; null when {@link #ready} is polled. */
     SelectableChannel readiness();
 

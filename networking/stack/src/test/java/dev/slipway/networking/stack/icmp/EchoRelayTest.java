@@ -302,6 +302,55 @@ class EchoRelayTest {
         assertEquals(1, refused.fromLo, "from the gateway's IPv6 address");
     }
 
+    @Test
+    void aReplyThatArrivesDuringAnUpdateIsRelayedByTheNextVersionThroughTheSameSocket() {
+        EchoRelay old = relay(8);
+        echo4(old, 0x1234, 1, FAR, 64, SECOND);
+        FakePingSockets.Socket socket = sockets.last();
+        List<long[]> handed = old.handOver(2 * SECOND);
+        assertEquals(1, handed.size());
+        assertEquals(0, old.flows());
+        old.close();
+        assertFalse(socket.closed, "the socket stays open for the next version");
+        socket.reply(0, FAR & 0xffff_ffffL); // on its way during the update
+
+        FakePingSockets nextSockets = new FakePingSockets();
+        nextSockets.previous = sockets;
+        EchoRelay next = new EchoRelay(nextSockets, null, output, CidrList.cloudMetadata(), GATEWAY, 8, 30 * SECOND, 0);
+        List<String> failures = new ArrayList<>();
+        assertEquals(1, next.adopt(handed, 3 * SECOND, nextSockets.closedByDescriptor::add, failures));
+        assertEquals(List.of(), failures);
+        next.ready(3 * SECOND);
+        assertEquals(1, output.sent.size(), "the reply that waited in the socket");
+        assertEquals(0x1234, output.sent.get(0).message.getShort(4) & 0xffff, "with the guest's identifier");
+
+        echo4(next, 0x1234, 2, FAR, 64, 4 * SECOND);
+        assertEquals(0, nextSockets.opened, "the same flow: no new socket");
+        assertEquals(2, socket.sent.size());
+        assertEquals(63, socket.ttl);
+        assertEquals(1, next.flows());
+        assertEquals(Long.MAX_VALUE, next.expire(40 * SECOND), "idle time went along: expired 30 s after the last use");
+        assertTrue(socket.closed);
+    }
+
+    @Test
+    void flowsTheNextVersionCannotTakeAreClosedAndNamed() {
+        EchoRelay old = relay(8);
+        echo4(old, 1, 1, FAR, 64, SECOND);
+        echo4(old, 2, 1, FAR, 64, SECOND);
+        List<long[]> handed = new ArrayList<>(old.handOver(2 * SECOND));
+        handed.add(new long[] {0, 1, 2});
+        FakePingSockets nextSockets = new FakePingSockets();
+        nextSockets.previous = sockets;
+        EchoRelay next = new EchoRelay(nextSockets, null, output, CidrList.cloudMetadata(), GATEWAY, 1, 30 * SECOND, 0);
+        List<String> failures = new ArrayList<>();
+        assertEquals(1, next.adopt(handed, 3 * SECOND, nextSockets.closedByDescriptor::add, failures));
+        assertEquals(2, failures.size(), failures.toString());
+        assertTrue(failures.get(0).contains("the flow table is full"), failures.toString());
+        assertTrue(failures.get(1).contains("not one"), failures.toString());
+        assertEquals(List.of((int) handed.get(1)[6]), nextSockets.closedByDescriptor, "the socket nobody took is closed");
+    }
+
     record Sent(boolean v6, long fromHi, long fromLo, long toHi, long toLo, ByteBuffer message, int length) {
         byte[] bytes(int from) {
             byte[] b = new byte[length - from];

@@ -14,6 +14,12 @@ final class FakePingSockets implements PingSockets {
     int openAttempts;
     final List<Socket> sockets = new ArrayList<>();
     private int nextKernelId = 0x4000;
+    private int nextDescriptor = 100;
+    /** The sockets let go of for a next version, by descriptor. */
+    final java.util.Map<Integer, Socket> released = new java.util.HashMap<>();
+    /** The previous version's sockets, where {@link #adopt} finds what it takes. */
+    FakePingSockets previous;
+    final List<Integer> closedByDescriptor = new ArrayList<>();
 
     @Override
     public PingChannel open(boolean v6, int token) throws IOException {
@@ -26,6 +32,21 @@ final class FakePingSockets implements PingSockets {
         }
         opened++;
         Socket s = new Socket(v6, token, nextKernelId++);
+        s.descriptor = nextDescriptor++;
+        s.owner = this;
+        sockets.add(s);
+        return s;
+    }
+
+    @Override
+    public PingChannel adopt(int descriptor, boolean v6, int token) throws IOException {
+        Socket s = previous == null ? null : previous.released.remove(descriptor);
+        if (s == null || s.v6 != v6) {
+            throw new IOException("descriptor " + descriptor + " is not a ping socket let go of");
+        }
+        previous.sockets.remove(s);
+        s.token = token;
+        s.owner = this;
         sockets.add(s);
         return s;
     }
@@ -39,7 +60,7 @@ final class FakePingSockets implements PingSockets {
     public int ready(int[] tokens) {
         int n = 0;
         for (Socket s : sockets) {
-            if (!s.closed && !s.queue.isEmpty() && n < tokens.length) {
+            if (!s.closed && s.owner == this && !s.queue.isEmpty() && n < tokens.length) {
                 tokens[n++] = s.token;
             }
         }
@@ -56,8 +77,10 @@ final class FakePingSockets implements PingSockets {
 
     static final class Socket implements PingChannel {
         final boolean v6;
-        final int token;
+        int token;
         final int kernelId;
+        int descriptor = -1;
+        FakePingSockets owner;
         int ttl = -1;
         boolean closed;
         int sendResult;
@@ -130,6 +153,13 @@ final class FakePingSockets implements PingSockets {
         @Override
         public void close() {
             closed = true;
+        }
+
+        @Override
+        public int letGo() {
+            owner.released.put(descriptor, this);
+            owner = null;
+            return descriptor;
         }
     }
 }

@@ -157,7 +157,16 @@ class IcmpEchoNamespaceTest {
         }
 
         String status() throws Exception {
-            commands.write("status\n");
+            return command("status");
+        }
+
+        /** Replaces the stack by a new one that takes its state, {@code millis} after the old one stopped. */
+        String update(long millis) throws Exception {
+            return command("update " + millis);
+        }
+
+        private String command(String command) throws Exception {
+            commands.write(command + "\n");
             commands.flush();
             String s = lines.poll(20, TimeUnit.SECONDS);
             assertNotNull(s, this::logText);
@@ -282,6 +291,55 @@ class IcmpEchoNamespaceTest {
                 noRoute.stdout() + lab.status());
         Commands.Out gateway = lab.inGuest("ping", "-6", "-n", "-c", "1", "-W", "3", GATEWAY6);
         assertEquals(0, gateway.exit(), "the gateway still answers itself: " + gateway.stdout());
+    }
+
+    /** The far namespace answers echo requests itself, each 400 ms late (a raw socket; the kernel's own answers off). */
+    private static final String SLOW_RESPONDER = String.join("\n",
+            "import socket, threading",
+            "s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)",
+            "def checksum(b):",
+            "    if len(b) % 2: b += b'\\0'",
+            "    t = sum(int.from_bytes(b[i:i + 2], 'big') for i in range(0, len(b), 2))",
+            "    t = (t >> 16) + (t & 0xffff); t += t >> 16",
+            "    return (~t) & 0xffff",
+            "for _ in range(10000):",
+            "    data, peer = s.recvfrom(65535)",
+            "    m = bytearray(data[(data[0] & 15) * 4:])",
+            "    if m[0] != 8: continue",
+            "    m[0] = 0; m[2:4] = b'\\0\\0'; m[2:4] = checksum(bytes(m)).to_bytes(2, 'big')",
+            "    threading.Timer(0.4, s.sendto, (bytes(m), (peer[0], 0))).start()");
+
+    /**
+     * A live update of the stack while replies are on their way: the ping sockets go to the new
+     * version, so the replies that arrive in them during the update reach the guest, none is lost.
+     */
+    @Test
+    void pingsAcrossALiveUpdateOfTheStackLoseNoReply() throws Exception {
+        Prerequisites.assumeCommands("ping", "python3");
+        pingGroupRange("0 2147483647");
+        Commands.check(T, Commands.inNs(FAR, "sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1").toArray(String[]::new));
+        Process responder = new ProcessBuilder(Commands.inNs(FAR, "python3", "-c", SLOW_RESPONDER))
+                .redirectErrorStream(true).redirectOutput(dir.resolve("responder.log").toFile()).start();
+        try {
+            lab = new Lab("slw-icmp-g4");
+            Commands.Out first = lab.inGuest("ping", "-n", "-c", "1", "-W", "3", FAR_ADDRESS);
+            assertTrue(first.stdout().contains("1 received"), "the slow responder answers: " + first.stdout() + Files.readString(dir.resolve("responder.log")));
+            java.util.concurrent.CompletableFuture<Commands.Out> pings = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return lab.inGuest("ping", "-n", "-c", "15", "-i", "0.2", "-W", "5", "-e", "4246", FAR_ADDRESS);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(1300); // two requests are always waiting for their replies
+            String updated = lab.update(300);
+            assertTrue(updated.startsWith("updated 1 []") || updated.startsWith("updated 2 []"), updated + lab.logText());
+            Commands.Out out = pings.get(60, TimeUnit.SECONDS);
+            assertTrue(out.stdout().contains("15 received"), "every reply arrived: " + out.stdout() + lab.status());
+        } finally {
+            Commands.stop(responder);
+            Commands.check(T, Commands.inNs(FAR, "sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=0").toArray(String[]::new));
+        }
     }
 
     @Test

@@ -98,6 +98,36 @@ public final class PingSocket implements AutoCloseable {
         return new PingSocket(fd, v6);
     }
 
+    static final int SO_TYPE = 3;
+    static final int SO_PROTOCOL = 38;
+    static final int SO_DOMAIN = 39;
+
+    /**
+     * Goes on with a ping socket this process opened before (a previous version of its owner handed
+     * the descriptor over): checked to be a datagram socket of the family's ICMP protocol first.
+     */
+    public static PingSocket adopt(int fd, boolean v6) throws IOException {
+        Natives.require();
+        int domain = intOption(fd, SO_DOMAIN);
+        int type = intOption(fd, SO_TYPE);
+        int protocol = intOption(fd, SO_PROTOCOL);
+        if (domain != (v6 ? InetSockets.AF_INET6 : InetSockets.AF_INET) || type != InetSockets.SOCK_DGRAM
+                || protocol != (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP)) {
+            throw new IOException("descriptor " + fd + " is not an ICMP" + (v6 ? "v6" : "") + " ping socket (domain " + domain
+                    + ", type " + type + ", protocol " + protocol + ")");
+        }
+        return new PingSocket(fd, v6);
+    }
+
+    private static int intOption(int fd, int name) throws IOException {
+        int[] value = new int[1];
+        int[] length = {4};
+        if (Libc.getsockopt(fd, InetSockets.SOL_SOCKET, name, value, length) < 0) {
+            throw new ErrnoException("cannot read descriptor " + fd + " as a socket", Native.getLastError());
+        }
+        return value[0];
+    }
+
     private static void setInt(int fd, int level, int name, int value, String what) throws IOException {
         Memory cell = new Memory(4);
         cell.setInt(0, value);

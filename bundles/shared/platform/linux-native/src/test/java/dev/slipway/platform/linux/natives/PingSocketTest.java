@@ -42,6 +42,40 @@ class PingSocketTest {
         }
     }
 
+    /**
+     * A descriptor handed over as a ping socket is checked before it is used: a UDP socket, a
+     * descriptor not open and an IPv4 ping socket taken as IPv6 are refused, and stay as they were.
+     */
+    @Test
+    void adoptTakesOnlyAPingSocketOfTheFamily() throws IOException {
+        int udp = InetSockets.bind(false, InetAddress.getByName("127.0.0.1"), 0);
+        try {
+            IOException notPing = assertThrows(IOException.class, () -> PingSocket.adopt(udp, false));
+            assertTrue(notPing.getMessage().contains("is not an ICMP ping socket"), notPing.getMessage());
+            assertTrue(Files.exists(Path.of("/proc/self/fd/" + udp)), "a refused descriptor is left open");
+            int closed = 1_000_000;
+            assertThrows(IOException.class, () -> PingSocket.adopt(closed, false));
+            assertThrows(IOException.class, () -> PingSocket.adopt(-1, false));
+        } finally {
+            FileDescriptors.closeQuietly(udp);
+        }
+        PingSocket socket;
+        try {
+            socket = PingSocket.open(false);
+        } catch (ErrnoException e) {
+            assertEquals(Errno.EACCES, e.errno());
+            System.out.println("PingSocketTest: the ping group range leaves this process out; adopting a real ping socket is "
+                    + "tested by the stack's namespace test");
+            return;
+        }
+        try (socket) {
+            IOException wrongFamily = assertThrows(IOException.class, () -> PingSocket.adopt(socket.descriptor(), true));
+            assertTrue(wrongFamily.getMessage().contains("ICMPv6"), wrongFamily.getMessage());
+            PingSocket adopted = PingSocket.adopt(socket.descriptor(), false);
+            assertEquals(socket.descriptor(), adopted.descriptor());
+        }
+    }
+
     private static int localPort(int fd) throws IOException {
         String target = "socket:[";
         String link = Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
