@@ -130,6 +130,9 @@ public final class PortForwarder {
         connector = c;
         waitForStackUntil = 0;
         execute(() -> {
+            if (connector != c) {
+                return; // unbound again before this ran: resuming now would end the wait for the next stack
+            }
             // flows a live update handed on go on from the same gateway port; the others are opened again
             dropClosedFlows();
             resume();

@@ -290,15 +290,21 @@ class FlowHandoverTest {
 
     private static final int INTERCEPTED_PORT = 4443;
 
-    @Test
-    void anInterceptedConnectionGoesOnWithTheSameInterceptorThreadAcrossTwoUpdates() throws Exception {
+    /** A guest connection the first stack's router intercepted, one exchange done. */
+    private EchoInterceptor interceptedConnection() throws Exception {
         EchoInterceptor interceptor = new EchoInterceptor();
         dstPort = INTERCEPTED_PORT;
-        NetStack old = stacks.get(0);
-        old.router(interceptor);
+        stacks.get(0).router(interceptor);
         connect();
         send("one");
         expectEcho("one");
+        return interceptor;
+    }
+
+    @Test
+    void anInterceptedConnectionGoesOnWithTheSameInterceptorThreadAcrossTwoUpdates() throws Exception {
+        EchoInterceptor interceptor = interceptedConnection();
+        NetStack old = stacks.get(0);
 
         NetStack.HandOver handed = old.handOver();
         assertEquals(1, handed.tcp().size(), "the intercepted connection is handed over");
@@ -312,7 +318,7 @@ class FlowHandoverTest {
 
         NetStack third = takeOver(second.handOver());
         third.router(interceptor);
-        // more than the interceptor's buffer each way, so both sides wait for room under the third version
+        // many times the interceptor's 64 KiB buffers, through the third version
         String big = "x".repeat(200_000);
         for (int i = 0; i < big.length(); i += 1000) {
             send(big.substring(i, i + 1000));
@@ -329,13 +335,8 @@ class FlowHandoverTest {
 
     @Test
     void anInterceptedConnectionNobodyTakesIsResetOnBothSides() throws Exception {
-        EchoInterceptor interceptor = new EchoInterceptor();
-        dstPort = INTERCEPTED_PORT;
+        EchoInterceptor interceptor = interceptedConnection();
         NetStack old = stacks.get(0);
-        old.router(interceptor);
-        connect();
-        send("one");
-        expectEcho("one");
 
         NetStack.HandOver handed = old.handOver();
         // the state is refused: the guest gets RST from the reset records, the interceptor's streams fail
