@@ -28,6 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
+import dev.slipway.testing.FreePorts;
+
 /**
  * fileinstall's poll is an hour in the runtime (an idle runtime must not wake to look at deploy/ and
  * conf/): a configuration edited in {@code conf/} and a jar dropped into {@code deploy/} still take
@@ -56,9 +58,7 @@ class ImmediatePickUpEndToEndTest {
 
     @Test
     void aConfigurationEditAndAJarDropTakeEffectWithoutWaitingForThePoll() throws Exception {
-        try (DatagramSocket probe = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            dnsPort = probe.getLocalPort();
-        }
+        dnsPort = FreePorts.udpAndTcp();
         // names the runtime does not know go to a closed loopback port, never to the host's resolvers
         Path cfg = home.resolve("conf/dev.slipway.dns.cfg");
         Files.createDirectories(cfg.getParent());

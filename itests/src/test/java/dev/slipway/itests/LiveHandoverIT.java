@@ -49,12 +49,17 @@ public class LiveHandoverIT {
     @Inject
     private BundleContext context;
 
+    /** A loopback port free for UDP and TCP (the listener binds both); JDK only, as this class also loads inside the framework. */
     private static int freeUdpPort() {
-        try (DatagramSocket probe = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            return probe.getLocalPort();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        for (int attempt = 0; attempt < 50; attempt++) {
+            try (DatagramSocket probe = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                    java.net.ServerSocket tcp = new java.net.ServerSocket(probe.getLocalPort(), 1, InetAddress.getLoopbackAddress())) {
+                return probe.getLocalPort();
+            } catch (java.io.IOException takenForTcp) {
+                // another one
+            }
         }
+        throw new IllegalStateException("no loopback port free for both UDP and TCP in 50 tries");
     }
 
     @Configuration

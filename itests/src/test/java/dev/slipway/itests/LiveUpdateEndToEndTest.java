@@ -33,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
+import dev.slipway.testing.FreePorts;
 import dev.slipway.testing.Prerequisites;
 
 /**
@@ -62,9 +63,7 @@ class LiveUpdateEndToEndTest {
     @BeforeEach
     void upWithLoad() throws Exception {
         Prerequisites.assumeNamespaces("ip", "busybox", "python3");
-        try (DatagramSocket probe = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            dnsPort = probe.getLocalPort();
-        }
+        dnsPort = FreePorts.udpAndTcp();
         Run up = slipway("up", "-d", "--netns", NETNS, "--dns-listen", "127.0.0.1:" + dnsPort);
         assertEquals(0, up.exitCode(), up.out() + up.err());
         echo = new ServerSocket(0, 512, InetAddress.getLoopbackAddress());
