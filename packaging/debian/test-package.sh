@@ -13,6 +13,7 @@ ok() { passed=$((passed + 1)); echo "test-package: ok: $*"; }
 
 [ "$(id -u)" = 0 ] || fail "needs root (dpkg -i, a user to run as)"
 [ -n "$deb" ] && [ -f "$deb" ] || fail "no package: build it with ./mvnw package (packaging/debian/target/slipway_*.deb)"
+deb=$(readlink -f "$deb")
 for tool in dpkg lintian setpriv; do
   command -v "$tool" >/dev/null || fail "needs $tool (apt-get install lintian util-linux)"
 done
@@ -23,9 +24,12 @@ fi
 
 work=$(mktemp -d /tmp/slipway-package-test.XXXXXX)
 chmod 0755 "$work"
+# the test user's commands start where this script is: a checkout in a private home (/root) is no place it may enter
+cd "$work"
 netns="slw-pkg-$$"
 cleanup() {
   set +e
+  cd /
   if [ -x /usr/bin/slipway ]; then
     SLIPWAY_HOME="$work/root-home" /usr/bin/slipway down >/dev/null 2>&1
     setpriv --reuid=65534 --regid=65534 --clear-groups env -i HOME="$work/user" SLIPWAY_HOME="$work/user/home" \
