@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -28,8 +27,6 @@ import com.google.gson.JsonParser;
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class DeployedAtStartEndToEndTest {
 
-    record Run(int exitCode, String out, String err) {}
-
     /**
      * The runtime's normal start is 1.5 s on an idle machine; on a loaded 2-core machine the first
      * start after a build (class-data archive made anew) takes 12–20 s. The bug this guards against
@@ -40,7 +37,6 @@ class DeployedAtStartEndToEndTest {
     @TempDir
     Path home;
 
-    private final Path root = Path.of(System.getProperty("slipway.root", "..")).toAbsolutePath().normalize();
 
     @AfterEach
     void down() throws Exception {
@@ -93,11 +89,11 @@ class DeployedAtStartEndToEndTest {
 
     private JsonObject upAndStatus() throws Exception {
         long started = System.nanoTime();
-        Run up = slipway("up", "-d");
+        SlipwayCommand.Run up = slipway("up", "-d");
         long ms = (System.nanoTime() - started) / 1_000_000;
         assertEquals(0, up.exitCode(), up.out() + up.err() + log());
         assertTrue(ms < START_LIMIT_MS, "ready in " + ms + " ms");
-        Run run = slipway("status", "--json");
+        SlipwayCommand.Run run = slipway("status", "--json");
         assertEquals(0, run.exitCode(), run.err());
         JsonObject status = JsonParser.parseString(run.out()).getAsJsonObject();
         assertTrue(status.get("ready").getAsBoolean(), run.out());
@@ -105,8 +101,7 @@ class DeployedAtStartEndToEndTest {
     }
 
     private String log() throws IOException {
-        Path log = home.resolve("run/slipway.log");
-        return Files.exists(log) ? Files.readString(log) : "";
+        return new SlipwayCommand(home).log();
     }
 
     private static List<String> versionsOf(JsonObject status, String symbolicName) {
@@ -130,25 +125,7 @@ class DeployedAtStartEndToEndTest {
         return null;
     }
 
-    private Run slipway(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>();
-        command.add(root.resolve("slipway").toString());
-        command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command).directory(root.toFile());
-        Map<String, String> env = builder.environment();
-        env.put("SLIPWAY_HOME", home.toString());
-        env.put("SLIPWAY_RUNTIME_DIR", home.resolve("run").toString());
-        env.remove("XDG_RUNTIME_DIR");
-        Path out = Files.createTempFile(home, "out", ".txt");
-        Path err = Files.createTempFile(home, "err", ".txt");
-        Process process = builder.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!process.waitFor(2, TimeUnit.MINUTES)) {
-            process.destroyForcibly();
-            throw new AssertionError("slipway " + String.join(" ", args) + " did not finish" + log());
-        }
-        Run run = new Run(process.exitValue(), Files.readString(out), Files.readString(err));
-        Files.delete(out);
-        Files.delete(err);
-        return run;
+    private SlipwayCommand.Run slipway(String... args) throws IOException, InterruptedException {
+        return new SlipwayCommand(home).run(args);
     }
 }

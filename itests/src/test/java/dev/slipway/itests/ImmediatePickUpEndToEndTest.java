@@ -14,10 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -26,7 +23,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 
 import dev.slipway.testing.FreePorts;
 
@@ -39,8 +35,6 @@ import dev.slipway.testing.FreePorts;
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ImmediatePickUpEndToEndTest {
 
-    record Run(int exitCode, String out, String err) {}
-
     private static final byte[] HOST_ALIAS = {(byte) 192, (byte) 168, 65, (byte) 254};
     private static final long LIMIT_MS = 30_000;
     private static final String NO_UPSTREAM = "upstreams = 127.0.0.1:9\nupstreamTimeoutMs = 100\nqueryTimeoutMs = 200\n";
@@ -48,7 +42,6 @@ class ImmediatePickUpEndToEndTest {
     @TempDir
     Path home;
 
-    private final Path root = Path.of(System.getProperty("slipway.root", "..")).toAbsolutePath().normalize();
     private int dnsPort;
 
     @AfterEach
@@ -63,7 +56,7 @@ class ImmediatePickUpEndToEndTest {
         Path cfg = home.resolve("conf/dev.slipway.dns.cfg");
         Files.createDirectories(cfg.getParent());
         Files.writeString(cfg, NO_UPSTREAM + "hostNames = probe-zero.slipway.test\n");
-        Run up = slipway("up", "-d", "--dns-listen", "127.0.0.1:" + dnsPort);
+        SlipwayCommand.Run up = slipway("up", "-d", "--dns-listen", "127.0.0.1:" + dnsPort);
         assertEquals(0, up.exitCode(), up.out() + up.err() + log());
         awaitAnswer("probe-zero.slipway.test", System.nanoTime(), "the configuration at start");
         // let the start's own scans finish, so that fileinstall's watchers are in their hour-long wait
@@ -151,35 +144,15 @@ class ImmediatePickUpEndToEndTest {
     }
 
     private JsonObject status() throws Exception {
-        Run run = slipway("status", "--json");
-        assertEquals(0, run.exitCode(), run.err());
-        return JsonParser.parseString(run.out()).getAsJsonObject();
+        return new SlipwayCommand(home).status();
     }
 
     private String log() throws IOException {
-        Path log = home.resolve("run/slipway.log");
-        return Files.exists(log) ? "\n" + Files.readString(log) : "";
+        String log = new SlipwayCommand(home).log();
+        return log.isEmpty() ? "" : "\n" + log;
     }
 
-    private Run slipway(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>();
-        command.add(root.resolve("slipway").toString());
-        command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command).directory(root.toFile());
-        Map<String, String> env = builder.environment();
-        env.put("SLIPWAY_HOME", home.toString());
-        env.put("SLIPWAY_RUNTIME_DIR", home.resolve("run").toString());
-        env.remove("XDG_RUNTIME_DIR");
-        Path out = Files.createTempFile(home, "out", ".txt");
-        Path err = Files.createTempFile(home, "err", ".txt");
-        Process process = builder.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!process.waitFor(2, TimeUnit.MINUTES)) {
-            process.destroyForcibly();
-            throw new AssertionError("slipway " + String.join(" ", args) + " did not finish" + log());
-        }
-        Run run = new Run(process.exitValue(), Files.readString(out), Files.readString(err));
-        Files.delete(out);
-        Files.delete(err);
-        return run;
+    private SlipwayCommand.Run slipway(String... args) throws IOException, InterruptedException {
+        return new SlipwayCommand(home).run(args);
     }
 }

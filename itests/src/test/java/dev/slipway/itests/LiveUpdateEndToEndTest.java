@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarFile;
@@ -46,8 +45,6 @@ import dev.slipway.testing.Prerequisites;
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class LiveUpdateEndToEndTest {
 
-    record Run(int exitCode, String out, String err) {}
-
     private static final String NETNS = "slw-upd-" + ProcessHandle.current().pid();
 
     @TempDir
@@ -64,7 +61,7 @@ class LiveUpdateEndToEndTest {
     void upWithLoad() throws Exception {
         Prerequisites.assumeNamespaces("ip", "busybox", "python3");
         dnsPort = FreePorts.udpAndTcp();
-        Run up = slipway("up", "-d", "--netns", NETNS, "--dns-listen", "127.0.0.1:" + dnsPort);
+        SlipwayCommand.Run up = slipway("up", "-d", "--netns", NETNS, "--dns-listen", "127.0.0.1:" + dnsPort);
         assertEquals(0, up.exitCode(), up.out() + up.err());
         echo = new ServerSocket(0, 512, InetAddress.getLoopbackAddress());
         Thread acceptor = new Thread(this::acceptEcho, "echo-accept");
@@ -156,7 +153,7 @@ class LiveUpdateEndToEndTest {
             try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 hostPort = probe.getLocalPort();
             }
-            Run expose = slipway("expose", "tcp", "127.0.0.1:" + hostPort, guestIp + ":" + guestPort);
+            SlipwayCommand.Run expose = slipway("expose", "tcp", "127.0.0.1:" + hostPort, guestIp + ":" + guestPort);
             assertEquals(0, expose.exitCode(), expose.out() + expose.err());
             published.add(hostPort);
         }
@@ -314,7 +311,7 @@ class LiveUpdateEndToEndTest {
             udpPort = udpProbe.getLocalPort();
         }
         for (String[] publish : new String[][] {{"tcp", "127.0.0.1:" + tcpPort}, {"udp", "127.0.0.1:" + udpPort}}) {
-            Run expose = slipway("expose", publish[0], publish[1], guestIp + ":5301");
+            SlipwayCommand.Run expose = slipway("expose", publish[0], publish[1], guestIp + ":5301");
             assertEquals(0, expose.exitCode(), expose.out() + expose.err());
         }
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -480,7 +477,7 @@ class LiveUpdateEndToEndTest {
 
     private void deploy(String symbolicName, String version) throws Exception {
         Path jar = NewerBundle.withVersion(NewerBundle.distJar(symbolicName), version, home.resolve(symbolicName + "-" + version + ".jar"));
-        Run run = slipway("deploy", jar.toString());
+        SlipwayCommand.Run run = slipway("deploy", jar.toString());
         assertEquals(0, run.exitCode(), run.out() + run.err());
         JsonObject update = awaitUpdate(symbolicName);
         assertEquals(version, update.get("to").getAsString(), update.toString());
@@ -532,9 +529,7 @@ class LiveUpdateEndToEndTest {
     }
 
     private JsonObject status() throws Exception {
-        Run run = slipway("status", "--json");
-        assertEquals(0, run.exitCode(), run.err());
-        return JsonParser.parseString(run.out()).getAsJsonObject();
+        return new SlipwayCommand(home).status();
     }
 
     private void acceptEcho() {
@@ -569,25 +564,7 @@ class LiveUpdateEndToEndTest {
         }
     }
 
-    private Run slipway(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>();
-        command.add(root.resolve("slipway").toString());
-        command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command).directory(root.toFile());
-        Map<String, String> env = builder.environment();
-        env.put("SLIPWAY_HOME", home.toString());
-        env.put("SLIPWAY_RUNTIME_DIR", home.resolve("run").toString());
-        env.remove("XDG_RUNTIME_DIR");
-        Path out = Files.createTempFile("slipway-out", ".txt");
-        Path err = Files.createTempFile("slipway-err", ".txt");
-        Process process = builder.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!process.waitFor(3, TimeUnit.MINUTES)) {
-            process.destroyForcibly();
-            throw new AssertionError("slipway " + String.join(" ", args) + " did not finish");
-        }
-        Run run = new Run(process.exitValue(), Files.readString(out), Files.readString(err));
-        Files.delete(out);
-        Files.delete(err);
-        return run;
+    private SlipwayCommand.Run slipway(String... args) throws IOException, InterruptedException {
+        return new SlipwayCommand(home).run(args);
     }
 }

@@ -64,7 +64,7 @@ class FlowHandoverTest {
         guest.dhcp();
     }
 
-    /** The query id the DNS stub answers only when the test says so, as a forwarded name is answered later. */
+    /** The query id the test's DNS service answers only when the test says so, as a forwarded name is answered later. */
     private static final int SLOW_QUERY = 0x5151;
     private final LinkedBlockingQueue<Runnable> slowAnswers = new LinkedBlockingQueue<>();
 
